@@ -1,0 +1,363 @@
+"""`tundra` command line: parses flags, builds objects, hands them on. Errors: one line, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .capture import CaptureError
+from .config import Config, ConfigError, load_config
+from .model import Engine, Pricer, Vocabulary
+from .sources import DEFAULT_LISTEN, Address, BadURL, Replay, SourceError, Tap, parse_url
+from .session import Session
+
+SAMPLE = Path(__file__).parent / "data" / "sample.dog"
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, exit 2 (argparse's default adds a usage block)."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+    return value
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text.rstrip("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a speed like 2 or max, got {text!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"speed must be > 0, got {text!r}")
+    return value
+
+
+def _url(text: str) -> Address:
+    try:
+        return parse_url(text)
+    except BadURL as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree for every subcommand."""
+    p = _Parser(prog="tundra", description="htop for LLM workloads: a live DogStatsD monitor.")
+    p.add_argument("--version", action="version", version=f"tundra {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    top = sub.add_parser("top", help="live monitor of the local DogStatsD stream")
+    top.add_argument("--listen", action="append", type=_url, metavar="URL")
+    top.add_argument("--forward", type=_url, metavar="URL")
+    top.add_argument("--demo", action="store_true", help="run the simulated daemon in-process")
+    top.add_argument("--record", type=Path, metavar="FILE")
+    top.add_argument("--theme")
+    top.add_argument("--refresh", type=_positive, metavar="S")
+    top.add_argument("--once", action="store_true", help="print one dashboard and exit")
+    top.add_argument("--after", type=_positive, metavar="S", help="with --once: collect for S seconds first")
+    top.add_argument("--json", action="store_true")
+    top.add_argument("--max-contexts", type=_count, metavar="N")
+
+    rep = sub.add_parser("replay", help="replay a capture in the monitor")
+    rep.add_argument("file", nargs="?", type=Path)
+    rep.add_argument("--sample", action="store_true", help="open the bundled sample capture")
+    rep.add_argument("--speed", type=_speed, default=1.0, metavar="X|max")
+    rep.add_argument("--loop", action="store_true")
+    rep.add_argument("--once", action="store_true")
+    rep.add_argument("--json", action="store_true")
+    rep.add_argument("--theme")
+    rep.add_argument("--refresh", type=_positive, metavar="S")
+    rep.add_argument("--max-contexts", type=_count, metavar="N")
+
+    rec = sub.add_parser("record", help="headless capture to a .dog file")
+    rec.add_argument("file", type=Path)
+    rec.add_argument("--listen", action="append", type=_url, metavar="URL")
+    rec.add_argument("--forward", type=_url, metavar="URL")
+    rec.add_argument("--duration", type=_positive, metavar="S")
+
+    st = sub.add_parser("stats", help="per-context counts from a capture or a live listen")
+    st.add_argument("source", nargs="?", type=Path)
+    st.add_argument("--listen", type=_url, metavar="URL")
+    st.add_argument("--duration", type=_positive, metavar="S")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--top", type=_count, metavar="N")
+    st.add_argument("--max-contexts", type=_count, metavar="N")
+
+    dm = sub.add_parser("demo", help="simulated at-daemon sending DogStatsD")
+    dm.add_argument("--target", type=_url, default=parse_url(DEFAULT_LISTEN), metavar="URL")
+    dm.add_argument("--rate", type=_positive, default=20.0, metavar="N", help="requests per second")
+    dm.add_argument("--duration", type=_positive, metavar="S")
+    dm.add_argument("--seed", type=int, default=7)
+
+    sub.add_parser("themes", help="list the available themes")
+    return p
+
+
+def make_engine(cfg: Config, max_contexts: int | None = None) -> Engine:
+    """An Engine configured from settings."""
+    vocab = Vocabulary.with_overrides(cfg.vocab_metrics, cfg.vocab_tags)
+    return Engine(max_contexts or cfg.max_contexts, cfg.window_s, vocab, Pricer(cfg.prices))
+
+
+def _warn(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _warn_exposure(addrs: list[Address]) -> None:
+    for a in addrs:
+        if not a.is_loopback:
+            _warn(f"warning: listening on {a}, which is reachable from other hosts")
+
+
+def _dump(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _sigterm_as_interrupt() -> None:
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
+# -- commands -------------------------------------------------------------------------------
+def cmd_stats(args: argparse.Namespace, cfg: Config) -> int:
+    """`tundra stats`."""
+    engine = make_engine(cfg, args.max_contexts)
+    if args.listen is not None:
+        if args.source is not None:
+            raise UsageError("give a capture file or --listen, not both")
+        if args.duration is None:
+            raise UsageError("--listen needs --duration S")
+        _warn_exposure([args.listen])
+        session = Session(Tap([args.listen]), engine)
+        session.start()
+        _warn(f"listening on {session.source.label} for {args.duration:g}s")
+        _sigterm_as_interrupt()
+        try:
+            time.sleep(args.duration)
+        except KeyboardInterrupt:
+            pass
+        session.stop()
+        label = session.source.label
+        status = session.status()
+    else:
+        if args.source is None:
+            raise UsageError("give a capture file, or --listen URL --duration S")
+        replay = Replay(args.source, speed=None, on_warning=_warn)
+        session = Session(replay, engine)
+        session.start()
+        session.wait()
+        session.stop()
+        label = str(args.source)
+        status = session.status()
+    if args.json:
+        _dump(engine.stats_json(label, args.top))
+    else:
+        from .report import print_stats
+
+        print_stats(engine, label, status, args.top)
+    return 0
+
+
+def cmd_record(args: argparse.Namespace, cfg: Config) -> int:
+    """`tundra record`."""
+    listen = args.listen or [parse_url(DEFAULT_LISTEN)]
+    _warn_exposure(listen)
+    tap = Tap(listen, forward=args.forward)
+    session = Session(tap, make_engine(cfg), record=args.file)
+    session.start()
+    _warn(f"recording {tap.label} to {args.file}; Ctrl-C to stop")
+    _sigterm_as_interrupt()
+    from .report import progress_line
+
+    start = time.monotonic()
+    try:
+        while args.duration is None or time.monotonic() - start < args.duration:
+            left = 1.0 if args.duration is None else min(1.0, args.duration - (time.monotonic() - start))
+            time.sleep(max(left, 0.0))
+            sys.stderr.write("\r" + progress_line(session) + "\033[K")
+            sys.stderr.flush()
+            if session.record_error or (session.recorder and session.recorder.error):
+                break
+    except KeyboardInterrupt:
+        pass
+    session.stop()
+    sys.stderr.write("\r" + progress_line(session) + "\033[K\n")
+    if session.record_error:
+        _warn(session.record_error)
+        return 1
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
+    """`tundra demo`."""
+    from .sources.demo import run_demo
+
+    _sigterm_as_interrupt()
+    _warn(f"demo at-daemon sending to {args.target} at {args.rate:g} requests/s; Ctrl-C to stop")
+    stop = threading.Event()
+    try:
+        n = run_demo(args.target, args.rate, args.duration, args.seed, stop)
+    except KeyboardInterrupt:
+        stop.set()
+        return 0
+    except OSError as exc:
+        raise SourceError(f"cannot send to {args.target}: {exc.strerror or exc}") from None
+    _warn(f"sent {n} requests")
+    return 0
+
+
+def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None]:
+    listen = args.listen
+    if not listen:
+        listen = [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
+    _warn_exposure(listen)
+    session = Session(Tap(listen, forward=args.forward), make_engine(cfg, args.max_contexts), record=args.record)
+    session.start()
+    demo_stop = None
+    if args.demo:
+        from .sources.demo import run_demo
+
+        demo_stop = threading.Event()
+        target = session.source.listeners[0].address  # type: ignore[attr-defined]
+        threading.Thread(target=run_demo, args=(target, 20.0, None, 7, demo_stop), daemon=True,
+                         name="tundra-demo").start()
+    return session, demo_stop
+
+
+def cmd_top(args: argparse.Namespace, cfg: Config) -> int:
+    """`tundra top`."""
+    if args.json and not args.once:
+        raise UsageError("--json needs --once")
+    if args.after is not None and not args.once:
+        raise UsageError("--after needs --once")
+    session, demo_stop = _live_session(args, cfg)
+    if args.once:
+        _sigterm_as_interrupt()
+        try:
+            time.sleep(args.after if args.after is not None else 1.0)
+        except KeyboardInterrupt:
+            pass
+        if demo_stop:
+            demo_stop.set()
+        doc = session.snapshot()
+        session.stop()
+        _print_dashboard(doc, args.json)
+        return 0
+    from .ui.app import run_app
+
+    try:
+        return run_app(session, cfg, theme=args.theme, refresh=args.refresh)
+    finally:
+        if demo_stop:
+            demo_stop.set()
+        session.stop()
+
+
+def _print_dashboard(doc: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _dump(doc)
+    else:
+        from .report import print_dashboard
+
+        print_dashboard(doc)
+
+
+def cmd_replay(args: argparse.Namespace, cfg: Config) -> int:
+    """`tundra replay`."""
+    if args.sample:
+        path = SAMPLE
+    elif args.file is None:
+        raise UsageError("give a capture file, or --sample")
+    else:
+        path = args.file
+    if args.json and not args.once:
+        raise UsageError("--json needs --once")
+    replay = Replay(path, speed=None if args.once else args.speed, loop=args.loop and not args.once,
+                    on_warning=_warn)
+    session = Session(replay, make_engine(cfg, args.max_contexts))
+    session.start()
+    if args.once:
+        session.wait()
+        doc = session.snapshot()
+        session.stop()
+        _print_dashboard(doc, args.json)
+        return 0
+    from .ui.app import run_app
+
+    try:
+        return run_app(session, cfg, theme=args.theme, refresh=args.refresh)
+    finally:
+        session.stop()
+
+
+def cmd_themes(args: argparse.Namespace, cfg: Config) -> int:
+    """`tundra themes`."""
+    from .ui.themes import load_themes
+
+    themes, problems = load_themes()
+    for name, theme in themes.items():
+        print(f"{name:<20} {'dark' if theme.dark else 'light'}")
+    for problem in problems:
+        _warn(problem)
+    return 0
+
+
+COMMANDS = {"stats": cmd_stats, "record": cmd_record, "demo": cmd_demo, "top": cmd_top, "replay": cmd_replay,
+            "themes": cmd_themes}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for the `tundra` script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_config()
+        for w in cfg.warnings:
+            _warn(w)
+        return COMMANDS[args.cmd](args, cfg)
+    except (UsageError, SourceError, CaptureError, BadURL, ConfigError) as exc:
+        _warn(f"tundra {args.cmd}: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+"""Aggregation and the LLM view. No Textual here."""
+
+from .cost import Pricer
+from .engine import Engine
+from .llm import LLMView
+from .store import Store
+from .vocab import Vocabulary
+
+__all__ = ["Engine", "LLMView", "Pricer", "Store", "Vocabulary"]

@@ -1,0 +1,70 @@
+"""Dollar cost from token counts: genai-prices, user overrides, and daemon-reported cost.
+
+Rules (telemetry.md): a cost the daemon reports itself wins; then prices the user configured;
+then the genai-prices table. A model with no price has cost None ("n/a"), never 0.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from genai_prices import Usage, calc_price
+from genai_prices.types import ModelPrice
+
+# Provider tag values as daemons send them, mapped to genai-prices provider ids.
+_PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic", "google": "google", "gemini": "google",
+                 "vertex": "google", "mistral": "mistral", "groq": "groq", "azure": "azure",
+                 "bedrock": "aws", "aws": "aws", "cohere": "cohere", "deepseek": "deepseek", "x-ai": "x-ai",
+                 "xai": "x-ai", "openrouter": "openrouter", "together": "together", "fireworks": "fireworks"}
+
+
+def price_from_config(entry: dict[str, Any]) -> ModelPrice:
+    """A user price entry (`input_mtok`, `output_mtok`, optional `cache_read_mtok`) as a ModelPrice."""
+    kwargs = {k: Decimal(str(entry[k])) for k in ("input_mtok", "output_mtok", "cache_read_mtok",
+                                                   "cache_write_mtok") if k in entry}
+    return ModelPrice(**kwargs)
+
+
+class Pricer:
+    """Resolves and caches one ModelPrice per (model, provider); None when nothing prices it."""
+
+    def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
+        self._overrides = {k: price_from_config(v) for k, v in (overrides or {}).items()}
+        self._cache: dict[tuple[str, str], ModelPrice | None] = {}
+
+    def price_for(self, model: str, provider: str) -> ModelPrice | None:
+        """The price the cost rules choose for this model (user config first, then the table)."""
+        key = (model, provider)
+        if key in self._cache:
+            return self._cache[key]
+        price = self._overrides.get(f"{provider}/{model}") or self._overrides.get(model)
+        if price is None:
+            price = _table_price(model, provider)
+        self._cache[key] = price
+        return price
+
+    def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
+             cache_read_tokens: float = 0.0) -> float | None:
+        """USD for these tokens; `input_tokens` includes cached ones, as genai-prices expects."""
+        price = self.price_for(model, provider)
+        if price is None:
+            return None
+        usage = Usage(input_tokens=round(input_tokens), output_tokens=round(output_tokens),
+                      cache_read_tokens=round(cache_read_tokens) or None)
+        return float(price.calc_price(usage)["total_price"])
+
+
+def _table_price(model: str, provider: str) -> ModelPrice | None:
+    probe = Usage(input_tokens=1, output_tokens=1)
+    pid = _PROVIDER_IDS.get(provider.lower().replace(" ", ""))
+    for provider_id in ([pid, None] if pid else [None]):
+        if provider_id is None and provider and pid is None and provider.lower() in ("local", "ollama", "vllm"):
+            return None  # a local runtime's model name must not be priced as a cloud model
+        try:
+            return calc_price(probe, model, provider_id=provider_id).model_price
+        except LookupError:
+            continue
+        except Exception:  # noqa: BLE001 - a broken price entry must not take the monitor down
+            return None
+    return None

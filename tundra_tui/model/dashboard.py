@@ -1,0 +1,75 @@
+"""Build the dashboard document (telemetry.md's `--once --json` contract) from the engine state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+def _rate(errors: float, total: float) -> float:
+    return errors / total if total else 0.0
+
+
+def _num(x: float) -> int | float:
+    """Whole numbers as ints (counts sent with sample rates may be fractional)."""
+    return int(x) if float(x).is_integer() else round(x, 6)
+
+
+def build(engine: Engine, now_s: int, status: dict[str, Any]) -> dict[str, Any]:
+    """The whole dashboard as plain data."""
+    llm = engine.llm
+    span = llm.rate_span(now_s)
+    models = []
+    tot_req = tot_err = tot_in = tot_out = 0.0
+    costs: list[float] = []
+    for key, agg in llm.models.items():
+        cost = llm.model_cost(key, agg)
+        if cost is not None:
+            costs.append(cost)
+        tot_req += agg.requests
+        tot_err += agg.errors
+        tot_in += agg.input_tokens
+        tot_out += agg.output_tokens
+        lat = agg.latency
+        models.append({
+            "model": key[0], "provider": key[1], "requests": _num(agg.requests), "errors": _num(agg.errors),
+            "error_rate": _rate(agg.errors, agg.requests), "input_tokens": _num(agg.input_tokens),
+            "output_tokens": _num(agg.output_tokens), "cost_usd": cost,
+            "p50_ms": _quantile(lat, 0.50), "p95_ms": _quantile(lat, 0.95), "p99_ms": _quantile(lat, 0.99),
+        })
+    models.sort(key=lambda m: (-m["requests"], m["model"], m["provider"]))
+    agents = [{"agent_name": k[0], "task_type": k[1], "executions": _num(a.executions), "errors": _num(a.errors),
+               "error_rate": _rate(a.errors, a.executions), "p95_ms": _quantile(a.latency, 0.95)}
+              for k, a in llm.agents.items()]
+    agents.sort(key=lambda a: (-a["executions"], a["agent_name"], a["task_type"]))
+    profiles = [{"name": name, "provider": p["provider"], "requests": _num(p["requests"]),
+                 "error_rate": _rate(p["errors"], p["requests"])} for name, p in llm.profiles.items()]
+    profiles.sort(key=lambda p: (-p["requests"], p["name"]))
+    kernel = status.get("kernel_drops") or 0
+    return {
+        "tap": {"packets": engine.packets, "lines": engine.lines, "errors": dict(engine.parser.errors),
+                "dropped": kernel + (status.get("recorder_dropped") or 0),
+                "truncated": status.get("truncated", 0),
+                "contexts": len(engine.store.contexts), "contexts_dropped": engine.store.dropped_contexts},
+        "profiles": {"available": llm.available, "selected": llm.selected,
+                     "selected_provider": llm.selected_provider, "bootstraps": _num(llm.bootstraps),
+                     "profiles": profiles},
+        "totals": {"requests": _num(tot_req), "errors": _num(tot_err), "error_rate": _rate(tot_err, tot_req),
+                   "input_tokens": _num(tot_in), "output_tokens": _num(tot_out),
+                   "cost_usd": sum(costs) if costs else None,
+                   "requests_per_s": llm.req_series.total(now_s, span) / span,
+                   "tokens_per_s": llm.tok_series.total(now_s, span) / span},
+        "models": models,
+        "agents": agents,
+        "events": list(llm.events),
+        "service_checks": sorted(({k: v for k, v in c.items() if k in ("name", "status", "tags", "message")}
+                                  for c in llm.checks.values()), key=lambda c: (c["name"], c["tags"])),
+    }
+
+
+def _quantile(sketch: Any, q: float) -> float | None:
+    if sketch.count == 0:
+        return None
+    return round(float(sketch.get_quantile_value(q)), 3)

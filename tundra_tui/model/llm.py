@@ -1,0 +1,338 @@
+"""The LLM picture over the stream: profiles, per-model tokens/cost/latency, agents, events, checks.
+
+Understands the at-daemon vocabulary (default, names overridable), Datadog LLM Observability
+`ml_obs.*` (seconds, nanodollars) and OTel GenAI `gen_ai.*` (seconds) at the same time.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ddsketch import DDSketch
+
+from ..protocol import STATUS_NAMES, Context, Event, Metric, ServiceCheck
+from .cost import Pricer
+from .series import Series
+from .store import weight_of
+from .vocab import FALSE_VALUES, Vocabulary
+
+MAX_KEYS = 500  # models/agents/profiles kept apart; past that they fold into "(other)"
+OTHER = "(other)"
+_SELECTED_TEXT = re.compile(r"selected:\s*([\w.\-]+)\s*\(([^)]+)\)")
+
+
+def _q(sk: DDSketch, q: float) -> float | None:
+    return None if sk.count == 0 else float(sk.get_quantile_value(q))
+
+
+class ModelAgg:
+    """Everything known about one (model, provider)."""
+
+    def __init__(self, window: int) -> None:
+        self.requests = self.errors = self.starts = 0.0
+        self.input_tokens = self.output_tokens = self.cache_read_tokens = self.used_tokens = 0.0
+        self.reported_total_cost: float | None = None
+        self.reported_part_cost: float | None = None
+        self.latency = DDSketch()
+        self.req_series = Series(window)
+        self.err_series = Series(window)
+        self.tok_series = Series(window)
+        self.cost_series = Series(window)
+
+
+class AgentAgg:
+    """One (agent_name, task_type)."""
+
+    def __init__(self) -> None:
+        self.executions = self.errors = 0.0
+        self.latency = DDSketch()
+
+
+class LLMView:
+    """Folds records into the LLM picture; `snapshot()` gives the dashboard JSON."""
+
+    def __init__(self, vocab: Vocabulary | None = None, pricer: Pricer | None = None, window: int = 600,
+                 max_events: int = 50) -> None:
+        self.vocab = vocab or Vocabulary()
+        self.pricer = pricer or Pricer()
+        self.window = window
+        self.models: dict[tuple[str, str], ModelAgg] = {}
+        self.agents: dict[tuple[str, str], AgentAgg] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.available: int | None = None
+        self.selected: str | None = None
+        self.selected_provider: str | None = None
+        self.bootstraps = 0.0
+        self.switches: collections.deque[tuple[float, str | None, str]] = collections.deque(maxlen=50)
+        self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_events)
+        self.checks: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+        self.vocabularies: set[str] = set()
+        self.first_s: int | None = None
+        self.req_series = Series(window)
+        self.tok_series = Series(window)
+        self.err_series = Series(window)
+        self._handlers = self._build_handlers()
+        self._tagcache: dict[Context, dict[str, str]] = {}
+
+    # -- dispatch ----------------------------------------------------------------
+    def _build_handlers(self) -> dict[str, Callable[[Metric, dict[str, str], float, int], None]]:
+        m = self.vocab.metrics
+        h: dict[str, Callable[[Metric, dict[str, str], float, int], None]] = {
+            m["bootstrap"]: self._at_bootstrap, m["available"]: self._at_available,
+            m["selected"]: self._at_selected, m["request_start"]: self._at_start,
+            m["request_complete"]: self._at_complete, m["request_duration"]: self._at_duration,
+            m["tokens_input"]: self._tokens("input_tokens"), m["tokens_output"]: self._tokens("output_tokens"),
+            m["tokens_used"]: self._tokens("used_tokens"), m["agent_execution"]: self._at_agent,
+            m["agent_duration"]: self._at_agent_duration,
+            "ml_obs.span": self._mo_span, "ml_obs.span.error": self._mo_error,
+            "ml_obs.span.duration": self._mo_duration,
+            "ml_obs.span.llm.input.tokens": self._mo_tokens("input_tokens"),
+            "ml_obs.span.llm.output.tokens": self._mo_tokens("output_tokens"),
+            "ml_obs.span.llm.total.tokens": self._mo_tokens("used_tokens"),
+            "ml_obs.span.llm.input.cache_read.tokens": self._mo_tokens("cache_read_tokens"),
+            "ml_obs.span.llm.total.cost": self._mo_cost(True),
+            "ml_obs.span.llm.input.cost": self._mo_cost(False),
+            "ml_obs.span.llm.output.cost": self._mo_cost(False),
+            "gen_ai.client.token.usage": self._ga_tokens, "gen_ai.client.operation.duration": self._ga_duration,
+        }
+        return h
+
+    def add_metric(self, m: Metric, ts_ns: int) -> None:
+        """Fold one metric line (every line counts, whatever the store's cardinality cap)."""
+        handler = self._handlers.get(m.context.name)
+        if handler is None or not m.values:
+            return
+        tags = self._tagcache.get(m.context)
+        if tags is None:
+            if len(self._tagcache) > 100_000:
+                self._tagcache.clear()
+            tags = self._tagcache[m.context] = dict(t.split(":", 1) if ":" in t else (t, "") for t in m.context.tags)
+        sec = ts_ns // 1_000_000_000
+        if self.first_s is None:
+            self.first_s = sec
+        handler(m, tags, weight_of(m.rate), sec)
+
+    # -- keys ---------------------------------------------------------------------
+    def _model(self, model: str, provider: str) -> ModelAgg:
+        key = (model or "unknown", provider or "unknown")
+        agg = self.models.get(key)
+        if agg is None:
+            if len(self.models) >= MAX_KEYS:
+                key = (OTHER, OTHER)
+                agg = self.models.get(key)
+            if agg is None:
+                agg = self.models[key] = ModelAgg(self.window)
+        return agg
+
+    def _agent(self, name: str, task: str) -> AgentAgg:
+        key = (name or "unknown", task or "unknown")
+        if key not in self.agents and len(self.agents) >= MAX_KEYS:
+            key = (OTHER, OTHER)
+        agg = self.agents.get(key)
+        if agg is None:
+            agg = self.agents[key] = AgentAgg()
+        return agg
+
+    def _profile(self, name: str) -> dict[str, Any]:
+        if name not in self.profiles and len(self.profiles) >= MAX_KEYS:
+            name = OTHER
+        return self.profiles.setdefault(name, {"provider": None, "requests": 0.0, "errors": 0.0})
+
+    def _at_key(self, tags: dict[str, str]) -> ModelAgg:
+        t = self.vocab.tags
+        return self._model(tags.get(t["model"], ""), tags.get(t["provider"], ""))
+
+    # -- at-daemon -----------------------------------------------------------------
+    def _at_bootstrap(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        self.vocabularies.add("at-daemon")
+        self.bootstraps += sum(m.values) * w  # type: ignore[arg-type]
+
+    def _at_available(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        self.available = int(float(m.values[-1]))
+
+    def _at_selected(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        t = self.vocab.tags
+        name, provider = tags.get(t["profile"]), tags.get(t["provider"])
+        if not name:
+            return
+        prof = self._profile(name)
+        if provider:
+            prof["provider"] = provider
+        if float(m.values[-1]) >= 1:
+            self._select(name, provider, sec)
+
+    def _select(self, name: str, provider: str | None, sec: float) -> None:
+        if name != self.selected:
+            if self.selected is not None:
+                self.switches.append((sec, self.selected, name))
+                self.events.append({"ts": float(sec), "title": "profile switch",
+                                    "text": f"{self.selected} -> {name}", "alert_type": "warning",
+                                    "tags": [f"profile:{name}"] + ([f"provider:{provider}"] if provider else [])})
+            elif self.switches.maxlen:
+                self.switches.append((sec, None, name))
+        self.selected = name
+        if provider:
+            self.selected_provider = provider
+
+    def _at_start(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        self._at_key(tags).starts += sum(m.values) * w  # type: ignore[arg-type]
+
+    def _count_request(self, agg: ModelAgg, n: float, failed: bool, sec: int, profile: str | None) -> None:
+        agg.requests += n
+        agg.req_series.add(sec, n)
+        self.req_series.add(sec, n)
+        if failed:
+            agg.errors += n
+            agg.err_series.add(sec, n)
+            self.err_series.add(sec, n)
+        if profile:
+            prof = self._profile(profile)
+            prof["requests"] += n
+            if failed:
+                prof["errors"] += n
+
+    def _at_complete(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        self.vocabularies.add("at-daemon")
+        t = self.vocab.tags
+        failed = tags.get(t["success"], "true").lower() in FALSE_VALUES
+        n = sum(m.values) * w  # type: ignore[arg-type]
+        self._count_request(self._at_key(tags), n, failed, sec, tags.get(t["profile"]))
+
+    def _at_duration(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        sk = self._at_key(tags).latency
+        for v in m.values:
+            sk.add(v, w)  # type: ignore[arg-type]
+
+    def _tokens(self, attr: str) -> Callable[[Metric, dict[str, str], float, int], None]:
+        def handle(m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+            n = sum(m.values) * w  # type: ignore[arg-type]
+            agg = self._at_key(tags)
+            setattr(agg, attr, getattr(agg, attr) + n)
+            self._count_tokens(agg, attr, n, sec)
+        return handle
+
+    def _count_tokens(self, agg: ModelAgg, attr: str, n: float, sec: int) -> None:
+        if attr in ("input_tokens", "output_tokens") or (attr == "used_tokens" and not (
+                agg.input_tokens or agg.output_tokens)):
+            agg.tok_series.add(sec, n)
+            self.tok_series.add(sec, n)
+
+    def _at_agent(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        t = self.vocab.tags
+        agg = self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], ""))
+        n = sum(m.values) * w  # type: ignore[arg-type]
+        agg.executions += n
+        if tags.get(t["success"], "true").lower() in FALSE_VALUES:
+            agg.errors += n
+
+    def _at_agent_duration(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        t = self.vocab.tags
+        sk = self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], "")).latency
+        for v in m.values:
+            sk.add(v, w)  # type: ignore[arg-type]
+
+    # -- Datadog LLM Observability -------------------------------------------------------
+    def _mo_key(self, tags: dict[str, str]) -> ModelAgg | None:
+        model = tags.get("model_name")
+        if not model:
+            return None
+        self.vocabularies.add("ml_obs")
+        return self._model(model, tags.get("model_provider", ""))
+
+    def _mo_span(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        agg = self._mo_key(tags)
+        if agg is not None:
+            self._count_request(agg, sum(m.values) * w, False, sec, None)  # type: ignore[arg-type]
+
+    def _mo_error(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        agg = self._mo_key(tags)
+        if agg is not None:
+            n = sum(m.values) * w  # type: ignore[arg-type]
+            agg.errors += n
+            agg.err_series.add(sec, n)
+            self.err_series.add(sec, n)
+
+    def _mo_duration(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        agg = self._mo_key(tags)
+        if agg is not None:
+            for v in m.values:
+                agg.latency.add(v * 1000.0, w)  # type: ignore[operator]
+
+    def _mo_tokens(self, attr: str) -> Callable[[Metric, dict[str, str], float, int], None]:
+        def handle(m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+            agg = self._mo_key(tags)
+            if agg is not None:
+                n = sum(m.values) * w  # type: ignore[arg-type]
+                setattr(agg, attr, getattr(agg, attr) + n)
+                self._count_tokens(agg, attr, n, sec)
+        return handle
+
+    def _mo_cost(self, total: bool) -> Callable[[Metric, dict[str, str], float, int], None]:
+        def handle(m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+            agg = self._mo_key(tags)
+            if agg is None:
+                return
+            usd = sum(m.values) * w / 1e9  # type: ignore[arg-type]  # nanodollars
+            if total:
+                agg.reported_total_cost = (agg.reported_total_cost or 0.0) + usd
+            else:
+                agg.reported_part_cost = (agg.reported_part_cost or 0.0) + usd
+        return handle
+
+    # -- OpenTelemetry GenAI ---------------------------------------------------------------
+    def _ga_key(self, tags: dict[str, str]) -> ModelAgg:
+        self.vocabularies.add("gen_ai")
+        model = tags.get("gen_ai.response.model") or tags.get("gen_ai.request.model", "")
+        provider = tags.get("gen_ai.provider.name") or tags.get("gen_ai.system", "")
+        return self._model(model, provider)
+
+    def _ga_tokens(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        kind = tags.get("gen_ai.token.type")
+        attr = {"input": "input_tokens", "output": "output_tokens"}.get(kind or "")
+        if attr is None:
+            return
+        agg = self._ga_key(tags)
+        n = sum(m.values) * w  # type: ignore[arg-type]
+        setattr(agg, attr, getattr(agg, attr) + n)
+        self._count_tokens(agg, attr, n, sec)
+
+    def _ga_duration(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+        agg = self._ga_key(tags)
+        self._count_request(agg, len(m.values) * w, "error.type" in tags, sec, None)
+        for v in m.values:
+            agg.latency.add(v * 1000.0, w)  # type: ignore[operator]
+
+    # -- events and checks -------------------------------------------------------------------
+    def add_event(self, e: Event, ts_ns: int) -> None:
+        """Keep the event; a bootstrap event naming the selected profile also selects it."""
+        self.events.append({"ts": float(e.timestamp) if e.timestamp else ts_ns / 1e9, "title": e.title,
+                            "text": e.text, "alert_type": e.alert_type, "tags": list(e.tags)})
+        if "bootstrap" in e.title or "selected" in e.text:
+            found = _SELECTED_TEXT.search(e.text)
+            if found:
+                self._profile(found.group(1))["provider"] = found.group(2)
+                self._select(found.group(1), found.group(2), ts_ns // 1_000_000_000)
+
+    def add_check(self, sc: ServiceCheck, ts_ns: int) -> None:
+        """Latest status per (name, tags)."""
+        self.checks[(sc.name, sc.tags)] = {"name": sc.name, "status": sc.status, "tags": list(sc.tags),
+                                           "message": sc.message, "ts": ts_ns / 1e9,
+                                           "status_name": STATUS_NAMES[sc.status]}
+
+    # -- output ---------------------------------------------------------------------------------
+    def model_cost(self, key: tuple[str, str], agg: ModelAgg) -> float | None:
+        """Reported cost wins; else the configured or table price; None when unpriced."""
+        if agg.reported_total_cost is not None:
+            return agg.reported_total_cost
+        if agg.reported_part_cost is not None:
+            return agg.reported_part_cost
+        return self.pricer.cost(key[0], key[1], agg.input_tokens, agg.output_tokens, agg.cache_read_tokens)
+
+    def rate_span(self, now_s: int) -> int:
+        """Seconds the `*_per_s` rates divide by: the window, or less early in a session."""
+        if self.first_s is None:
+            return 1
+        return max(1, min(self.window, now_s - self.first_s + 1))

@@ -1,0 +1,7 @@
+"""DogStatsD protocol: the Agent's grammar as a pure parser."""
+
+from .parser import KINDS, Parser, ParseError
+from .records import STATUS_NAMES, BadLine, Context, Event, Metric, Record, ServiceCheck
+
+__all__ = ["KINDS", "STATUS_NAMES", "BadLine", "Context", "Event", "Metric", "ParseError", "Parser",
+           "Record", "ServiceCheck"]

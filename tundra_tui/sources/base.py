@@ -1,0 +1,37 @@
+"""The one Source interface shared by the live tap, capture replay and the demo."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+Packet = tuple[int, bytes]  # (receive time in ns since the epoch, raw datagram)
+
+
+class SourceError(Exception):
+    """A source could not start (busy port, bad path, unreadable file)."""
+
+
+class Source(ABC):
+    """Yields batches of packets; the model cannot tell a live tap from a replay."""
+
+    label: str = ""
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Open sockets/files; raise SourceError with a one-line reason."""
+
+    @abstractmethod
+    def read(self, timeout: float) -> list[Packet]:
+        """Return the packets available now, waiting up to `timeout` s for the first."""
+
+    @property
+    @abstractmethod
+    def done(self) -> bool:
+        """True when no more packets will come (end of a capture, stopped tap)."""
+
+    def stop(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; idempotent."""
+
+    def status(self) -> dict[str, Any]:
+        """Source facts for the status bar and JSON (drops, truncation, position)."""
+        return {}
