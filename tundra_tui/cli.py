@@ -162,9 +162,9 @@ def cmd_stats(args: argparse.Namespace, cfg: Config) -> int:
             raise UsageError("give a capture file or --listen, not both")
         if args.duration is None:
             raise UsageError("--listen needs --duration S")
-        _warn_exposure([args.listen])
         session = Session(Tap([args.listen]), engine)
         session.start()
+        _warn_exposure([args.listen])
         _warn(f"listening on {session.source.label} for {args.duration:g}s")
         _sigterm_as_interrupt()
         try:
@@ -196,10 +196,10 @@ def cmd_stats(args: argparse.Namespace, cfg: Config) -> int:
 def cmd_record(args: argparse.Namespace, cfg: Config) -> int:
     """`tundra record`."""
     listen = args.listen or [parse_url(DEFAULT_LISTEN)]
-    _warn_exposure(listen)
     tap = Tap(listen, forward=args.forward)
     session = Session(tap, make_engine(cfg), record=args.file)
     session.start()
+    _warn_exposure(listen)
     _warn(f"recording {tap.label} to {args.file}; Ctrl-C to stop")
     _sigterm_as_interrupt()
     from .report import progress_line
@@ -245,9 +245,9 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     listen = args.listen
     if not listen:
         listen = [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
-    _warn_exposure(listen)
     session = Session(Tap(listen, forward=args.forward), make_engine(cfg, args.max_contexts), record=args.record)
     session.start()
+    _warn_exposure(listen)
     demo_stop = None
     if args.demo:
         from .sources.demo import run_demo

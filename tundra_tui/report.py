@@ -12,13 +12,19 @@ if TYPE_CHECKING:
     from .session import Session
 
 
+def _console() -> Console:
+    """Wide when piped, so names and tags are not folded into unreadable columns."""
+    con = Console()
+    return con if con.is_terminal else Console(width=200)
+
+
 def _n(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
 
 def print_stats(engine: Engine, label: str, status: dict[str, Any], top: int | None) -> None:
     """A table of contexts sorted by samples, like `agent dogstatsd-stats`, then the error summary."""
-    con = Console()
+    con = _console()
     rows = engine.store.rows(top)
     table = Table(title=f"{label}: {engine.packets:,} packets, {engine.lines:,} lines, "
                         f"{len(engine.store.contexts):,} contexts", title_justify="left")
@@ -48,7 +54,7 @@ def print_stats(engine: Engine, label: str, status: dict[str, Any], top: int | N
 
 def print_dashboard(doc: dict[str, Any]) -> None:
     """`top --once` without --json: the per-model table and totals."""
-    con = Console()
+    con = _console()
     t = doc["totals"]
     p = doc["profiles"]
     con.print(f"profile [bold]{p['selected'] or '-'}[/] ({p['selected_provider'] or '-'}) of "

@@ -1,0 +1,33 @@
+"""Shared fixtures: real sockets, a real DogStatsd client, isolated config/data dirs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep tests away from the user's config and data dirs."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.delenv("TUNDRA_CONFIG", raising=False)
+    for key in ("DD_API_KEY", "DD_APP_KEY", "DD_SITE"):
+        monkeypatch.delenv(key, raising=False)
+    return home
+
+
+def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `tundra` in a subprocess, as a user would."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "tundra_tui.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=full_env, cwd=ROOT, input=input)

@@ -1,0 +1,37 @@
+"""Nothing below ui/ may import Textual: the headless commands and benchmarks run without it."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import tundra_tui
+
+
+def _core_modules() -> list[str]:
+    names = []
+    for info in pkgutil.walk_packages(tundra_tui.__path__, "tundra_tui."):
+        if info.name.startswith("tundra_tui.ui"):
+            continue
+        names.append(info.name)
+    return names
+
+
+def test_core_modules_exist() -> None:
+    names = _core_modules()
+    for layer in ("protocol", "capture", "sources", "model"):
+        assert any(n.startswith(f"tundra_tui.{layer}.") for n in names), layer
+
+
+def test_no_textual_below_ui() -> None:
+    code = (
+        "import importlib, sys\n"
+        f"for name in {_core_modules()!r}:\n"
+        "    importlib.import_module(name)\n"
+        "    assert 'textual' not in sys.modules, name\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

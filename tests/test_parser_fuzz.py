@@ -1,0 +1,54 @@
+"""Fuzzing: the parser never raises; every non-empty line is a record or a counted error."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tundra_tui.protocol import Metric, Parser
+
+from .strategies import datagram, event_line, metric_line, valid_line
+
+
+def _nonempty_lines(packet: bytes) -> int:
+    n = 0
+    for line in packet.split(b"\n"):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        n += bool(line)
+    return n
+
+
+@settings(max_examples=400, deadline=None)
+@given(datagram)
+def test_every_line_is_a_record_or_an_error(packet: bytes) -> None:
+    p = Parser()
+    recs = p.parse_packet(packet)
+    assert p.lines == _nonempty_lines(packet)
+    assert len(recs) + p.error_total == p.lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(valid_line, min_size=1, max_size=20))
+def test_grammar_lines_all_parse(lines: list[bytes]) -> None:
+    p = Parser()
+    recs = p.parse_packet(b"\n".join(lines))
+    assert p.error_total == 0, list(p.bad_lines)
+    assert len(recs) == len(lines)
+
+
+@settings(max_examples=200, deadline=None)
+@given(metric_line())
+def test_metric_roundtrip_keeps_name(line: bytes) -> None:
+    rec = Parser().parse_packet(line)[0]
+    assert isinstance(rec, Metric)
+    assert rec.context.name == line.split(b":", 1)[0].decode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(event_line())
+def test_event_lengths_slice_exactly(line: bytes) -> None:
+    rec = Parser().parse_packet(line)[0]
+    header, _, body = line.partition(b":")
+    tlen = int(header[3:-1].split(b",")[0])
+    assert rec.title == body[:tlen].decode("utf-8", "replace").replace("\\n", "\n")
