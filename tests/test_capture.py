@@ -124,7 +124,7 @@ def test_truncated_compressed_file_reads_to_last_whole_record(tmp_path: Path) ->
         w.write(b"m:%d|c" % i, 1_000 + i)
         if i % 10 == 9:
             w.flush()
-    w._raw.close()  # killed: no trailer, no frame end  # noqa: SLF001
+    w._raw.close()  # killed: no trailer, no frame end
     data = path.read_bytes()
     cut = tmp_path / "cut.dog"
     cut.write_bytes(data[:-5])

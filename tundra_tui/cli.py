@@ -16,8 +16,8 @@ from . import __version__
 from .capture import CaptureError
 from .config import Config, ConfigError, load_config
 from .model import Engine, Pricer, Vocabulary
-from .sources import DEFAULT_LISTEN, Address, BadURL, Replay, SourceError, Tap, parse_url
 from .session import Session
+from .sources import DEFAULT_LISTEN, Address, BadURL, Replay, SourceError, Tap, parse_url
 
 SAMPLE = Path(__file__).parent / "data" / "sample.dog"
 

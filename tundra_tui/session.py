@@ -24,6 +24,7 @@ class Session:
         self.lock = threading.Lock()
         self.recorder: Recorder | None = Recorder(record) if record else None
         self.record_error: str | None = None
+        self.last_recording: tuple[str, int] | None = None  # (path, records) of the closed recording
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.finished = threading.Event()
@@ -65,6 +66,7 @@ class Session:
         if rec is None:
             return None
         rec.close()
+        self.last_recording = (str(rec.path), rec.records)
         if rec.error:
             self.record_error = rec.error
         return rec.path
@@ -77,6 +79,8 @@ class Session:
             if rec.error:
                 self.record_error = rec.error
             st.update(recording=str(rec.path), recorded=rec.records, recorder_dropped=rec.dropped)
+        elif self.last_recording is not None:
+            st["recorded"] = self.last_recording[1]
         st["record_error"] = self.record_error
         return st
 

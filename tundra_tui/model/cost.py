@@ -65,6 +65,6 @@ def _table_price(model: str, provider: str) -> ModelPrice | None:
             return calc_price(probe, model, provider_id=provider_id).model_price
         except LookupError:
             continue
-        except Exception:  # noqa: BLE001 - a broken price entry must not take the monitor down
+        except Exception:
             return None
     return None

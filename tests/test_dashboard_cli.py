@@ -1,0 +1,117 @@
+"""`--once --json`: the dashboard contract, the demo through the tap, and the bundled sample."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+from tundra_tui.model import Engine
+from tundra_tui.sources import Tap, parse_url
+from tundra_tui.sources.demo import run_demo
+
+from .conftest import ROOT, run_cli
+
+TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks"}
+MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
+              "p50_ms", "p95_ms", "p99_ms"}
+
+
+def check_contract(doc: dict) -> None:
+    assert set(doc) == TOP_KEYS
+    assert {"packets", "lines", "errors", "dropped", "truncated", "contexts", "contexts_dropped"} == set(doc["tap"])
+    assert set(doc["tap"]["errors"]) == {"metric", "event", "service_check"}
+    assert set(doc["profiles"]) == {"available", "selected", "selected_provider", "bootstraps", "profiles"}
+    assert set(doc["totals"]) == {"requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
+                                  "requests_per_s", "tokens_per_s"}
+    for m in doc["models"]:
+        assert set(m) == MODEL_KEYS
+    for a in doc["agents"]:
+        assert set(a) == {"agent_name", "task_type", "executions", "errors", "error_rate", "p95_ms"}
+    for e in doc["events"]:
+        assert set(e) == {"ts", "title", "text", "alert_type", "tags"}
+    for c in doc["service_checks"]:
+        assert set(c) == {"name", "status", "tags", "message"}
+    assert len(doc["events"]) <= 50
+
+
+def test_replay_sample_once_json() -> None:
+    res = run_cli("replay", "--sample", "--once", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    check_contract(doc)
+    t = doc["totals"]
+    assert t["requests"] == sum(m["requests"] for m in doc["models"]) > 0
+    assert t["errors"] == sum(m["errors"] for m in doc["models"])
+    assert 0.01 < t["error_rate"] < 0.15
+    assert doc["profiles"]["available"] == 3 and doc["profiles"]["bootstraps"] == 1
+    assert {p["name"] for p in doc["profiles"]["profiles"]} == {"local-runtime", "openai-prod", "anthropic-prod"}
+    priced = [m for m in doc["models"] if m["cost_usd"] is not None]
+    assert t["cost_usd"] is not None and abs(t["cost_usd"] - sum(m["cost_usd"] for m in priced)) < 1e-9
+    local = next(m for m in doc["models"] if m["provider"] == "Local")
+    assert local["cost_usd"] is None  # no price for a local runtime: n/a, never 0
+    assert doc["tap"]["errors"] == {"metric": 0, "event": 0, "service_check": 0}
+    # deterministic: the same file gives the same answers
+    again = json.loads(run_cli("replay", "--sample", "--once", "--json").stdout)
+    assert again["models"] == doc["models"] and again["totals"] == doc["totals"]
+
+
+def test_demo_round_trips_through_the_tap() -> None:
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    tap.start()
+    engine = Engine()
+    try:
+        n = run_demo(tap.listeners[0].address, rate=400, duration=1.5, seed=11)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            batch = tap.read(0.2)
+            if not batch:
+                break
+            engine.feed(batch)
+    finally:
+        tap.stop()
+    doc = engine.dashboard()
+    check_contract(doc)
+    assert doc["totals"]["requests"] == n
+    assert sum(a["executions"] for a in doc["agents"]) == n
+    assert doc["profiles"]["selected"] == "local-runtime" or len(engine.llm.switches) > 1
+    assert engine.parser.error_total == 0
+    assert len({m["model"] for m in doc["models"]}) >= 4 and len(doc["agents"]) >= 3
+    assert all(m["p95_ms"] >= m["p50_ms"] > 50 for m in doc["models"])
+    assert doc["totals"]["input_tokens"] > n * 300
+
+
+def test_top_once_with_demo_in_another_process() -> None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    top = subprocess.Popen([sys.executable, "-m", "tundra_tui.cli", "top", "--once", "--after", "4", "--json",
+                            "--listen", f"udp://127.0.0.1:{port}"], cwd=ROOT, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    demo = run_cli("demo", "--target", f"udp://127.0.0.1:{port}", "--rate", "50", "--duration", "2", "--seed", "3")
+    out, err = top.communicate(timeout=30)
+    assert demo.returncode == 0 and top.returncode == 0, err
+    doc = json.loads(out)
+    check_contract(doc)
+    sent = int(demo.stderr.strip().splitlines()[-1].split()[1])
+    assert doc["totals"]["requests"] == sent
+    assert doc["totals"]["requests_per_s"] > 0 and doc["profiles"]["available"] == 3
+
+
+def test_top_once_demo_in_process_uses_a_free_port() -> None:
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        holder.bind(("127.0.0.1", 8125))  # even with 8125 taken
+    except OSError:
+        pass
+    try:
+        res = run_cli("top", "--demo", "--once", "--after", "2", "--json")
+    finally:
+        holder.close()
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["totals"]["requests"] > 10

@@ -1,0 +1,231 @@
+"""The model fed known sessions: exact totals, sketch accuracy, cost rules, units, cardinality cap."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from tundra_tui.model import Engine, Pricer
+from tundra_tui.model.series import Series
+
+T0 = 1_700_000_000 * 10**9
+
+
+def feed(engine: Engine, lines: list[str], ts: int = T0) -> None:
+    engine.feed([(ts, line.encode()) for line in lines])
+
+
+def at_session(n_ok: int, n_err: int, model: str = "gpt-4o", provider: str = "openai") -> list[str]:
+    tags = f"model:{model},provider:{provider},profile:openai-prod,agent_name:spec-agent,task_type:code-analysis"
+    out = []
+    for i in range(n_ok + n_err):
+        ok = "true" if i < n_ok else "false"
+        out.append(f"llm.request.complete:1|c|#{tags},success:{ok}")
+        out.append(f"llm.request.duration:{100 + i}|d|#{tags},success:{ok}")
+        out.append(f"llm.tokens.input:1000|c|#{tags}")
+        out.append(f"llm.tokens.output:{200 if ok == 'true' else 0}|c|#{tags}")
+        out.append(f"llm.agent.execution:1|c|#agent_name:spec-agent,task_type:code-analysis,success:{ok}")
+    return out
+
+
+def test_exact_totals() -> None:
+    e = Engine()
+    feed(e, at_session(90, 10))
+    feed(e, at_session(45, 5, "claude-sonnet-4-5", "anthropic"))
+    feed(e, ["llm.profile.bootstrap:1|c", "llm.profile.total_available:3|g",
+             "llm.profile.selected:0|g|#profile:openai-prod,provider:OpenAI",
+             "llm.profile.selected:1|g|#profile:local-runtime,provider:Local"])
+    d = e.dashboard(T0)
+    t = d["totals"]
+    assert (t["requests"], t["errors"], t["input_tokens"], t["output_tokens"]) == (150, 15, 150_000, 27_000)
+    assert t["error_rate"] == pytest.approx(0.1)
+    m = {x["model"]: x for x in d["models"]}
+    assert m["gpt-4o"]["requests"] == 100 and m["gpt-4o"]["errors"] == 10
+    assert m["claude-sonnet-4-5"]["input_tokens"] == 50_000
+    p = d["profiles"]
+    assert (p["available"], p["selected"], p["selected_provider"], p["bootstraps"]) == (3, "local-runtime", "Local", 1)
+    prof = {x["name"]: x for x in p["profiles"]}
+    assert prof["openai-prod"]["requests"] == 150 and prof["openai-prod"]["error_rate"] == pytest.approx(0.1)
+    assert d["agents"] == [{"agent_name": "spec-agent", "task_type": "code-analysis", "executions": 150,
+                            "errors": 15, "error_rate": 0.1, "p95_ms": None}]
+
+
+def test_sample_rates_are_honoured() -> None:
+    e = Engine()
+    feed(e, ["llm.request.complete:1|c|@0.25|#model:m,provider:p,success:true"] * 10)
+    feed(e, ["g:5|g|@0.5", "s:x|s|@0.5", "d:10|d|@0.5"])
+    d = e.dashboard(T0)
+    assert d["totals"]["requests"] == 40
+    rows = {r["name"]: r for r in e.store.rows()}
+    assert rows["g"]["count"] == 1 and rows["s"]["count"] == 1  # gauges and sets ignore it
+    assert rows["d"]["count"] == 2 and rows["d"]["value"] == 10  # weight 1/rate, sum unweighted
+
+
+@pytest.mark.parametrize("dist", ["uniform", "lognormal"])
+def test_quantiles_within_two_percent(dist: str) -> None:
+    rng = random.Random(3)
+    values = [rng.uniform(5, 5000) if dist == "uniform" else rng.lognormvariate(6, 1) for _ in range(20_000)]
+    e = Engine()
+    lines = [f"llm.request.duration:{v:.3f}|d|#model:m,provider:p" for v in values]
+    for i in range(0, len(lines), 50):
+        e.feed([(T0, "\n".join(lines[i:i + 50]).encode())])
+    m = e.dashboard(T0)["models"][0]
+    ordered = sorted(values)
+    for key, q in (("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99)):
+        exact = ordered[int(q * (len(ordered) - 1))]
+        assert m[key] == pytest.approx(exact, rel=0.02), key
+
+
+def test_cost_equals_genai_prices() -> None:
+    e = Engine()
+    feed(e, at_session(10, 0, "claude-sonnet-4-5", "Anthropic"))
+    want = calc_price(Usage(input_tokens=10_000, output_tokens=2_000), "claude-sonnet-4-5", provider_id="anthropic")
+    got = e.dashboard(T0)["models"][0]["cost_usd"]
+    assert got == pytest.approx(float(want.total_price))
+    assert got > 0
+
+
+def test_cost_with_cached_tokens_follows_genai_prices() -> None:
+    e = Engine()
+    tags = "model_name:gpt-4o,model_provider:openai"
+    feed(e, [f"ml_obs.span:1|c|#{tags}", f"ml_obs.span.llm.input.tokens:10000|d|#{tags}",
+             f"ml_obs.span.llm.input.cache_read.tokens:4000|d|#{tags}",
+             f"ml_obs.span.llm.output.tokens:500|d|#{tags}"])
+    want = calc_price(Usage(input_tokens=10_000, cache_read_tokens=4_000, output_tokens=500), "gpt-4o",
+                      provider_id="openai").total_price
+    got = e.dashboard(T0)["models"][0]["cost_usd"]
+    assert got == pytest.approx(float(want))
+    # cached tokens are cheaper: the same usage without the cache costs more
+    assert float(want) < float(calc_price(Usage(input_tokens=10_000, output_tokens=500), "gpt-4o").total_price)
+
+
+def test_unknown_model_cost_is_null_not_zero() -> None:
+    e = Engine()
+    feed(e, at_session(5, 0, "my-private-model-x9", "Local"))
+    d = e.dashboard(T0)
+    assert d["models"][0]["cost_usd"] is None
+    assert d["totals"]["cost_usd"] is None
+
+
+def test_configured_price_wins_over_table() -> None:
+    e = Engine(pricer=Pricer({"gpt-4o": {"input_mtok": 1, "output_mtok": 2}}))
+    feed(e, at_session(10, 0))  # 10k input, 2k output
+    assert e.dashboard(T0)["models"][0]["cost_usd"] == pytest.approx(10_000 / 1e6 * 1 + 2_000 / 1e6 * 2)
+    local = Engine(pricer=Pricer({"llama-3.1-8b-instruct": {"input_mtok": 0, "output_mtok": 0}}))
+    feed(local, at_session(3, 0, "llama-3.1-8b-instruct", "Local"))
+    assert local.dashboard(T0)["models"][0]["cost_usd"] == 0.0
+
+
+def test_ml_obs_units_and_reported_cost() -> None:
+    e = Engine(pricer=Pricer({"gpt-4o": {"input_mtok": 1000, "output_mtok": 1000}}))
+    tags = "model_name:gpt-4o,model_provider:openai,ml_app:bot,span_kind:llm"
+    feed(e, [f"ml_obs.span:1|c|#{tags}", f"ml_obs.span:1|c|#{tags}", f"ml_obs.span.error:1|c|#{tags}",
+             f"ml_obs.span.duration:0.25|d|#{tags}", f"ml_obs.span.duration:0.25|d|#{tags}",
+             f"ml_obs.span.llm.total.cost:1500000|d|#{tags}", f"ml_obs.span.llm.total.cost:500000|d|#{tags}",
+             f"ml_obs.span.llm.input.tokens:100|d|#{tags}"])
+    m = e.dashboard(T0)["models"][0]
+    assert (m["requests"], m["errors"]) == (2, 1)
+    assert m["p50_ms"] == pytest.approx(250, rel=0.02)  # seconds -> ms
+    assert m["cost_usd"] == pytest.approx(0.002)  # nanodollars -> USD, and it wins over the configured price
+
+
+def test_gen_ai_vocabulary() -> None:
+    e = Engine()
+    base = "gen_ai.request.model:gpt-4o-mini,gen_ai.response.model:gpt-4o-mini-2024-07-18,gen_ai.system:openai"
+    feed(e, [f"gen_ai.client.token.usage:300|h|#{base},gen_ai.token.type:input",
+             f"gen_ai.client.token.usage:40|h|#{base},gen_ai.token.type:output",
+             f"gen_ai.client.operation.duration:1.5|h|#{base}",
+             f"gen_ai.client.operation.duration:0.5|h|#{base},error.type:timeout"])
+    m = e.dashboard(T0)["models"][0]
+    assert (m["model"], m["provider"]) == ("gpt-4o-mini-2024-07-18", "openai")
+    assert (m["requests"], m["errors"], m["input_tokens"], m["output_tokens"]) == (2, 1, 300, 40)
+    assert m["p50_ms"] == pytest.approx(500, rel=0.02)  # seconds -> ms
+    assert m["cost_usd"] is not None and m["cost_usd"] > 0
+
+
+def test_vocabulary_overrides() -> None:
+    from tundra_tui.model import Vocabulary
+
+    e = Engine(vocab=Vocabulary.with_overrides({"request_complete": "my.done"}, {"model": "llm_model"}))
+    feed(e, ["my.done:1|c|#llm_model:gpt-4o,provider:openai,success:false"])
+    m = e.dashboard(T0)["models"][0]
+    assert (m["model"], m["requests"], m["errors"]) == ("gpt-4o", 1, 1)
+
+
+def test_profile_switches_become_events() -> None:
+    e = Engine()
+    feed(e, ["llm.profile.selected:1|g|#profile:a,provider:Local"])
+    feed(e, ["llm.profile.selected:1|g|#profile:b,provider:OpenAI"], T0 + 10**9)
+    d = e.dashboard(T0 + 10**9)
+    assert d["profiles"]["selected"] == "b"
+    assert d["events"][-1]["title"] == "profile switch" and d["events"][-1]["text"] == "a -> b"
+    assert [s[1:] for s in e.llm.switches] == [(None, "a"), ("a", "b")]
+
+
+def test_events_and_checks() -> None:
+    e = Engine()
+    feed(e, [f"_e{{2,1}}:e{i % 10}|x|t:error" if i < 10 else f"_e{{3,1}}:e{i}|x" for i in range(60)])
+    feed(e, ["_sc|at_daemon.llm.provider|0|#provider:openai", "_sc|at_daemon.llm.provider|2|#provider:openai|m:down",
+             "_sc|at_daemon.llm.provider|1|#provider:anthropic"])
+    d = e.dashboard(T0)
+    assert len(d["events"]) == 50 and d["events"][-1]["title"] == "e59" and d["events"][0]["title"] == "e10"
+    checks = {tuple(c["tags"]): c for c in d["service_checks"]}
+    assert checks[("provider:openai",)] == {"name": "at_daemon.llm.provider", "status": 2,
+                                            "tags": ["provider:openai"], "message": "down"}
+    assert checks[("provider:anthropic",)]["status"] == 1
+
+
+def test_rates_cover_the_last_window() -> None:
+    e = Engine(window=60)
+    for s in range(100):  # 2 requests/s for 100 s
+        feed(e, ["llm.request.complete:2|c|#model:m,provider:p,success:true",
+                 "llm.tokens.input:10|c|#model:m,provider:p"], T0 + s * 10**9)
+    d = e.dashboard(T0 + 99 * 10**9)
+    assert d["totals"]["requests"] == 200  # totals: the whole session
+    assert d["totals"]["requests_per_s"] == pytest.approx(2.0)  # rates: the last window
+    assert d["totals"]["tokens_per_s"] == pytest.approx(10.0)
+
+
+def test_cardinality_cap_keeps_llm_totals() -> None:
+    e = Engine(max_contexts=100)
+    feed(e, [f"llm.request.complete:1|c|#model:m,provider:p,request_id:{i},success:true" for i in range(1000)])
+    d = e.dashboard(T0)
+    assert d["tap"]["contexts"] == 100 and d["tap"]["contexts_dropped"] == 900
+    assert d["totals"]["requests"] == 1000
+
+
+def test_series_ring() -> None:
+    s = Series(5)
+    for sec in range(10):
+        s.add(sec, 1.0)
+    assert s.values(9) == [1.0] * 5
+    s.add(20, 3.0)
+    assert s.values(20) == [0.0, 0.0, 0.0, 0.0, 3.0]
+    s.add(3, 9.0)  # older than the window: ignored
+    assert s.total(20) == 3.0 and s.total(25) == 0.0
+
+
+def test_memory_bounded_under_cardinality_bomb() -> None:
+    import resource
+    import subprocess
+    import sys
+
+    code = (
+        "import resource\n"
+        "from tundra_tui.model import Engine\n"
+        "e = Engine()\n"
+        "for b in range(3000):\n"
+        "    pkt = '\\n'.join(f'bomb.metric:1|d|#id:{b}-{i},model:m{i % 7},env:prod' for i in range(100)).encode()\n"
+        "    e.feed([(1700000000000000000 + b * 10**6, pkt)])\n"
+        "d = e.dashboard()\n"
+        "assert d['tap']['contexts'] == 20000, d['tap']\n"
+        "assert d['tap']['contexts_dropped'] == 280000, d['tap']\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    rss_mib = int(out.stdout) / 1024
+    assert rss_mib < 300, rss_mib
+    del resource
