@@ -1,22 +1,28 @@
 """A running session: one Source feeding the Engine on an ingest thread, optionally recording.
 
 Shared by `record`, `stats --listen`, `top` (headless and UI) and `replay`. No Textual here.
+For a replay it also seeks: engine checkpoints every CHECKPOINT_S of capture time make a
+seek anywhere cost at most that much re-ingest.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from .model import Engine
+from .model.view import View, build_view
 from .sources import Replay, Source
 from .sources.recorder import Recorder
 
+CHECKPOINT_S = 30
+
 
 class Session:
-    """Owns the ingest thread. Readers call `snapshot()`; they never touch the engine unlocked."""
+    """Owns the ingest thread. Readers use `snapshot()`/`view()`; they never touch the engine unlocked."""
 
     def __init__(self, source: Source, engine: Engine, record: Path | None = None) -> None:
         self.source = source
@@ -25,9 +31,18 @@ class Session:
         self.recorder: Recorder | None = Recorder(record) if record else None
         self.record_error: str | None = None
         self.last_recording: tuple[str, int] | None = None  # (path, records) of the closed recording
+        self.filter: frozenset[str] = frozenset()
+        self.finished = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.finished = threading.Event()
+        self._blank = copy.deepcopy(engine)  # the empty engine a replay restarts from
+        self._checkpoints: dict[int, Engine] = {}  # replay: packet index -> engine state there
+        self._checkpoint_index: dict[int, int] = {}  # checkpoint slot -> packet index
+        self._fed = 0  # replay: packets fed into the engine
+
+    @property
+    def replay(self) -> Replay | None:
+        return self.source if isinstance(self.source, Replay) else None
 
     def start(self) -> None:
         """Start the source and the ingest thread."""
@@ -36,7 +51,7 @@ class Session:
         self._thread.start()
 
     def _run(self) -> None:
-        src, feed, lock = self.source, self.engine.feed, self.lock
+        src, lock, rp = self.source, self.lock, self.replay
         try:
             while not self._stop.is_set():  # after source.stop() a tap is drained, then done
                 batch = src.read(0.1)
@@ -45,7 +60,14 @@ class Session:
                     if rec is not None:
                         rec.put_many(batch)
                     with lock:
-                        feed(batch)
+                        if rp is not None:
+                            if rp.read_generation != rp.generation:
+                                continue  # read just before a seek: the seek already placed the engine
+                            self.engine.feed(batch)
+                            self._fed = rp.read_end
+                            self._maybe_checkpoint(rp)
+                        else:
+                            self.engine.feed(batch)
                 elif src.done:
                     break
         finally:
@@ -55,6 +77,58 @@ class Session:
         """Wait until the source is exhausted (or `seconds` pass); True if it finished."""
         return self.finished.wait(seconds)
 
+    # -- replay control -------------------------------------------------------------------
+    def _maybe_checkpoint(self, rp: Replay) -> None:
+        if not rp.times or self._fed == 0:
+            return
+        slot = (rp.times[self._fed - 1] - rp.start_ns) // (CHECKPOINT_S * 1_000_000_000)
+        if slot > 0 and slot not in self._checkpoints:
+            self._checkpoints[slot] = copy.deepcopy(self.engine)
+            self._checkpoint_index[slot] = self._fed
+
+    def seek(self, ts_ns: int) -> None:
+        """Move a replay to capture time `ts_ns`: everything up to it is ingested, nothing after."""
+        rp = self.replay
+        if rp is None:
+            return
+        with self.lock:
+            target = rp.rewind(ts_ns)
+            if target < self._fed:
+                best = max((s for s, i in self._checkpoint_index.items() if i <= target), default=None)
+                if best is None:
+                    self.engine, self._fed = self._fresh(), 0
+                else:
+                    self.engine, self._fed = copy.deepcopy(self._checkpoints[best]), self._checkpoint_index[best]
+            for i in range(self._fed, target, 4096):
+                self.engine.feed(rp.packets[i : min(i + 4096, target)])
+            self._fed = target
+        if not rp.done:
+            self.finished.clear()
+        if self._thread is not None and not self._thread.is_alive() and not rp.done:
+            self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)
+            self._thread.start()
+
+    def _fresh(self) -> Engine:
+        engine = copy.deepcopy(self._blank)
+        engine.set_filter(self.filter)
+        return engine
+
+    def set_filter(self, terms: frozenset[str]) -> None:
+        """Filter the display by tags. A replay re-ingests up to its position; live starts from now."""
+        rp = self.replay
+        with self.lock:
+            self.filter = terms
+            if rp is None:
+                self.engine.set_filter(terms)
+                return
+            self._checkpoints.clear()
+            self._checkpoint_index.clear()
+            engine = self._fresh()
+            for i in range(0, self._fed, 4096):
+                engine.feed(rp.packets[i : min(i + 4096, self._fed)])
+            self.engine = engine
+
+    # -- recording ------------------------------------------------------------------------
     def start_recording(self, path: Path) -> None:
         """Begin recording to `path` (stopping any recording first)."""
         self.stop_recording()
@@ -71,6 +145,7 @@ class Session:
             self.record_error = rec.error
         return rec.path
 
+    # -- reading ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """Source status plus recording facts."""
         st = dict(self.source.status())
@@ -82,19 +157,28 @@ class Session:
         elif self.last_recording is not None:
             st["recorded"] = self.last_recording[1]
         st["record_error"] = self.record_error
+        st["filter"] = sorted(self.filter)
         return st
 
     def now_ns(self) -> int:
         """The session clock: capture time for a replay, wall time when live."""
-        if isinstance(self.source, Replay):
-            return self.source.position_ns if self.source.speed is not None else self.engine.last_ts_ns
+        rp = self.replay
+        if rp is not None:
+            return rp.position_ns
         return time.time_ns()
 
     def snapshot(self) -> dict[str, Any]:
-        """A consistent dashboard document."""
+        """A consistent dashboard document (unfiltered: the JSON contract)."""
         status = self.status()
         with self.lock:
             return self.engine.dashboard(self.now_ns(), status)
+
+    def view(self, group: str = "model", sort: str = "requests") -> View:
+        """What one UI refresh shows."""
+        status = self.status()
+        with self.lock:
+            status["packets"], status["lines"] = self.engine.packets, self.engine.lines
+            return build_view(self.engine, self.now_ns(), status, group, sort)
 
     def stop(self) -> None:
         """Stop ingesting, close the source and any recording."""

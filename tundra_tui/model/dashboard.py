@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .llm import LLMView
 
 
 def _rate(errors: float, total: float) -> float:
@@ -17,9 +18,8 @@ def _num(x: float) -> int | float:
     return int(x) if float(x).is_integer() else round(x, 6)
 
 
-def build(engine: Engine, now_s: int, status: dict[str, Any]) -> dict[str, Any]:
+def build(engine: Engine, llm: LLMView, now_s: int, status: dict[str, Any]) -> dict[str, Any]:
     """The whole dashboard as plain data."""
-    llm = engine.llm
     span = llm.rate_span(now_s)
     models = []
     tot_req = tot_err = tot_in = tot_out = 0.0

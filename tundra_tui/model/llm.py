@@ -40,7 +40,6 @@ class ModelAgg:
         self.req_series = Series(window)
         self.err_series = Series(window)
         self.tok_series = Series(window)
-        self.cost_series = Series(window)
 
 
 class AgentAgg:
@@ -76,6 +75,11 @@ class LLMView:
         self.err_series = Series(window)
         self._handlers = self._build_handlers()
         self._tagcache: dict[Context, dict[str, str]] = {}
+        self.tag_filter: frozenset[str] = frozenset()
+
+    def accepts(self, tags: tuple[str, ...]) -> bool:
+        """True when every filter term is among `tags`."""
+        return self.tag_filter.issubset(tags)
 
     # -- dispatch ----------------------------------------------------------------
     def _build_handlers(self) -> dict[str, Callable[[Metric, dict[str, str], float, int], None]]:

@@ -1,8 +1,13 @@
-"""Replay a `.dog` capture as a Source: paced by its timestamps, or as fast as possible."""
+"""Replay a `.dog` capture as a Source: paced by its timestamps (any speed), or as fast as possible.
+
+Pause, speed changes and seeks keep the capture clock continuous. A seek bumps `generation`,
+so a batch read just before it can be recognised as stale by the reader.
+"""
 
 from __future__ import annotations
 
 import bisect
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +20,7 @@ MAX_BATCH = 4096
 
 
 class Replay(Source):
-    """Plays a capture. `speed=None` means max speed. Supports pause, seek and loop."""
+    """Plays a capture. `speed=None` means max speed."""
 
     def __init__(self, path: str | Path, speed: float | None = 1.0, loop: bool = False,
                  on_warning: Callable[[str], None] | None = None) -> None:
@@ -30,12 +35,16 @@ class Replay(Source):
         self.paused = False
         self.loops = 0
         self.truncated = False
+        self.generation = 0
+        self.read_generation = 0
+        self.read_end = 0
         self._anchor_wall = 0.0
         self._anchor_ts = 0
         self._stopped = False
+        self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Load the capture into memory (an index for seeking)."""
+        """Load the capture into memory: the packet list is the index seeks bisect."""
         try:
             reader = CaptureReader(self.path, self.on_warning)
             self.packets = [(m.timestamp, m.payload) for m in reader]
@@ -43,9 +52,9 @@ class Replay(Source):
             raise SourceError(str(exc)) from None
         self.truncated = reader.truncated
         self.times = [ts for ts, _ in self.packets]
-        self._reanchor()
+        self._anchor(self.start_ns)
 
-    # -- position ---------------------------------------------------------------
+    # -- the capture clock ------------------------------------------------------------
     @property
     def start_ns(self) -> int:
         return self.times[0] if self.times else 0
@@ -54,73 +63,69 @@ class Replay(Source):
     def end_ns(self) -> int:
         return self.times[-1] if self.times else 0
 
+    def _anchor(self, ts: int) -> None:
+        self._anchor_ts = ts
+        self._anchor_wall = time.monotonic()
+
     @property
     def position_ns(self) -> int:
         """Capture time of the replay head."""
-        if not self.times:
-            return 0
-        if self.speed is None or self.paused:
-            return self.times[min(self.pos, len(self.times) - 1)] if self.pos < len(self.times) else self.end_ns
-        return min(self._anchor_ts + int((time.monotonic() - self._anchor_wall) * 1e9 * self.speed), self.end_ns)
-
-    def _reanchor(self, ts: int | None = None) -> None:
-        self._anchor_wall = time.monotonic()
-        if ts is not None:
-            self._anchor_ts = ts
-        elif self.pos < len(self.times):
-            self._anchor_ts = self.times[self.pos]
-        else:
-            self._anchor_ts = self.end_ns
+        if self.speed is None:
+            return self.times[self.pos - 1] if self.pos else self.start_ns
+        if self.paused:
+            return self._anchor_ts
+        elapsed = (time.monotonic() - self._anchor_wall) * 1e9 * self.speed
+        return min(self._anchor_ts + int(elapsed), self.end_ns)
 
     def set_paused(self, paused: bool) -> None:
-        """Pause or resume pacing."""
-        if not paused and self.paused:
-            self._reanchor(self.position_ns if self.pos < len(self.times) else None)
-        if paused and not self.paused:
-            self._anchor_ts = self.position_ns
-        self.paused = paused
-        if not paused:
-            self._anchor_wall = time.monotonic()
+        """Pause or resume, keeping the position."""
+        with self._lock:
+            if paused != self.paused:
+                self._anchor(self.position_ns)
+                self.paused = paused
 
     def set_speed(self, speed: float | None) -> None:
-        """Change speed, keeping the current position."""
-        here = self.position_ns
-        self.speed = speed
-        self._reanchor(here)
+        """Change speed, keeping the position."""
+        with self._lock:
+            here = self.position_ns
+            self.speed = speed
+            self._anchor(here)
 
-    def seek_index(self, ts_ns: int) -> int:
-        """Index of the first packet at or after `ts_ns`."""
-        return bisect.bisect_left(self.times, ts_ns)
+    def index_at(self, ts_ns: int) -> int:
+        """Number of packets at or before `ts_ns`."""
+        return bisect.bisect_right(self.times, ts_ns)
 
-    def rewind(self, ts_ns: int) -> None:
-        """Move the head so the next packet is the first at or after `ts_ns`."""
-        self.pos = self.seek_index(ts_ns)
-        self._reanchor(max(ts_ns, self.start_ns))
+    def rewind(self, ts_ns: int) -> int:
+        """Put the head at `ts_ns` (clamped); packets up to it count as played. Returns the index."""
+        with self._lock:
+            ts_ns = min(ts_ns, self.end_ns)
+            self.pos = self.index_at(ts_ns) if ts_ns >= self.start_ns else 0
+            self._anchor(max(ts_ns, self.start_ns))
+            self.generation += 1
+            return self.pos
 
-    # -- Source -----------------------------------------------------------------
+    # -- Source -----------------------------------------------------------------------------
     def read(self, timeout: float) -> list[Packet]:
         if self._stopped:
             return []
-        if self.pos >= len(self.packets):
-            if self.loop and self.packets:
-                self.loops += 1
-                self.rewind(self.start_ns)
-            else:
-                time.sleep(min(timeout, 0.05)) if self.speed is not None else None
-                return []
-        if self.paused:
-            time.sleep(min(timeout, 0.05))
+        if self.pos >= len(self.packets) and self.loop and self.packets:
+            self.loops += 1
+            self.rewind(self.start_ns - 1)
+        with self._lock:
+            self.read_generation = self.generation
+            batch = self._take()
+            self.read_end = self.pos
+        if not batch and self.speed is not None:
+            time.sleep(min(timeout, 0.02))
+        return batch
+
+    def _take(self) -> list[Packet]:
+        if self.pos >= len(self.packets) or (self.paused and self.speed is not None):
             return []
         if self.speed is None:
             end = min(self.pos + MAX_BATCH, len(self.packets))
         else:
-            due = self.position_ns
-            end = bisect.bisect_right(self.times, due, self.pos)
-            if end == self.pos:
-                nxt = self.times[self.pos]
-                wait = (nxt - due) / 1e9 / self.speed
-                time.sleep(max(0.0, min(timeout, wait)))
-                end = bisect.bisect_right(self.times, self.position_ns, self.pos)
+            end = bisect.bisect_right(self.times, self.position_ns, self.pos)
         batch = self.packets[self.pos : end]
         self.pos = end
         return batch
@@ -136,4 +141,4 @@ class Replay(Source):
         return {"kind": "replay", "file": str(self.path), "position_ns": self.position_ns,
                 "start_ns": self.start_ns, "end_ns": self.end_ns, "speed": self.speed,
                 "paused": self.paused, "index": self.pos, "packets_total": len(self.packets),
-                "truncated_file": self.truncated}
+                "truncated_file": self.truncated, "loops": self.loops}

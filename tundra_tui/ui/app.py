@@ -1,0 +1,275 @@
+"""The `tundra top` / `tundra replay` app: six panes fed from session snapshots on a timer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.timer import Timer
+from textual.widgets import Footer
+
+from ..config import Config, data_dir
+from ..model.view import GROUPS, SORTS
+from ..session import Session
+from .messages import SettingChanged, ViewRefreshed
+from .screens.filter import FilterScreen
+from .screens.help import HelpScreen
+from .themes import DEFAULT_THEME, load_themes
+from .widgets.errors import ErrorsPane
+from .widgets.events import EventsPane
+from .widgets.latency import LatencyPane
+from .widgets.pane import Pane
+from .widgets.profiles import ProfilesPane
+from .widgets.statusbar import StatusBar
+from .widgets.throughput import ThroughputPane
+from .widgets.timeline import Timeline
+from .widgets.tokens import TokensPane
+
+REFRESH_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+PANES = (ProfilesPane, TokensPane, ThroughputPane, ErrorsPane, LatencyPane, EventsPane)
+REPLAY_ACTIONS = {"step", "speed", "seek", "jump"}
+WIDE_AT = 150
+
+
+class TundraApp(App[int]):
+    """The live monitor. All state it shows comes from `Session.view()`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tundra"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("p,space", "pause", "Pause", id="pause"),
+        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
+        Binding("g", "group", "Group", id="group"),
+        Binding("s", "sort", "Sort", id="sort"),
+        Binding("r", "record", "Record", id="record"),
+        Binding("t", "change_theme", "Theme", id="theme"),
+        Binding("plus,equals_sign", "refresh_rate(-1)", "Faster", key_display="+", id="faster", show=False),
+        Binding("minus", "refresh_rate(1)", "Slower", key_display="-", id="slower", show=False),
+        Binding("e", "bad_lines", "Bad lines", id="bad-lines", show=False),
+        Binding("escape", "restore", "Restore", id="restore", show=False),
+        *(Binding(str(i), f"pane({i})", f"Pane {i}", id=f"pane-{i}", show=False) for i in range(1, 7)),
+        Binding("full_stop", "step(1)", "Step +1s", key_display=".", id="step-forward", show=False),
+        Binding("comma", "step(-1)", "Step -1s", key_display=",", id="step-back", show=False),
+        Binding("right_square_bracket", "speed(2)", "Faster replay", key_display="]", id="speed-up", show=False),
+        Binding("left_square_bracket", "speed(0.5)", "Slower replay", key_display="[", id="speed-down",
+                show=False),
+        Binding("right", "seek(10)", "+10s", id="seek-forward", show=False),
+        Binding("left", "seek(-10)", "-10s", id="seek-back", show=False),
+        Binding("home", "jump('start')", "Start", id="jump-start", show=False),
+        Binding("end", "jump('end')", "End", id="jump-end", show=False),
+    ]
+
+    def __init__(self, session: Session, config: Config | None = None, theme: str | None = None,
+                 refresh: float | None = None, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.session = session
+        self.config = config or Config()
+        self.clock = clock
+        self.refresh_s = refresh or self.config.refresh_s
+        self.display_paused = False
+        self.group = "model"
+        self.sort = "requests"
+        self.maximized: int | None = None
+        self._wanted_theme = theme or self.config.theme or DEFAULT_THEME
+        self._timer: Timer | None = None
+
+    # -- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Container(id="panes"):
+            for i, cls in enumerate(PANES, 1):
+                yield cls(id=f"pane-{i}")
+        if self.session.replay is not None:
+            yield Timeline(self.session.replay, id="timeline")
+        yield StatusBar(self.clock, id="status")
+        yield Footer()
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """$ok/$warn/$alarm/$stale exist under every theme, Textual's built-ins included."""
+        return {"ok": "green", "warn": "yellow", "alarm": "red", "stale": "grey50"}
+
+    def on_mount(self) -> None:
+        themes, problems = load_themes()
+        for theme in themes.values():
+            self.register_theme(theme)
+        for problem in problems:
+            self.notify(problem, severity="warning", timeout=8)
+        if self._wanted_theme in self.available_themes:
+            self.theme = self._wanted_theme
+        else:
+            self.notify(f"theme '{self._wanted_theme}' not found; using {DEFAULT_THEME}", severity="warning")
+            self.theme = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self._start_timer()
+        self.tick()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#panes").set_class(event.size.width >= WIDE_AT, "wide")
+
+    def _start_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_interval(self.refresh_s, self.tick)
+
+    # -- the tick ---------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Read one session view and hand it to every widget that shows it."""
+        view = self.session.view(self.group, self.sort)
+        if not self.display_paused:
+            for pane in self.query(Pane):
+                pane.show(view)
+            if self.session.replay is not None:
+                self.query_one(Timeline).refresh_position()
+        self.query_one(StatusBar).show(view, self.display_paused, self.group, self.sort)
+        if view.status.get("record_error") and not getattr(self, "_told_record_error", False):
+            self._told_record_error = True
+            self.notify(view.status["record_error"], severity="error", timeout=10)
+        self.post_message(ViewRefreshed(view.status.get("packets", 0)))
+
+    def _changed(self, name: str, value: object, note: str | None = None) -> None:
+        self.post_message(SettingChanged(name, value))
+        if note:
+            self.notify(note, timeout=2)
+        self.tick()
+
+    # -- actions ----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in REPLAY_ACTIONS:
+            return self.session.replay is not None
+        if action == "record":
+            return self.session.replay is None
+        return True
+
+    def action_help(self) -> None:
+        rows = []
+        seen = set()
+        for binding in [*self.BINDINGS, *HelpScreen.BINDINGS[:0]]:
+            assert isinstance(binding, Binding)
+            if binding.action in seen or not self.check_action(binding.action.split("(")[0], ()):
+                continue
+            seen.add(binding.action)
+            keys = binding.key_display or binding.key
+            if binding.action.startswith("pane("):
+                if binding.key != "1":
+                    continue
+                keys, desc = "1-6", "Maximise a pane (again or esc to restore)"
+            else:
+                desc = binding.description
+            rows.append((keys.replace(",", " "), desc))
+        self.push_screen(HelpScreen(rows))
+
+    def action_pause(self) -> None:
+        rp = self.session.replay
+        if rp is not None:
+            rp.set_paused(not rp.paused)
+            self._changed("replay_paused", rp.paused)
+        else:
+            self.display_paused = not self.display_paused
+            self._changed("paused", self.display_paused)
+
+    def action_group(self) -> None:
+        self.group = GROUPS[(GROUPS.index(self.group) + 1) % len(GROUPS)]
+        self._changed("group", self.group, f"group by {self.group}")
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._changed("sort", self.sort, f"sort by {self.sort}")
+
+    def action_refresh_rate(self, direction: int) -> None:
+        i = min(range(len(REFRESH_STEPS)), key=lambda k: abs(REFRESH_STEPS[k] - self.refresh_s))
+        self.refresh_s = REFRESH_STEPS[max(0, min(len(REFRESH_STEPS) - 1, i + direction))]
+        self._start_timer()
+        self._changed("refresh", self.refresh_s, f"refresh every {self.refresh_s:g}s")
+
+    def action_filter(self) -> None:
+        def done(terms: frozenset[str] | None) -> None:
+            if terms is None:
+                return
+            self.session.set_filter(terms)
+            note = f"filter: {' '.join(sorted(terms))}" if terms else "filter cleared"
+            if terms and self.session.replay is None:
+                note += " (from now on)"
+            self._changed("filter", terms, note)
+
+        self.push_screen(FilterScreen(self.session.filter), done)
+
+    def action_record(self) -> None:
+        if self.session.recorder is not None:
+            path = self.session.stop_recording()
+            self._changed("recording", None, f"recording saved to {path}")
+            return
+        path = data_dir() / f"tundra-{time.strftime('%Y%m%d-%H%M%S')}.dog"
+        try:
+            self.session.start_recording(path)
+        except OSError as exc:
+            self.notify(f"cannot record to {path}: {exc.strerror}", severity="error")
+            return
+        self._changed("recording", str(path), f"recording to {path}")
+
+    def action_bad_lines(self) -> None:
+        bad = list(self.session.engine.parser.bad_lines)[-3:]
+        if not bad:
+            self.notify("no parse errors", timeout=3)
+            return
+        text = "\n".join(f"{b.kind}: {b.reason}: {b.line.decode('utf-8', 'replace')[:70]}" for b in bad)
+        self.notify(text, title="last bad lines", severity="warning", timeout=10, markup=False)
+
+    def action_pane(self, n: int) -> None:
+        if self.maximized == n:
+            self.action_restore()
+            return
+        pane = self.query_one(f"#pane-{n}", Pane)
+        pane.focus()
+        self.screen.maximize(pane)
+        self.maximized = n
+        self._changed("maximized", n)
+
+    def action_restore(self) -> None:
+        if self.maximized is not None:
+            self.screen.minimize()
+            self.maximized = None
+            self._changed("maximized", None)
+
+    # -- replay -----------------------------------------------------------------------------
+    def action_step(self, seconds: int) -> None:
+        rp = self.session.replay
+        if rp is None:
+            return
+        rp.set_paused(True)
+        self.session.seek(rp.position_ns + seconds * 1_000_000_000)
+        self._changed("position", rp.position_ns)
+
+    def action_seek(self, seconds: int) -> None:
+        rp = self.session.replay
+        if rp is not None:
+            self.session.seek(rp.position_ns + seconds * 1_000_000_000)
+            self._changed("position", rp.position_ns)
+
+    def action_jump(self, where: str) -> None:
+        rp = self.session.replay
+        if rp is not None:
+            self.session.seek(rp.start_ns - 1 if where == "start" else rp.end_ns)
+            self._changed("position", rp.position_ns)
+
+    def action_speed(self, factor: float) -> None:
+        rp = self.session.replay
+        if rp is not None:
+            current = rp.speed or 64.0
+            rp.set_speed(max(0.125, min(64.0, current * factor)))
+            self._changed("speed", rp.speed, f"speed {rp.speed:g}x")
+
+
+def run_app(session: Session, config: Config, theme: str | None = None, refresh: float | None = None) -> int:
+    """Run the TUI until the user quits; return the exit status."""
+    app = TundraApp(session, config, theme=theme, refresh=refresh)
+    result = app.run()
+    return int(result or 0)
+
+
+__all__ = ["Path", "TundraApp", "run_app"]

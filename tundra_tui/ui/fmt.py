@@ -1,0 +1,66 @@
+"""Compact number, time and sparkline formatting for narrow panes."""
+
+from __future__ import annotations
+
+import time
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def num(x: float | None) -> str:
+    """1234 -> 1.2k, 2500000 -> 2.5M; None -> '-'."""
+    if x is None:
+        return "-"
+    a = abs(x)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            v = x / div
+            return f"{v:.1f}{suffix}" if abs(v) < 100 else f"{v:.0f}{suffix}"
+    return f"{x:.0f}" if float(x).is_integer() or a >= 10 else f"{x:.1f}"
+
+
+def usd(x: float | None) -> str:
+    """Dollars with sensible precision; None is 'n/a' (never $0)."""
+    if x is None:
+        return "n/a"
+    if x >= 1000:
+        return f"${x / 1000:.1f}k"
+    if x >= 10:
+        return f"${x:.1f}"
+    return f"${x:.2f}" if x >= 0.995 or x == 0 else f"${x:.3f}"
+
+
+def ms(x: float | None) -> str:
+    """Latency: 850ms, 1.4s, 12s."""
+    if x is None:
+        return "-"
+    if x < 1000:
+        return f"{x:.0f}ms"
+    return f"{x / 1000:.1f}s" if x < 10_000 else f"{x / 1000:.0f}s"
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:.1f}%" if x < 0.1 else f"{x * 100:.0f}%"
+
+
+def clock(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def spark(values: list[float], width: int) -> str:
+    """A sparkline of the last `width` values, scaled to their own max."""
+    if width <= 0:
+        return ""
+    vals = values[-width:]
+    vals = [0.0] * (width - len(vals)) + vals
+    top = max(vals) or 1.0
+    return "".join(" " if v <= 0 else BARS[min(len(BARS) - 1, int(v / top * (len(BARS) - 1) + 0.5))] for v in vals)
+
+
+def fit(text: str, width: int) -> str:
+    """Cut to `width` columns with an ellipsis, padded to exactly `width`."""
+    if width <= 0:
+        return ""
+    if len(text) > width:
+        return text[: max(width - 1, 0)] + "…"
+    return text.ljust(width)

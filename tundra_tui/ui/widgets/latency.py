@@ -1,0 +1,28 @@
+"""Pane 5: p50, p95 and p99 latency per group."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from ...model.view import View
+from ..fmt import fit, ms
+from .pane import Pane
+
+
+class LatencyPane(Pane):
+    TITLE = "Latency"
+    GROUPED = True
+    KEY = "5"
+
+    def render_view(self, view: View) -> Text:
+        w = self.inner_width
+        name_w = max(w - 21, 8)
+        out = Text(no_wrap=True, overflow="ellipsis")
+        out.append(f"{fit(view.group, name_w)}{'p50':>7}{'p95':>7}{'p99':>7}\n", style="bold")
+        worst = max((r.p95 for r in view.rows if r.p95 is not None), default=None)
+        for r in view.rows[: max(self.inner_height - 1, 1)]:
+            out.append(f"{fit(r.key, name_w)}{ms(r.p50):>7}")
+            out.append(f"{ms(r.p95):>7}", style=self.c("warn") if worst is not None and r.p95 == worst else "")
+            out.append(f"{ms(r.p99):>7}\n")
+        out.rstrip()
+        return out

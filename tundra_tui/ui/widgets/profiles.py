@@ -1,0 +1,39 @@
+"""Pane 1: profiles — the selected one highlighted, each one's share and health, switches."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from ...model.view import View
+from ..fmt import clock, fit, pct
+from .pane import Pane
+
+
+class ProfilesPane(Pane):
+    TITLE = "Profiles"
+    KEY = "1"
+
+    def render_view(self, view: View) -> Text:
+        p = view.doc["profiles"]
+        w = self.inner_width
+        out = Text(no_wrap=True, overflow="ellipsis")
+        total = sum(x["requests"] for x in p["profiles"]) or 1
+        rows = p["profiles"][: max(self.inner_height - 1, 1)]
+        if not rows:
+            out.append("no profile data yet", style=self.c("stale"))
+        name_w = max(w - 24, 6)
+        for x in rows:
+            selected = x["name"] == p["selected"]
+            mark = "▶ " if selected else "  "
+            line = f"{mark}{fit(x['name'], name_w)} {fit(x['provider'] or '?', 9)}{x['requests'] / total:>5.0%}"
+            out.append(line, style="bold reverse" if selected else "")
+            out.append(f"{pct(x['error_rate']):>7}", style=self.rate_style(x["error_rate"]))
+            out.append("\n")
+        avail = "?" if p["available"] is None else str(p["available"])
+        foot = f"{avail} available · {p['bootstraps']} bootstrap"
+        switches = [s for s in view.switches if s[1] is not None]
+        if switches:
+            ts, old, new = switches[-1]
+            foot += f" · {len(switches)} switch · {clock(ts)} {old}→{new}"
+        out.append(fit(foot, w), style=self.c("stale"))
+        return out

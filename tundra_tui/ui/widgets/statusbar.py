@@ -1,0 +1,66 @@
+"""The status bar: source, datagrams/s, parse errors, drops, recording, filter, time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...model.view import View
+from ..fmt import clock, num
+
+
+class StatusBar(Static):
+    """One line at the bottom; rates come from the change in counters between ticks."""
+
+    DEFAULT_CSS = "StatusBar { height: 1; background: $panel; color: $foreground; padding: 0 1; }"
+
+    def __init__(self, clock_fn: Callable[[], float] = time.time, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock_fn = clock_fn
+        self._prev: tuple[float, int] | None = None
+        self.rate = 0.0
+        self._last: Text | None = None
+
+    def c(self, var: str) -> str:
+        return self.app.theme_variables.get(var, "")
+
+    def show(self, view: View, paused: bool, group: str, sort: str) -> None:
+        """Repaint from the view, if anything visible changed."""
+        st = view.status
+        now = self.clock_fn()
+        packets = st.get("packets", 0)
+        if self._prev is not None and now > self._prev[0]:
+            self.rate = (packets - self._prev[1]) / (now - self._prev[0])
+        self._prev = (now, packets)
+        out = Text(no_wrap=True, overflow="ellipsis")
+        if paused:
+            out.append(" PAUSED ", style="reverse " + self.c("warn"))
+            out.append(" ")
+        if st.get("kind") == "replay":
+            out.append(f"▶ {st['file'].rsplit('/', 1)[-1]}")
+        else:
+            out.append("● " + ",".join(st.get("listen", [])))
+            if st.get("forward"):
+                out.append(f" → {st['forward']}")
+        out.append(f" │ {num(self.rate)} dg/s")
+        errs = sum(view.doc["tap"]["errors"].values())
+        out.append(" │ ")
+        out.append(f"err {num(errs)}", style=self.c("alarm") if errs else "")
+        drops = view.doc["tap"]["dropped"] + (st.get("forward_dropped") or 0)
+        out.append(" │ ")
+        out.append(f"drop {num(drops)}", style=self.c("alarm") if drops else "")
+        if st.get("recording"):
+            out.append(" │ ")
+            out.append(f"●REC {num(st.get('recorded', 0))}", style="bold " + self.c("alarm"))
+        if st.get("record_error"):
+            out.append(" │ ")
+            out.append("rec failed", style=self.c("alarm"))
+        if st.get("filter"):
+            out.append(f" │ /{' '.join(st['filter'])}", style=self.c("warn"))
+        out.append(f" │ {clock(now)}")
+        if out != self._last:
+            self._last = out
+            self.update(out)

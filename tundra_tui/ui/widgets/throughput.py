@@ -1,0 +1,35 @@
+"""Pane 3: requests/s and tokens/s as sparklines over the last minute, in total and per group."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from ...model.view import View
+from ..fmt import fit, num, spark
+from .pane import Pane
+
+
+class ThroughputPane(Pane):
+    TITLE = "Throughput"
+    KEY = "3"
+
+    def render_view(self, view: View) -> Text:
+        w = self.inner_width
+        name_w = min(12, max(w // 4, 6))
+        spark_w = max(w - name_w - 9, 5)
+        t = view.doc["totals"]
+        out = Text(no_wrap=True, overflow="ellipsis")
+        out.append(fit("req/s", name_w))
+        out.append(spark(view.req_spark, spark_w), style=self.c("ok"))
+        out.append(f"{t['requests_per_s']:>8.1f}\n")
+        out.append(fit("tok/s", name_w))
+        out.append(spark(view.tok_spark, spark_w), style=self.app.theme_variables.get("accent", ""))
+        out.append(f"{num(t['tokens_per_s']):>8}\n")
+        for r in view.rows[: max(self.inner_height - 2, 0)]:
+            if not r.req_spark:
+                continue
+            out.append(fit(r.key, name_w))
+            out.append(spark(r.req_spark, spark_w), style=self.c("ok"))
+            out.append(f"{r.req_rate:>8.1f}\n")
+        out.rstrip()
+        return out

@@ -1,0 +1,58 @@
+"""The replay timeline: the head's position over the whole capture, with error spikes marked."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...model.timeline import error_seconds, spikes
+from ...sources import Replay
+
+
+def _mmss(seconds: float) -> str:
+    s = int(max(seconds, 0))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+class Timeline(Static):
+    """One line: `[━━━━●───!──]  00:23/01:00  2x`."""
+
+    DEFAULT_CSS = "Timeline { height: 1; padding: 0 1; background: $surface; }"
+
+    def __init__(self, replay: Replay, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.replay = replay
+        self._errors: dict[int, int] | None = None
+        self._last: Text | None = None
+
+    def refresh_position(self) -> None:
+        """Redraw from the replay head."""
+        rp = self.replay
+        if self._errors is None:
+            self._errors = error_seconds(rp.packets)
+        start, end = rp.start_ns / 1e9, rp.end_ns / 1e9
+        pos = rp.position_ns / 1e9
+        speed = "max" if rp.speed is None else f"{rp.speed:g}x"
+        state = "❚❚" if rp.paused else "▶"
+        label = f" {_mmss(pos - start)}/{_mmss(end - start)} {speed} {state}"
+        width = max(self.size.width - 2 - len(label) - 2, 10)
+        cols = spikes(self._errors, int(start), int(end), width)
+        top = max(cols) or 1
+        head = min(int((pos - start) / max(end - start, 1e-9) * width), width - 1)
+        v = self.app.theme_variables
+        out = Text(no_wrap=True)
+        out.append("▕")
+        for i, n in enumerate(cols):
+            if i == head:
+                out.append("●", style="bold " + v.get("primary", ""))
+            elif n and n >= top * 0.5:
+                out.append("!", style="bold " + v.get("alarm", ""))
+            elif n:
+                out.append("╍", style=v.get("warn", ""))
+            else:
+                out.append("━" if i < head else "─", style=v.get("primary", "") if i < head else v.get("stale", ""))
+        out.append("▏")
+        out.append(label)
+        if out != self._last:
+            self._last = out
+            self.update(out)
