@@ -31,3 +31,14 @@ def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None,
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "tundra_tui.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=ROOT, input=input)
+
+
+def _svg_snapshots() -> None:
+    """pytest-textual-snapshot 1.0 names its extension with syrupy<5's attribute; syrupy 7 reads
+    `file_extension`, so without this the SVGs would be saved as `.raw`."""
+    import pytest_textual_snapshot
+
+    pytest_textual_snapshot.SVGImageExtension.file_extension = "svg"
+
+
+_svg_snapshots()

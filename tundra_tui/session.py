@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ CHECKPOINT_S = 30
 class Session:
     """Owns the ingest thread. Readers use `snapshot()`/`view()`; they never touch the engine unlocked."""
 
-    def __init__(self, source: Source, engine: Engine, record: Path | None = None) -> None:
+    def __init__(self, source: Source, engine: Engine, record: Path | None = None,
+                 clock_ns: Callable[[], int] = time.time_ns) -> None:
         self.source = source
+        self.clock_ns = clock_ns
         self.engine = engine
         self.lock = threading.Lock()
         self.recorder: Recorder | None = Recorder(record) if record else None
@@ -165,7 +168,7 @@ class Session:
         rp = self.replay
         if rp is not None:
             return rp.position_ns
-        return time.time_ns()
+        return self.clock_ns()
 
     def snapshot(self) -> dict[str, Any]:
         """A consistent dashboard document (unfiltered: the JSON contract)."""

@@ -77,6 +77,16 @@ class LLMView:
         self._tagcache: dict[Context, dict[str, str]] = {}
         self.tag_filter: frozenset[str] = frozenset()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # handlers are closures over self: rebuild them on copy (replay checkpoints deep-copy the view)
+        state = self.__dict__.copy()
+        del state["_handlers"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._handlers = self._build_handlers()
+
     def accepts(self, tags: tuple[str, ...]) -> bool:
         """True when every filter term is among `tags`."""
         return self.tag_filter.issubset(tags)

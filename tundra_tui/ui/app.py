@@ -30,6 +30,26 @@ from .widgets.throughput import ThroughputPane
 from .widgets.timeline import Timeline
 from .widgets.tokens import TokensPane
 
+HELP_TEXT = {
+    "pause": "Pause the display (ingestion carries on); in a replay, pause playback",
+    "filter": "Filter by tags, e.g. env:production model:gpt-4o",
+    "group": "Group rows by model, provider, agent or profile",
+    "sort": "Sort rows by requests, errors, cost, tokens, p95 or name",
+    "record": "Start/stop recording to the data dir",
+    "change_theme": "Pick a theme",
+    "refresh_rate(-1)": "Refresh faster",
+    "refresh_rate(1)": "Refresh slower",
+    "bad_lines": "Show the last malformed lines",
+    "restore": "Restore a maximised pane",
+    "step(1)": "Step one second forward (pauses)",
+    "step(-1)": "Step one second back (pauses)",
+    "speed(2)": "Double replay speed",
+    "speed(0.5)": "Halve replay speed",
+    "seek(10)": "Seek 10 s forward",
+    "seek(-10)": "Seek 10 s back",
+    "jump('start')": "Jump to the start",
+    "jump('end')": "Jump to the end",
+}
 REFRESH_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 PANES = (ProfilesPane, TokensPane, ThroughputPane, ErrorsPane, LatencyPane, EventsPane)
 REPLAY_ACTIONS = {"step", "speed", "seek", "jump"}
@@ -107,7 +127,7 @@ class TundraApp(App[int]):
             self.notify(f"theme '{self._wanted_theme}' not found; using {DEFAULT_THEME}", severity="warning")
             self.theme = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
         self._start_timer()
-        self.tick()
+        self.call_after_refresh(self.tick)  # after the first layout, so panes know their size
 
     def on_resize(self, event: events.Resize) -> None:
         self.query_one("#panes").set_class(event.size.width >= WIDE_AT, "wide")
@@ -149,7 +169,7 @@ class TundraApp(App[int]):
     def action_help(self) -> None:
         rows = []
         seen = set()
-        for binding in [*self.BINDINGS, *HelpScreen.BINDINGS[:0]]:
+        for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
             if binding.action in seen or not self.check_action(binding.action.split("(")[0], ()):
                 continue
@@ -160,7 +180,7 @@ class TundraApp(App[int]):
                     continue
                 keys, desc = "1-6", "Maximise a pane (again or esc to restore)"
             else:
-                desc = binding.description
+                desc = HELP_TEXT.get(binding.action, binding.description)
             rows.append((keys.replace(",", " "), desc))
         self.push_screen(HelpScreen(rows))
 

@@ -22,6 +22,7 @@ class Pane(Static, can_focus=True):
         super().__init__(id=id)
         self.border_title = f"{self.KEY} {self.TITLE}"
         self._last: Text | None = None
+        self._view: View | None = None
 
     @property
     def inner_width(self) -> int:
@@ -48,10 +49,16 @@ class Pane(Static, can_focus=True):
             subtitle = f"by {view.group} ↓{view.sort}"
             if self.border_subtitle != subtitle:
                 self.border_subtitle = subtitle
+        self._view = view
         text = self.render_view(view)
         if text != self._last:
             self._last = text
             self.update(text)
+
+    def on_resize(self) -> None:
+        """Widths and row counts depend on the size: lay the last view out again."""
+        if self._view is not None:
+            self.show(self._view)
 
     def render_view(self, view: View) -> Text:
         raise NotImplementedError

@@ -30,10 +30,10 @@ class ProfilesPane(Pane):
             out.append(f"{pct(x['error_rate']):>7}", style=self.rate_style(x["error_rate"]))
             out.append("\n")
         avail = "?" if p["available"] is None else str(p["available"])
-        foot = f"{avail} available · {p['bootstraps']} bootstrap"
         switches = [s for s in view.switches if s[1] is not None]
-        if switches:
-            ts, old, new = switches[-1]
-            foot += f" · {len(switches)} switch · {clock(ts)} {old}→{new}"
+        foot = f"{avail} available · {p['bootstraps']} bootstrap · {len(switches)} switches"
         out.append(fit(foot, w), style=self.c("stale"))
+        room = self.inner_height - len(rows) - 1
+        for ts, old, new in switches[-room:] if room > 0 else []:
+            out.append("\n" + fit(f"{clock(ts)} switch {old} → {new}", w), style=self.c("warn"))
         return out

@@ -33,7 +33,7 @@ class StatusBar(Static):
         now = self.clock_fn()
         packets = st.get("packets", 0)
         if self._prev is not None and now > self._prev[0]:
-            self.rate = (packets - self._prev[1]) / (now - self._prev[0])
+            self.rate = max(packets - self._prev[1], 0) / (now - self._prev[0])  # a seek back lowers it
         self._prev = (now, packets)
         out = Text(no_wrap=True, overflow="ellipsis")
         if paused:

@@ -1,0 +1,242 @@
+"""Pilot tests: every key of `tundra top` and `tundra replay`, asserted on app state and messages."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from textual.command import CommandPalette
+from textual.message import Message
+
+from tundra_tui.capture import CaptureReader
+from tundra_tui.ui.messages import SettingChanged, ViewRefreshed
+from tundra_tui.ui.screens.help import HelpScreen
+from tundra_tui.ui.widgets.pane import Pane
+
+from .ui_fixtures import live_session, make_app, replay_session
+
+SIZE = (80, 24)
+
+
+class Watch:
+    """message_hook collector."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def __call__(self, message: Message) -> None:
+        self.messages.append(message)
+
+    def settings(self) -> list[tuple[str, object]]:
+        return [(m.name, m.value) for m in self.messages if isinstance(m, SettingChanged)]
+
+
+@pytest.fixture
+def live(tmp_path: Path):
+    session = live_session(tmp_path / "dsd.sock")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def replay():
+    session = replay_session(speed=1.0)
+    yield session
+    session.stop()
+
+
+async def test_quit_and_refresh_messages(live) -> None:
+    app = make_app(live)
+    watch = Watch()
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        await pilot.pause()
+        assert any(isinstance(m, ViewRefreshed) and m.packets > 0 for m in watch.messages)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_help_opens_and_closes(live) -> None:
+    app = make_app(live)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = [k for k, _ in app.screen.rows]
+        assert {"q", "?", "/", "g", "s", "r", "t", "+", "-", "1-6"} <= set(keys)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_pause_keeps_ingesting(live, tmp_path: Path) -> None:
+    app = make_app(live)
+    watch = Watch()
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        await pilot.press("p")
+        assert app.display_paused
+        before = live.engine.lines
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.sendto(b"llm.request.complete:1|c|#model:x,provider:y,success:true", str(tmp_path / "dsd.sock"))
+        s.close()
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if live.engine.lines > before:
+                break
+        assert live.engine.lines == before + 1  # ingestion carried on
+        await pilot.press("space")
+        assert not app.display_paused
+    assert ("paused", True) in watch.settings() and ("paused", False) in watch.settings()
+
+
+async def test_group_and_sort_cycle(live) -> None:
+    app = make_app(live)
+    watch = Watch()
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        seen = []
+        for _ in range(4):
+            await pilot.press("g")
+            seen.append(app.group)
+        assert seen == ["provider", "agent", "profile", "model"]
+        view = live.view("provider", "requests")
+        assert {r.key for r in view.rows} == {"Local", "OpenAI", "Anthropic"}
+        await pilot.press("s")
+        assert app.sort == "errors"
+        rows = live.view(app.group, app.sort).rows
+        assert [r.error_rate for r in rows] == sorted((r.error_rate for r in rows), reverse=True)
+    assert ("group", "provider") in watch.settings() and ("sort", "errors") in watch.settings()
+
+
+async def test_refresh_rate_keys(live) -> None:
+    app = make_app(live)
+    async with app.run_test(size=SIZE) as pilot:
+        app.refresh_s = 1.0
+        await pilot.press("plus")
+        assert app.refresh_s == 0.5
+        await pilot.press("minus", "minus")
+        assert app.refresh_s == 2.0
+
+
+async def test_filter_by_tags_replay(tmp_path: Path) -> None:
+    session = replay_session(speed=None)
+    app = make_app(session)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("slash")
+            await pilot.press(*"model:gpt-4o")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert session.filter == frozenset({"model:gpt-4o"})
+            rows = session.view().rows
+            assert [r.key for r in rows] == ["gpt-4o"]
+            full = session.snapshot()  # the JSON contract stays unfiltered
+            gpt = next(m for m in full["models"] if m["model"] == "gpt-4o")
+            assert rows[0].requests == gpt["requests"]
+            await pilot.press("slash", "ctrl+u", "b", "a", "d", "enter")
+            assert session.filter == frozenset({"model:gpt-4o"})  # rejected, screen still open
+            await pilot.press("escape")
+    finally:
+        session.stop()
+
+
+async def test_record_key_writes_a_capture(live, tmp_path: Path) -> None:
+    app = make_app(live)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        assert live.recorder is not None
+        path = live.recorder.path
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        for i in range(5):
+            s.sendto(b"m:%d|c" % i, str(tmp_path / "dsd.sock"))
+        s.close()
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if live.recorder.records >= 5:
+                break
+        await pilot.press("r")
+        assert live.recorder is None
+    assert [m.payload for m in CaptureReader(path)] == [b"m:%d|c" % i for i in range(5)]
+    assert path.parent.name == "tundra"  # platformdirs data dir
+
+
+async def test_theme_picker(live) -> None:
+    app = make_app(live)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.theme == "tundra-dark"
+        await pilot.press("t")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press("escape")
+
+
+async def test_number_keys_maximise_panes(live) -> None:
+    app = make_app(live)
+    async with app.run_test(size=SIZE) as pilot:
+        for n in range(1, 7):
+            await pilot.press(str(n))
+            assert app.maximized == n
+            assert app.screen.maximized is app.query_one(f"#pane-{n}", Pane)
+        await pilot.press("6")
+        assert app.maximized is None and app.screen.maximized is None
+        await pilot.press("2", "escape")
+        assert app.screen.maximized is None
+
+
+async def test_bad_lines_on_demand(live, tmp_path: Path) -> None:
+    app = make_app(live)
+    async with app.run_test(size=SIZE) as pilot:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.sendto(b"this is not dogstatsd", str(tmp_path / "dsd.sock"))
+        s.close()
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if live.engine.parser.error_total:
+                break
+        await pilot.press("e")
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]  # noqa: SLF001
+        assert any("this is not dogstatsd" in n for n in notes)
+
+
+async def test_replay_keys(replay) -> None:
+    app = make_app(replay)
+    rp = replay.replay
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        assert rp.paused
+        start = rp.position_ns
+        await pilot.press("full_stop")
+        assert rp.position_ns == start + 10**9
+        await pilot.press("comma", "comma")
+        assert rp.position_ns == max(start - 10**9, rp.start_ns)
+        await pilot.press("end")
+        assert rp.position_ns == rp.end_ns
+        assert replay.snapshot()["totals"]["requests"] == 1200  # everything up to the end is in
+        await pilot.press("left")
+        assert rp.position_ns == rp.end_ns - 10 * 10**9
+        await pilot.press("home")
+        assert rp.position_ns == rp.start_ns and replay.engine.packets <= 1
+        await pilot.press("right")
+        assert rp.position_ns == rp.start_ns + 10 * 10**9
+        await pilot.press("right_square_bracket")
+        assert rp.speed == 2.0
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert rp.speed == 0.5
+        assert app.check_action("record", ()) is False  # recording is for live sessions
+
+
+async def test_seek_equals_straight_play() -> None:
+    """A seek back and forth lands on the same numbers as playing straight to that point."""
+    straight = replay_session(speed=None)
+    sought = replay_session(speed=1.0)
+    try:
+        rp = sought.replay
+        rp.set_paused(True)
+        target = rp.start_ns + 45 * 10**9
+        sought.seek(rp.end_ns)
+        sought.seek(rp.start_ns + 5 * 10**9)
+        sought.seek(target)
+        ref = straight.engine.__class__()
+        ref.feed([p for p in straight.replay.packets if p[0] <= target])
+        got, want = sought.engine.dashboard(target), ref.dashboard(target)
+        assert got["totals"] == want["totals"] and got["models"] == want["models"]
+    finally:
+        straight.stop()
+        sought.stop()

@@ -1,0 +1,42 @@
+"""Deterministic sessions for Pilot and snapshot tests: the bundled sample (made by `tundra demo --seed 7`)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from tundra_tui.capture import read_capture
+from tundra_tui.cli import SAMPLE
+from tundra_tui.config import Config
+from tundra_tui.model import Engine
+from tundra_tui.session import Session
+from tundra_tui.sources import Replay, Tap, parse_url
+from tundra_tui.ui.app import TundraApp
+
+os.environ["TZ"] = "UTC"
+time.tzset()
+SAMPLE_PACKETS = read_capture(SAMPLE)
+END_NS = SAMPLE_PACKETS[-1].timestamp
+FROZEN = END_NS / 1e9
+
+
+def live_session(sock: Path, feed: bool = True) -> Session:
+    """A real tap on a unix socket, pre-fed with the demo sample, its clock frozen at the sample's end."""
+    session = Session(Tap([parse_url(f"unix://{sock}")]), Engine(), clock_ns=lambda: END_NS)
+    session.start()
+    if feed:
+        session.engine.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
+    return session
+
+
+def replay_session(speed: float | None = None) -> Session:
+    session = Session(Replay(SAMPLE, speed=speed), Engine())
+    session.start()
+    if speed is None:
+        session.wait(30)
+    return session
+
+
+def make_app(session: Session, theme: str | None = None) -> TundraApp:
+    return TundraApp(session, Config(), theme=theme, refresh=10.0, clock=lambda: FROZEN)
