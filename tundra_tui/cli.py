@@ -145,12 +145,17 @@ def _dump(doc: Any) -> None:
     sys.stdout.flush()
 
 
-def _sigterm_as_interrupt() -> None:
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM, so headless commands end cleanly wherever they are."""
+    stop = threading.Event()
+
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        stop.set()
 
     if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
         signal.signal(signal.SIGTERM, handler)
+    return stop
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -162,15 +167,12 @@ def cmd_stats(args: argparse.Namespace, cfg: Config) -> int:
             raise UsageError("give a capture file or --listen, not both")
         if args.duration is None:
             raise UsageError("--listen needs --duration S")
+        stop = _stop_on_signals()
         session = Session(Tap([args.listen]), engine)
         session.start()
         _warn_exposure([args.listen])
         _warn(f"listening on {session.source.label} for {args.duration:g}s")
-        _sigterm_as_interrupt()
-        try:
-            time.sleep(args.duration)
-        except KeyboardInterrupt:
-            pass
+        stop.wait(args.duration)
         session.stop()
         label = session.source.label
         status = session.status()
@@ -195,26 +197,23 @@ def cmd_stats(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_record(args: argparse.Namespace, cfg: Config) -> int:
     """`tundra record`."""
+    from .report import progress_line
+
+    stop = _stop_on_signals()
     listen = args.listen or [parse_url(DEFAULT_LISTEN)]
     tap = Tap(listen, forward=args.forward)
     session = Session(tap, make_engine(cfg), record=args.file)
     session.start()
     _warn_exposure(listen)
     _warn(f"recording {tap.label} to {args.file}; Ctrl-C to stop")
-    _sigterm_as_interrupt()
-    from .report import progress_line
-
     start = time.monotonic()
-    try:
-        while args.duration is None or time.monotonic() - start < args.duration:
-            left = 1.0 if args.duration is None else min(1.0, args.duration - (time.monotonic() - start))
-            time.sleep(max(left, 0.0))
-            sys.stderr.write("\r" + progress_line(session) + "\033[K")
-            sys.stderr.flush()
-            if session.record_error or (session.recorder and session.recorder.error):
-                break
-    except KeyboardInterrupt:
-        pass
+    while not stop.is_set() and (args.duration is None or time.monotonic() - start < args.duration):
+        left = 1.0 if args.duration is None else min(1.0, args.duration - (time.monotonic() - start))
+        stop.wait(max(left, 0.0))
+        sys.stderr.write("\r" + progress_line(session) + "\033[K")
+        sys.stderr.flush()
+        if session.record_error or (session.recorder and session.recorder.error):
+            break
     session.stop()
     sys.stderr.write("\r" + progress_line(session) + "\033[K\n")
     if session.record_error:
@@ -227,14 +226,10 @@ def cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     """`tundra demo`."""
     from .sources.demo import run_demo
 
-    _sigterm_as_interrupt()
+    stop = _stop_on_signals()
     _warn(f"demo at-daemon sending to {args.target} at {args.rate:g} requests/s; Ctrl-C to stop")
-    stop = threading.Event()
     try:
         n = run_demo(args.target, args.rate, args.duration, args.seed, stop)
-    except KeyboardInterrupt:
-        stop.set()
-        return 0
     except OSError as exc:
         raise SourceError(f"cannot send to {args.target}: {exc.strerror or exc}") from None
     _warn(f"sent {n} requests")
@@ -265,13 +260,10 @@ def cmd_top(args: argparse.Namespace, cfg: Config) -> int:
         raise UsageError("--json needs --once")
     if args.after is not None and not args.once:
         raise UsageError("--after needs --once")
+    stop = _stop_on_signals() if args.once else None
     session, demo_stop = _live_session(args, cfg)
-    if args.once:
-        _sigterm_as_interrupt()
-        try:
-            time.sleep(args.after if args.after is not None else 1.0)
-        except KeyboardInterrupt:
-            pass
+    if stop is not None:
+        stop.wait(args.after if args.after is not None else 1.0)
         if demo_stop:
             demo_stop.set()
         doc = session.snapshot()
