@@ -25,8 +25,8 @@ def metric_line(draw: st.DrawFn) -> bytes:
 
 @st.composite
 def event_line(draw: st.DrawFn) -> bytes:
-    title = draw(st.text(min_size=1, max_size=20)).replace("\n", " ").encode()
-    text = draw(st.text(max_size=40)).replace("\n", " ").encode()
+    title = draw(st.text(min_size=1, max_size=20)).replace("\n", " ").replace("\r", " ").encode()
+    text = draw(st.text(max_size=40)).replace("\n", " ").replace("\r", " ").encode()
     opts = draw(st.lists(st.sampled_from(["|p:low", "|t:error", "|d:17", "|h:x", "|k:y", "|s:z"]), max_size=3))
     return b"_e{%d,%d}:" % (len(title), len(text)) + title + b"|" + text + "".join(opts).encode() + draw(tags).encode()
 
@@ -34,7 +34,7 @@ def event_line(draw: st.DrawFn) -> bytes:
 @st.composite
 def check_line(draw: st.DrawFn) -> bytes:
     status = draw(st.sampled_from(["0", "1", "2", "3"]))
-    msg = draw(st.one_of(st.just(""), st.text(max_size=20).map(lambda m: "|m:" + m.replace("\n", " "))))
+    msg = draw(st.one_of(st.just(""), st.text(max_size=20).map(lambda m: "|m:" + m.replace("\n", " ").replace("\r", " "))))
     return f"_sc|{draw(names)}|{status}{draw(tags)}{msg}".encode()
 
 

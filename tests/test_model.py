@@ -229,3 +229,37 @@ def test_memory_bounded_under_cardinality_bomb() -> None:
     rss_mib = int(out.stdout) / 1024
     assert rss_mib < 300, rss_mib
     del resource
+
+
+def test_batched_sketch_equals_one_by_one() -> None:
+    from ddsketch import DDSketch
+
+    from tundra_tui.model.sketch import add_many
+
+    rng = random.Random(5)
+    values = [rng.lognormvariate(5, 2) for _ in range(20_000)] + [0.0, -3.5, 1e-300, 7.0, 7.0]
+    one, many = DDSketch(), DDSketch()
+    for v in values:
+        one.add(v, 4.0)
+    add_many(many, values, 4.0)
+    assert (one.count, one._min, one._max) == (many.count, many._min, many._max)  # noqa: SLF001
+    assert one.sum == pytest.approx(many.sum)
+    for q in (0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 1.0):
+        assert one.get_quantile_value(q) == many.get_quantile_value(q)
+
+
+def test_fast_path_agrees_with_the_parser() -> None:
+    """Lines of a known shape skip the parser; the totals must not notice."""
+    lines = [b"m:1|c|#a:1", b"m:2.5|c|#a:1", b"m:1:2|c|#a:1", b"m:-1|c|#a:1", b"m: 1|c|#a:1", b"m:1_0|c|#a:1",
+             b"m:1e400|c|#a:1", b"m:0x1p1|c|#a:1", b"m:|c|#a:1", b"m:1|c|#a:1\r", b"\r", b"s:x|s", b"s:y|s",
+             b"s:x|s", b"m:3|c|@0.5|#a:1", b"m:3|c|@0.5|#a:1"] * 3
+    e = Engine()
+    e.feed([(T0, b"\n".join(lines[i:i + 5])) for i in range(0, len(lines), 5)])
+    rows = {(r["name"], tuple(r["tags"])): r for r in e.store.rows()}
+    m = rows[("m", ("a:1",))]
+    # per round: 1, 2.5, 1+2, -1, 2 (0x1p1), 1 (\r line) at rate 1, and 3+3 at rate 0.5
+    assert m["value"] == pytest.approx(3 * (1 + 2.5 + 3 - 1 + 2 + 1 + 12))
+    assert m["samples"] == 3 * 9
+    assert e.parser.errors["metric"] == 3 * 4  # ' 1', '1_0', '1e400', ''
+    assert e.lines == 3 * 15  # the lone '\r' is an empty line
+    assert rows[("s", ())]["value"] == 2

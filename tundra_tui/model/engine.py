@@ -1,4 +1,10 @@
-"""The ingest engine: packets -> parser -> store + LLM view, plus tap counters. No I/O, no UI."""
+"""The ingest engine: packets -> parser -> store + LLM view, plus tap counters. No I/O, no UI.
+
+Hot path: a line whose shape (name and everything after its value) was seen before skips the
+full parser. Its value is checked and appended to that shape's Slot; slots are folded into
+the store and the LLM views once per second of packet time and at the end of each batch.
+The first line of each shape, and anything unusual, goes through the full Agent-grammar parser.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +12,45 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..protocol import Event, Metric, Parser, ServiceCheck
+from ..protocol import Context, Event, Metric, Parser, ServiceCheck
+from ..protocol.floats import go_float
 from .cost import Pricer
 from .dashboard import build
-from .llm import LLMView
-from .store import DEFAULT_MAX_CONTEXTS, Store
+from .llm import Handler, LLMView
+from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
 from .vocab import Vocabulary
 
 Packet = tuple[int, bytes]
+MAX_SLOTS = 200_000
+
+
+class Slot:
+    """One line shape: its context, weight, where its samples go, and the samples not yet folded."""
+
+    __slots__ = ("ctx", "is_set", "mtype", "plan", "fplan", "stats", "vals", "w")
+
+    def __init__(self, ctx: Context, w: float, stats: ContextStats | None,
+                 plan: tuple[Handler, dict[str, str]] | None,
+                 fplan: tuple[Handler, dict[str, str]] | None) -> None:
+        self.ctx = ctx
+        self.mtype = ctx.mtype
+        self.is_set = ctx.mtype == "s"
+        self.w = w
+        self.stats = stats
+        self.plan = plan
+        self.fplan = fplan
+        self.vals: list[Any] = []
 
 
 class Engine:
     """Owns all aggregation state. Thread use: one ingest thread feeds; readers take snapshots."""
 
     def __init__(self, max_contexts: int = DEFAULT_MAX_CONTEXTS, window: int = 600,
-                 vocab: Vocabulary | None = None, pricer: Pricer | None = None) -> None:
+                 vocab: Vocabulary | None = None, pricer: Pricer | None = None, llm: bool = True) -> None:
         self.parser = Parser()
         self.store = Store(max_contexts)
         self.llm = LLMView(vocab, pricer, window)
+        self.llm_enabled = llm  # `stats` needs no LLM view
         self.filtered: LLMView | None = None  # the UI's tag-filtered view, fed beside the full one
         self._vocab, self._pricer = vocab, pricer
         self.window = window
@@ -32,42 +59,141 @@ class Engine:
         self.events = 0
         self.service_checks = 0
         self.last_ts_ns = 0
+        self._slots: dict[tuple[bytes, bytes], Slot] = {}
+        self._by_ctx: dict[tuple[Context, float], Slot] = {}
+        self._dirty: list[Slot] = []
+        self._sec = 0
 
+    # -- ingest ---------------------------------------------------------------------------------
     def feed(self, packets: Iterable[Packet]) -> None:
         """Ingest a batch of (ts_ns, datagram)."""
-        parse, store_add = self.parser.parse_packet, self.store.add
-        llm = self.llm
-        add_metric = llm.add_metric
-        flt = self.filtered
-        for ts, data in packets:
-            self.packets += 1
-            self.bytes += len(data)
-            for rec in parse(data):
-                if type(rec) is Metric:
-                    store_add(rec, ts)
-                    add_metric(rec, ts)
-                    if flt is not None and flt.accepts(rec.context.tags):
-                        flt.add_metric(rec, ts)
-                elif type(rec) is Event:
-                    self.events += 1
-                    llm.add_event(rec, ts)
-                    if flt is not None and flt.accepts(rec.tags):
-                        flt.add_event(rec, ts)
-                elif type(rec) is ServiceCheck:
-                    self.service_checks += 1
-                    llm.add_check(rec, ts)
-                    if flt is not None and flt.accepts(rec.tags):
-                        flt.add_check(rec, ts)
+        slots_get = self._slots.get
+        dirty = self._dirty
+        dirty_append = dirty.append
+        slow = self._slow_line
+        parser = self.parser
+        lines = npackets = nbytes = 0
+        ts = self.last_ts_ns
+        try:
+            for ts, data in packets:
+                npackets += 1
+                nbytes += len(data)
+                sec = ts // 1_000_000_000
+                if sec != self._sec:
+                    if dirty:
+                        self._flush()
+                    self._sec = sec
+                for line in data.split(b"\n"):
+                    if not line:
+                        continue
+                    lines += 1
+                    name, _, rest = line.partition(b":")
+                    value, _, tail = rest.partition(b"|")
+                    slot = slots_get((name, tail))
+                    if slot is None:
+                        slow(line, name, tail, ts)
+                        continue
+                    if slot.is_set:
+                        v: Any = value.decode("utf-8", "replace")
+                    elif value.isdigit():
+                        v = float(value)
+                    else:
+                        try:
+                            v = go_float(value)
+                        except ValueError:
+                            slow(line, name, tail, ts)  # multi-value or malformed: the full parser decides
+                            continue
+                    vals = slot.vals
+                    if not vals:
+                        dirty_append(slot)
+                    vals.append(v)
+        finally:
+            parser.lines += lines
+            self.packets += npackets
+            self.bytes += nbytes
             self.last_ts_ns = ts
+            if dirty:
+                self._flush()
 
+    def _slow_line(self, line: bytes, name: bytes, tail: bytes, ts: int) -> None:
+        """The full parser for a new shape, an event, a check or anything odd."""
+        if line[-1:] == b"\r":
+            line = line[:-1]
+            if not line:
+                self.parser.lines -= 1  # a lone "\r" is an empty line, and empty lines do not count
+                return
+        rec = self.parser.parse_line(line)
+        if rec is None:
+            return
+        if type(rec) is Metric:
+            if not rec.values:
+                return
+            slot = self._slot_for(rec, (name, tail) if len(rec.values) == 1 and not rec.timestamp else None)
+            vals = slot.vals
+            if not vals:
+                self._dirty.append(slot)
+            vals.extend(rec.values)
+        elif type(rec) is Event:
+            self.events += 1
+            self.llm.add_event(rec, ts)
+            if self.filtered is not None and self.filtered.accepts(rec.tags):
+                self.filtered.add_event(rec, ts)
+        elif type(rec) is ServiceCheck:
+            self.service_checks += 1
+            self.llm.add_check(rec, ts)
+            if self.filtered is not None and self.filtered.accepts(rec.tags):
+                self.filtered.add_check(rec, ts)
+
+    def _slot_for(self, rec: Metric, key: tuple[bytes, bytes] | None) -> Slot:
+        ckey = (rec.context, rec.rate)
+        slot = self._by_ctx.get(ckey)
+        if slot is None:
+            if len(self._by_ctx) >= MAX_SLOTS:
+                self._flush()
+                self._by_ctx.clear()
+                self._slots.clear()
+            ctx = rec.context
+            plan = self.llm.plan(ctx) if self.llm_enabled else None
+            fplan = self.filtered.plan(ctx) if self.filtered is not None else None
+            slot = Slot(ctx, weight_of(rec.rate), self.store.slot(ctx), plan, fplan)
+            self._by_ctx[ckey] = slot
+        if key is not None:
+            if len(self._slots) >= MAX_SLOTS:
+                self._slots.clear()
+            self._slots[key] = slot
+        return slot
+
+    def _flush(self) -> None:
+        """Fold pending samples into the store and the LLM views."""
+        ts, sec = self.last_ts_ns, self._sec
+        llm, flt = self.llm, self.filtered
+        store = self.store
+        for slot in self._dirty:
+            vals = slot.vals
+            slot.vals = []
+            st = slot.stats
+            if st is not None:
+                st.add(slot.mtype, vals, slot.w, ts)
+            else:
+                store.dropped_samples += len(vals)
+            if slot.plan is not None:
+                llm.fold(slot.plan, vals, slot.w, sec)
+            if slot.fplan is not None and flt is not None:
+                flt.fold(slot.fplan, vals, slot.w, sec)
+        self._dirty.clear()
+
+    # -- views ----------------------------------------------------------------------------------
     def set_filter(self, terms: frozenset[str]) -> None:
         """Show only contexts carrying every `key:value` term (an empty set clears the filter)."""
+        self._flush()
         if not terms:
             self.filtered = None
-            return
-        view = LLMView(self._vocab, self._pricer, self.window)
-        view.tag_filter = terms
-        self.filtered = view
+        else:
+            view = LLMView(self._vocab, self._pricer, self.window)
+            view.tag_filter = terms
+            self.filtered = view
+        self._slots.clear()  # slots carry the old filter's plans
+        self._by_ctx.clear()
 
     @property
     def display(self) -> LLMView:

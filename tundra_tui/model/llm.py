@@ -7,6 +7,7 @@ Understands the at-daemon vocabulary (default, names overridable), Datadog LLM O
 from __future__ import annotations
 
 import collections
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -16,9 +17,11 @@ from ddsketch import DDSketch
 from ..protocol import STATUS_NAMES, Context, Event, Metric, ServiceCheck
 from .cost import Pricer
 from .series import Series
+from .sketch import add_many
 from .store import weight_of
 from .vocab import FALSE_VALUES, Vocabulary
 
+Handler = Callable[[dict[str, str], list[float], float, int], None]
 MAX_KEYS = 500  # models/agents/profiles kept apart; past that they fold into "(other)"
 OTHER = "(other)"
 _SELECTED_TEXT = re.compile(r"selected:\s*([\w.\-]+)\s*\(([^)]+)\)")
@@ -26,6 +29,35 @@ _SELECTED_TEXT = re.compile(r"selected:\s*([\w.\-]+)\s*\(([^)]+)\)")
 
 def _q(sk: DDSketch, q: float) -> float | None:
     return None if sk.count == 0 else float(sk.get_quantile_value(q))
+
+
+class LazySketch:
+    """A DDSketch fed in large batches: samples wait in lists until someone reads the sketch."""
+
+    def __init__(self) -> None:
+        self._sketch = DDSketch()
+        self._pending: dict[float, list[float]] = {}
+
+    def add(self, vals: list[float], w: float) -> None:
+        """Queue samples of weight `w` (cheap: a list extend)."""
+        pending = self._pending.get(w)
+        if pending is None:
+            self._pending[w] = pending = []
+        pending.extend(vals)
+        if len(pending) > 50_000:
+            self._drain()
+
+    def _drain(self) -> None:
+        for w, vals in self._pending.items():
+            add_many(self._sketch, vals, w)
+        self._pending.clear()
+
+    @property
+    def sketch(self) -> DDSketch:
+        """The sketch with every queued sample in it."""
+        if self._pending:
+            self._drain()
+        return self._sketch
 
 
 class ModelAgg:
@@ -36,10 +68,14 @@ class ModelAgg:
         self.input_tokens = self.output_tokens = self.cache_read_tokens = self.used_tokens = 0.0
         self.reported_total_cost: float | None = None
         self.reported_part_cost: float | None = None
-        self.latency = DDSketch()
+        self.lazy_latency = LazySketch()
         self.req_series = Series(window)
         self.err_series = Series(window)
         self.tok_series = Series(window)
+
+    @property
+    def latency(self) -> DDSketch:
+        return self.lazy_latency.sketch
 
 
 class AgentAgg:
@@ -47,7 +83,11 @@ class AgentAgg:
 
     def __init__(self) -> None:
         self.executions = self.errors = 0.0
-        self.latency = DDSketch()
+        self.lazy_latency = LazySketch()
+
+    @property
+    def latency(self) -> DDSketch:
+        return self.lazy_latency.sketch
 
 
 class LLMView:
@@ -74,7 +114,6 @@ class LLMView:
         self.tok_series = Series(window)
         self.err_series = Series(window)
         self._handlers = self._build_handlers()
-        self._tagcache: dict[Context, dict[str, str]] = {}
         self.tag_filter: frozenset[str] = frozenset()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -92,9 +131,9 @@ class LLMView:
         return self.tag_filter.issubset(tags)
 
     # -- dispatch ----------------------------------------------------------------
-    def _build_handlers(self) -> dict[str, Callable[[Metric, dict[str, str], float, int], None]]:
+    def _build_handlers(self) -> dict[str, Handler]:
         m = self.vocab.metrics
-        h: dict[str, Callable[[Metric, dict[str, str], float, int], None]] = {
+        h: dict[str, Handler] = {
             m["bootstrap"]: self._at_bootstrap, m["available"]: self._at_available,
             m["selected"]: self._at_selected, m["request_start"]: self._at_start,
             m["request_complete"]: self._at_complete, m["request_duration"]: self._at_duration,
@@ -114,20 +153,25 @@ class LLMView:
         }
         return h
 
-    def add_metric(self, m: Metric, ts_ns: int) -> None:
-        """Fold one metric line (every line counts, whatever the store's cardinality cap)."""
-        handler = self._handlers.get(m.context.name)
-        if handler is None or not m.values:
-            return
-        tags = self._tagcache.get(m.context)
-        if tags is None:
-            if len(self._tagcache) > 100_000:
-                self._tagcache.clear()
-            tags = self._tagcache[m.context] = dict(t.split(":", 1) if ":" in t else (t, "") for t in m.context.tags)
-        sec = ts_ns // 1_000_000_000
+    def plan(self, ctx: Context) -> tuple[Handler, dict[str, str]] | None:
+        """How this view folds samples of `ctx`: its handler and tag map, or None if it ignores them."""
+        handler = self._handlers.get(ctx.name)
+        if handler is None or not self.accepts(ctx.tags):
+            return None
+        tags = dict(t.split(":", 1) if ":" in t else (t, "") for t in ctx.tags)
+        return handler, tags
+
+    def fold(self, plan: tuple[Handler, dict[str, str]], vals: list[float], w: float, sec: int) -> None:
+        """Fold a batch of samples of one context (every sample counts, whatever the store's cap)."""
         if self.first_s is None:
             self.first_s = sec
-        handler(m, tags, weight_of(m.rate), sec)
+        plan[0](plan[1], vals, w, sec)
+
+    def add_metric(self, m: Metric, ts_ns: int) -> None:
+        """Fold one metric record (tests and tools; the engine batches through plan/fold)."""
+        plan = self.plan(m.context)
+        if plan is not None and m.values:
+            self.fold(plan, list(m.values), weight_of(m.rate), ts_ns // 1_000_000_000)  # type: ignore[arg-type]
 
     # -- keys ---------------------------------------------------------------------
     def _model(self, model: str, provider: str) -> ModelAgg:
@@ -160,14 +204,14 @@ class LLMView:
         return self._model(tags.get(t["model"], ""), tags.get(t["provider"], ""))
 
     # -- at-daemon -----------------------------------------------------------------
-    def _at_bootstrap(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _at_bootstrap(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         self.vocabularies.add("at-daemon")
-        self.bootstraps += sum(m.values) * w  # type: ignore[arg-type]
+        self.bootstraps += math.fsum(vals) * w
 
-    def _at_available(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
-        self.available = int(float(m.values[-1]))
+    def _at_available(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+        self.available = int(float(vals[-1]))
 
-    def _at_selected(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _at_selected(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         t = self.vocab.tags
         name, provider = tags.get(t["profile"]), tags.get(t["provider"])
         if not name:
@@ -175,7 +219,7 @@ class LLMView:
         prof = self._profile(name)
         if provider:
             prof["provider"] = provider
-        if float(m.values[-1]) >= 1:
+        if float(vals[-1]) >= 1:
             self._select(name, provider, sec)
 
     def _select(self, name: str, provider: str | None, sec: float) -> None:
@@ -191,8 +235,8 @@ class LLMView:
         if provider:
             self.selected_provider = provider
 
-    def _at_start(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
-        self._at_key(tags).starts += sum(m.values) * w  # type: ignore[arg-type]
+    def _at_start(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+        self._at_key(tags).starts += math.fsum(vals) * w
 
     def _count_request(self, agg: ModelAgg, n: float, failed: bool, sec: int, profile: str | None) -> None:
         agg.requests += n
@@ -208,21 +252,19 @@ class LLMView:
             if failed:
                 prof["errors"] += n
 
-    def _at_complete(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _at_complete(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         self.vocabularies.add("at-daemon")
         t = self.vocab.tags
         failed = tags.get(t["success"], "true").lower() in FALSE_VALUES
-        n = sum(m.values) * w  # type: ignore[arg-type]
+        n = math.fsum(vals) * w
         self._count_request(self._at_key(tags), n, failed, sec, tags.get(t["profile"]))
 
-    def _at_duration(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
-        sk = self._at_key(tags).latency
-        for v in m.values:
-            sk.add(v, w)  # type: ignore[arg-type]
+    def _at_duration(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+        self._at_key(tags).lazy_latency.add(vals, w)
 
-    def _tokens(self, attr: str) -> Callable[[Metric, dict[str, str], float, int], None]:
-        def handle(m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
-            n = sum(m.values) * w  # type: ignore[arg-type]
+    def _tokens(self, attr: str) -> Handler:
+        def handle(tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+            n = math.fsum(vals) * w
             agg = self._at_key(tags)
             setattr(agg, attr, getattr(agg, attr) + n)
             self._count_tokens(agg, attr, n, sec)
@@ -234,19 +276,17 @@ class LLMView:
             agg.tok_series.add(sec, n)
             self.tok_series.add(sec, n)
 
-    def _at_agent(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _at_agent(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         t = self.vocab.tags
         agg = self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], ""))
-        n = sum(m.values) * w  # type: ignore[arg-type]
+        n = math.fsum(vals) * w
         agg.executions += n
         if tags.get(t["success"], "true").lower() in FALSE_VALUES:
             agg.errors += n
 
-    def _at_agent_duration(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _at_agent_duration(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         t = self.vocab.tags
-        sk = self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], "")).latency
-        for v in m.values:
-            sk.add(v, w)  # type: ignore[arg-type]
+        self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], "")).lazy_latency.add(vals, w)
 
     # -- Datadog LLM Observability -------------------------------------------------------
     def _mo_key(self, tags: dict[str, str]) -> ModelAgg | None:
@@ -256,40 +296,39 @@ class LLMView:
         self.vocabularies.add("ml_obs")
         return self._model(model, tags.get("model_provider", ""))
 
-    def _mo_span(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _mo_span(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
-            self._count_request(agg, sum(m.values) * w, False, sec, None)  # type: ignore[arg-type]
+            self._count_request(agg, math.fsum(vals) * w, False, sec, None)  # type: ignore[arg-type]
 
-    def _mo_error(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _mo_error(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
-            n = sum(m.values) * w  # type: ignore[arg-type]
+            n = math.fsum(vals) * w
             agg.errors += n
             agg.err_series.add(sec, n)
             self.err_series.add(sec, n)
 
-    def _mo_duration(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _mo_duration(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
-            for v in m.values:
-                agg.latency.add(v * 1000.0, w)  # type: ignore[operator]
+            agg.lazy_latency.add([v * 1000.0 for v in vals], w)
 
-    def _mo_tokens(self, attr: str) -> Callable[[Metric, dict[str, str], float, int], None]:
-        def handle(m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _mo_tokens(self, attr: str) -> Handler:
+        def handle(tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
             agg = self._mo_key(tags)
             if agg is not None:
-                n = sum(m.values) * w  # type: ignore[arg-type]
+                n = math.fsum(vals) * w
                 setattr(agg, attr, getattr(agg, attr) + n)
                 self._count_tokens(agg, attr, n, sec)
         return handle
 
-    def _mo_cost(self, total: bool) -> Callable[[Metric, dict[str, str], float, int], None]:
-        def handle(m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _mo_cost(self, total: bool) -> Handler:
+        def handle(tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
             agg = self._mo_key(tags)
             if agg is None:
                 return
-            usd = sum(m.values) * w / 1e9  # type: ignore[arg-type]  # nanodollars
+            usd = math.fsum(vals) * w / 1e9  # type: ignore[arg-type]  # nanodollars
             if total:
                 agg.reported_total_cost = (agg.reported_total_cost or 0.0) + usd
             else:
@@ -303,21 +342,20 @@ class LLMView:
         provider = tags.get("gen_ai.provider.name") or tags.get("gen_ai.system", "")
         return self._model(model, provider)
 
-    def _ga_tokens(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _ga_tokens(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         kind = tags.get("gen_ai.token.type")
         attr = {"input": "input_tokens", "output": "output_tokens"}.get(kind or "")
         if attr is None:
             return
         agg = self._ga_key(tags)
-        n = sum(m.values) * w  # type: ignore[arg-type]
+        n = math.fsum(vals) * w
         setattr(agg, attr, getattr(agg, attr) + n)
         self._count_tokens(agg, attr, n, sec)
 
-    def _ga_duration(self, m: Metric, tags: dict[str, str], w: float, sec: int) -> None:
+    def _ga_duration(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         agg = self._ga_key(tags)
-        self._count_request(agg, len(m.values) * w, "error.type" in tags, sec, None)
-        for v in m.values:
-            agg.latency.add(v * 1000.0, w)  # type: ignore[operator]
+        self._count_request(agg, len(vals) * w, "error.type" in tags, sec, None)
+        agg.lazy_latency.add([v * 1000.0 for v in vals], w)
 
     # -- events and checks -------------------------------------------------------------------
     def add_event(self, e: Event, ts_ns: int) -> None:

@@ -1,13 +1,15 @@
-"""Per-context aggregation: counts, gauges, sets and DDSketch distributions, under a cardinality cap."""
+"""Per-context aggregation for `stats`: counts, gauges and sets, under a cardinality cap.
+
+Quantiles live in the LLM view's DDSketches, not here: the stats contract needs only
+samples, weighted count and value per context.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from ddsketch import DDSketch
-
-from ..protocol import Context, Metric
+from ..protocol import Context
 
 DEFAULT_MAX_CONTEXTS = 20_000
 MAX_SET_MEMBERS = 10_000
@@ -16,7 +18,7 @@ MAX_SET_MEMBERS = 10_000
 class ContextStats:
     """Aggregates of one context since the session began."""
 
-    __slots__ = ("count", "last_seen", "members", "samples", "sketch", "value")
+    __slots__ = ("count", "last_seen", "members", "samples", "value")
 
     def __init__(self, mtype: str) -> None:
         self.samples = 0
@@ -24,7 +26,30 @@ class ContextStats:
         self.value = 0.0
         self.last_seen = 0
         self.members: set[str] | None = set() if mtype == "s" else None
-        self.sketch: DDSketch | None = DDSketch() if mtype in ("h", "d", "ms") else None
+
+    def add(self, mtype: str, vals: list[Any], w: float, ts_ns: int) -> None:
+        """Fold a batch of samples that share a context and sample rate."""
+        n = len(vals)
+        self.samples += n
+        self.last_seen = ts_ns
+        if mtype == "c":
+            self.count += n * w
+            self.value += math.fsum(vals) * w
+        elif mtype == "g":
+            self.count += n
+            self.value = float(vals[-1])
+        elif mtype == "s":
+            self.count += n
+            members = self.members
+            if members is not None:
+                for m in vals:
+                    if len(members) >= MAX_SET_MEMBERS:
+                        break
+                    members.add(m)
+                self.value = len(members)
+        else:  # h, d, ms: count weighted, value the plain sum
+            self.count += n * w
+            self.value += math.fsum(vals)
 
 
 def weight_of(rate: float) -> float:
@@ -38,53 +63,24 @@ class Store:
     def __init__(self, max_contexts: int = DEFAULT_MAX_CONTEXTS) -> None:
         self.max_contexts = max_contexts
         self.contexts: dict[Context, ContextStats] = {}
-        self.dropped_contexts = 0  # distinct contexts refused past the cap (approximate: bounded memory)
+        self.dropped_contexts = 0  # distinct contexts refused past the cap
         self.dropped_samples = 0
         self._refused: set[int] = set()
 
-    def add(self, m: Metric, ts_ns: int) -> None:
-        """Fold one metric line into its context."""
-        ctx = m.context
+    def slot(self, ctx: Context) -> ContextStats | None:
+        """The stats of `ctx`, created if there is room; None (and counted) past the cap."""
         st = self.contexts.get(ctx)
-        if st is None:
-            if not m.values:
-                return  # `name::|c` carries no sample and makes no context, as in the Agent
-            if len(self.contexts) >= self.max_contexts:
-                self._refuse(ctx, len(m.values))
-                return
+        if st is not None:
+            return st
+        if len(self.contexts) < self.max_contexts:
             st = self.contexts[ctx] = ContextStats(ctx.mtype)
-        st.last_seen = ts_ns
-        n = len(m.values)
-        st.samples += n
-        mtype = ctx.mtype
-        if mtype == "g":
-            st.count += n
-            st.value = float(m.values[-1])
-        elif mtype == "s":
-            st.count += n
-            members = st.members
-            if members is not None and len(members) < MAX_SET_MEMBERS:
-                members.add(str(m.values[0]))
-                st.value = len(members)
-        else:
-            w = weight_of(m.rate)
-            st.count += n * w
-            if mtype == "c":
-                st.value += sum(m.values) * w  # type: ignore[arg-type]
-            else:
-                st.value += sum(m.values)  # type: ignore[arg-type]
-                sk = st.sketch
-                if sk is not None:
-                    for v in m.values:
-                        sk.add(v, w)  # type: ignore[arg-type]
-
-    def _refuse(self, ctx: Context, samples: int) -> None:
-        self.dropped_samples += samples
+            return st
         h = hash(ctx)
         if h not in self._refused:
-            if len(self._refused) < 1_000_000:
+            if len(self._refused) < 1_000_000:  # bounded memory under a cardinality bomb
                 self._refused.add(h)
             self.dropped_contexts += 1
+        return None
 
     def rows(self, top: int | None = None) -> list[dict[str, Any]]:
         """Contexts as the `stats --json` contract, sorted by samples (desc), then name."""

@@ -1,0 +1,49 @@
+"""Adding many values to a DDSketch at once.
+
+`DDSketch.add` costs ~6 µs a value in Python. Here the bucket keys of a whole batch are
+computed in one pass with the sketch's own mapping constants, counted, and each distinct
+key is added to the sketch's store once. A test checks the result equals one-by-one adds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+from ddsketch import DDSketch
+from ddsketch.mapping import LogarithmicMapping
+
+_log2 = math.log2
+_ceil = math.ceil
+
+
+def add_many(sk: DDSketch, values: Sequence[float], weight: float = 1.0) -> None:
+    """Equivalent to `for v in values: sk.add(v, weight)`, but batched."""
+    if not values:
+        return
+    mapping = sk._mapping
+    if type(mapping) is not LogarithmicMapping or weight <= 0.0:
+        for v in values:
+            sk.add(v, weight)
+        return
+    low = mapping.min_possible
+    mult, off = mapping._multiplier, mapping._offset
+    positives = [v for v in values if v > low]
+    if len(positives) != len(values):  # zeros and negatives: rare for durations and token counts
+        for v in values:
+            if not v > low:
+                sk.add(v, weight)
+    if not positives:
+        return
+    store = sk._store
+    # the same arithmetic as LogarithmicMapping.key: ceil(log2(v) * multiplier) + offset
+    for key, n in Counter([int(_ceil(_log2(v) * mult) + off) for v in positives]).items():
+        store.add(key, n * weight)
+    sk._count += len(positives) * weight
+    sk._sum += math.fsum(positives) * weight
+    lo, hi = min(positives), max(positives)
+    if lo < sk._min:
+        sk._min = lo
+    if hi > sk._max:
+        sk._max = hi
