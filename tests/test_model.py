@@ -208,12 +208,10 @@ def test_series_ring() -> None:
 
 
 def test_memory_bounded_under_cardinality_bomb() -> None:
-    import resource
     import subprocess
     import sys
 
     code = (
-        "import resource\n"
         "from tundra_tui.model import Engine\n"
         "e = Engine()\n"
         "for b in range(3000):\n"
@@ -222,13 +220,12 @@ def test_memory_bounded_under_cardinality_bomb() -> None:
         "d = e.dashboard()\n"
         "assert d['tap']['contexts'] == 20000, d['tap']\n"
         "assert d['tap']['contexts_dropped'] == 280000, d['tap']\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr
-    rss_mib = int(out.stdout) / 1024
+    rss_mib = int(out.stdout) / 1024  # VmHWM: this program's own peak (ru_maxrss counts pytest's too)
     assert rss_mib < 300, rss_mib
-    del resource
 
 
 def test_batched_sketch_equals_one_by_one() -> None:

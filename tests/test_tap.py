@@ -146,6 +146,8 @@ def test_forward_passes_datagrams_unchanged() -> None:
         sent = [b"a:1|c", b"b:2|g\r\nc:3|d\n", b"\xff\x00garbage"]
         for d in sent:
             sender.sendto(d, ("127.0.0.1", tap.listeners[0].address.port))
+        engine = Engine()
+        drain(tap, engine, 3)  # forwarding happens as the session drains the tap
         received = [agent.recv(65536) for _ in sent]
         sender.close()
     finally:

@@ -124,10 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def make_engine(cfg: Config, max_contexts: int | None = None) -> Engine:
-    """An Engine configured from settings."""
+def make_engine(cfg: Config, max_contexts: int | None = None, llm: bool = True) -> Engine:
+    """An Engine configured from settings (`llm=False`: contexts only, for `stats`)."""
     vocab = Vocabulary.with_overrides(cfg.vocab_metrics, cfg.vocab_tags)
-    return Engine(max_contexts or cfg.max_contexts, cfg.window_s, vocab, Pricer(cfg.prices))
+    return Engine(max_contexts or cfg.max_contexts, cfg.window_s, vocab, Pricer(cfg.prices), llm=llm)
 
 
 def _warn(msg: str) -> None:
@@ -161,7 +161,7 @@ def _stop_on_signals() -> threading.Event:
 # -- commands -------------------------------------------------------------------------------
 def cmd_stats(args: argparse.Namespace, cfg: Config) -> int:
     """`tundra stats`."""
-    engine = make_engine(cfg, args.max_contexts)
+    engine = make_engine(cfg, args.max_contexts, llm=False)
     if args.listen is not None:
         if args.source is not None:
             raise UsageError("give a capture file or --listen, not both")

@@ -67,10 +67,12 @@ def _sum(values: list[list[float]]) -> list[float]:
     return [sum(col) for col in zip(*values, strict=True)] if values else []
 
 
-def _model_rows(llm: LLMView, now_s: int, span: int) -> list[Row]:
+def _model_rows(llm: LLMView, doc: dict[str, Any], now_s: int, span: int) -> list[Row]:
     rows = []
+    known = {(m["model"], m["provider"]): m for m in doc["models"]}  # cost and quantiles, computed once
     for key, agg in llm.models.items():
-        cost = llm.model_cost(key, agg)
+        m = known[key]
+        cost = m["cost_usd"]
         rs = agg.req_series.values(now_s, SPARK_SECONDS)
         ts = agg.tok_series.values(now_s, SPARK_SECONDS)
         tok_window = agg.tok_series.total(now_s, span)
@@ -78,7 +80,7 @@ def _model_rows(llm: LLMView, now_s: int, span: int) -> list[Row]:
         # $/min: the session cost scaled by the share of tokens spent in the rate window
         per_min = None if cost is None or not all_tokens else cost * (tok_window / all_tokens) / (span / 60)
         rows.append(Row(key[0], key[1], agg.requests, agg.errors, agg.input_tokens, agg.output_tokens, cost, per_min,
-                        _q(agg.latency, 0.5), _q(agg.latency, 0.95), _q(agg.latency, 0.99), rs, ts,
+                        m["p50_ms"], m["p95_ms"], m["p99_ms"], rs, ts,
                         agg.req_series.total(now_s, span) / span, tok_window / span))
     return rows
 
@@ -133,7 +135,7 @@ def build_view(engine: Engine, now_ns: int, status: dict[str, Any], group: str =
     llm = engine.display
     doc = engine.dashboard(now_ns, status, llm)
     span = llm.rate_span(now_s)
-    models = _model_rows(llm, now_s, span)
+    models = _model_rows(llm, doc, now_s, span)
     if group == "provider":
         rows = _provider_rows(models, llm)
     elif group == "agent":

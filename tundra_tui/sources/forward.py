@@ -32,8 +32,10 @@ class Forwarder:
         if len(self._queue) >= self._max:
             self.dropped += 1
             return
+        idle = not self._queue
         self._queue.append(datagram)
-        self._wake.set()
+        if idle:
+            self._wake.set()
 
     def _run(self) -> None:
         q, send, dest = self._queue, self._sock.sendto, self._dest

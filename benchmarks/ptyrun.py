@@ -1,0 +1,63 @@
+"""Run a command in a real pseudo-terminal of a given size, counting what it writes to the screen."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import struct
+import subprocess
+import termios
+import threading
+import time
+
+
+class PtyRun:
+    """A child process on a pty; a thread drains and counts its output, timestamped."""
+
+    def __init__(self, argv: list[str], cols: int = 80, rows: int = 24, env: dict[str, str] | None = None) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        full_env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows))
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=full_env,
+                                     start_new_session=True)
+        os.close(slave)
+        self.master = master
+        self.chunks: list[tuple[float, int]] = []
+        self.tail = b""
+        self._stop = False
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while not self._stop:
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.chunks.append((time.monotonic(), len(data)))
+            self.tail = (self.tail + data)[-4096:]
+
+    def send(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def bytes_between(self, t0: float, t1: float) -> int:
+        return sum(n for t, n in self.chunks if t0 <= t < t1)
+
+    def close(self, keys: bytes = b"q", timeout: float = 10) -> int:
+        self.send(keys)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self._stop = True
+        self._thread.join(timeout=2)
+        os.close(self.master)
+        return rc
