@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
-WANT_RCVBUF = 32 << 20  # the kernel caps this at net.core.rmem_max (x2)
+WANT_RCVBUF = 32 << 20  # the kernel doubles it, and caps SO_RCVBUF at net.core.rmem_max (x2)
+# Python's socket module has no SO_RCVBUFFORCE; on Linux it is 33. It passes rmem_max when the
+# process has CAP_NET_ADMIN (root, as the Agent runs), which is what absorbs a flood's bursts.
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform.startswith("linux") else None)
 
 
 def grow_rcvbuf(sock: socket.socket, want: int = WANT_RCVBUF) -> int:
     """Ask for a large SO_RCVBUF (forcing past rmem_max when privileged); return what was granted."""
-    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    force = SO_RCVBUFFORCE
     if force is not None:
         try:
             sock.setsockopt(socket.SOL_SOCKET, force, want)
