@@ -240,3 +240,40 @@ async def test_seek_equals_straight_play() -> None:
     finally:
         straight.stop()
         sought.stop()
+
+
+@pytest.mark.parametrize("theme", ["tundra-dark", "tundra-light", "tundra-ansi", "textual-dark", "nord"])
+async def test_every_theme_renders_every_pane(live, theme: str) -> None:
+    app = make_app(live, theme=theme)
+    async with app.run_test(size=SIZE) as pilot:
+        app.tick()
+        await pilot.pause()
+        assert app.theme == theme
+        assert "Traceback" not in app.export_screenshot()
+        for n in range(1, 7):
+            assert app.query_one(f"#pane-{n}", Pane)._last is not None  # noqa: SLF001
+
+
+async def test_bad_theme_file_notifies_and_falls_back(live, isolated_dirs: Path) -> None:
+    from tundra_tui.ui.themes import user_dir
+
+    user_dir().mkdir(parents=True, exist_ok=True)
+    (user_dir() / "broken.toml").write_text('name = "broken"\nprimary = "not-a-colour"\n')
+    (user_dir() / "mine.toml").write_text('name = "mine"\nprimary = "#ff00ff"\n')
+    app = make_app(live, theme="broken")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        notes = " ".join(n.message for n in app._notifications)  # noqa: SLF001
+        assert "broken.toml" in notes and "not a colour" in notes
+        assert app.theme == "tundra-dark"  # the fallback
+        assert "mine" in app.available_themes  # user themes load beside the bundled ones
+        assert app.theme_variables["ok"]  # domain colours exist even in a theme that did not set them
+
+
+def test_themes_command_lists_themes() -> None:
+    from .conftest import run_cli
+
+    res = run_cli("themes")
+    assert res.returncode == 0
+    names = [line.split()[0] for line in res.stdout.splitlines()]
+    assert {"tundra-dark", "tundra-light", "tundra-ansi"} <= set(names)

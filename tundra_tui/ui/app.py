@@ -113,7 +113,8 @@ class TundraApp(App[int]):
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """$ok/$warn/$alarm/$stale exist under every theme, Textual's built-ins included."""
-        return {"ok": "green", "warn": "yellow", "alarm": "red", "stale": "grey50"}
+        return {**super().get_theme_variable_defaults(), "ok": "green", "warn": "yellow", "alarm": "red",
+                "stale": "grey50"}
 
     def on_mount(self) -> None:
         themes, problems = load_themes()

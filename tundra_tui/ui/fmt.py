@@ -64,3 +64,9 @@ def fit(text: str, width: int) -> str:
     if len(text) > width:
         return text[: max(width - 1, 0)] + "…"
     return text.ljust(width)
+
+
+def rich_colour(value: str) -> str:
+    """A theme variable's colour as Rich understands it (`ansi_bright_red` -> `bright_red`)."""
+    colour = value.split()[0] if value else ""
+    return colour[5:] if colour.startswith("ansi_") else colour

@@ -33,6 +33,8 @@ def user_dir() -> Path:
 def _check_colour(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"'{key}' must be a colour string")
+    if key.endswith("-text-style"):
+        return value
     if not value.startswith("ansi_"):
         try:
             Color.parse(value.split()[0])

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...model.view import View
+from ..fmt import rich_colour
 
 
 class Pane(Static, can_focus=True):
@@ -35,7 +36,7 @@ class Pane(Static, can_focus=True):
 
     def c(self, var: str) -> str:
         """A domain colour ($ok, $warn, $alarm, $stale) from the current theme."""
-        return self.app.theme_variables.get(var, "")
+        return rich_colour(self.app.theme_variables.get(var, ""))
 
     def rate_style(self, rate: float) -> str:
         """Error-rate colour: under 2% ok, under 10% warn, else alarm."""

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...model.view import View
-from ..fmt import clock, num
+from ..fmt import clock, num, rich_colour
 
 
 class StatusBar(Static):
@@ -25,7 +25,7 @@ class StatusBar(Static):
         self._last: Text | None = None
 
     def c(self, var: str) -> str:
-        return self.app.theme_variables.get(var, "")
+        return rich_colour(self.app.theme_variables.get(var, ""))
 
     def show(self, view: View, paused: bool, group: str, sort: str) -> None:
         """Repaint from the view, if anything visible changed."""

@@ -23,7 +23,7 @@ class ThroughputPane(Pane):
         out.append(spark(view.req_spark, spark_w), style=self.c("ok"))
         out.append(f"{t['requests_per_s']:>8.1f}\n")
         out.append(fit("tok/s", name_w))
-        out.append(spark(view.tok_spark, spark_w), style=self.app.theme_variables.get("accent", ""))
+        out.append(spark(view.tok_spark, spark_w), style=self.c("accent"))
         out.append(f"{num(t['tokens_per_s']):>8}\n")
         for r in view.rows[: max(self.inner_height - 2, 0)]:
             if not r.req_spark:

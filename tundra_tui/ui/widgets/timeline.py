@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from ...model.timeline import error_seconds, spikes
 from ...sources import Replay
+from ..fmt import rich_colour
 
 
 def _mmss(seconds: float) -> str:
@@ -39,7 +40,7 @@ class Timeline(Static):
         cols = spikes(self._errors, int(start), int(end), width)
         top = max(cols) or 1
         head = min(int((pos - start) / max(end - start, 1e-9) * width), width - 1)
-        v = self.app.theme_variables
+        v = {k: rich_colour(self.app.theme_variables.get(k, "")) for k in ("primary", "alarm", "warn", "stale")}
         out = Text(no_wrap=True)
         out.append("▕")
         for i, n in enumerate(cols):
