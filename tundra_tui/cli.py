@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -17,6 +18,8 @@ from .capture import CaptureError
 from .config import Config, ConfigError, load_config
 from .model import Engine, Pricer, Vocabulary
 from .session import Session
+from .sources.agent import AgentProbe
+from .sources.fleet import FleetPoller, FleetSettings
 from .sources import DEFAULT_LISTEN, Address, BadURL, Replay, SourceError, Tap, parse_url
 
 SAMPLE = Path(__file__).parent / "data" / "sample.dog"
@@ -88,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--after", type=_positive, metavar="S", help="with --once: collect for S seconds first")
     top.add_argument("--json", action="store_true")
     top.add_argument("--max-contexts", type=_count, metavar="N")
+    top.add_argument("--datadog-url", metavar="URL", help="Datadog API base URL (tests, proxies)")
+    top.add_argument("--datadog-scope", metavar="TAGS", help="fleet query scope, e.g. env:production")
+    top.add_argument("--agent-url", metavar="URL", help="the local Agent's /info (default from config)")
 
     rep = sub.add_parser("replay", help="replay a capture in the monitor")
     rep.add_argument("file", nargs="?", type=Path)
@@ -236,11 +242,28 @@ def cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def _fleet(args: argparse.Namespace, cfg: Config) -> FleetPoller:
+    dd = cfg.datadog
+    url = args.datadog_url
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise UsageError(f"--datadog-url must be an http(s) URL, got {url!r}")
+    settings = FleetSettings.from_env(url=url, scope=args.datadog_scope or dd.get("scope", "*"),
+                                      window_s=int(dd.get("window_s", 900)),
+                                      interval_s=float(dd.get("interval_s", 30.0)))
+    settings.api_key = settings.api_key or dd.get("api_key")
+    settings.app_key = settings.app_key or dd.get("app_key")
+    if "site" in dd and not os.environ.get("DD_SITE"):
+        settings.site = dd["site"]
+    return FleetPoller(settings, Pricer(cfg.prices), cfg.vocab_metrics, cfg.vocab_tags)
+
+
 def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None]:
     listen = args.listen
     if not listen:
         listen = [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
-    session = Session(Tap(listen, forward=args.forward), make_engine(cfg, args.max_contexts), record=args.record)
+    agent = None if args.once else AgentProbe(args.agent_url or cfg.agent_url)
+    session = Session(Tap(listen, forward=args.forward), make_engine(cfg, args.max_contexts), record=args.record,
+                      fleet=_fleet(args, cfg), agent=agent)
     session.start()
     _warn_exposure(listen)
     demo_stop = None

@@ -70,6 +70,10 @@ class Config:
     """Overrides of at-daemon metric names, by role."""
     vocab_tags: dict[str, str] = field(default_factory=dict)
     """Overrides of at-daemon tag keys, by role."""
+    datadog: dict[str, Any] = field(default_factory=dict)
+    """[datadog]: scope, window_s, interval_s (and api_key/app_key; DD_API_KEY/DD_APP_KEY win)."""
+    agent_url: str = "http://127.0.0.1:8126/info"
+    """[agent] url: the local Agent's trace-agent /info."""
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -116,11 +120,30 @@ def load_config(path: Path | None = None) -> Config:
             cfg.prices = _prices(value)
         elif key == "vocabulary":
             cfg.vocab_metrics, cfg.vocab_tags = _vocab(value)
-        elif key in ("datadog", "agent", "redact"):
-            continue  # read by the parts that use them
+        elif key == "datadog":
+            cfg.datadog = _datadog(value)
+        elif key == "agent":
+            if not isinstance(value, dict) or set(value) - {"url"} or not isinstance(value.get("url", ""), str):
+                raise ConfigError("config: 'agent' takes one key, 'url' (a string)")
+            cfg.agent_url = value.get("url", cfg.agent_url)
         else:
             raise ConfigError(f"config: unknown key '{key}'")
     return cfg
+
+
+_DD_KEYS = {"scope": str, "window_s": int, "interval_s": (int, float), "api_key": str, "app_key": str, "site": str}
+
+
+def _datadog(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("config: 'datadog' must be a table")
+    for k, v in value.items():
+        kind = _DD_KEYS.get(k)
+        if kind is None:
+            raise ConfigError(f"config: unknown key 'datadog.{k}' (use {', '.join(_DD_KEYS)})")
+        if not isinstance(v, kind) or isinstance(v, bool) or (not isinstance(v, str) and v <= 0):
+            raise ConfigError(f"config: 'datadog.{k}' has a bad value")  # never echo: it may be a key
+    return dict(value)
 
 
 def _holds_keys(raw: dict[str, Any]) -> bool:

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from .model import Engine
+from .model.fleet import FleetState
 from .model.view import View, build_view
 from .sources import Replay, Source
+from .sources.agent import AgentProbe
+from .sources.fleet import FleetPoller
 from .sources.recorder import Recorder
 
 CHECKPOINT_S = 30
@@ -26,8 +29,11 @@ class Session:
     """Owns the ingest thread. Readers use `snapshot()`/`view()`; they never touch the engine unlocked."""
 
     def __init__(self, source: Source, engine: Engine, record: Path | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns, fleet: FleetPoller | None = None,
+                 agent: AgentProbe | None = None) -> None:
         self.source = source
+        self.fleet = fleet
+        self.agent = agent
         self.clock_ns = clock_ns
         self.engine = engine
         self.lock = threading.Lock()
@@ -48,8 +54,11 @@ class Session:
         return self.source if isinstance(self.source, Replay) else None
 
     def start(self) -> None:
-        """Start the source and the ingest thread."""
+        """Start the source and the ingest thread (and the fleet poller and Agent probe, if any)."""
         self.source.start()
+        for extra in (self.fleet, self.agent):
+            if extra is not None:
+                extra.start()
         self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)
         self._thread.start()
 
@@ -161,7 +170,15 @@ class Session:
             st["recorded"] = self.last_recording[1]
         st["record_error"] = self.record_error
         st["filter"] = sorted(self.filter)
+        if self.agent is not None:
+            st["agent"] = self.agent.state.summary()
         return st
+
+    def fleet_json(self) -> dict[str, Any]:
+        """The `fleet` object: `off` when no poller (no keys)."""
+        if self.fleet is None:
+            return FleetState().as_json()
+        return self.fleet.state.as_json()
 
     def now_ns(self) -> int:
         """The session clock: capture time for a replay, wall time when live."""
@@ -174,18 +191,25 @@ class Session:
         """A consistent dashboard document (unfiltered: the JSON contract)."""
         status = self.status()
         with self.lock:
-            return self.engine.dashboard(self.now_ns(), status)
+            doc = self.engine.dashboard(self.now_ns(), status)
+        doc["fleet"] = self.fleet_json()
+        return doc
 
     def view(self, group: str = "model", sort: str = "requests") -> View:
         """What one UI refresh shows."""
         status = self.status()
         with self.lock:
             status["packets"], status["lines"] = self.engine.packets, self.engine.lines
-            return build_view(self.engine, self.now_ns(), status, group, sort)
+            view = build_view(self.engine, self.now_ns(), status, group, sort)
+        view.doc["fleet"] = self.fleet_json()
+        return view
 
     def stop(self) -> None:
         """Stop ingesting, close the source and any recording."""
         self.source.stop()
+        for extra in (self.fleet, self.agent):
+            if extra is not None:
+                extra.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._stop.set()

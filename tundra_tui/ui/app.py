@@ -18,6 +18,7 @@ from ..model.view import GROUPS, SORTS
 from ..session import Session
 from .messages import SettingChanged, ViewRefreshed
 from .screens.filter import FilterScreen
+from .screens.fleet import FleetScreen
 from .screens.help import HelpScreen
 from .themes import DEFAULT_THEME, load_themes
 from .widgets.errors import ErrorsPane
@@ -37,6 +38,7 @@ HELP_TEXT = {
     "sort": "Sort rows by requests, errors, cost, tokens, p95 or name",
     "record": "Start/stop recording to the data dir",
     "change_theme": "Pick a theme",
+    "fleet": "This host beside the fleet (Datadog API), per model",
     "refresh_rate(-1)": "Refresh faster",
     "refresh_rate(1)": "Refresh slower",
     "bad_lines": "Show the last malformed lines",
@@ -71,6 +73,7 @@ class TundraApp(App[int]):
         Binding("s", "sort", "Sort", id="sort"),
         Binding("r", "record", "Record", id="record"),
         Binding("t", "change_theme", "Theme", id="theme"),
+        Binding("f", "fleet", "Fleet", id="fleet"),
         Binding("plus,equals_sign", "refresh_rate(-1)", "Faster", key_display="+", id="faster", show=False),
         Binding("minus", "refresh_rate(1)", "Slower", key_display="-", id="slower", show=False),
         Binding("e", "bad_lines", "Bad lines", id="bad-lines", show=False),
@@ -142,6 +145,8 @@ class TundraApp(App[int]):
     def tick(self) -> None:
         """Read one session view and hand it to every widget that shows it."""
         view = self.session.view(self.group, self.sort)
+        if isinstance(self.screen, FleetScreen):
+            self.screen.show(view)
         if not self.display_paused:
             for pane in self.query(Pane):
                 pane.show(view)
@@ -163,7 +168,7 @@ class TundraApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in REPLAY_ACTIONS:
             return self.session.replay is not None
-        if action == "record":
+        if action in ("record", "fleet"):
             return self.session.replay is None
         return True
 
@@ -184,6 +189,11 @@ class TundraApp(App[int]):
                 desc = HELP_TEXT.get(binding.action, binding.description)
             rows.append((keys.replace(",", " "), desc))
         self.push_screen(HelpScreen(rows))
+
+    def action_fleet(self) -> None:
+        screen = FleetScreen()
+        self.push_screen(screen)
+        self.call_after_refresh(self.tick)
 
     def action_pause(self) -> None:
         rp = self.session.replay

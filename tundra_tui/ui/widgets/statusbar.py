@@ -58,9 +58,12 @@ class StatusBar(Static):
         if st.get("record_error"):
             out.append(" │ ")
             out.append("rec failed", style=self.c("alarm"))
+        out.append(f" │ {clock(now)}")
+        if st.get("agent"):
+            out.append(" │ ")
+            out.append(st["agent"], style=self.c("stale") if "not reachable" in st["agent"] else "")
         if st.get("filter"):
             out.append(f" │ /{' '.join(st['filter'])}", style=self.c("warn"))
-        out.append(f" │ {clock(now)}")
         if out != self._last:
             self._last = out
             self.update(out)

@@ -1,0 +1,83 @@
+"""The fleet section: per model and provider across every host, as Datadog aggregated it.
+
+Pure: folds the JSON of a v2 `query_timeseries_data` answer into rows. The poller that
+fetches it lives in sources/fleet.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cost import Pricer
+from .vocab import FALSE_VALUES
+
+STATUSES = ("off", "ok", "rate_limited", "unauthorized", "error")
+
+
+def fleet_queries(scope: str, metrics: dict[str, str], tags: dict[str, str]) -> list[tuple[str, str]]:
+    """(name, metrics query) pairs in the at-daemon vocabulary; the order is the query_index order."""
+    s = scope or "*"
+    m, p, ok = tags["model"], tags["provider"], tags["success"]
+    return [
+        ("requests", f"sum:{metrics['request_complete']}{{{s}}} by {{{m},{p},{ok},host}}.as_count()"),
+        ("input_tokens", f"sum:{metrics['tokens_input']}{{{s}}} by {{{m},{p}}}.as_count()"),
+        ("output_tokens", f"sum:{metrics['tokens_output']}{{{s}}} by {{{m},{p}}}.as_count()"),
+    ]
+
+
+@dataclass
+class FleetState:
+    """What the fleet pane and the JSON show."""
+
+    status: str = "off"
+    window_s: int = 900
+    updated: float | None = None
+    message: str | None = None
+    models: list[dict[str, Any]] = field(default_factory=list)
+    hosts: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The `fleet` object of the dashboard JSON."""
+        return {"status": self.status, "window_s": self.window_s, "updated": self.updated,
+                "message": self.message, "models": [dict(m) for m in self.models]}
+
+
+def _tagmap(group_tags: list[str]) -> dict[str, str]:
+    return dict(t.split(":", 1) if ":" in t else (t, "") for t in group_tags)
+
+
+def fold_answer(answer: dict[str, Any], tags: dict[str, str], pricer: Pricer) -> tuple[list[dict[str, Any]], int | None]:
+    """Rows per (model, provider) and the host count, from a timeseries answer's JSON."""
+    attrs = (answer.get("data") or {}).get("attributes") or {}
+    series = attrs.get("series") or []
+    values = attrs.get("values") or []
+    names = ("requests", "input_tokens", "output_tokens")
+    rows: dict[tuple[str, str], dict[str, float]] = {}
+    hosts: set[str] = set()
+    for i, s in enumerate(series):
+        idx = s.get("query_index", 0)
+        if not 0 <= idx < len(names) or i >= len(values):
+            continue
+        total = math.fsum(v for v in values[i] if v is not None)
+        tm = _tagmap(s.get("group_tags") or [])
+        key = (tm.get(tags["model"], "unknown"), tm.get(tags["provider"], "unknown"))
+        row = rows.setdefault(key, {"requests": 0.0, "errors": 0.0, "input_tokens": 0.0, "output_tokens": 0.0})
+        row[names[idx]] += total
+        if idx == 0:
+            if tm.get(tags["success"], "true").lower() in FALSE_VALUES:
+                row["errors"] += total
+            if tm.get("host") and total > 0:
+                hosts.add(tm["host"])
+    out = []
+    for (model, provider), r in sorted(rows.items(), key=lambda kv: -kv[1]["requests"]):
+        out.append({"model": model, "provider": provider, "requests": _num(r["requests"]),
+                    "errors": _num(r["errors"]), "input_tokens": _num(r["input_tokens"]),
+                    "output_tokens": _num(r["output_tokens"]),
+                    "cost_usd": pricer.cost(model, provider, r["input_tokens"], r["output_tokens"])})
+    return out, (len(hosts) if hosts else None)
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else round(x, 6)

@@ -1,0 +1,77 @@
+"""Probe the local Datadog Agent's trace endpoint `/info` (aiohttp) for its version and endpoints.
+
+Runs its own event loop in a daemon thread, every `interval_s`. No Agent is a state
+("not reachable"), never an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_AGENT_URL = "http://127.0.0.1:8126/info"
+
+
+@dataclass
+class AgentState:
+    """What the status bar shows about the Agent."""
+
+    reachable: bool | None = None  # None: not probed yet
+    version: str | None = None
+    endpoints: list[str] = field(default_factory=list)
+    message: str | None = None
+
+    def summary(self) -> str:
+        if self.reachable is None:
+            return "agent: probing"
+        if not self.reachable:
+            return "agent: not reachable"
+        eps = ",".join(e.strip("/").split("/")[-1] for e in self.endpoints[:3])
+        return f"agent {self.version or '?'}" + (f" ({eps})" if eps else "")
+
+
+class AgentProbe:
+    """GETs the Agent's /info now and then; `state` always holds the latest answer."""
+
+    def __init__(self, url: str = DEFAULT_AGENT_URL, interval_s: float = 30.0, timeout_s: float = 2.0) -> None:
+        self.url = url
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.state = AgentState()
+        self.probed = threading.Event()
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=lambda: asyncio.run(self._loop()), name="tundra-agent", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _loop(self) -> None:
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while not self._stop.is_set():
+                self.state = await self.probe(http)
+                self.probed.set()
+                for _ in range(int(self.interval_s * 10)):
+                    if self._stop.is_set():
+                        return
+                    await asyncio.sleep(0.1)
+
+    async def probe(self, http: Any) -> AgentState:
+        """One GET of /info."""
+        try:
+            async with http.get(self.url) as resp:
+                if resp.status != 200:
+                    return AgentState(False, message=f"/info answered {resp.status}")
+                info = await resp.json(content_type=None)
+        except Exception as exc:  # noqa: BLE001 - refused, timed out, not JSON: all "not reachable"
+            return AgentState(False, message=type(exc).__name__)
+        if not isinstance(info, dict):
+            return AgentState(False, message="/info is not a JSON object")
+        endpoints = [e for e in info.get("endpoints", []) if isinstance(e, str)]
+        return AgentState(True, str(info.get("version") or "?"), endpoints)

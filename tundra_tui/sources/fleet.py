@@ -1,0 +1,173 @@
+"""Poll the Datadog API for the fleet-wide LLM picture (v2 query_timeseries_data), in a thread.
+
+The keys come from DD_API_KEY / DD_APP_KEY and are never printed, logged or captured: messages
+name the variables, and the UI shows at most a key's last 4 characters. 401/403 -> unauthorized,
+429 -> rate_limited and silent until X-RateLimit-Reset has passed, 5xx/timeouts -> error with
+backoff. The local tap never waits on any of it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..model.cost import Pricer
+from ..model.fleet import FleetState, fleet_queries, fold_answer
+from ..model.vocab import AT_METRICS, AT_TAGS
+
+
+@dataclass
+class FleetSettings:
+    """Where and what to ask."""
+
+    api_key: str | None = None
+    app_key: str | None = None
+    site: str = "datadoghq.com"
+    url: str | None = None  # overrides the site's base URL (tests, proxies)
+    scope: str = "*"
+    window_s: int = 900
+    interval_s: float = 30.0
+    timeout_s: float = 10.0
+
+    @classmethod
+    def from_env(cls, url: str | None = None, **kw: Any) -> FleetSettings:
+        """Keys and site from DD_API_KEY, DD_APP_KEY and DD_SITE."""
+        return cls(api_key=os.environ.get("DD_API_KEY") or None, app_key=os.environ.get("DD_APP_KEY") or None,
+                   site=os.environ.get("DD_SITE") or "datadoghq.com", url=url, **kw)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key and self.app_key)
+
+    def key_hint(self) -> str:
+        """At most the last 4 characters of each key, for the UI."""
+        def tail(k: str | None) -> str:
+            return f"…{k[-4:]}" if k and len(k) > 8 else "set" if k else "unset"
+        return f"api {tail(self.api_key)} app {tail(self.app_key)}"
+
+
+class FleetPoller:
+    """A daemon thread that refreshes `state` every `interval_s`."""
+
+    def __init__(self, settings: FleetSettings, pricer: Pricer | None = None,
+                 metrics: dict[str, str] | None = None, tags: dict[str, str] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.pricer = pricer or Pricer()
+        self.metrics = {**AT_METRICS, **(metrics or {})}
+        self.tags = {**AT_TAGS, **(tags or {})}
+        self.clock = clock
+        self.state = FleetState(window_s=settings.window_s)
+        self.answered = threading.Event()  # set after the first answer of any kind but a 429
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failures = 0
+        if not settings.enabled:
+            self.state.message = "set DD_API_KEY and DD_APP_KEY to see the fleet"
+
+    def start(self) -> None:
+        if self.settings.enabled:
+            self._thread = threading.Thread(target=self._run, name="tundra-fleet", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        api = self._api()
+        while not self._stop.is_set():
+            delay = self.poll_once(api)
+            self._stop.wait(delay)
+
+    def _api(self) -> Any:
+        from datadog_api_client import ApiClient, Configuration
+        from datadog_api_client.v2.api.metrics_api import MetricsApi
+
+        cfg = Configuration(request_timeout=self.settings.timeout_s)
+        if self.settings.url:
+            cfg.host = self.settings.url.rstrip("/")
+        else:
+            cfg.server_variables["site"] = self.settings.site
+        cfg.api_key["apiKeyAuth"] = self.settings.api_key or ""
+        cfg.api_key["appKeyAuth"] = self.settings.app_key or ""
+        cfg.enable_retry = False
+        return MetricsApi(ApiClient(cfg))
+
+    def _body(self) -> Any:
+        from datadog_api_client.v2.model.metrics_data_source import MetricsDataSource
+        from datadog_api_client.v2.model.metrics_timeseries_query import MetricsTimeseriesQuery
+        from datadog_api_client.v2.model.query_formula import QueryFormula
+        from datadog_api_client.v2.model.timeseries_formula_query_request import TimeseriesFormulaQueryRequest
+        from datadog_api_client.v2.model.timeseries_formula_request import TimeseriesFormulaRequest
+        from datadog_api_client.v2.model.timeseries_formula_request_attributes import (
+            TimeseriesFormulaRequestAttributes,
+        )
+        from datadog_api_client.v2.model.timeseries_formula_request_queries import TimeseriesFormulaRequestQueries
+        from datadog_api_client.v2.model.timeseries_formula_request_type import TimeseriesFormulaRequestType
+
+        now_ms = int(self.clock() * 1000)
+        qs = fleet_queries(self.settings.scope, self.metrics, self.tags)
+        names = "abc"
+        queries = [MetricsTimeseriesQuery(data_source=MetricsDataSource.METRICS, query=q, name=names[i])
+                   for i, (_, q) in enumerate(qs)]
+        attrs = TimeseriesFormulaRequestAttributes(
+            _from=now_ms - self.settings.window_s * 1000, to=now_ms,
+            queries=TimeseriesFormulaRequestQueries(queries),
+            formulas=[QueryFormula(formula=names[i]) for i in range(len(qs))])
+        return TimeseriesFormulaQueryRequest(
+            data=TimeseriesFormulaRequest(attributes=attrs, type=TimeseriesFormulaRequestType.TIMESERIES_REQUEST))
+
+    def poll_once(self, api: Any | None = None) -> float:
+        """One request; update the state; return the seconds to wait before the next one."""
+        from datadog_api_client.exceptions import ApiException
+
+        api = api or self._api()
+        st, interval = self.state, self.settings.interval_s
+        try:
+            answer = api.query_timeseries_data(body=self._body())
+        except ApiException as exc:
+            return self._failed(exc.status or 0, exc.headers or {})
+        except Exception as exc:  # noqa: BLE001 - timeouts, refused connections, bad JSON: all one status
+            return self._failed(0, {}, type(exc).__name__)
+        rows, hosts = fold_answer(answer.to_dict(), self.tags, self.pricer)
+        st.models, st.hosts = rows, hosts
+        st.status, st.updated = "ok", self.clock()
+        st.message = f"{hosts} hosts" if hosts else None
+        self._failures = 0
+        self.answered.set()
+        return interval
+
+    def _failed(self, status: int, headers: dict[str, str], what: str = "") -> float:
+        st = self.state
+        if status in (401, 403):
+            st.status = "unauthorized"
+            st.message = (f"Datadog answered {status}: check DD_API_KEY and DD_APP_KEY "
+                          f"(and DD_SITE={self.settings.site}); keys {self.settings.key_hint()}")
+            self.answered.set()
+            return max(self.settings.interval_s, 60.0)
+        if status == 429:
+            reset = _seconds(headers, "X-RateLimit-Reset", default=self.settings.interval_s)
+            st.status = "rate_limited"
+            st.message = f"rate limited by Datadog; next request in {reset:g}s"
+            return reset
+        self._failures += 1
+        backoff = min(self.settings.interval_s * 2 ** (self._failures - 1), 600.0)
+        st.status = "error"
+        st.message = (f"Datadog answered {status}" if status else f"Datadog API unreachable ({what})") + \
+            f"; retrying in {backoff:g}s"
+        self.answered.set()
+        return backoff
+
+
+def _seconds(headers: dict[str, str], name: str, default: float) -> float:
+    for k, v in headers.items():
+        if k.lower() == name.lower():
+            try:
+                return max(float(v), 0.0)
+            except ValueError:
+                return default
+    return default
