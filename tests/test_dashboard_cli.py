@@ -14,7 +14,7 @@ from tundra_tui.sources.demo import run_demo
 
 from .conftest import ROOT, run_cli
 
-TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks"}
+TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks", "fleet"}
 MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
               "p50_ms", "p95_ms", "p99_ms"}
 

@@ -277,3 +277,30 @@ def test_themes_command_lists_themes() -> None:
     assert res.returncode == 0
     names = [line.split()[0] for line in res.stdout.splitlines()]
     assert {"tundra-dark", "tundra-light", "tundra-ansi"} <= set(names)
+
+
+async def test_fleet_key_shows_host_beside_fleet(tmp_path: Path) -> None:
+    from tundra_tui.sources.fleet import FleetPoller, FleetSettings
+    from tundra_tui.ui.screens.fleet import FleetScreen
+
+    from .datadog_stub import API_KEY, APP_KEY, DatadogStub
+
+    with DatadogStub() as stub:
+        session = live_session(tmp_path / "f.sock")
+        session.fleet = FleetPoller(FleetSettings(api_key=API_KEY, app_key=APP_KEY, url=stub.url))
+        session.fleet.poll_once()
+        app = make_app(session)
+        try:
+            async with app.run_test(size=(100, 30)) as pilot:
+                await pilot.press("f")
+                await pilot.pause()
+                assert isinstance(app.screen, FleetScreen)
+                app.tick()
+                await pilot.pause()
+                text = app.export_screenshot()
+                assert "fleet: ok" in text.replace("&#160;", " ")
+                assert "gpt-4o" in text and API_KEY[:8] not in text and API_KEY[-4:] in text  # last 4 only
+                await pilot.press("escape")
+                assert not isinstance(app.screen, FleetScreen)
+        finally:
+            session.stop()

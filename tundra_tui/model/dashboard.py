@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .fleet import FleetState
+
 if TYPE_CHECKING:
     from .engine import Engine
     from .llm import LLMView
@@ -66,6 +68,7 @@ def build(engine: Engine, llm: LLMView, now_s: int, status: dict[str, Any]) -> d
         "events": list(llm.events),
         "service_checks": sorted(({k: v for k, v in c.items() if k in ("name", "status", "tags", "message")}
                                   for c in llm.checks.values()), key=lambda c: (c["name"], c["tags"])),
+        "fleet": FleetState().as_json(),  # the Session puts its poller's state here
     }
 
 

@@ -146,7 +146,7 @@ class FleetPoller:
         if status in (401, 403):
             st.status = "unauthorized"
             st.message = (f"Datadog answered {status}: check DD_API_KEY and DD_APP_KEY "
-                          f"(and DD_SITE={self.settings.site}); keys {self.settings.key_hint()}")
+                          f"(and DD_SITE={self.settings.site})")
             self.answered.set()
             return max(self.settings.interval_s, 60.0)
         if status == 429:

@@ -103,6 +103,8 @@ class TundraApp(App[int]):
         self.maximized: int | None = None
         self._wanted_theme = theme or self.config.theme or DEFAULT_THEME
         self._timer: Timer | None = None
+        fleet = session.fleet
+        self.fleet_key_hint = fleet.settings.key_hint() if fleet is not None and fleet.settings.enabled else None
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

@@ -66,5 +66,8 @@ class FleetScreen(ModalScreen[None]):
             line.append(f"  updated {clock(fleet['updated'])}")
         if fleet.get("message"):
             line.append(f"  {fleet['message']}")
+        hint = getattr(self.app, "fleet_key_hint", None)
+        if hint:
+            line.append(f"  keys: {hint}", style="grey50")  # at most the last 4 characters
         self.query_one("#fleet-status", Static).update(line)
         self.query_one("#fleet-table", Static).update(fleet_table(view))
