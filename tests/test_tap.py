@@ -200,3 +200,30 @@ def test_forward_to_absent_agent_counts_drops() -> None:
     finally:
         tap.stop()
     assert engine.lines == 10 and dropped == 10
+
+
+def test_full_disk_stops_recording_not_the_tap(tmp_path: Path) -> None:
+    from tundra_tui.session import Session
+
+    full = tmp_path / "full.dog"
+    full.symlink_to("/dev/full")  # every write: ENOSPC
+    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(), record=full)
+    session.start()
+    try:
+        port = session.source.listeners[0].address.port
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        deadline = time.monotonic() + 10
+        sent = 0
+        while time.monotonic() < deadline and not session.status()["record_error"]:
+            s.sendto(b"m:1|c", ("127.0.0.1", port))
+            sent += 1
+            time.sleep(0.01)
+        for _ in range(20):
+            s.sendto(b"after:1|c", ("127.0.0.1", port))
+        s.close()
+        time.sleep(0.5)
+        status = session.status()
+    finally:
+        session.stop()
+    assert "disk full" in status["record_error"]
+    assert session.engine.lines == sent + 20  # the tap kept counting after the recording died

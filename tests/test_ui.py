@@ -304,3 +304,24 @@ async def test_fleet_key_shows_host_beside_fleet(tmp_path: Path) -> None:
                 assert not isinstance(app.screen, FleetScreen)
         finally:
             session.stop()
+
+
+async def test_crash_writes_a_scrubbed_report(live, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "dd-api-key-0123456789abcdef"
+    monkeypatch.setenv("DD_API_KEY", secret)
+    app = make_app(live)
+
+    def boom() -> None:
+        key = secret  # a local holding the key: Textual's own handler would print it
+        raise RuntimeError(f"boom with {key} for alice@corp.io")
+
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=SIZE) as pilot:
+            app.call_later(boom)
+            await pilot.pause()
+            await pilot.pause()
+    report = app.crash_report
+    assert report is not None and report.exists()
+    text = report.read_text()
+    assert "RuntimeError" in text and secret not in text and "alice@corp.io" not in text
+    assert oct(report.stat().st_mode & 0o777) == "0o600"

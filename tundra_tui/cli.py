@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,6 +18,7 @@ from . import __version__
 from .capture import CaptureError
 from .config import Config, ConfigError, load_config
 from .model import Engine, Pricer, Vocabulary
+from .model.redact import Redactor
 from .session import Session
 from .sources.agent import AgentProbe
 from .sources.fleet import FleetPoller, FleetSettings
@@ -91,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--after", type=_positive, metavar="S", help="with --once: collect for S seconds first")
     top.add_argument("--json", action="store_true")
     top.add_argument("--max-contexts", type=_count, metavar="N")
+    top.add_argument("--no-redact", action="store_true", help="show tag values and event text unredacted")
+    top.add_argument("--redact-captures", action="store_true", help="mask PII in recordings too")
     top.add_argument("--datadog-url", metavar="URL", help="Datadog API base URL (tests, proxies)")
     top.add_argument("--datadog-scope", metavar="TAGS", help="fleet query scope, e.g. env:production")
     top.add_argument("--agent-url", metavar="URL", help="the local Agent's /info (default from config)")
@@ -105,12 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--theme")
     rep.add_argument("--refresh", type=_positive, metavar="S")
     rep.add_argument("--max-contexts", type=_count, metavar="N")
+    rep.add_argument("--no-redact", action="store_true", help="show tag values and event text unredacted")
 
     rec = sub.add_parser("record", help="headless capture to a .dog file")
     rec.add_argument("file", type=Path)
     rec.add_argument("--listen", action="append", type=_url, metavar="URL")
     rec.add_argument("--forward", type=_url, metavar="URL")
     rec.add_argument("--duration", type=_positive, metavar="S")
+    rec.add_argument("--redact-captures", action="store_true", help="mask PII in the recording")
 
     st = sub.add_parser("stats", help="per-context counts from a capture or a live listen")
     st.add_argument("source", nargs="?", type=Path)
@@ -119,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.add_argument("--top", type=_count, metavar="N")
     st.add_argument("--max-contexts", type=_count, metavar="N")
+    st.add_argument("--no-redact", action="store_true", help="show tag values unredacted")
 
     dm = sub.add_parser("demo", help="simulated at-daemon sending DogStatsD")
     dm.add_argument("--target", type=_url, default=parse_url(DEFAULT_LISTEN), metavar="URL")
@@ -130,10 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def make_engine(cfg: Config, max_contexts: int | None = None, llm: bool = True) -> Engine:
+def make_engine(cfg: Config, max_contexts: int | None = None, llm: bool = True, redact: bool = True) -> Engine:
     """An Engine configured from settings (`llm=False`: contexts only, for `stats`)."""
     vocab = Vocabulary.with_overrides(cfg.vocab_metrics, cfg.vocab_tags)
-    return Engine(max_contexts or cfg.max_contexts, cfg.window_s, vocab, Pricer(cfg.prices), llm=llm)
+    return Engine(max_contexts or cfg.max_contexts, cfg.window_s, vocab, Pricer(cfg.prices), llm=llm,
+                  redactor=Redactor.from_config(cfg.redact, enabled=redact))
+
+
+def capture_redactor(args: argparse.Namespace, cfg: Config) -> Callable[[bytes], bytes] | None:
+    """With --redact-captures, the per-datagram mask the recorder applies."""
+    return Redactor.from_config(cfg.redact).datagram if getattr(args, "redact_captures", False) else None
 
 
 def _warn(msg: str) -> None:
@@ -167,7 +180,7 @@ def _stop_on_signals() -> threading.Event:
 # -- commands -------------------------------------------------------------------------------
 def cmd_stats(args: argparse.Namespace, cfg: Config) -> int:
     """`tundra stats`."""
-    engine = make_engine(cfg, args.max_contexts, llm=False)
+    engine = make_engine(cfg, args.max_contexts, llm=False, redact=not args.no_redact)
     if args.listen is not None:
         if args.source is not None:
             raise UsageError("give a capture file or --listen, not both")
@@ -208,7 +221,7 @@ def cmd_record(args: argparse.Namespace, cfg: Config) -> int:
     stop = _stop_on_signals()
     listen = args.listen or [parse_url(DEFAULT_LISTEN)]
     tap = Tap(listen, forward=args.forward)
-    session = Session(tap, make_engine(cfg), record=args.file)
+    session = Session(tap, make_engine(cfg), record=args.file, record_transform=capture_redactor(args, cfg))
     session.start()
     _warn_exposure(listen)
     _warn(f"recording {tap.label} to {args.file}; Ctrl-C to stop")
@@ -262,8 +275,9 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     if not listen:
         listen = [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
     agent = None if args.once else AgentProbe(args.agent_url or cfg.agent_url)
-    session = Session(Tap(listen, forward=args.forward), make_engine(cfg, args.max_contexts), record=args.record,
-                      fleet=_fleet(args, cfg), agent=agent)
+    session = Session(Tap(listen, forward=args.forward), make_engine(cfg, args.max_contexts, redact=not args.no_redact),
+                      record=args.record, fleet=_fleet(args, cfg), agent=agent,
+                      record_transform=capture_redactor(args, cfg))
     session.start()
     _warn_exposure(listen)
     demo_stop = None
@@ -324,7 +338,7 @@ def cmd_replay(args: argparse.Namespace, cfg: Config) -> int:
         raise UsageError("--json needs --once")
     replay = Replay(path, speed=None if args.once else args.speed, loop=args.loop and not args.once,
                     on_warning=_warn)
-    session = Session(replay, make_engine(cfg, args.max_contexts))
+    session = Session(replay, make_engine(cfg, args.max_contexts, redact=not args.no_redact))
     session.start()
     if args.once:
         session.wait()
@@ -372,6 +386,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, a report, no traceback
+        from .crash import write_report
+
+        path = write_report(exc, f"tundra {args.cmd}")
+        where = f"; report saved to {path}" if path else ""
+        _warn(f"tundra {args.cmd}: internal error ({type(exc).__name__}){where}")
+        return 1
 
 
 if __name__ == "__main__":

@@ -74,6 +74,8 @@ class Config:
     """[datadog]: scope, window_s, interval_s (and api_key/app_key; DD_API_KEY/DD_APP_KEY win)."""
     agent_url: str = "http://127.0.0.1:8126/info"
     """[agent] url: the local Agent's trace-agent /info."""
+    redact: dict[str, Any] = field(default_factory=dict)
+    """[redact]: enabled, defaults (keep the built-in rules), rules = [{name, pattern, where}]."""
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -122,6 +124,8 @@ def load_config(path: Path | None = None) -> Config:
             cfg.vocab_metrics, cfg.vocab_tags = _vocab(value)
         elif key == "datadog":
             cfg.datadog = _datadog(value)
+        elif key == "redact":
+            cfg.redact = _redact(value)
         elif key == "agent":
             if not isinstance(value, dict) or set(value) - {"url"} or not isinstance(value.get("url", ""), str):
                 raise ConfigError("config: 'agent' takes one key, 'url' (a string)")
@@ -143,6 +147,33 @@ def _datadog(value: Any) -> dict[str, Any]:
             raise ConfigError(f"config: unknown key 'datadog.{k}' (use {', '.join(_DD_KEYS)})")
         if not isinstance(v, kind) or isinstance(v, bool) or (not isinstance(v, str) and v <= 0):
             raise ConfigError(f"config: 'datadog.{k}' has a bad value")  # never echo: it may be a key
+    return dict(value)
+
+
+def _redact(value: Any) -> dict[str, Any]:
+    import re
+
+    if not isinstance(value, dict):
+        raise ConfigError("config: 'redact' must be a table")
+    for k in value:
+        if k not in ("enabled", "defaults", "rules"):
+            raise ConfigError(f"config: unknown key 'redact.{k}' (use enabled, defaults, rules)")
+    for k in ("enabled", "defaults"):
+        if k in value and not isinstance(value[k], bool):
+            raise ConfigError(f"config: 'redact.{k}' must be true or false")
+    rules = value.get("rules", [])
+    if not isinstance(rules, list):
+        raise ConfigError("config: 'redact.rules' must be a list of tables")
+    for i, rule in enumerate(rules):
+        where = f"redact.rules[{i}]"
+        if not isinstance(rule, dict) or not isinstance(rule.get("name"), str) or "pattern" not in rule:
+            raise ConfigError(f"config: '{where}' needs a name and a pattern")
+        try:
+            re.compile(rule["pattern"])
+        except (re.error, TypeError) as exc:
+            raise ConfigError(f"config: '{where}.pattern' is not a valid regex: {exc}") from None
+        if rule.get("where", "both") not in ("tags", "text", "both"):
+            raise ConfigError(f"config: '{where}.where' must be tags, text or both")
     return dict(value)
 
 

@@ -25,7 +25,7 @@ def _n(x: float) -> str:
 def print_stats(engine: Engine, label: str, status: dict[str, Any], top: int | None) -> None:
     """A table of contexts sorted by samples, like `agent dogstatsd-stats`, then the error summary."""
     con = _console()
-    rows = engine.store.rows(top)
+    rows = engine.store.rows(top, engine.redactor.tags)
     table = Table(title=f"{label}: {engine.packets:,} packets, {engine.lines:,} lines, "
                         f"{len(engine.store.contexts):,} contexts", title_justify="left")
     for col, just in (("metric", "left"), ("type", "left"), ("tags", "left"), ("samples", "right"),
@@ -47,8 +47,11 @@ def print_stats(engine: Engine, label: str, status: dict[str, Any], top: int | N
         con.print(f"[red]kernel dropped {drops:,} datagrams[/]")
     if status.get("truncated"):
         con.print(f"[yellow]{status['truncated']:,} datagrams were truncated[/]")
+    if engine.redactor.count:
+        con.print(f"{engine.redactor.count:,} values redacted (--no-redact shows them)")
     for bad in engine.parser.bad_lines:
-        con.print(f"  [red]bad {bad.kind}[/] ({bad.reason}): ", bad.line.decode("utf-8", "replace")[:200],
+        line = engine.redactor.line(bad.line.decode("utf-8", "replace"))
+        con.print(f"  [red]bad {bad.kind}[/] ({bad.reason}): ", line[:200],
                   markup=True, highlight=False)
 
 

@@ -30,14 +30,15 @@ class Session:
 
     def __init__(self, source: Source, engine: Engine, record: Path | None = None,
                  clock_ns: Callable[[], int] = time.time_ns, fleet: FleetPoller | None = None,
-                 agent: AgentProbe | None = None) -> None:
+                 agent: AgentProbe | None = None, record_transform: Callable[[bytes], bytes] | None = None) -> None:
+        self.record_transform = record_transform
         self.source = source
         self.fleet = fleet
         self.agent = agent
         self.clock_ns = clock_ns
         self.engine = engine
         self.lock = threading.Lock()
-        self.recorder: Recorder | None = Recorder(record) if record else None
+        self.recorder: Recorder | None = Recorder(record, transform=record_transform) if record else None
         self.record_error: str | None = None
         self.last_recording: tuple[str, int] | None = None  # (path, records) of the closed recording
         self.filter: frozenset[str] = frozenset()
@@ -144,7 +145,7 @@ class Session:
     def start_recording(self, path: Path) -> None:
         """Begin recording to `path` (stopping any recording first)."""
         self.stop_recording()
-        self.recorder = Recorder(path)
+        self.recorder = Recorder(path, transform=self.record_transform)
 
     def stop_recording(self) -> Path | None:
         """Close the recording cleanly (trailer written); return its path."""
@@ -170,6 +171,7 @@ class Session:
             st["recorded"] = self.last_recording[1]
         st["record_error"] = self.record_error
         st["filter"] = sorted(self.filter)
+        st["redactions"] = self.engine.redactor.count
         if self.agent is not None:
             st["agent"] = self.agent.state.summary()
         return st

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +39,8 @@ class CaptureWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to an existing file
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to an existing file
         self._raw: BinaryIO = os.fdopen(fd, "wb")
         self._zw = zstandard.ZstdCompressor(level=3).stream_writer(self._raw, closefd=False) if compress else None
         self._flush_s = flush_s

@@ -17,6 +17,7 @@ from ..protocol.floats import go_float
 from .cost import Pricer
 from .dashboard import build
 from .llm import Handler, LLMView
+from .redact import Redactor
 from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
 from .vocab import Vocabulary
 
@@ -46,8 +47,10 @@ class Engine:
     """Owns all aggregation state. Thread use: one ingest thread feeds; readers take snapshots."""
 
     def __init__(self, max_contexts: int = DEFAULT_MAX_CONTEXTS, window: int = 600,
-                 vocab: Vocabulary | None = None, pricer: Pricer | None = None, llm: bool = True) -> None:
+                 vocab: Vocabulary | None = None, pricer: Pricer | None = None, llm: bool = True,
+                 redactor: Redactor | None = None) -> None:
         self.parser = Parser()
+        self.redactor = redactor or Redactor(enabled=False)
         self.store = Store(max_contexts)
         self.llm = LLMView(vocab, pricer, window)
         self.llm_enabled = llm  # `stats` needs no LLM view
@@ -135,11 +138,13 @@ class Engine:
             vals.extend(rec.values)
         elif type(rec) is Event:
             self.events += 1
+            rec = self.redactor.event(rec)
             self.llm.add_event(rec, ts)
             if self.filtered is not None and self.filtered.accepts(rec.tags):
                 self.filtered.add_event(rec, ts)
         elif type(rec) is ServiceCheck:
             self.service_checks += 1
+            rec = self.redactor.check(rec)
             self.llm.add_check(rec, ts)
             if self.filtered is not None and self.filtered.accepts(rec.tags):
                 self.filtered.add_check(rec, ts)
@@ -152,7 +157,7 @@ class Engine:
                 self._flush()
                 self._by_ctx.clear()
                 self._slots.clear()
-            ctx = rec.context
+            ctx = self.redactor.context(rec.context)  # once per shape: redaction costs nothing per line
             plan = self.llm.plan(ctx) if self.llm_enabled else None
             fplan = self.filtered.plan(ctx) if self.filtered is not None else None
             slot = Slot(ctx, weight_of(rec.rate), self.store.slot(ctx), plan, fplan)
@@ -208,7 +213,7 @@ class Engine:
         """The `tundra stats --json` document."""
         return {"source": source, "packets": self.packets, "lines": self.lines,
                 "errors": dict(self.parser.errors), "events": self.events,
-                "service_checks": self.service_checks, "contexts": self.store.rows(top)}
+                "service_checks": self.service_checks, "contexts": self.store.rows(top, self.redactor.tags)}
 
     def dashboard(self, now_ns: int | None = None, source_status: dict[str, Any] | None = None,
                   llm: LLMView | None = None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ samples, weighted count and value per context.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ..protocol import Context
@@ -82,10 +83,11 @@ class Store:
             self.dropped_contexts += 1
         return None
 
-    def rows(self, top: int | None = None) -> list[dict[str, Any]]:
-        """Contexts as the `stats --json` contract, sorted by samples (desc), then name."""
+    def rows(self, top: int | None = None,
+             show: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
+        """Contexts as the `stats --json` contract, sorted by samples (desc), then name; `show` redacts tags."""
         items = sorted(self.contexts.items(), key=lambda kv: (-kv[1].samples, kv[0].name, kv[0].tags))
         if top is not None:
             items = items[:top]
-        return [{"name": c.name, "type": c.mtype, "tags": list(c.tags), "samples": s.samples,
-                 "count": s.count, "value": s.value} for c, s in items]
+        return [{"name": c.name, "type": c.mtype, "tags": list(show(c.tags) if show else c.tags),
+                 "samples": s.samples, "count": s.count, "value": s.value} for c, s in items]

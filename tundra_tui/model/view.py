@@ -146,7 +146,7 @@ def build_view(engine: Engine, now_ns: int, status: dict[str, Any], group: str =
     else:
         rows = models
     checks = sorted(llm.checks.values(), key=lambda c: (c["name"], c["tags"]))
-    bad = [(b.kind, b.reason, b.line.decode("utf-8", "replace")) for b in engine.parser.bad_lines]
+    bad = [(b.kind, b.reason, engine.redactor.line(b.line.decode("utf-8", "replace"))) for b in engine.parser.bad_lines]
     return View(doc, _sort(rows, sort), group, sort, now_s, llm.req_series.values(now_s, SPARK_SECONDS),
                 llm.tok_series.values(now_s, SPARK_SECONDS), list(llm.switches), checks, bad,
                 sorted(llm.vocabularies), status)

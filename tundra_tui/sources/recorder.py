@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import errno
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from ..capture import CaptureWriter
@@ -17,8 +18,10 @@ class Recorder:
     A write error (ENOSPC and friends) stops the recording with `error` set; the tap goes on.
     """
 
-    def __init__(self, path: str | Path, compress: bool = True, max_queue: int = 1_000_000) -> None:
+    def __init__(self, path: str | Path, compress: bool = True, max_queue: int = 1_000_000,
+                 transform: Callable[[bytes], bytes] | None = None) -> None:
         self.path = Path(path)
+        self.transform = transform  # e.g. PII masking (--redact-captures), run on the writer thread
         self.error: str | None = None
         self.dropped = 0
         self._writer = CaptureWriter(self.path, compress=compress)
@@ -49,14 +52,14 @@ class Recorder:
         self._wake.set()
 
     def _run(self) -> None:
-        q, w = self._queue, self._writer
+        q, w, transform = self._queue, self._writer, self.transform
         try:
             while True:
                 self._wake.wait(0.25)
                 self._wake.clear()
                 while q:
                     ts, data = q.popleft()
-                    w.write(data, ts)
+                    w.write(transform(data) if transform is not None else data, ts)
                 w.maybe_flush()
                 if self._stop and not q:
                     break

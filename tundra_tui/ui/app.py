@@ -250,7 +250,8 @@ class TundraApp(App[int]):
         if not bad:
             self.notify("no parse errors", timeout=3)
             return
-        text = "\n".join(f"{b.kind}: {b.reason}: {b.line.decode('utf-8', 'replace')[:70]}" for b in bad)
+        redact = self.session.engine.redactor.line
+        text = "\n".join(f"{b.kind}: {b.reason}: {redact(b.line.decode('utf-8', 'replace'))[:70]}" for b in bad)
         self.notify(text, title="last bad lines", severity="warning", timeout=10, markup=False)
 
     def action_pane(self, n: int) -> None:
@@ -296,6 +297,20 @@ class TundraApp(App[int]):
             current = rp.speed or 64.0
             rp.set_speed(max(0.125, min(64.0, current * factor)))
             self._changed("speed", rp.speed, f"speed {rp.speed:g}x")
+
+
+    def _fatal_error(self) -> None:
+        """Unhandled exception: restore the terminal (Textual does), write a scrubbed report, say one line.
+
+        Overrides Textual's handler, which prints a traceback with locals, and locals may hold keys."""
+        from ..crash import write_report
+
+        exc = self._exception
+        path = write_report(exc, "tundra top/replay") if exc is not None else None
+        self.crash_report = path
+        self._exit_renderables.append(f"tundra hit an internal error ({type(exc).__name__}); "
+                                      f"report saved to {path}" if path else "tundra hit an internal error")
+        self._close_messages_no_wait()
 
 
 def run_app(session: Session, config: Config, theme: str | None = None, refresh: float | None = None) -> int:

@@ -52,6 +52,8 @@ class StatusBar(Static):
         drops = view.doc["tap"]["dropped"] + (st.get("forward_dropped") or 0)
         out.append(" │ ")
         out.append(f"drop {num(drops)}", style=self.c("alarm") if drops else "")
+        if st.get("redactions"):
+            out.append(f" │ redacted {num(st['redactions'])}")
         if st.get("recording"):
             out.append(" │ ")
             out.append(f"●REC {num(st.get('recorded', 0))}", style="bold " + self.c("alarm"))

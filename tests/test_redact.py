@@ -1,0 +1,96 @@
+"""PII redaction: defaults, config rules, display vs capture, --no-redact, counts."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+from tundra_tui.capture import CaptureReader
+from tundra_tui.model import Engine
+from tundra_tui.model.redact import Redactor
+
+from .conftest import run_cli
+from .test_cli_foundation import free_udp_port, start_cli, wait_listening
+
+T0 = 1_700_000_000 * 10**9
+PII = (b"llm.request.complete:1|c|#model:gpt-4o,provider:openai,success:true,user:alice@corp.io,"
+       b"client_ip:10.1.2.3,auth:Bearer abc.def.ghi\n"
+       b"_e{26,31}:login for alice@corp.io ok|key sk-abcdefghijklmnop1234|#ip:192.168.0.9\n"
+       b"_sc|svc.check|2|#user:bob@corp.io|m:token bearer XYZ123\n"
+       b"broken line from carol@corp.io")
+
+
+def test_defaults_cover_emails_tokens_keys_and_ipv4() -> None:
+    r = Redactor()
+    tags = r.tags(("user:a.b@x.org", "ip:10.0.0.1", "auth:Bearer t0k3n", "k:sk-0123456789abcdefXYZ",
+                   "aws:AKIAABCDEFGHIJKLMNOP", "hex:" + "ab" * 20, "version:1.2.3", "env:prod"))
+    assert tags == tuple(sorted(("user:[redacted:email]", "ip:[redacted:ipv4]", "auth:[redacted:bearer]",
+                                 "k:[redacted:api_key]", "aws:[redacted:api_key]", "hex:[redacted:api_key]",
+                                 "version:1.2.3", "env:prod")))
+    assert r.text("from 10.0.0.1") == "from 10.0.0.1"  # IPv4 only in tag values
+    assert r.count == 6
+
+
+def test_engine_redacts_before_display() -> None:
+    e = Engine(redactor=Redactor())
+    e.feed([(T0, PII)])
+    doc = e.dashboard(T0)
+    text = json.dumps(doc) + json.dumps(e.stats_json("x"))
+    for secret in ("alice@corp.io", "bob@corp.io", "10.1.2.3", "192.168.0.9", "abc.def.ghi", "XYZ123",
+                   "sk-abcdefghijklmnop1234"):
+        assert secret not in text, secret
+    assert doc["totals"]["requests"] == 1  # redaction does not disturb the numbers
+    assert e.redactor.count >= 7
+
+
+def test_config_rules_and_disable() -> None:
+    r = Redactor.from_config({"rules": [{"name": "ticket", "pattern": r"TCK-\d+", "where": "both"}]})
+    assert r.tags(("t:TCK-42",)) == ("t:[redacted:ticket]",)
+    assert r.tags(("u:a@b.co",)) == ("u:[redacted:email]",)  # defaults kept
+    only = Redactor.from_config({"defaults": False, "rules": [{"name": "x", "pattern": "zz"}]})
+    assert only.tags(("u:a@b.co",)) == ("u:a@b.co",)
+    off = Redactor.from_config({}, enabled=False)
+    assert off.tags(("u:a@b.co",)) == ("u:a@b.co",) and off.count == 0
+
+
+def test_capture_mask_keeps_event_lengths() -> None:
+    masked = Redactor().datagram(PII)
+    assert b"alice" not in masked and b"10.1.2.3" not in masked and len(masked) == len(PII)
+    e = Engine(redactor=Redactor(enabled=False))
+    e.feed([(T0, masked)])
+    assert e.events == 1 and e.parser.errors["event"] == 0  # `_e{..}` lengths still right
+
+
+def test_stats_cli_redacts_unless_told_not_to(tmp_path: Path) -> None:
+    from tundra_tui.capture import CaptureWriter
+
+    cap = tmp_path / "pii.dog"
+    w = CaptureWriter(cap)
+    w.write(PII, T0)
+    w.close()
+    shown = run_cli("stats", str(cap), "--json")
+    raw = run_cli("stats", str(cap), "--json", "--no-redact")
+    assert "alice@corp.io" not in shown.stdout and "[redacted:email]" in shown.stdout
+    assert "alice@corp.io" in raw.stdout
+    human = run_cli("stats", str(cap))
+    assert "carol@corp.io" not in human.stdout and "redacted" in human.stdout
+
+
+def test_record_redact_captures(tmp_path: Path) -> None:
+    port = free_udp_port()
+    out = tmp_path / "masked.dog"
+    proc = start_cli("record", str(out), "--listen", f"udp://127.0.0.1:{port}", "--redact-captures")
+    wait_listening(proc, port)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(PII, ("127.0.0.1", port))
+    s.close()
+    time.sleep(0.5)
+    proc.terminate()  # SIGTERM: a clean stop, trailer written
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    r = CaptureReader(out)
+    (msg,) = list(r)
+    assert not r.truncated
+    assert b"alice@corp.io" not in msg.payload and len(msg.payload) == len(PII)
