@@ -260,3 +260,11 @@ def test_fast_path_agrees_with_the_parser() -> None:
     assert e.parser.errors["metric"] == 3 * 4  # ' 1', '1_0', '1e400', ''
     assert e.lines == 3 * 15  # the lone '\r' is an empty line
     assert rows[("s", ())]["value"] == 2
+
+
+def test_vocabulary_names_with_odd_types_do_not_break_the_view() -> None:
+    e = Engine()
+    feed(e, ["llm.request.complete:x|s|#model:m", "llm.request.duration:y|s", "llm.tokens.input:5|g|#model:m",
+             "llm.request.complete:1|c|#model:m,provider:p,success:true"])
+    d = e.dashboard(T0)
+    assert d["totals"]["requests"] == 1 and d["totals"]["input_tokens"] == 5

@@ -8,6 +8,7 @@ seek anywhere cost at most that much re-ingest.
 from __future__ import annotations
 
 import copy
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,8 @@ class Session:
         self.record_error: str | None = None
         self.last_recording: tuple[str, int] | None = None  # (path, records) of the closed recording
         self.filter: frozenset[str] = frozenset()
+        self.internal_errors = 0
+        self.internal_error_report: Path | None = None
         self.finished = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,6 +60,7 @@ class Session:
     def start(self) -> None:
         """Start the source and the ingest thread (and the fleet poller and Agent probe, if any)."""
         self.source.start()
+        gc.freeze()  # start-up objects (imports, price table, UI) leave the collector's full passes
         for extra in (self.fleet, self.agent):
             if extra is not None:
                 extra.start()
@@ -76,15 +80,26 @@ class Session:
                         if rp is not None:
                             if rp.read_generation != rp.generation:
                                 continue  # read just before a seek: the seek already placed the engine
-                            self.engine.feed(batch)
+                            self._feed(batch)
                             self._fed = rp.read_end
                             self._maybe_checkpoint(rp)
                         else:
-                            self.engine.feed(batch)
+                            self._feed(batch)
                 elif src.done:
                     break
         finally:
             self.finished.set()
+
+    def _feed(self, batch: list[tuple[int, bytes]]) -> None:
+        """Feed, surviving our own bugs: the tap must outlive any one batch (the report says what broke)."""
+        try:
+            self.engine.feed(batch)
+        except Exception as exc:  # noqa: BLE001
+            self.internal_errors += 1
+            if self.internal_errors == 1:
+                from .crash import write_report
+
+                self.internal_error_report = write_report(exc, "ingest")
 
     def wait(self, seconds: float | None = None) -> bool:
         """Wait until the source is exhausted (or `seconds` pass); True if it finished."""
@@ -172,6 +187,7 @@ class Session:
         st["record_error"] = self.record_error
         st["filter"] = sorted(self.filter)
         st["redactions"] = self.engine.redactor.count
+        st["internal_errors"] = self.internal_errors
         if self.agent is not None:
             st["agent"] = self.agent.state.summary()
         return st

@@ -22,7 +22,7 @@ from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
 from .vocab import Vocabulary
 
 Packet = tuple[int, bytes]
-MAX_SLOTS = 200_000
+MAX_SLOTS = 50_000
 
 
 class Slot:
@@ -97,6 +97,9 @@ class Engine:
                         slow(line, name, tail, ts)
                         continue
                     if slot.is_set:
+                        if not value:
+                            slow(line, name, tail, ts)  # an empty member is an error: the parser counts it
+                            continue
                         v: Any = value.decode("utf-8", "replace")
                     elif value.isdigit():
                         v = float(value)
@@ -152,6 +155,9 @@ class Engine:
     def _slot_for(self, rec: Metric, key: tuple[bytes, bytes] | None) -> Slot:
         ckey = (rec.context, rec.rate)
         slot = self._by_ctx.get(ckey)
+        if slot is None and len(self.store.contexts) >= self.store.max_contexts and \
+                rec.context not in self.store.contexts:
+            return self._overflow_slot(rec)
         if slot is None:
             if len(self._by_ctx) >= MAX_SLOTS:
                 self._flush()
@@ -167,6 +173,14 @@ class Engine:
                 self._slots.clear()
             self._slots[key] = slot
         return slot
+
+    def _overflow_slot(self, rec: Metric) -> Slot:
+        """Past the cap: a throwaway slot, not cached, so a cardinality bomb allocates nothing lasting.
+        The LLM views still get the samples (their totals count every request)."""
+        ctx = self.redactor.context(rec.context)
+        plan = self.llm.plan(ctx) if self.llm_enabled else None
+        fplan = self.filtered.plan(ctx) if self.filtered is not None else None
+        return Slot(ctx, weight_of(rec.rate), self.store.slot(rec.context), plan, fplan)
 
     def _flush(self) -> None:
         """Fold pending samples into the store and the LLM views."""

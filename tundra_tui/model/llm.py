@@ -156,8 +156,8 @@ class LLMView:
     def plan(self, ctx: Context) -> tuple[Handler, dict[str, str]] | None:
         """How this view folds samples of `ctx`: its handler and tag map, or None if it ignores them."""
         handler = self._handlers.get(ctx.name)
-        if handler is None or not self.accepts(ctx.tags):
-            return None
+        if handler is None or ctx.mtype == "s" or not self.accepts(ctx.tags):
+            return None  # set members are strings: no LLM signal is a set
         tags = dict(t.split(":", 1) if ":" in t else (t, "") for t in ctx.tags)
         return handler, tags
 

@@ -14,6 +14,7 @@ from ..protocol import Context
 
 DEFAULT_MAX_CONTEXTS = 20_000
 MAX_SET_MEMBERS = 10_000
+REFUSED_MEMORY = 200_000
 
 
 class ContextStats:
@@ -64,9 +65,9 @@ class Store:
     def __init__(self, max_contexts: int = DEFAULT_MAX_CONTEXTS) -> None:
         self.max_contexts = max_contexts
         self.contexts: dict[Context, ContextStats] = {}
-        self.dropped_contexts = 0  # distinct contexts refused past the cap
+        self.dropped_contexts = 0  # distinct contexts refused past the cap (exact up to REFUSED_MEMORY)
         self.dropped_samples = 0
-        self._refused: set[int] = set()
+        self._refused: set[int] = set()  # hashes of refused contexts; forgotten in bulk past REFUSED_MEMORY
 
     def slot(self, ctx: Context) -> ContextStats | None:
         """The stats of `ctx`, created if there is room; None (and counted) past the cap."""
@@ -78,8 +79,9 @@ class Store:
             return st
         h = hash(ctx)
         if h not in self._refused:
-            if len(self._refused) < 1_000_000:  # bounded memory under a cardinality bomb
-                self._refused.add(h)
+            if len(self._refused) >= REFUSED_MEMORY:  # bounded memory under a bomb: the count goes approximate
+                self._refused.clear()
+            self._refused.add(h)
             self.dropped_contexts += 1
         return None
 

@@ -158,6 +158,10 @@ class TundraApp(App[int]):
         if view.status.get("record_error") and not getattr(self, "_told_record_error", False):
             self._told_record_error = True
             self.notify(view.status["record_error"], severity="error", timeout=10)
+        if view.status.get("internal_errors") and not getattr(self, "_told_internal", False):
+            self._told_internal = True
+            self.notify(f"tundra skipped a batch after an internal error; report: "
+                        f"{self.session.internal_error_report}", severity="error", timeout=15)
         self.post_message(ViewRefreshed(view.status.get("packets", 0)))
 
     def _changed(self, name: str, value: object, note: str | None = None) -> None:
