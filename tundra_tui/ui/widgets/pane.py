@@ -1,28 +1,39 @@
-"""Base for the six dashboard panes: render a View to Text, repaint only when it changed."""
+"""Base for the six dashboard panes: render a View to Text, repaint only the lines that changed.
+
+SSH budget: Textual repaints a dirty region in full, so a pane that updated as one block would
+rewrite every line each tick. Panes use the Line API instead and mark only changed lines dirty.
+"""
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
-from textual.widgets import Static
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
 
 from ...model.view import View
 from ..fmt import rich_colour
 
 
-class Pane(Static, can_focus=True):
+class Pane(Widget, can_focus=True):
     """A bordered pane fed a View on each UI tick."""
 
     DEFAULT_CSS = """
-    Pane { border: round $panel-lighten-2; padding: 0 1; height: 1fr; overflow: hidden; }
+    Pane { border: round $panel-lighten-2; padding: 0 1; height: 1fr; }
     Pane:focus { border: round $primary; }
     """
     TITLE = ""
     KEY = ""
+    GROUPED = False  # panes whose rows follow the `g` grouping and `s` sort
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = f"{self.KEY} {self.TITLE}"
         self._last: Text | None = None
+        self._lines: list[Text] = []
+        self._strips: list[Strip] = []
         self._view: View | None = None
 
     @property
@@ -35,31 +46,60 @@ class Pane(Static, can_focus=True):
         return max(self.content_size.height, 3)
 
     def c(self, var: str) -> str:
-        """A domain colour ($ok, $warn, $alarm, $stale) from the current theme."""
+        """A domain colour ($ok, $warn, $alarm, $stale) from the current theme, as Rich names it."""
         return rich_colour(self.app.theme_variables.get(var, ""))
 
     def rate_style(self, rate: float) -> str:
         """Error-rate colour: under 2% ok, under 10% warn, else alarm."""
         return self.c("ok") if rate < 0.02 else self.c("warn") if rate < 0.10 else self.c("alarm")
 
-    GROUPED = False  # panes whose rows follow the `g` grouping and `s` sort
-
-    def show(self, view: View) -> None:
-        """Repaint if the content differs from what is on screen (keeps SSH output small)."""
+    def show(self, view: View, force: bool = False) -> None:
+        """Lay out the view; mark dirty only the lines whose text or style changed."""
+        self._view = view
         if self.GROUPED:
             subtitle = f"by {view.group} ↓{view.sort}"
             if self.border_subtitle != subtitle:
                 self.border_subtitle = subtitle
-        self._view = view
         text = self.render_view(view)
-        if text != self._last:
-            self._last = text
-            self.update(text)
+        if text == self._last and not force:
+            return
+        self._last = text
+        lines = text.split("\n", allow_blank=True)
+        width = self.content_size.width
+        old = self._lines
+        self._lines = lines
+        self._strips = [self._strip(line, width) for line in lines]
+        if force or not old or not width:
+            self.refresh()
+            return
+        for y in range(max(len(old), len(lines))):
+            if y >= len(old) or y >= len(lines) or old[y] != lines[y]:
+                self.refresh(Region(0, y, width, 1))
+
+    def _strip(self, line: Text, width: int) -> Strip:
+        console: Console = self.app.console
+        line = line.copy()
+        line.no_wrap = True
+        line.overflow = "ellipsis"
+        segments = list(line.render(console))
+        return Strip(Segment.adjust_line_length(segments, max(width, 0)), max(width, 0))
+
+    def render_line(self, y: int) -> Strip:
+        """One content line (Line API)."""
+        width = self.content_size.width
+        if y < len(self._strips):
+            strip = self._strips[y]
+            if strip.cell_length != width:
+                strip = self._strip(self._lines[y], width)
+                self._strips[y] = strip
+        else:
+            strip = Strip.blank(width)
+        return strip.apply_style(self.rich_style)
 
     def on_resize(self) -> None:
         """Widths and row counts depend on the size: lay the last view out again."""
         if self._view is not None:
-            self.show(self._view)
+            self.show(self._view, force=True)
 
     def render_view(self, view: View) -> Text:
         raise NotImplementedError
