@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tundra_tui.model import Engine  # noqa: E402
-from tundra_tui.protocol import Parser  # noqa: E402
+from tundra_tui.model import Engine
+from tundra_tui.protocol import Parser
 
 GOOD = [b"llm.request.complete:1|c|#model:gpt-4o,provider:openai,success:true", b"m:1:2:3|d|@0.5|#a:b",
         b"_e{5,4}:title|text|p:low|t:error|#x", b"_sc|check|2|#a|m:msg", b"s:member|s", b"g:-1.5e3|g|T17",

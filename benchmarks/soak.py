@@ -21,13 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from workload import lines  # noqa: E402
+from workload import lines
 
-from tundra_tui.config import Config  # noqa: E402
-from tundra_tui.model import Engine  # noqa: E402
-from tundra_tui.session import Session  # noqa: E402
-from tundra_tui.sources import Tap, parse_url  # noqa: E402
-from tundra_tui.ui.app import TundraApp  # noqa: E402
+from tundra_tui.config import Config
+from tundra_tui.model import Engine
+from tundra_tui.session import Session
+from tundra_tui.sources import Tap, parse_url
+from tundra_tui.ui.app import TundraApp
 
 
 def rss_mib() -> float:

@@ -34,7 +34,8 @@ def event_line(draw: st.DrawFn) -> bytes:
 @st.composite
 def check_line(draw: st.DrawFn) -> bytes:
     status = draw(st.sampled_from(["0", "1", "2", "3"]))
-    msg = draw(st.one_of(st.just(""), st.text(max_size=20).map(lambda m: "|m:" + m.replace("\n", " ").replace("\r", " "))))
+    clean = st.text(max_size=20).map(lambda m: "|m:" + m.replace("\n", " ").replace("\r", " "))
+    msg = draw(st.one_of(st.just(""), clean))
     return f"_sc|{draw(names)}|{status}{draw(tags)}{msg}".encode()
 
 

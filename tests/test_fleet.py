@@ -64,7 +64,7 @@ def test_429_waits_for_the_reset() -> None:
             time.sleep(0.02)
         p.stop()
         gap = stub.requests[1]["t"] - stub.requests[0]["t"]
-    assert "rate_limited" in seen and not p.answered.is_set() or p.state.status == "ok"
+    assert ("rate_limited" in seen and not p.answered.is_set()) or p.state.status == "ok"
     assert p.state.status == "ok"
     assert gap >= 2.0  # nothing was sent before X-RateLimit-Reset passed
 

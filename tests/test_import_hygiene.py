@@ -35,3 +35,15 @@ def test_no_textual_below_ui() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_lint_and_types_are_clean() -> None:
+    """ruff and mypy (strict on the core) pass: the configured tooling is kept honest."""
+    import shutil
+
+    for cmd in (["ruff", "check", "."], ["mypy", "tundra_tui"]):
+        exe = shutil.which(cmd[0])
+        assert exe, f"{cmd[0]} is a dev dependency"
+        out = subprocess.run([exe, *cmd[1:]], capture_output=True, text=True, timeout=240,
+                             cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]

@@ -239,7 +239,7 @@ def test_batched_sketch_equals_one_by_one() -> None:
     for v in values:
         one.add(v, 4.0)
     add_many(many, values, 4.0)
-    assert (one.count, one._min, one._max) == (many.count, many._min, many._max)  # noqa: SLF001
+    assert (one.count, one._min, one._max) == (many.count, many._min, many._max)
     assert one.sum == pytest.approx(many.sum)
     for q in (0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 1.0):
         assert one.get_quantile_value(q) == many.get_quantile_value(q)

@@ -94,7 +94,7 @@ def test_busy_port_is_a_clear_error() -> None:
     holder.bind(("127.0.0.1", 0))
     port = holder.getsockname()[1]
     try:
-        with pytest.raises(SourceError, match="busy.*--listen"):
+        with pytest.raises(SourceError, match=r"busy.*--listen"):
             Tap([parse_url(f"udp://127.0.0.1:{port}")]).start()
     finally:
         holder.close()

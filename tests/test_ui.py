@@ -191,7 +191,7 @@ async def test_bad_lines_on_demand(live, tmp_path: Path) -> None:
                 break
         await pilot.press("e")
         await pilot.pause()
-        notes = [n.message for n in app._notifications]  # noqa: SLF001
+        notes = [n.message for n in app._notifications]
         assert any("this is not dogstatsd" in n for n in notes)
 
 
@@ -251,7 +251,7 @@ async def test_every_theme_renders_every_pane(live, theme: str) -> None:
         assert app.theme == theme
         assert "Traceback" not in app.export_screenshot()
         for n in range(1, 7):
-            assert app.query_one(f"#pane-{n}", Pane)._last is not None  # noqa: SLF001
+            assert app.query_one(f"#pane-{n}", Pane)._last is not None
 
 
 async def test_bad_theme_file_notifies_and_falls_back(live, isolated_dirs: Path) -> None:
@@ -263,7 +263,7 @@ async def test_bad_theme_file_notifies_and_falls_back(live, isolated_dirs: Path)
     app = make_app(live, theme="broken")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        notes = " ".join(n.message for n in app._notifications)  # noqa: SLF001
+        notes = " ".join(n.message for n in app._notifications)
         assert "broken.toml" in notes and "not a colour" in notes
         assert app.theme == "tundra-dark"  # the fallback
         assert "mine" in app.available_themes  # user themes load beside the bundled ones

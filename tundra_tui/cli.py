@@ -20,9 +20,9 @@ from .config import Config, ConfigError, load_config
 from .model import Engine, Pricer, Vocabulary
 from .model.redact import Redactor
 from .session import Session
+from .sources import DEFAULT_LISTEN, Address, BadURL, Replay, SourceError, Tap, parse_url
 from .sources.agent import AgentProbe
 from .sources.fleet import FleetPoller, FleetSettings
-from .sources import DEFAULT_LISTEN, Address, BadURL, Replay, SourceError, Tap, parse_url
 
 SAMPLE = Path(__file__).parent / "data" / "sample.dog"
 
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, a report, no traceback
+    except Exception as exc:
         from .crash import write_report
 
         path = write_report(exc, f"tundra {args.cmd}")

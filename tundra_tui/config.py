@@ -135,7 +135,8 @@ def load_config(path: Path | None = None) -> Config:
     return cfg
 
 
-_DD_KEYS = {"scope": str, "window_s": int, "interval_s": (int, float), "api_key": str, "app_key": str, "site": str}
+_DD_KEYS: dict[str, type | tuple[type, ...]] = {
+    "scope": str, "window_s": int, "interval_s": (int, float), "api_key": str, "app_key": str, "site": str}
 
 
 def _datadog(value: Any) -> dict[str, Any]:
@@ -145,7 +146,7 @@ def _datadog(value: Any) -> dict[str, Any]:
         kind = _DD_KEYS.get(k)
         if kind is None:
             raise ConfigError(f"config: unknown key 'datadog.{k}' (use {', '.join(_DD_KEYS)})")
-        if not isinstance(v, kind) or isinstance(v, bool) or (not isinstance(v, str) and v <= 0):
+        if not isinstance(v, kind) or isinstance(v, bool) or (isinstance(v, int | float) and v <= 0):
             raise ConfigError(f"config: 'datadog.{k}' has a bad value")  # never echo: it may be a key
     return dict(value)
 

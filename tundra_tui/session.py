@@ -94,7 +94,7 @@ class Session:
         """Feed, surviving our own bugs: the tap must outlive any one batch (the report says what broke)."""
         try:
             self.engine.feed(batch)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.internal_errors += 1
             if self.internal_errors == 1:
                 from .crash import write_report

@@ -23,7 +23,7 @@ def _num(x: float) -> int | float:
 def build(engine: Engine, llm: LLMView, now_s: int, status: dict[str, Any]) -> dict[str, Any]:
     """The whole dashboard as plain data."""
     span = llm.rate_span(now_s)
-    models = []
+    models: list[dict[str, Any]] = []
     tot_req = tot_err = tot_in = tot_out = 0.0
     costs: list[float] = []
     for key, agg in llm.models.items():
@@ -41,11 +41,12 @@ def build(engine: Engine, llm: LLMView, now_s: int, status: dict[str, Any]) -> d
             "output_tokens": _num(agg.output_tokens), "cost_usd": cost,
             "p50_ms": _quantile(lat, 0.50), "p95_ms": _quantile(lat, 0.95), "p99_ms": _quantile(lat, 0.99),
         })
-    models.sort(key=lambda m: (-m["requests"], m["model"], m["provider"]))
-    agents = [{"agent_name": k[0], "task_type": k[1], "executions": _num(a.executions), "errors": _num(a.errors),
-               "error_rate": _rate(a.errors, a.executions), "p95_ms": _quantile(a.latency, 0.95)}
-              for k, a in llm.agents.items()]
-    agents.sort(key=lambda a: (-a["executions"], a["agent_name"], a["task_type"]))
+    models.sort(key=lambda m: (-float(m["requests"]), str(m["model"]), str(m["provider"])))
+    agents: list[dict[str, Any]] = [
+        {"agent_name": k[0], "task_type": k[1], "executions": _num(a.executions), "errors": _num(a.errors),
+         "error_rate": _rate(a.errors, a.executions), "p95_ms": _quantile(a.latency, 0.95)}
+        for k, a in llm.agents.items()]
+    agents.sort(key=lambda a: (-float(a["executions"]), str(a["agent_name"]), str(a["task_type"])))
     profiles = [{"name": name, "provider": p["provider"], "requests": _num(p["requests"]),
                  "error_rate": _rate(p["errors"], p["requests"])} for name, p in llm.profiles.items()]
     profiles.sort(key=lambda p: (-p["requests"], p["name"]))

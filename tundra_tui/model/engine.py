@@ -28,7 +28,7 @@ MAX_SLOTS = 50_000
 class Slot:
     """One line shape: its context, weight, where its samples go, and the samples not yet folded."""
 
-    __slots__ = ("ctx", "is_set", "mtype", "plan", "fplan", "stats", "vals", "w")
+    __slots__ = ("ctx", "fplan", "is_set", "mtype", "plan", "stats", "vals", "w")
 
     def __init__(self, ctx: Context, w: float, stats: ContextStats | None,
                  plan: tuple[Handler, dict[str, str]] | None,

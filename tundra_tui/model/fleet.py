@@ -45,10 +45,15 @@ class FleetState:
 
 
 def _tagmap(group_tags: list[str]) -> dict[str, str]:
-    return dict(t.split(":", 1) if ":" in t else (t, "") for t in group_tags)
+    out = {}
+    for t in group_tags:
+        key, _, value = t.partition(":")
+        out[key] = value
+    return out
 
 
-def fold_answer(answer: dict[str, Any], tags: dict[str, str], pricer: Pricer) -> tuple[list[dict[str, Any]], int | None]:
+def fold_answer(answer: dict[str, Any], tags: dict[str, str],
+                pricer: Pricer) -> tuple[list[dict[str, Any]], int | None]:
     """Rows per (model, provider) and the host count, from a timeseries answer's JSON."""
     attrs = (answer.get("data") or {}).get("attributes") or {}
     series = attrs.get("series") or []

@@ -27,10 +27,6 @@ OTHER = "(other)"
 _SELECTED_TEXT = re.compile(r"selected:\s*([\w.\-]+)\s*\(([^)]+)\)")
 
 
-def _q(sk: DDSketch, q: float) -> float | None:
-    return None if sk.count == 0 else float(sk.get_quantile_value(q))
-
-
 class LazySketch:
     """A DDSketch fed in large batches: samples wait in lists until someone reads the sketch."""
 
@@ -158,7 +154,10 @@ class LLMView:
         handler = self._handlers.get(ctx.name)
         if handler is None or ctx.mtype == "s" or not self.accepts(ctx.tags):
             return None  # set members are strings: no LLM signal is a set
-        tags = dict(t.split(":", 1) if ":" in t else (t, "") for t in ctx.tags)
+        tags = {}
+        for t in ctx.tags:
+            key, _, value = t.partition(":")
+            tags[key] = value
         return handler, tags
 
     def fold(self, plan: tuple[Handler, dict[str, str]], vals: list[float], w: float, sec: int) -> None:
@@ -299,7 +298,7 @@ class LLMView:
     def _mo_span(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
-            self._count_request(agg, math.fsum(vals) * w, False, sec, None)  # type: ignore[arg-type]
+            self._count_request(agg, math.fsum(vals) * w, False, sec, None)
 
     def _mo_error(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         agg = self._mo_key(tags)
@@ -328,7 +327,7 @@ class LLMView:
             agg = self._mo_key(tags)
             if agg is None:
                 return
-            usd = math.fsum(vals) * w / 1e9  # type: ignore[arg-type]  # nanodollars
+            usd = math.fsum(vals) * w / 1e9  # nanodollars
             if total:
                 agg.reported_total_cost = (agg.reported_total_cost or 0.0) + usd
             else:

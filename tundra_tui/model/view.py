@@ -60,7 +60,8 @@ class View:
 
 
 def _q(sk: DDSketch, q: float) -> float | None:
-    return None if sk.count == 0 else float(sk.get_quantile_value(q))
+    value = sk.get_quantile_value(q) if sk.count else None
+    return None if value is None else float(value)
 
 
 def _sum(values: list[list[float]]) -> list[float]:
@@ -110,9 +111,9 @@ def _provider_rows(models: list[Row], llm: LLMView) -> list[Row]:
         g.req_rate += r.req_rate
         g.tok_rate += r.tok_rate
     for name, g in out.items():
-        sk = sketches.get(name)
-        if sk is not None:
-            g.p50, g.p95, g.p99 = _q(sk, 0.5), _q(sk, 0.95), _q(sk, 0.99)
+        found = sketches.get(name)
+        if found is not None:
+            g.p50, g.p95, g.p99 = _q(found, 0.5), _q(found, 0.95), _q(found, 0.99)
     return list(out.values())
 
 

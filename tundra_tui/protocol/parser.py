@@ -68,14 +68,13 @@ class Parser:
 
     def parse_line(self, line: bytes) -> Record | None:
         """Parse one non-empty line; return None (and count it) if it is malformed."""
-        if line.startswith(b"_e{"):
-            kind, fn = "event", self._event
-        elif line.startswith(b"_sc"):
-            kind, fn = "service_check", self._service_check
-        else:
-            kind, fn = "metric", self._metric
+        kind = "event" if line.startswith(b"_e{") else "service_check" if line.startswith(b"_sc") else "metric"
         try:
-            return fn(line)  # type: ignore[operator, no-any-return]
+            if kind == "metric":
+                return self._metric(line)
+            if kind == "event":
+                return self._event(line)
+            return self._service_check(line)
         except (ParseError, ValueError, IndexError) as exc:
             self.errors[kind] += 1
             self.bad_lines.append(BadLine(kind, str(exc) or "malformed", line[:512]))

@@ -69,7 +69,7 @@ class AgentProbe:
                 if resp.status != 200:
                     return AgentState(False, message=f"/info answered {resp.status}")
                 info = await resp.json(content_type=None)
-        except Exception as exc:  # noqa: BLE001 - refused, timed out, not JSON: all "not reachable"
+        except Exception as exc:
             return AgentState(False, message=type(exc).__name__)
         if not isinstance(info, dict):
             return AgentState(False, message="/info is not a JSON object")

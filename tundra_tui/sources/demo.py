@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from datadog.dogstatsd import DogStatsd
+from datadog.dogstatsd.base import DogStatsd
 
 from .urls import Address
 
@@ -115,10 +115,9 @@ class DemoDaemon:
 
 def make_client(target: Address) -> DogStatsd:
     """A real DogStatsd client aimed at `target`, with its own telemetry off."""
-    kw: dict[str, object] = {"disable_telemetry": True, "origin_detection_enabled": False}
     if target.scheme == "unix":
-        return DogStatsd(socket_path=target.host, **kw)
-    return DogStatsd(host=target.host, port=target.port, **kw)
+        return DogStatsd(socket_path=target.host, disable_telemetry=True, origin_detection_enabled=False)
+    return DogStatsd(host=target.host, port=target.port, disable_telemetry=True, origin_detection_enabled=False)
 
 
 def run_demo(target: Address, rate: float = 20.0, duration: float | None = None, seed: int = 7,

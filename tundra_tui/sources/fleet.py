@@ -131,7 +131,7 @@ class FleetPoller:
             answer = api.query_timeseries_data(body=self._body())
         except ApiException as exc:
             return self._failed(exc.status or 0, exc.headers or {})
-        except Exception as exc:  # noqa: BLE001 - timeouts, refused connections, bad JSON: all one status
+        except Exception as exc:
             return self._failed(0, {}, type(exc).__name__)
         rows, hosts = fold_answer(answer.to_dict(), self.tags, self.pricer)
         st.models, st.hosts = rows, hosts
@@ -160,7 +160,7 @@ class FleetPoller:
         st.message = (f"Datadog answered {status}" if status else f"Datadog API unreachable ({what})") + \
             f"; retrying in {backoff:g}s"
         self.answered.set()
-        return backoff
+        return float(backoff)
 
 
 def _seconds(headers: dict[str, str], name: str, default: float) -> float:

@@ -20,10 +20,10 @@ import sys
 import threading
 from typing import Any
 
+from . import receiver
 from .base import Packet, Source, SourceError
 from .forward import Forwarder
 from .kernel import grow_rcvbuf, udp_drops
-from . import receiver
 from .receiver import FRAME, RECV_BUFFER, SIZE
 from .urls import Address
 

@@ -60,7 +60,7 @@ def theme_from_toml(path: Path) -> Theme:
     for var, fallback in DOMAIN_DEFAULTS.items():
         variables.setdefault(var, kwargs.get(fallback) or kwargs["primary"])
     return Theme(name=str(name), dark=bool(raw.get("dark", True)), variables=variables,
-                 **({"ansi": bool(raw["ansi"])} if "ansi" in raw else {}), **kwargs)
+                 ansi=bool(raw.get("ansi", False)), **kwargs)
 
 
 def load_themes(extra_dirs: list[Path] | None = None) -> tuple[dict[str, Theme], list[str]]:

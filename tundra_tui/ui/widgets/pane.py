@@ -64,7 +64,7 @@ class Pane(Widget, can_focus=True):
         if text == self._last and not force:
             return
         self._last = text
-        lines = text.split("\n", allow_blank=True)
+        lines = list(text.split("\n", allow_blank=True))
         width = self.content_size.width
         old = self._lines
         self._lines = lines
