@@ -22,9 +22,9 @@ def fleet_table(view: View) -> Table:
     local = {(m["model"], m["provider"]): m for m in view.doc["models"]}
     remote = {(m["model"], m["provider"]): m for m in fleet.get("models", [])}
     table = Table(expand=True, box=None, padding=(0, 1), header_style="bold")
-    table.add_column("model")
-    for col in ("req here", "req fleet", "share", "err% fleet", "tok fleet", "$ here", "$ fleet"):
-        table.add_column(col, justify="right")
+    table.add_column("model", no_wrap=True, overflow="ellipsis", ratio=1)
+    for col in ("req here", "fleet", "share", "err%", "tokens", "$ here", "$ fleet"):
+        table.add_column(col, justify="right", no_wrap=True)
     keys = sorted(set(local) | set(remote), key=lambda k: -(remote.get(k, {}).get("requests") or 0))
     for key in keys:
         here, there = local.get(key, {}), remote.get(key, {})
@@ -32,7 +32,7 @@ def fleet_table(view: View) -> Table:
         hr = here.get("requests") or 0
         err = (there.get("errors") or 0) / fr if fr else 0.0
         tokens = (there.get("input_tokens") or 0) + (there.get("output_tokens") or 0) if there else None
-        table.add_row(f"{key[0]} ({key[1]})", num(hr), num(fr) if there else "-",
+        table.add_row(key[0], num(hr), num(fr) if there else "-",
                       pct(min(hr / fr, 1.0)) if fr else "-", pct(err) if there else "-", num(tokens),
                       usd(here.get("cost_usd")) if here else "-", usd(there.get("cost_usd")) if there else "-")
     return table

@@ -42,30 +42,30 @@ class StatusBar(Static):
         if st.get("kind") == "replay":
             out.append(f"▶ {st['file'].rsplit('/', 1)[-1]}")
         else:
-            out.append("● " + ",".join(st.get("listen", [])))
+            out.append(",".join(a.removeprefix("udp://") for a in st.get("listen", [])))
             if st.get("forward"):
                 out.append(f" → {st['forward']}")
-        out.append(f" │ {num(self.rate)} dg/s")
+        out.append(f" │{num(self.rate)} dg/s")
         errs = sum(view.doc["tap"]["errors"].values())
-        out.append(" │ ")
+        out.append(" │")
         out.append(f"err {num(errs)}", style=self.c("alarm") if errs else "")
         drops = view.doc["tap"]["dropped"] + (st.get("forward_dropped") or 0)
-        out.append(" │ ")
+        out.append(" │")
         out.append(f"drop {num(drops)}", style=self.c("alarm") if drops else "")
         if st.get("redactions"):
-            out.append(f" │ redacted {num(st['redactions'])}")
+            out.append(f" │redacted {num(st['redactions'])}")
         if st.get("recording"):
-            out.append(" │ ")
+            out.append(" │")
             out.append(f"●REC {num(st.get('recorded', 0))}", style="bold " + self.c("alarm"))
         if st.get("record_error"):
-            out.append(" │ ")
+            out.append(" │")
             out.append("rec failed", style=self.c("alarm"))
-        out.append(f" │ {clock(now)}")
+        out.append(f" │{clock(now)}")
         if st.get("agent"):
-            out.append(" │ ")
+            out.append(" │")
             out.append(st["agent"], style=self.c("stale") if "not reachable" in st["agent"] else "")
         if st.get("filter"):
-            out.append(f" │ /{' '.join(st['filter'])}", style=self.c("warn"))
+            out.append(f" │/{' '.join(st['filter'])}", style=self.c("warn"))
         if out != self._last:
             self._last = out
             self.update(out)
