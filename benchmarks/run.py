@@ -231,8 +231,45 @@ def bench_ssh_bytes() -> None:
     print(f"ssh_output_80x24_bytes_per_s {n / 20:.0f} (target <= 8192) exit {rc}")
 
 
+def bench_seek() -> None:
+    """Seek anywhere in a one-hour capture at a live demo rate: checkpoints bound the re-ingest."""
+    from tundra_tui.session import Session
+    from tundra_tui.sources import Replay
+
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "1h.dog"
+    per_s = 150  # lines/s, about what `tundra demo` sends
+    pk = packets(lines(3600 * per_s, seed=6), 5)
+    w = CaptureWriter(path)
+    step = int(5 / per_s * 1e9)
+    for i, p in enumerate(pk):
+        w.write(p, 1_700_000_000_000_000_000 + i * step)
+    w.close()
+    session = Session(Replay(path, speed=1.0), Engine())
+    session.start()
+    rp = session.replay
+    assert rp is not None
+    rp.set_paused(True)
+    t = time.perf_counter()
+    session.seek(rp.end_ns)  # first pass: ingests the hour, leaving checkpoints behind
+    first = time.perf_counter() - t
+    import random
+
+    rng = random.Random(2)
+    worst = 0.0
+    for _ in range(20):
+        target = rng.randint(rp.start_ns, rp.end_ns)
+        t = time.perf_counter()
+        session.seek(target)
+        worst = max(worst, time.perf_counter() - t)
+    session.stop()
+    print(f"seek_1h_capture first_pass_s {first:.2f} worst_random_seek_s {worst:.3f} (target < 1) "
+          f"lines {3600 * per_s}")
+
+
 BENCHES = {"flood": bench_flood_headless, "flood_ui": bench_flood_ui, "ingest": bench_ingest,
-           "memory": bench_memory, "ui": bench_ui_tick, "ssh": bench_ssh_bytes}
+           "memory": bench_memory, "ui": bench_ui_tick, "ssh": bench_ssh_bytes,
+           "seek": bench_seek}
 
 
 def main() -> None:

@@ -102,7 +102,7 @@ class Engine:
                             continue
                         v: Any = value.decode("utf-8", "replace")
                     elif value.isdigit():
-                        v = float(value)
+                        v = value  # plain digits: converted in bulk when the slot is folded
                     else:
                         try:
                             v = go_float(value)
@@ -190,6 +190,8 @@ class Engine:
         for slot in self._dirty:
             vals = slot.vals
             slot.vals = []
+            if not slot.is_set:
+                vals = list(map(float, vals))  # digits stayed bytes on the hot path; float() takes both
             st = slot.stats
             if st is not None:
                 st.add(slot.mtype, vals, slot.w, ts)

@@ -27,6 +27,17 @@ OTHER = "(other)"
 _SELECTED_TEXT = re.compile(r"selected:\s*([\w.\-]+)\s*\(([^)]+)\)")
 
 
+class TagMap(dict[str, str]):
+    """A context's tags by key, plus the aggregates its samples go to, resolved once per context."""
+
+    __slots__ = ("agent", "agg")
+
+    def __init__(self, tags: tuple[str, ...]) -> None:
+        super().__init__(t.partition(":")[::2] for t in tags)
+        self.agg: ModelAgg | None = None
+        self.agent: AgentAgg | None = None
+
+
 class LazySketch:
     """A DDSketch fed in large batches: samples wait in lists until someone reads the sketch."""
 
@@ -154,11 +165,7 @@ class LLMView:
         handler = self._handlers.get(ctx.name)
         if handler is None or ctx.mtype == "s" or not self.accepts(ctx.tags):
             return None  # set members are strings: no LLM signal is a set
-        tags = {}
-        for t in ctx.tags:
-            key, _, value = t.partition(":")
-            tags[key] = value
-        return handler, tags
+        return handler, TagMap(ctx.tags)
 
     def fold(self, plan: tuple[Handler, dict[str, str]], vals: list[float], w: float, sec: int) -> None:
         """Fold a batch of samples of one context (every sample counts, whatever the store's cap)."""
@@ -199,8 +206,22 @@ class LLMView:
         return self.profiles.setdefault(name, {"provider": None, "requests": 0.0, "errors": 0.0})
 
     def _at_key(self, tags: dict[str, str]) -> ModelAgg:
-        t = self.vocab.tags
-        return self._model(tags.get(t["model"], ""), tags.get(t["provider"], ""))
+        agg = tags.agg if isinstance(tags, TagMap) else None
+        if agg is None:
+            t = self.vocab.tags
+            agg = self._model(tags.get(t["model"], ""), tags.get(t["provider"], ""))
+            if isinstance(tags, TagMap):
+                tags.agg = agg
+        return agg
+
+    def _agent_of(self, tags: dict[str, str]) -> AgentAgg:
+        agent = tags.agent if isinstance(tags, TagMap) else None
+        if agent is None:
+            t = self.vocab.tags
+            agent = self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], ""))
+            if isinstance(tags, TagMap):
+                tags.agent = agent
+        return agent
 
     # -- at-daemon -----------------------------------------------------------------
     def _at_bootstrap(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
@@ -277,15 +298,14 @@ class LLMView:
 
     def _at_agent(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
         t = self.vocab.tags
-        agg = self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], ""))
+        agg = self._agent_of(tags)
         n = math.fsum(vals) * w
         agg.executions += n
         if tags.get(t["success"], "true").lower() in FALSE_VALUES:
             agg.errors += n
 
     def _at_agent_duration(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
-        t = self.vocab.tags
-        self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], "")).lazy_latency.add(vals, w)
+        self._agent_of(tags).lazy_latency.add(vals, w)
 
     # -- Datadog LLM Observability -------------------------------------------------------
     def _mo_key(self, tags: dict[str, str]) -> ModelAgg | None:

@@ -14,7 +14,7 @@ from ..protocol import Context
 
 DEFAULT_MAX_CONTEXTS = 20_000
 MAX_SET_MEMBERS = 10_000
-REFUSED_MEMORY = 200_000
+REFUSED_MEMORY = 100_000
 
 
 class ContextStats:

@@ -44,7 +44,7 @@ def split_tags(raw: bytes) -> tuple[tuple[str, ...], str | None]:
 class Parser:
     """Stateful parser: error counters, recent bad lines and a context cache."""
 
-    def __init__(self, keep_bad: int = 20, cache_size: int = 65536) -> None:
+    def __init__(self, keep_bad: int = 20, cache_size: int = 16384) -> None:
         self.errors = dict.fromkeys(KINDS, 0)
         self.bad_lines: deque[BadLine] = deque(maxlen=keep_bad)
         self.lines = 0

@@ -42,7 +42,7 @@ class Listener:
         self.truncated = 0
         self.oversize = 0
         self.rcvbuf = 0
-        self.pending, self._sink, self._wake, self._fwd = sink, sink, wake, forwarder
+        self.pending, self._wake, self._fwd = sink, wake, forwarder  # pending: raw pipe chunks
         self._stop = False
         self._carry = b""
         self._proc: Any = None
@@ -96,7 +96,7 @@ class Listener:
         One read per megabyte matters: each read gives up the GIL and must win it back from
         the ingest thread, so small reads would throttle the pipe and stall the receiver."""
         fd = self._pipe.fileno()
-        sink, wake = self._sink, self._wake
+        sink, wake = self.pending, self._wake
         while True:
             try:
                 data = os.read(fd, 1 << 20)
