@@ -85,10 +85,13 @@ def bench_flood_ui() -> None:
     time.sleep(2)
     sent, rate = flood(port)
     time.sleep(5)
-    rc = run.close()
-    got = sum(len([ln for ln in m.payload.split(b"\n") if ln]) for m in CaptureReader(cap))
-    print(f"flood_ui_80x24 sent_lines {sent} recorded {got} lost {sent - got} exit {rc} "
-          f"sender_datagrams_per_s {rate:.0f}")
+    t = time.monotonic()
+    rc = run.close(timeout=60)
+    quit_s = time.monotonic() - t
+    reader = CaptureReader(cap)
+    got = sum(len([ln for ln in m.payload.split(b"\n") if ln]) for m in reader)
+    print(f"flood_ui_80x24 sent_lines {sent} recorded {got} lost {sent - got} exit {rc} quit_s {quit_s:.1f} "
+          f"trailer {'yes' if not reader.truncated else 'no'} sender_datagrams_per_s {rate:.0f}")
 
 
 def make_capture(path: Path, n_lines: int, lines_per_s: int = 50_000) -> list[bytes]:

@@ -52,6 +52,7 @@ class Session:
         self._checkpoints: dict[int, Engine] = {}  # replay: packet index -> engine state there
         self._checkpoint_index: dict[int, int] = {}  # checkpoint slot -> packet index
         self._fed = 0  # replay: packets fed into the engine
+        self._closing = False
 
     @property
     def replay(self) -> Replay | None:
@@ -76,6 +77,8 @@ class Session:
                     rec = self.recorder
                     if rec is not None:
                         rec.put_many(batch)
+                    if self._closing and rec is not None:
+                        continue  # quitting while recording: the file gets everything, the screen nothing
                     with lock:
                         if rp is not None:
                             if rp.read_generation != rp.generation:
@@ -129,7 +132,8 @@ class Session:
                     self.engine, self._fed = copy.deepcopy(self._checkpoints[best]), self._checkpoint_index[best]
             for i in range(self._fed, target, 4096):
                 self.engine.feed(rp.packets[i : min(i + 4096, target)])
-            self._fed = target
+                self._fed = min(i + 4096, target)
+                self._maybe_checkpoint(rp)  # a long seek forward leaves checkpoints for later seeks back
         if not rp.done:
             self.finished.clear()
         if self._thread is not None and not self._thread.is_alive() and not rp.done:
@@ -223,12 +227,13 @@ class Session:
         return view
 
     def stop(self) -> None:
-        """Stop ingesting, close the source and any recording."""
+        """Stop ingesting, close the source and any recording (which first gets every datagram)."""
+        self._closing = True
         self.source.stop()
         for extra in (self.fleet, self.agent):
             if extra is not None:
                 extra.stop()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=30 if self.recorder is not None else 5)
         self._stop.set()
         self.stop_recording()

@@ -67,6 +67,13 @@ class Engine:
         self._dirty: list[Slot] = []
         self._sec = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Replay checkpoints copy the engine: leave out caches that are rebuilt on demand."""
+        self._flush()
+        state = self.__dict__.copy()
+        state["_slots"], state["_by_ctx"], state["_dirty"] = {}, {}, []
+        return state
+
     # -- ingest ---------------------------------------------------------------------------------
     def feed(self, packets: Iterable[Packet]) -> None:
         """Ingest a batch of (ts_ns, datagram)."""

@@ -54,6 +54,12 @@ class LazySketch:
         if len(pending) > 50_000:
             self._drain()
 
+    def __deepcopy__(self, memo: dict[int, object]) -> LazySketch:
+        """Merging into an empty sketch copies it (public ddsketch API) far faster than deepcopy."""
+        new = LazySketch()
+        new._sketch.merge(self.sketch)
+        return new
+
     def _drain(self) -> None:
         for w, vals in self._pending.items():
             add_many(self._sketch, vals, w)

@@ -51,6 +51,11 @@ class Parser:
         self._cache: dict[tuple[bytes, bytes, bytes], Context] = {}
         self._cache_size = cache_size
 
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state["_cache"] = {}  # a cache: rebuilt as lines arrive
+        return state
+
     # -- entry points -------------------------------------------------------
     def parse_packet(self, packet: bytes) -> list[Record]:
         """Parse one datagram into records; bad lines are counted, never raised."""
