@@ -52,6 +52,7 @@ class Session:
         self._checkpoints: dict[int, Engine] = {}  # replay: packet index -> engine state there
         self._checkpoint_index: dict[int, int] = {}  # checkpoint slot -> packet index
         self._fed = 0  # replay: packets fed into the engine
+        self._prescan_gen = 0
         self._closing = False
 
     @property
@@ -67,6 +68,34 @@ class Session:
                 extra.start()
         self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)
         self._thread.start()
+        self._start_prescan()
+
+    def _start_prescan(self) -> None:
+        """Replay: build every checkpoint in the background, so a seek anywhere costs < CHECKPOINT_S of ingest."""
+        rp = self.replay
+        if rp is None or rp.speed is None or not rp.packets:
+            return
+        self._prescan_gen += 1
+        threading.Thread(target=self._prescan, args=(rp, self._prescan_gen), name="tundra-prescan",
+                         daemon=True).start()
+
+    def _prescan(self, rp: Replay, gen: int) -> None:
+        engine = self._fresh()
+        step = CHECKPOINT_S * 1_000_000_000
+        next_slot = 1
+        for i in range(0, len(rp.packets), 2048):
+            if gen != self._prescan_gen or self._stop.is_set():
+                return  # a new filter (or the end of the session) made this pass stale
+            end = min(i + 2048, len(rp.packets))
+            engine.feed(rp.packets[i:end])
+            slot = (rp.times[end - 1] - rp.start_ns) // step
+            if slot >= next_slot:
+                snapshot = copy.deepcopy(engine)
+                with self.lock:
+                    if gen == self._prescan_gen and slot not in self._checkpoints:
+                        self._checkpoints[slot], self._checkpoint_index[slot] = snapshot, end
+                next_slot = slot + 1
+            time.sleep(0)  # let the screen and the player have the GIL between chunks
 
     def _run(self) -> None:
         src, lock, rp = self.source, self.lock, self.replay
@@ -124,12 +153,13 @@ class Session:
             return
         with self.lock:
             target = rp.rewind(ts_ns)
-            if target < self._fed:
-                best = max((s for s, i in self._checkpoint_index.items() if i <= target), default=None)
+            best = max((s for s, i in self._checkpoint_index.items() if i <= target), default=None)
+            best_index = self._checkpoint_index[best] if best is not None else 0
+            if target < self._fed or best_index > self._fed:  # behind us, or a checkpoint is nearer ahead
                 if best is None:
                     self.engine, self._fed = self._fresh(), 0
                 else:
-                    self.engine, self._fed = copy.deepcopy(self._checkpoints[best]), self._checkpoint_index[best]
+                    self.engine, self._fed = copy.deepcopy(self._checkpoints[best]), best_index
             for i in range(self._fed, target, 4096):
                 self.engine.feed(rp.packets[i : min(i + 4096, target)])
                 self._fed = min(i + 4096, target)
@@ -159,6 +189,7 @@ class Session:
             for i in range(0, self._fed, 4096):
                 engine.feed(rp.packets[i : min(i + 4096, self._fed)])
             self.engine = engine
+        self._start_prescan()
 
     # -- recording ------------------------------------------------------------------------
     def start_recording(self, path: Path) -> None:

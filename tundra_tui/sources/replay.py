@@ -48,6 +48,7 @@ class Replay(Source):
         try:
             reader = CaptureReader(self.path, self.on_warning)
             self.packets = [(m.timestamp, m.payload) for m in reader]
+            self.packets.sort(key=lambda p: p[0])  # merged or clock-stepped captures: seeking bisects times
         except CaptureError as exc:
             raise SourceError(str(exc)) from None
         self.truncated = reader.truncated
