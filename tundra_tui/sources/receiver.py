@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import itertools
 import fcntl
 import os
 import socket
@@ -156,7 +157,7 @@ class _PipeWriter:
         q = self.queue
         while q:
             try:
-                written = os.writev(self.fd, list(q)[:512])
+                written = os.writev(self.fd, list(itertools.islice(q, 512)))  # not list(q): that is O(backlog)
             except BlockingIOError:
                 return
             while q and written >= len(q[0]):
