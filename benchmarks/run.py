@@ -108,7 +108,7 @@ def bench_ingest() -> None:
     OUT.mkdir(exist_ok=True)
     path = OUT / "2M.dog"
     pk = make_capture(path, 2_000_000)
-    base = parse_rate(pk[:4000], seconds=3)
+    base = 0.0
     Engine().dashboard()  # price table load: start-up, excluded
 
     def run(llm: bool) -> float:
@@ -126,8 +126,12 @@ def bench_ingest() -> None:
         assert engine.lines == 2_000_000
         return time.perf_counter() - t
 
-    stats = min(run(False) for _ in range(2))
-    replay = min(run(True) for _ in range(2))
+    stats_runs, replay_runs = [], []
+    for _ in range(3):  # interleaved with the baseline, best of three: the machine is shared and noisy
+        base = max(base, parse_rate(pk[:4000], seconds=1.5))
+        stats_runs.append(run(False))
+        replay_runs.append(run(True))
+    stats, replay = min(stats_runs), min(replay_runs)
     rate = 2_000_000 / stats
     print(f"baseline_parse_lines_per_s {base:.0f}")
     print(f"stats_ingest_lines_per_s {rate:.0f} ratio_to_baseline {rate / base:.2f} (target >= 0.50)")

@@ -120,17 +120,17 @@ class CaptureReader:
         return raw
 
     def _unzstd(self, raw: bytes) -> bytes:
-        out = bytearray()
+        parts: list[bytes] = []
         dobj = zstandard.ZstdDecompressor().decompressobj()
         try:
-            out += dobj.decompress(raw)
+            parts.append(dobj.decompress(raw))
             while dobj.eof and dobj.unused_data:  # several frames, as a concatenated file has
                 rest = dobj.unused_data
                 dobj = zstandard.ZstdDecompressor().decompressobj()
-                out += dobj.decompress(rest)
+                parts.append(dobj.decompress(rest))
         except zstandard.ZstdError:
             self._truncate("compressed data is damaged")
-        return bytes(out)
+        return parts[0] if len(parts) == 1 else b"".join(parts)  # one frame: no extra copy
 
     def _truncate(self, why: str) -> None:
         if not self.truncated and self.on_warning is not None:

@@ -7,7 +7,7 @@ import socket
 import sys
 from pathlib import Path
 
-WANT_RCVBUF = 32 << 20  # the kernel doubles it, and caps SO_RCVBUF at net.core.rmem_max (x2)
+WANT_RCVBUF = 64 << 20  # the kernel doubles it, and caps SO_RCVBUF at net.core.rmem_max (x2)
 # Python's socket module has no SO_RCVBUFFORCE; on Linux it is 33. It passes rmem_max when the
 # process has CAP_NET_ADMIN (root, as the Agent runs), which is what absorbs a flood's bursts.
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform.startswith("linux") else None)
