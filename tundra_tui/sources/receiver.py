@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import collections
 import ctypes
-import itertools
 import fcntl
+import itertools
 import os
 import socket
 import struct
