@@ -112,18 +112,20 @@ def bench_ingest() -> None:
     Engine().dashboard()  # price table load: start-up, excluded
 
     def run(llm: bool) -> float:
+        """What `tundra stats FILE` (llm=False) and `tundra replay FILE --once` do, minus process start-up."""
+        from tundra_tui.session import Session
+        from tundra_tui.sources import Replay
+
         t = time.perf_counter()
-        engine = Engine(llm=llm)
-        batch = []
-        for m in CaptureReader(path):
-            batch.append((m.timestamp, m.payload))
-            if len(batch) == 4096:
-                engine.feed(batch)
-                batch = []
-        engine.feed(batch)
+        session = Session(Replay(path, speed=None), Engine(llm=llm))
+        session.start()
+        session.wait()
+        session.stop()
         if llm:
-            engine.dashboard()
-        assert engine.lines == 2_000_000
+            session.snapshot()
+        else:
+            session.engine.stats_json(str(path))
+        assert session.engine.lines == 2_000_000
         return time.perf_counter() - t
 
     stats_runs, replay_runs = [], []

@@ -37,8 +37,11 @@ def add_many(sk: DDSketch, values: Sequence[float], weight: float = 1.0) -> None
     if not positives:
         return
     store = sk._store
-    # the same arithmetic as LogarithmicMapping.key: ceil(log2(v) * multiplier) + offset
-    for key, n in Counter([int(_ceil(_log2(v) * mult) + off) for v in positives]).items():
+    # the same arithmetic as LogarithmicMapping.key: ceil(log2(v) * multiplier) + offset, once per distinct value
+    by_key: Counter[int] = Counter()
+    for v, n in Counter(positives).items():
+        by_key[int(_ceil(_log2(v) * mult) + off)] += n
+    for key, n in by_key.items():
         store.add(key, n * weight)
     sk._count += len(positives) * weight
     sk._sum += math.fsum(positives) * weight
