@@ -63,6 +63,7 @@ class Session:
         """Start the source and the ingest thread (and the fleet poller and Agent probe, if any)."""
         self.source.start()
         gc.freeze()  # start-up objects (imports, price table, UI) leave the collector's full passes
+        gc.set_threshold(50_000, 20, 20)  # ingest allocates in bursts of short-lived objects: collect less often
         for extra in (self.fleet, self.agent):
             if extra is not None:
                 extra.start()
