@@ -28,7 +28,7 @@ class ThroughputPane(Pane):
         for r in view.rows[: max(self.inner_height - 2, 0)]:
             if not r.req_spark:
                 continue
-            out.append(fit(r.key, name_w))
+            out.append(fit(r.key, name_w - 1) + " ")
             out.append(spark(r.req_spark, spark_w), style=self.c("ok"))
             out.append(f"{r.req_rate:>8.1f}\n")
         out.rstrip()
