@@ -94,3 +94,11 @@ def test_record_redact_captures(tmp_path: Path) -> None:
     (msg,) = list(r)
     assert not r.truncated
     assert b"alice@corp.io" not in msg.payload and len(msg.payload) == len(PII)
+
+
+def test_redaction_never_merges_contexts() -> None:
+    e = Engine(redactor=Redactor())
+    e.feed([(T0, b"logins:1|c|#user:alice@corp.io\nlogins:1|c|#user:bob@corp.io\nlogins:1|c|#user:bob@corp.io")])
+    rows = e.stats_json("x")["contexts"]
+    assert [r["samples"] for r in rows] == [2, 1]  # two contexts, as sent
+    assert all(r["tags"] == ["user:[redacted:email]"] for r in rows)  # shown redacted

@@ -49,8 +49,8 @@ class Session:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._blank = copy.deepcopy(engine)  # the empty engine a replay restarts from
-        self._checkpoints: dict[int, Engine] = {}  # replay: packet index -> engine state there
-        self._checkpoint_index: dict[int, int] = {}  # checkpoint slot -> packet index
+        # replay: checkpoint slot (CHECKPOINT_S of capture time) -> (packets fed, engine state after them)
+        self._checkpoints: dict[int, tuple[int, Engine]] = {}
         self._fed = 0  # replay: packets fed into the engine
         self._prescan_gen = 0
         self._closing = False
@@ -81,20 +81,20 @@ class Session:
                          daemon=True).start()
 
     def _prescan(self, rp: Replay, gen: int) -> None:
+        """The only place checkpoints are made: off the ingest thread, outside the lock while copying."""
         engine = self._fresh()
-        step = CHECKPOINT_S * 1_000_000_000
         next_slot = 1
         for i in range(0, len(rp.packets), 2048):
             if gen != self._prescan_gen or self._stop.is_set():
                 return  # a new filter (or the end of the session) made this pass stale
             end = min(i + 2048, len(rp.packets))
             engine.feed(rp.packets[i:end])
-            slot = (rp.times[end - 1] - rp.start_ns) // step
+            slot = (rp.times[end - 1] - rp.start_ns) // (CHECKPOINT_S * 1_000_000_000)
             if slot >= next_slot:
                 snapshot = copy.deepcopy(engine)
                 with self.lock:
-                    if gen == self._prescan_gen and slot not in self._checkpoints:
-                        self._checkpoints[slot], self._checkpoint_index[slot] = snapshot, end
+                    if gen == self._prescan_gen:
+                        self._checkpoints.setdefault(slot, (end, snapshot))
                 next_slot = slot + 1
             time.sleep(0)  # let the screen and the player have the GIL between chunks
 
@@ -115,7 +115,6 @@ class Session:
                                 continue  # read just before a seek: the seek already placed the engine
                             self._feed(batch)
                             self._fed = rp.read_end
-                            self._maybe_checkpoint(rp)
                         else:
                             self._feed(batch)
                 elif src.done:
@@ -139,14 +138,6 @@ class Session:
         return self.finished.wait(seconds)
 
     # -- replay control -------------------------------------------------------------------
-    def _maybe_checkpoint(self, rp: Replay) -> None:
-        if not rp.times or self._fed == 0:
-            return
-        slot = (rp.times[self._fed - 1] - rp.start_ns) // (CHECKPOINT_S * 1_000_000_000)
-        if slot > 0 and slot not in self._checkpoints:
-            self._checkpoints[slot] = copy.deepcopy(self.engine)
-            self._checkpoint_index[slot] = self._fed
-
     def seek(self, ts_ns: int) -> None:
         """Move a replay to capture time `ts_ns`: everything up to it is ingested, nothing after."""
         rp = self.replay
@@ -154,17 +145,12 @@ class Session:
             return
         with self.lock:
             target = rp.rewind(ts_ns)
-            best = max((s for s, i in self._checkpoint_index.items() if i <= target), default=None)
-            best_index = self._checkpoint_index[best] if best is not None else 0
-            if target < self._fed or best_index > self._fed:  # behind us, or a checkpoint is nearer ahead
-                if best is None:
-                    self.engine, self._fed = self._fresh(), 0
-                else:
-                    self.engine, self._fed = copy.deepcopy(self._checkpoints[best]), best_index
-            for i in range(self._fed, target, 4096):
-                self.engine.feed(rp.packets[i : min(i + 4096, target)])
-                self._fed = min(i + 4096, target)
-                self._maybe_checkpoint(rp)  # a long seek forward leaves checkpoints for later seeks back
+            best = max((cp for cp in self._checkpoints.values() if cp[0] <= target), default=None,
+                       key=lambda cp: cp[0])
+            if target < self._fed or (best is not None and best[0] > self._fed):  # behind us, or nearer ahead
+                self.engine, self._fed = (copy.deepcopy(best[1]), best[0]) if best else (self._fresh(), 0)
+            _feed_range(self.engine, rp, self._fed, target)
+            self._fed = target
         if not rp.done:
             self.finished.clear()
         if self._thread is not None and not self._thread.is_alive() and not rp.done:
@@ -185,11 +171,8 @@ class Session:
                 self.engine.set_filter(terms)
                 return
             self._checkpoints.clear()
-            self._checkpoint_index.clear()
-            engine = self._fresh()
-            for i in range(0, self._fed, 4096):
-                engine.feed(rp.packets[i : min(i + 4096, self._fed)])
-            self.engine = engine
+            self.engine = self._fresh()
+            _feed_range(self.engine, rp, 0, self._fed)
         self._start_prescan()
 
     # -- recording ------------------------------------------------------------------------
@@ -269,3 +252,9 @@ class Session:
             self._thread.join(timeout=30 if self.recorder is not None else 5)
         self._stop.set()
         self.stop_recording()
+
+
+def _feed_range(engine: Engine, rp: Replay, start: int, end: int, size: int = 4096) -> None:
+    """Feed replay packets [start, end) in batches."""
+    for i in range(start, end, size):
+        engine.feed(rp.packets[i : min(i + size, end)])

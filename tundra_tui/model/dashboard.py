@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .fleet import FleetState
+from .numbers import number, quantile
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -13,11 +14,6 @@ if TYPE_CHECKING:
 
 def _rate(errors: float, total: float) -> float:
     return errors / total if total else 0.0
-
-
-def _num(x: float) -> int | float:
-    """Whole numbers as ints (counts sent with sample rates may be fractional)."""
-    return int(x) if float(x).is_integer() else round(x, 6)
 
 
 def build(engine: Engine, llm: LLMView, now_s: int, status: dict[str, Any]) -> dict[str, Any]:
@@ -36,18 +32,18 @@ def build(engine: Engine, llm: LLMView, now_s: int, status: dict[str, Any]) -> d
         tot_out += agg.output_tokens
         lat = agg.latency
         models.append({
-            "model": key[0], "provider": key[1], "requests": _num(agg.requests), "errors": _num(agg.errors),
-            "error_rate": _rate(agg.errors, agg.requests), "input_tokens": _num(agg.input_tokens),
-            "output_tokens": _num(agg.output_tokens), "cost_usd": cost,
+            "model": key[0], "provider": key[1], "requests": number(agg.requests), "errors": number(agg.errors),
+            "error_rate": _rate(agg.errors, agg.requests), "input_tokens": number(agg.input_tokens),
+            "output_tokens": number(agg.output_tokens), "cost_usd": cost,
             "p50_ms": _quantile(lat, 0.50), "p95_ms": _quantile(lat, 0.95), "p99_ms": _quantile(lat, 0.99),
         })
     models.sort(key=lambda m: (-float(m["requests"]), str(m["model"]), str(m["provider"])))
     agents: list[dict[str, Any]] = [
-        {"agent_name": k[0], "task_type": k[1], "executions": _num(a.executions), "errors": _num(a.errors),
+        {"agent_name": k[0], "task_type": k[1], "executions": number(a.executions), "errors": number(a.errors),
          "error_rate": _rate(a.errors, a.executions), "p95_ms": _quantile(a.latency, 0.95)}
         for k, a in llm.agents.items()]
     agents.sort(key=lambda a: (-float(a["executions"]), str(a["agent_name"]), str(a["task_type"])))
-    profiles = [{"name": name, "provider": p["provider"], "requests": _num(p["requests"]),
+    profiles = [{"name": name, "provider": p["provider"], "requests": number(p["requests"]),
                  "error_rate": _rate(p["errors"], p["requests"])} for name, p in llm.profiles.items()]
     profiles.sort(key=lambda p: (-p["requests"], p["name"]))
     kernel = status.get("kernel_drops") or 0
@@ -57,10 +53,10 @@ def build(engine: Engine, llm: LLMView, now_s: int, status: dict[str, Any]) -> d
                 "truncated": status.get("truncated", 0),
                 "contexts": len(engine.store.contexts), "contexts_dropped": engine.store.dropped_contexts},
         "profiles": {"available": llm.available, "selected": llm.selected,
-                     "selected_provider": llm.selected_provider, "bootstraps": _num(llm.bootstraps),
+                     "selected_provider": llm.selected_provider, "bootstraps": number(llm.bootstraps),
                      "profiles": profiles},
-        "totals": {"requests": _num(tot_req), "errors": _num(tot_err), "error_rate": _rate(tot_err, tot_req),
-                   "input_tokens": _num(tot_in), "output_tokens": _num(tot_out),
+        "totals": {"requests": number(tot_req), "errors": number(tot_err), "error_rate": _rate(tot_err, tot_req),
+                   "input_tokens": number(tot_in), "output_tokens": number(tot_out),
                    "cost_usd": sum(costs) if costs else None,
                    "requests_per_s": llm.req_series.total(now_s, span) / span,
                    "tokens_per_s": llm.tok_series.total(now_s, span) / span},
@@ -74,6 +70,5 @@ def build(engine: Engine, llm: LLMView, now_s: int, status: dict[str, Any]) -> d
 
 
 def _quantile(sketch: Any, q: float) -> float | None:
-    if sketch.count == 0:
-        return None
-    return round(float(sketch.get_quantile_value(q)), 3)
+    value = quantile(sketch, q)
+    return None if value is None else round(value, 3)

@@ -16,7 +16,7 @@ from ..protocol import Context, Event, Metric, Parser, ServiceCheck
 from ..protocol.floats import go_float
 from .cost import Pricer
 from .dashboard import build
-from .llm import Handler, LLMView
+from .llm import Handler, LLMView, TagMap
 from .redact import Redactor
 from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
 from .vocab import Vocabulary
@@ -31,8 +31,8 @@ class Slot:
     __slots__ = ("ctx", "fplan", "is_set", "mtype", "plan", "stats", "vals", "w")
 
     def __init__(self, ctx: Context, w: float, stats: ContextStats | None,
-                 plan: tuple[Handler, dict[str, str]] | None,
-                 fplan: tuple[Handler, dict[str, str]] | None) -> None:
+                 plan: tuple[Handler, TagMap] | None,
+                 fplan: tuple[Handler, TagMap] | None) -> None:
         self.ctx = ctx
         self.mtype = ctx.mtype
         self.is_set = ctx.mtype == "s"
@@ -149,44 +149,45 @@ class Engine:
         elif type(rec) is Event:
             self.events += 1
             rec = self.redactor.event(rec)
-            self.llm.add_event(rec, ts)
-            if self.filtered is not None and self.filtered.accepts(rec.tags):
-                self.filtered.add_event(rec, ts)
+            for view in self._views(rec.tags):
+                view.add_event(rec, ts)
         elif type(rec) is ServiceCheck:
             self.service_checks += 1
             rec = self.redactor.check(rec)
-            self.llm.add_check(rec, ts)
-            if self.filtered is not None and self.filtered.accepts(rec.tags):
-                self.filtered.add_check(rec, ts)
+            for view in self._views(rec.tags):
+                view.add_check(rec, ts)
+
+    def _views(self, tags: tuple[str, ...]) -> tuple[LLMView, ...]:
+        """The LLM views a record with these tags belongs to: the full one, and the filtered one if it matches."""
+        flt = self.filtered
+        return (self.llm, flt) if flt is not None and flt.accepts(tags) else (self.llm,)
 
     def _slot_for(self, rec: Metric, key: tuple[bytes, bytes] | None) -> Slot:
         ckey = (rec.context, rec.rate)
         slot = self._by_ctx.get(ckey)
-        if slot is None and len(self.store.contexts) >= self.store.max_contexts and \
-                rec.context not in self.store.contexts:
-            return self._overflow_slot(rec)
         if slot is None:
+            store = self.store
+            if len(store.contexts) >= store.max_contexts and rec.context not in store.contexts:
+                # past the cap: a throwaway slot, not cached, so a cardinality bomb allocates nothing
+                # lasting; the LLM views still get the samples (their totals count every request)
+                return self._new_slot(rec)
             if len(self._by_ctx) >= MAX_SLOTS:
                 self._flush()
                 self._by_ctx.clear()
                 self._slots.clear()
-            ctx = self.redactor.context(rec.context)  # once per shape: redaction costs nothing per line
-            plan = self.llm.plan(ctx) if self.llm_enabled else None
-            fplan = self.filtered.plan(ctx) if self.filtered is not None else None
-            slot = Slot(ctx, weight_of(rec.rate), self.store.slot(ctx), plan, fplan)
-            self._by_ctx[ckey] = slot
+            slot = self._by_ctx[ckey] = self._new_slot(rec)
         if key is not None:
             if len(self._slots) >= MAX_SLOTS:
                 self._slots.clear()
             self._slots[key] = slot
         return slot
 
-    def _overflow_slot(self, rec: Metric) -> Slot:
-        """Past the cap: a throwaway slot, not cached, so a cardinality bomb allocates nothing lasting.
-        The LLM views still get the samples (their totals count every request)."""
+    def _new_slot(self, rec: Metric) -> Slot:
+        """Where samples of this context go; redaction and planning happen once per shape."""
         ctx = self.redactor.context(rec.context)
         plan = self.llm.plan(ctx) if self.llm_enabled else None
         fplan = self.filtered.plan(ctx) if self.filtered is not None else None
+        # the store keeps raw contexts (redaction must not merge them) and redacts when it shows them
         return Slot(ctx, weight_of(rec.rate), self.store.slot(rec.context), plan, fplan)
 
     def _flush(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cost import Pricer
+from .numbers import number
 from .vocab import FALSE_VALUES
 
 STATUSES = ("off", "ok", "rate_limited", "unauthorized", "error")
@@ -77,12 +78,9 @@ def fold_answer(answer: dict[str, Any], tags: dict[str, str],
                 hosts.add(tm["host"])
     out = []
     for (model, provider), r in sorted(rows.items(), key=lambda kv: -kv[1]["requests"]):
-        out.append({"model": model, "provider": provider, "requests": _num(r["requests"]),
-                    "errors": _num(r["errors"]), "input_tokens": _num(r["input_tokens"]),
-                    "output_tokens": _num(r["output_tokens"]),
+        out.append({"model": model, "provider": provider, "requests": number(r["requests"]),
+                    "errors": number(r["errors"]), "input_tokens": number(r["input_tokens"]),
+                    "output_tokens": number(r["output_tokens"]),
                     "cost_usd": pricer.cost(model, provider, r["input_tokens"], r["output_tokens"])})
     return out, (len(hosts) if hosts else None)
 
-
-def _num(x: float) -> int | float:
-    return int(x) if float(x).is_integer() else round(x, 6)

@@ -21,7 +21,7 @@ from .sketch import add_many
 from .store import weight_of
 from .vocab import FALSE_VALUES, Vocabulary
 
-Handler = Callable[[dict[str, str], list[float], float, int], None]
+Handler = Callable[["TagMap", list[float], float, int], None]
 MAX_KEYS = 500  # models/agents/profiles kept apart; past that they fold into "(other)"
 OTHER = "(other)"
 _SELECTED_TEXT = re.compile(r"selected:\s*([\w.\-]+)\s*\(([^)]+)\)")
@@ -166,14 +166,14 @@ class LLMView:
         }
         return h
 
-    def plan(self, ctx: Context) -> tuple[Handler, dict[str, str]] | None:
+    def plan(self, ctx: Context) -> tuple[Handler, TagMap] | None:
         """How this view folds samples of `ctx`: its handler and tag map, or None if it ignores them."""
         handler = self._handlers.get(ctx.name)
         if handler is None or ctx.mtype == "s" or not self.accepts(ctx.tags):
             return None  # set members are strings: no LLM signal is a set
         return handler, TagMap(ctx.tags)
 
-    def fold(self, plan: tuple[Handler, dict[str, str]], vals: list[float], w: float, sec: int) -> None:
+    def fold(self, plan: tuple[Handler, TagMap], vals: list[float], w: float, sec: int) -> None:
         """Fold a batch of samples of one context (every sample counts, whatever the store's cap)."""
         if self.first_s is None:
             self.first_s = sec
@@ -211,33 +211,29 @@ class LLMView:
             name = OTHER
         return self.profiles.setdefault(name, {"provider": None, "requests": 0.0, "errors": 0.0})
 
-    def _at_key(self, tags: dict[str, str]) -> ModelAgg:
-        agg = tags.agg if isinstance(tags, TagMap) else None
-        if agg is None:
+    def _at_key(self, tags: TagMap) -> ModelAgg:
+        """The (model, provider) aggregate of an at-daemon context, resolved once per context."""
+        if tags.agg is None:
             t = self.vocab.tags
-            agg = self._model(tags.get(t["model"], ""), tags.get(t["provider"], ""))
-            if isinstance(tags, TagMap):
-                tags.agg = agg
-        return agg
+            tags.agg = self._model(tags.get(t["model"], ""), tags.get(t["provider"], ""))
+        return tags.agg
 
-    def _agent_of(self, tags: dict[str, str]) -> AgentAgg:
-        agent = tags.agent if isinstance(tags, TagMap) else None
-        if agent is None:
+    def _agent_of(self, tags: TagMap) -> AgentAgg:
+        """The (agent, task) aggregate of a context, resolved once per context."""
+        if tags.agent is None:
             t = self.vocab.tags
-            agent = self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], ""))
-            if isinstance(tags, TagMap):
-                tags.agent = agent
-        return agent
+            tags.agent = self._agent(tags.get(t["agent_name"], ""), tags.get(t["task_type"], ""))
+        return tags.agent
 
     # -- at-daemon -----------------------------------------------------------------
-    def _at_bootstrap(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _at_bootstrap(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         self.vocabularies.add("at-daemon")
         self.bootstraps += math.fsum(vals) * w
 
-    def _at_available(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _at_available(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         self.available = int(float(vals[-1]))
 
-    def _at_selected(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _at_selected(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         t = self.vocab.tags
         name, provider = tags.get(t["profile"]), tags.get(t["provider"])
         if not name:
@@ -261,7 +257,7 @@ class LLMView:
         if provider:
             self.selected_provider = provider
 
-    def _at_start(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _at_start(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         self._at_key(tags).starts += math.fsum(vals) * w
 
     def _count_request(self, agg: ModelAgg, n: float, failed: bool, sec: int, profile: str | None) -> None:
@@ -278,18 +274,18 @@ class LLMView:
             if failed:
                 prof["errors"] += n
 
-    def _at_complete(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _at_complete(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         self.vocabularies.add("at-daemon")
         t = self.vocab.tags
         failed = tags.get(t["success"], "true").lower() in FALSE_VALUES
         n = math.fsum(vals) * w
         self._count_request(self._at_key(tags), n, failed, sec, tags.get(t["profile"]))
 
-    def _at_duration(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _at_duration(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         self._at_key(tags).lazy_latency.add(vals, w)
 
     def _tokens(self, attr: str) -> Handler:
-        def handle(tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+        def handle(tags: TagMap, vals: list[float], w: float, sec: int) -> None:
             n = math.fsum(vals) * w
             agg = self._at_key(tags)
             setattr(agg, attr, getattr(agg, attr) + n)
@@ -302,7 +298,7 @@ class LLMView:
             agg.tok_series.add(sec, n)
             self.tok_series.add(sec, n)
 
-    def _at_agent(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _at_agent(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         t = self.vocab.tags
         agg = self._agent_of(tags)
         n = math.fsum(vals) * w
@@ -310,23 +306,23 @@ class LLMView:
         if tags.get(t["success"], "true").lower() in FALSE_VALUES:
             agg.errors += n
 
-    def _at_agent_duration(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _at_agent_duration(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         self._agent_of(tags).lazy_latency.add(vals, w)
 
     # -- Datadog LLM Observability -------------------------------------------------------
-    def _mo_key(self, tags: dict[str, str]) -> ModelAgg | None:
-        model = tags.get("model_name")
-        if not model:
-            return None
-        self.vocabularies.add("ml_obs")
-        return self._model(model, tags.get("model_provider", ""))
+    def _mo_key(self, tags: TagMap) -> ModelAgg | None:
+        """The model aggregate of an ml_obs span (None for spans that name no model)."""
+        if tags.agg is None and tags.get("model_name"):
+            self.vocabularies.add("ml_obs")
+            tags.agg = self._model(tags["model_name"], tags.get("model_provider", ""))
+        return tags.agg
 
-    def _mo_span(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _mo_span(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
             self._count_request(agg, math.fsum(vals) * w, False, sec, None)
 
-    def _mo_error(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _mo_error(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
             n = math.fsum(vals) * w
@@ -334,13 +330,13 @@ class LLMView:
             agg.err_series.add(sec, n)
             self.err_series.add(sec, n)
 
-    def _mo_duration(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _mo_duration(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
             agg.lazy_latency.add([v * 1000.0 for v in vals], w)
 
     def _mo_tokens(self, attr: str) -> Handler:
-        def handle(tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+        def handle(tags: TagMap, vals: list[float], w: float, sec: int) -> None:
             agg = self._mo_key(tags)
             if agg is not None:
                 n = math.fsum(vals) * w
@@ -349,7 +345,7 @@ class LLMView:
         return handle
 
     def _mo_cost(self, total: bool) -> Handler:
-        def handle(tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+        def handle(tags: TagMap, vals: list[float], w: float, sec: int) -> None:
             agg = self._mo_key(tags)
             if agg is None:
                 return
@@ -361,13 +357,16 @@ class LLMView:
         return handle
 
     # -- OpenTelemetry GenAI ---------------------------------------------------------------
-    def _ga_key(self, tags: dict[str, str]) -> ModelAgg:
-        self.vocabularies.add("gen_ai")
-        model = tags.get("gen_ai.response.model") or tags.get("gen_ai.request.model", "")
-        provider = tags.get("gen_ai.provider.name") or tags.get("gen_ai.system", "")
-        return self._model(model, provider)
+    def _ga_key(self, tags: TagMap) -> ModelAgg:
+        """The model aggregate of a gen_ai context: response model first, provider name first."""
+        if tags.agg is None:
+            self.vocabularies.add("gen_ai")
+            model = tags.get("gen_ai.response.model") or tags.get("gen_ai.request.model", "")
+            provider = tags.get("gen_ai.provider.name") or tags.get("gen_ai.system", "")
+            tags.agg = self._model(model, provider)
+        return tags.agg
 
-    def _ga_tokens(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _ga_tokens(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         kind = tags.get("gen_ai.token.type")
         attr = {"input": "input_tokens", "output": "output_tokens"}.get(kind or "")
         if attr is None:
@@ -377,7 +376,7 @@ class LLMView:
         setattr(agg, attr, getattr(agg, attr) + n)
         self._count_tokens(agg, attr, n, sec)
 
-    def _ga_duration(self, tags: dict[str, str], vals: list[float], w: float, sec: int) -> None:
+    def _ga_duration(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
         agg = self._ga_key(tags)
         self._count_request(agg, len(vals) * w, "error.type" in tags, sec, None)
         agg.lazy_latency.add([v * 1000.0 for v in vals], w)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from ddsketch import DDSketch
 
+from .numbers import quantile
+
 if TYPE_CHECKING:
     from .engine import Engine
     from .llm import LLMView
@@ -59,11 +61,6 @@ class View:
     status: dict[str, Any]
 
 
-def _q(sk: DDSketch, q: float) -> float | None:
-    value = sk.get_quantile_value(q) if sk.count else None
-    return None if value is None else float(value)
-
-
 def _sum(values: list[list[float]]) -> list[float]:
     return [sum(col) for col in zip(*values, strict=True)] if values else []
 
@@ -113,7 +110,7 @@ def _provider_rows(models: list[Row], llm: LLMView) -> list[Row]:
     for name, g in out.items():
         found = sketches.get(name)
         if found is not None:
-            g.p50, g.p95, g.p99 = _q(found, 0.5), _q(found, 0.95), _q(found, 0.99)
+            g.p50, g.p95, g.p99 = quantile(found, 0.5), quantile(found, 0.95), quantile(found, 0.99)
     return list(out.values())
 
 
@@ -140,8 +137,8 @@ def build_view(engine: Engine, now_ns: int, status: dict[str, Any], group: str =
     if group == "provider":
         rows = _provider_rows(models, llm)
     elif group == "agent":
-        rows = [Row(k[0], k[1], a.executions, a.errors, p50=_q(a.latency, 0.5), p95=_q(a.latency, 0.95),
-                    p99=_q(a.latency, 0.99)) for k, a in llm.agents.items()]
+        rows = [Row(k[0], k[1], a.executions, a.errors, p50=quantile(a.latency, 0.5), p95=quantile(a.latency, 0.95),
+                    p99=quantile(a.latency, 0.99)) for k, a in llm.agents.items()]
     elif group == "profile":
         rows = [Row(name, p["provider"] or "", p["requests"], p["errors"]) for name, p in llm.profiles.items()]
     else:

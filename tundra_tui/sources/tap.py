@@ -150,7 +150,7 @@ class Listener:
         return udp_drops(self._sock) if self.address.scheme == "udp" else None
 
     def close(self) -> None:
-        """Stop the receiver (woken by an empty datagram), take its last batch, close the socket."""
+        """Stop the receiver (it exits on our stop token), take its last batch, close the socket."""
         if self._stop:
             return
         self._stop = True
