@@ -325,3 +325,15 @@ async def test_crash_writes_a_scrubbed_report(live, isolated_dirs: Path, monkeyp
     text = report.read_text()
     assert "RuntimeError" in text and secret not in text and "alice@corp.io" not in text
     assert oct(report.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_empty_panes_read_cleanly(replay) -> None:
+    app = make_app(replay)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "home")
+        app.tick()
+        await pilot.pause()
+        profiles = app.query_one("#pane-1", Pane)._lines  # noqa: SLF001
+        tokens = app.query_one("#pane-2", Pane)._lines  # noqa: SLF001
+        assert profiles[0].plain.strip() == "no profile data yet"
+        assert tokens[-1].plain.split()[-2:] == ["n/a", "n/a"]  # no price known: n/a, never $0

@@ -20,7 +20,7 @@ class ProfilesPane(Pane):
         total = sum(x["requests"] for x in p["profiles"]) or 1
         rows = p["profiles"][: max(self.inner_height - 1, 1)]
         if not rows:
-            out.append("no profile data yet", style=self.c("stale"))
+            out.append("no profile data yet\n", style=self.c("stale"))
         name_w = max(w - 24, 6)
         for x in rows:
             selected = x["name"] == p["selected"]

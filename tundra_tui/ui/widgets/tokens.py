@@ -25,8 +25,8 @@ class TokensPane(Pane):
             out.append(f"{fit(r.key, name_w)}{num(r.input_tokens):>6}{num(r.output_tokens):>6}")
             out.append(f"{usd(r.cost_usd):>7}{usd(r.cost_per_min):>7}\n", style=cost_style)
         t = view.doc["totals"]
-        per_min = sum(r.cost_per_min for r in view.rows if r.cost_per_min is not None) if view.group in (
-            "model", "provider") else None
+        priced = [r.cost_per_min for r in view.rows if r.cost_per_min is not None]
+        per_min = sum(priced) if priced and view.group in ("model", "provider") else None
         out.append(f"{fit('total', name_w)}{num(t['input_tokens']):>6}{num(t['output_tokens']):>6}"
                    f"{usd(t['cost_usd']):>7}{usd(per_min):>7}", style="bold")
         return out
