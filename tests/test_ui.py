@@ -333,7 +333,7 @@ async def test_empty_panes_read_cleanly(replay) -> None:
         await pilot.press("space", "home")
         app.tick()
         await pilot.pause()
-        profiles = app.query_one("#pane-1", Pane)._lines  # noqa: SLF001
-        tokens = app.query_one("#pane-2", Pane)._lines  # noqa: SLF001
+        profiles = app.query_one("#pane-1", Pane)._lines
+        tokens = app.query_one("#pane-2", Pane)._lines
         assert profiles[0].plain.strip() == "no profile data yet"
         assert tokens[-1].plain.split()[-2:] == ["n/a", "n/a"]  # no price known: n/a, never $0
