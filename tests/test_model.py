@@ -245,6 +245,16 @@ def test_batched_sketch_equals_one_by_one() -> None:
         assert one.get_quantile_value(q) == many.get_quantile_value(q)
 
 
+def test_non_finite_durations_do_not_break_the_dashboard() -> None:
+    """The Agent's float grammar accepts inf and NaN; a sketch cannot place them, so they are left out."""
+    tags = b"|d|#model:gpt-4o,provider:openai"
+    e = Engine()
+    e.feed([(T0, b"\n".join(b"llm.request.duration:" + v + tags for v in (b"inf", b"NaN", b"-Inf", b"40", b"60")))])
+    (row,) = e.dashboard()["models"]
+    assert 40 <= row["p50_ms"] <= 61 and row["p99_ms"] <= 61
+    assert e.parser.errors["metric"] == 0 and e.lines == 5
+
+
 def test_fast_path_agrees_with_the_parser() -> None:
     """Lines of a known shape skip the parser; the totals must not notice."""
     lines = [b"m:1|c|#a:1", b"m:2.5|c|#a:1", b"m:1:2|c|#a:1", b"m:-1|c|#a:1", b"m: 1|c|#a:1", b"m:1_0|c|#a:1",

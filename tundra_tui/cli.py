@@ -20,7 +20,7 @@ from .config import Config, ConfigError, load_config
 from .model import Engine, Pricer, Vocabulary
 from .model.redact import Redactor
 from .session import Session
-from .sources import DEFAULT_LISTEN, Address, BadURL, Replay, SourceError, Tap, parse_url
+from .sources import DEFAULT_LISTEN, Address, BadURL, Replay, ReplayOnce, Source, SourceError, Tap, parse_url
 from .sources.agent import AgentProbe
 from .sources.fleet import FleetPoller, FleetSettings
 
@@ -198,8 +198,7 @@ def cmd_stats(args: argparse.Namespace, cfg: Config) -> int:
     else:
         if args.source is None:
             raise UsageError("give a capture file, or --listen URL --duration S")
-        replay = Replay(args.source, speed=None, on_warning=_warn)
-        session = Session(replay, engine)
+        session = Session(ReplayOnce(args.source, on_warning=_warn), engine)
         session.start()
         session.wait()
         session.stop()
@@ -336,9 +335,9 @@ def cmd_replay(args: argparse.Namespace, cfg: Config) -> int:
         path = args.file
     if args.json and not args.once:
         raise UsageError("--json needs --once")
-    replay = Replay(path, speed=None if args.once else args.speed, loop=args.loop and not args.once,
-                    on_warning=_warn)
-    session = Session(replay, make_engine(cfg, args.max_contexts, redact=not args.no_redact))
+    source: Source = (ReplayOnce(path, on_warning=_warn) if args.once
+                      else Replay(path, speed=args.speed, loop=args.loop, on_warning=_warn))
+    session = Session(source, make_engine(cfg, args.max_contexts, redact=not args.no_redact))
     session.start()
     if args.once:
         session.wait()

@@ -219,10 +219,8 @@ class Session:
 
     def now_ns(self) -> int:
         """The session clock: capture time for a replay, wall time when live."""
-        rp = self.replay
-        if rp is not None:
-            return rp.position_ns
-        return self.clock_ns()
+        ts = self.source.clock_ns()
+        return ts if ts is not None else self.clock_ns()
 
     def snapshot(self) -> dict[str, Any]:
         """A consistent dashboard document (unfiltered: the JSON contract)."""

@@ -1,7 +1,8 @@
 """The Agent's `.dog` capture format."""
 
-from .dogfile import CaptureError, CaptureReader, CaptureWriter, header, read_capture
+from .dogfile import CaptureError, CaptureWriter, header
 from .proto import DogMsg, decode, encode
+from .reader import CaptureReader, read_capture
 
 __all__ = ["CaptureError", "CaptureReader", "CaptureWriter", "DogMsg", "decode", "encode", "header",
            "read_capture"]

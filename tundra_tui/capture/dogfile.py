@@ -1,4 +1,4 @@
-"""Read and write the Datadog Agent's `.dog` capture files (v1, v2 read; v3 read and written)."""
+"""Write the Datadog Agent's `.dog` capture files (v3). Reading is in reader.py."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import os
 import stat
 import struct
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import zstandard
 
-from .proto import DogMsg, decode, encode
+from .proto import DogMsg, encode
 
 MAGIC = b"\xd4\x74\xd0\x60"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -88,80 +87,3 @@ class CaptureWriter:
                 self._zw.flush(zstandard.FLUSH_FRAME)
         finally:
             self._raw.close()
-
-
-class CaptureReader:
-    """Reads any `.dog` file by content. A cut file is read to its last whole record."""
-
-    def __init__(self, path: str | os.PathLike[str], on_warning: Callable[[str], None] | None = None) -> None:
-        self.path = Path(path)
-        self.on_warning = on_warning
-        self.version = 0
-        self.compressed = False
-        self.truncated = False
-        self._data = self._load()
-
-    def _load(self) -> bytes:
-        try:
-            with open(self.path, "rb") as fh:
-                raw = fh.read()
-        except IsADirectoryError:
-            raise CaptureError(f"{self.path}: is a directory, not a capture file") from None
-        except OSError as exc:
-            raise CaptureError(f"{self.path}: {exc.strerror or exc}") from None
-        if raw[:4] == ZSTD_MAGIC:
-            self.compressed = True
-            raw = self._unzstd(raw)
-        if len(raw) < 8 or raw[:4] != MAGIC or raw[4] & 0xF0 != 0xF0:
-            raise CaptureError(f"{self.path}: not a DogStatsD capture (.dog) file")
-        self.version = raw[4] ^ 0xF0
-        if self.version not in (1, 2, 3):
-            raise CaptureError(f"{self.path}: unsupported capture version {self.version}")
-        return raw
-
-    def _unzstd(self, raw: bytes) -> bytes:
-        parts: list[bytes] = []
-        dobj = zstandard.ZstdDecompressor().decompressobj()
-        try:
-            parts.append(dobj.decompress(raw))
-            while dobj.eof and dobj.unused_data:  # several frames, as a concatenated file has
-                rest = dobj.unused_data
-                dobj = zstandard.ZstdDecompressor().decompressobj()
-                parts.append(dobj.decompress(rest))
-        except zstandard.ZstdError:
-            self._truncate("compressed data is damaged")
-        return parts[0] if len(parts) == 1 else b"".join(parts)  # one frame: no extra copy
-
-    def _truncate(self, why: str) -> None:
-        if not self.truncated and self.on_warning is not None:
-            self.on_warning(f"warning: {self.path}: {why}; read up to the last whole record")
-        self.truncated = True
-
-    def __iter__(self) -> Iterator[DogMsg]:
-        """Yield records with timestamps normalised to nanoseconds."""
-        data, pos, end = self._data, 8, len(self._data)
-        scale = 1 if self.version >= 3 else 1_000_000_000
-        while True:
-            if pos + 4 > end:
-                if self.version >= 2 or pos != end:
-                    self._truncate("capture ends early")
-                return
-            (length,) = _U32.unpack_from(data, pos)
-            pos += 4
-            if length == 0:
-                return  # separator before the tagger state
-            if pos + length > end:
-                self._truncate("last record is cut")
-                return
-            try:
-                msg = decode(data[pos : pos + length])
-            except (ValueError, IndexError):
-                self._truncate("a record is damaged")
-                return
-            pos += length
-            yield msg._replace(timestamp=msg.timestamp * scale)
-
-
-def read_capture(path: str | os.PathLike[str], on_warning: Callable[[str], None] | None = None) -> list[DogMsg]:
-    """All records of a capture, in file order."""
-    return list(CaptureReader(path, on_warning))

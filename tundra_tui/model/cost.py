@@ -7,10 +7,13 @@ then the genai-prices table. A model with no price has cost None ("n/a"), never 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from genai_prices import Usage, calc_price
-from genai_prices.types import ModelPrice
+if TYPE_CHECKING:
+    from genai_prices.types import ModelPrice
+
+# genai-prices is imported where a price is first needed: it brings pydantic and an HTTP client,
+# a third of a second that `stats` and every session with no priced model would pay for nothing.
 
 # Provider tag values as daemons send them, mapped to genai-prices provider ids.
 _PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic", "google": "google", "gemini": "google",
@@ -21,6 +24,8 @@ _PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic", "google": "google
 
 def price_from_config(entry: dict[str, Any]) -> ModelPrice:
     """A user price entry (`input_mtok`, `output_mtok`, optional `cache_read_mtok`) as a ModelPrice."""
+    from genai_prices.types import ModelPrice
+
     kwargs = {k: Decimal(str(entry[k])) for k in ("input_mtok", "output_mtok", "cache_read_mtok",
                                                    "cache_write_mtok") if k in entry}
     return ModelPrice(**kwargs)
@@ -55,6 +60,8 @@ class Pricer:
         last = self._last.get((model, provider))
         if last is not None and last[0] == tokens:
             return last[1]
+        from genai_prices import Usage
+
         usage = Usage(input_tokens=tokens[0], output_tokens=tokens[1], cache_read_tokens=tokens[2] or None)
         usd = float(price.calc_price(usage)["total_price"])
         self._last[(model, provider)] = (tokens, usd)
@@ -62,6 +69,8 @@ class Pricer:
 
 
 def _table_price(model: str, provider: str) -> ModelPrice | None:
+    from genai_prices import Usage, calc_price
+
     probe = Usage(input_tokens=1, output_tokens=1)
     pid = _PROVIDER_IDS.get(provider.lower().replace(" ", ""))
     for provider_id in ([pid, None] if pid else [None]):

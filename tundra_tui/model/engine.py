@@ -1,13 +1,17 @@
 """The ingest engine: packets -> parser -> store + LLM view, plus tap counters. No I/O, no UI.
 
 Hot path: a line whose shape (name and everything after its value) was seen before skips the
-full parser. Its value is checked and appended to that shape's Slot; slots are folded into
-the store and the LLM views once per second of packet time and at the end of each batch.
-The first line of each shape, and anything unusual, goes through the full Agent-grammar parser.
+parser: its raw value bytes are appended to that shape's Slot, nothing more. Once per second of
+packet time, and at the end of each batch, pending values are checked and converted in bulk
+(one `isdigit` over the joined batch in the common case), folded into the store, and folded into
+the LLM views grouped by plan: thousands of contexts usually feed a handful of models.
+The first line of each shape, and any value the bulk check refuses, goes through the full
+Agent-grammar parser, which counts and samples what is malformed.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -16,23 +20,23 @@ from ..protocol import Context, Event, Metric, Parser, ServiceCheck
 from ..protocol.floats import go_float
 from .cost import Pricer
 from .dashboard import build
-from .llm import Handler, LLMView, TagMap
+from .llm import Groups, LLMView, Plan
 from .redact import Redactor
 from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
 from .vocab import Vocabulary
 
 Packet = tuple[int, bytes]
 MAX_SLOTS = 50_000
+_fsum = math.fsum
 
 
 class Slot:
     """One line shape: its context, weight, where its samples go, and the samples not yet folded."""
 
-    __slots__ = ("ctx", "fplan", "is_set", "mtype", "plan", "stats", "vals", "w")
+    __slots__ = ("ctx", "fplan", "is_set", "key", "mtype", "plan", "raw", "stats", "vals", "w")
 
-    def __init__(self, ctx: Context, w: float, stats: ContextStats | None,
-                 plan: tuple[Handler, TagMap] | None,
-                 fplan: tuple[Handler, TagMap] | None) -> None:
+    def __init__(self, ctx: Context, w: float, stats: ContextStats | None, plan: Plan | None,
+                 fplan: Plan | None, key: tuple[bytes, bytes] | None) -> None:
         self.ctx = ctx
         self.mtype = ctx.mtype
         self.is_set = ctx.mtype == "s"
@@ -40,7 +44,9 @@ class Slot:
         self.stats = stats
         self.plan = plan
         self.fplan = fplan
-        self.vals: list[Any] = []
+        self.key = key  # (name, tail): the line is name + b":" + value + b"|" + tail
+        self.raw: list[bytes] = []  # value bytes from the hot path, unchecked
+        self.vals: list[Any] = []  # values the parser produced (floats, or set members)
 
 
 class Engine:
@@ -81,7 +87,6 @@ class Engine:
         dirty = self._dirty
         dirty_append = dirty.append
         slow = self._slow_line
-        parser = self.parser
         lines = npackets = nbytes = 0
         ts = self.last_ts_ns
         try:
@@ -93,35 +98,21 @@ class Engine:
                     if dirty:
                         self._flush()
                     self._sec = sec
-                for line in data.split(b"\n"):
-                    if not line:
-                        continue
-                    lines += 1
-                    name, _, rest = line.partition(b":")
-                    value, _, tail = rest.partition(b"|")
+                parts = data.split(b"\n")
+                lines += len(parts)  # empty lines are taken back by the slow path
+                for line in parts:
+                    head, _, tail = line.partition(b"|")
+                    name, _, value = head.partition(b":")
                     slot = slots_get((name, tail))
                     if slot is None:
                         slow(line, name, tail, ts)
                         continue
-                    if slot.is_set:
-                        if not value:
-                            slow(line, name, tail, ts)  # an empty member is an error: the parser counts it
-                            continue
-                        v: Any = value.decode("utf-8", "replace")
-                    elif value.isdigit():
-                        v = value  # plain digits: converted in bulk when the slot is folded
-                    else:
-                        try:
-                            v = go_float(value)
-                        except ValueError:
-                            slow(line, name, tail, ts)  # multi-value or malformed: the full parser decides
-                            continue
-                    vals = slot.vals
-                    if not vals:
+                    raw = slot.raw
+                    if not raw:
                         dirty_append(slot)
-                    vals.append(v)
+                    raw.append(value)
         finally:
-            parser.lines += lines
+            self.parser.lines += lines
             self.packets += npackets
             self.bytes += nbytes
             self.last_ts_ns = ts
@@ -132,9 +123,9 @@ class Engine:
         """The full parser for a new shape, an event, a check or anything odd."""
         if line[-1:] == b"\r":
             line = line[:-1]
-            if not line:
-                self.parser.lines -= 1  # a lone "\r" is an empty line, and empty lines do not count
-                return
+        if not line:
+            self.parser.lines -= 1  # empty lines (and a lone "\r") do not count
+            return
         rec = self.parser.parse_line(line)
         if rec is None:
             return
@@ -144,7 +135,7 @@ class Engine:
             slot = self._slot_for(rec, (name, tail) if len(rec.values) == 1 and not rec.timestamp else None)
             vals = slot.vals
             if not vals:
-                self._dirty.append(slot)
+                self._dirty.append(slot)  # may already be there: a flush skips a slot with nothing pending
             vals.extend(rec.values)
         elif type(rec) is Event:
             self.events += 1
@@ -170,46 +161,95 @@ class Engine:
             if len(store.contexts) >= store.max_contexts and rec.context not in store.contexts:
                 # past the cap: a throwaway slot, not cached, so a cardinality bomb allocates nothing
                 # lasting; the LLM views still get the samples (their totals count every request)
-                return self._new_slot(rec)
+                return self._new_slot(rec, None)
             if len(self._by_ctx) >= MAX_SLOTS:
                 self._flush()
                 self._by_ctx.clear()
                 self._slots.clear()
-            slot = self._by_ctx[ckey] = self._new_slot(rec)
+            slot = self._by_ctx[ckey] = self._new_slot(rec, key)
         if key is not None:
             if len(self._slots) >= MAX_SLOTS:
                 self._slots.clear()
             self._slots[key] = slot
+            slot.key = slot.key or key
         return slot
 
-    def _new_slot(self, rec: Metric) -> Slot:
+    def _new_slot(self, rec: Metric, key: tuple[bytes, bytes] | None) -> Slot:
         """Where samples of this context go; redaction and planning happen once per shape."""
         ctx = self.redactor.context(rec.context)
         plan = self.llm.plan(ctx) if self.llm_enabled else None
         fplan = self.filtered.plan(ctx) if self.filtered is not None else None
         # the store keeps raw contexts (redaction must not merge them) and redacts when it shows them
-        return Slot(ctx, weight_of(rec.rate), self.store.slot(rec.context), plan, fplan)
+        return Slot(ctx, weight_of(rec.rate), self.store.slot(rec.context), plan, fplan, key)
+
+    def _convert(self, slot: Slot, raw: list[bytes]) -> list[Any]:
+        """Hot-path value bytes as values; what the quick checks refuse goes back through the parser."""
+        if slot.is_set:
+            if all(raw):
+                return [v.decode("utf-8", "replace") for v in raw]
+        elif all(raw) and b"".join(raw).isdigit():
+            return list(map(float, raw))
+        out: list[Any] = []
+        for v in raw:
+            if slot.is_set:
+                if v:
+                    out.append(v.decode("utf-8", "replace"))
+                    continue
+            elif v.isdigit():
+                out.append(float(v))
+                continue
+            else:
+                try:
+                    out.append(go_float(v))
+                    continue
+                except ValueError:
+                    pass
+            # multi-value, malformed or empty: the parser decides, counts and keeps a sample
+            name, tail = slot.key or (b"", b"")
+            self._slow_line(name + b":" + v + b"|" + tail, name, tail, self.last_ts_ns)
+        return out
 
     def _flush(self) -> None:
         """Fold pending samples into the store and the LLM views."""
         ts, sec = self.last_ts_ns, self._sec
-        llm, flt = self.llm, self.filtered
         store = self.store
-        for slot in self._dirty:
-            vals = slot.vals
-            slot.vals = []
-            if not slot.is_set:
-                vals = list(map(float, vals))  # digits stayed bytes on the hot path; float() takes both
-            st = slot.stats
-            if st is not None:
-                st.add(slot.mtype, vals, slot.w, ts)
-            else:
-                store.dropped_samples += len(vals)
-            if slot.plan is not None:
-                llm.fold(slot.plan, vals, slot.w, sec)
-            if slot.fplan is not None and flt is not None:
-                flt.fold(slot.fplan, vals, slot.w, sec)
-        self._dirty.clear()
+        dirty = self._dirty
+        groups: Groups = {}
+        fgroups: Groups = {}
+        while dirty:  # a value sent back to the parser can make a slot pending again
+            batch = dirty[:]
+            dirty.clear()
+            for slot in batch:
+                vals, raw = slot.vals, slot.raw
+                if not (vals or raw):
+                    continue
+                slot.vals, slot.raw = [], []  # values the parser gives back land in the fresh lists
+                if raw:
+                    conv = self._convert(slot, raw)
+                    if vals:
+                        vals.extend(conv)
+                    else:
+                        vals = conv
+                    if not vals:
+                        continue
+                w = slot.w
+                try:
+                    s = 0.0 if slot.is_set else _fsum(vals)
+                except ValueError:  # inf and -inf in one batch: their sum is NaN, as plain addition says
+                    s = math.nan
+                st = slot.stats
+                if st is not None:
+                    st.add(slot.mtype, vals, s, w, ts)
+                else:
+                    store.dropped_samples += len(vals)
+                if slot.plan is not None:
+                    _group(groups, slot.plan, w, vals, s)
+                if slot.fplan is not None:
+                    _group(fgroups, slot.fplan, w, vals, s)
+        if groups:
+            self.llm.fold_groups(groups, sec)
+        if fgroups and self.filtered is not None:
+            self.filtered.fold_groups(fgroups, sec)
 
     # -- views ----------------------------------------------------------------------------------
     def set_filter(self, terms: frozenset[str]) -> None:
@@ -244,3 +284,18 @@ class Engine:
         """The `top|replay --once --json` document (see telemetry.md)."""
         now = now_ns if now_ns is not None else (self.last_ts_ns or time.time_ns())
         return build(self, llm or self.llm, now // 1_000_000_000, source_status or {})
+
+
+def _group(groups: Groups, plan: Plan, w: float, vals: list[float], s: float) -> None:
+    """Gather samples that fold the same way (same plan, same weight) into one fold."""
+    key = (plan, w)
+    g = groups.get(key)
+    if g is None:
+        groups[key] = [vals, s, False]  # not ours yet: the other view's group may hold the same list
+    else:
+        if g[2]:
+            g[0].extend(vals)
+        else:
+            g[0] = g[0] + vals
+            g[2] = True
+        g[1] += s

@@ -7,7 +7,6 @@ Understands the at-daemon vocabulary (default, names overridable), Datadog LLM O
 from __future__ import annotations
 
 import collections
-import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +20,7 @@ from .sketch import add_many
 from .store import weight_of
 from .vocab import FALSE_VALUES, Vocabulary
 
-Handler = Callable[["TagMap", list[float], float, int], None]
+Handler = Callable[["TagMap", list[float], float, float, int], None]  # (tags, values, their sum, weight, second)
 MAX_KEYS = 500  # models/agents/profiles kept apart; past that they fold into "(other)"
 OTHER = "(other)"
 _SELECTED_TEXT = re.compile(r"selected:\s*([\w.\-]+)\s*\(([^)]+)\)")
@@ -36,6 +35,24 @@ class TagMap(dict[str, str]):
         super().__init__(t.partition(":")[::2] for t in tags)
         self.agg: ModelAgg | None = None
         self.agent: AgentAgg | None = None
+
+
+class Plan:
+    """How one kind of context folds: its handler and the tags that handler reads.
+
+    Contexts that differ only in tags the handler ignores share one Plan object, so the engine
+    can fold their samples together (thousands of contexts usually feed a handful of models).
+    """
+
+    __slots__ = ("handler", "tags")
+
+    def __init__(self, handler: Handler, tags: TagMap) -> None:
+        self.handler = handler
+        self.tags = tags
+
+
+Groups = dict[tuple[Plan, float], list[Any]]  # (plan, weight) -> [values, their sum, values list is ours]
+MAX_PLANS = 50_000
 
 
 class LazySketch:
@@ -127,57 +144,85 @@ class LLMView:
         self.tok_series = Series(window)
         self.err_series = Series(window)
         self._handlers = self._build_handlers()
+        self._plans: dict[tuple[Any, ...], Plan] = {}
         self.tag_filter: frozenset[str] = frozenset()
 
     def __getstate__(self) -> dict[str, Any]:
-        # handlers are closures over self: rebuild them on copy (replay checkpoints deep-copy the view)
+        # handlers are closures over self: rebuild them (and the plans holding them) on copy
         state = self.__dict__.copy()
-        del state["_handlers"]
+        del state["_handlers"], state["_plans"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._handlers = self._build_handlers()
+        self._plans = {}
 
     def accepts(self, tags: tuple[str, ...]) -> bool:
         """True when every filter term is among `tags`."""
         return self.tag_filter.issubset(tags)
 
     # -- dispatch ----------------------------------------------------------------
-    def _build_handlers(self) -> dict[str, Handler]:
-        m = self.vocab.metrics
-        h: dict[str, Handler] = {
-            m["bootstrap"]: self._at_bootstrap, m["available"]: self._at_available,
-            m["selected"]: self._at_selected, m["request_start"]: self._at_start,
-            m["request_complete"]: self._at_complete, m["request_duration"]: self._at_duration,
-            m["tokens_input"]: self._tokens("input_tokens"), m["tokens_output"]: self._tokens("output_tokens"),
-            m["tokens_used"]: self._tokens("used_tokens"), m["agent_execution"]: self._at_agent,
-            m["agent_duration"]: self._at_agent_duration,
-            "ml_obs.span": self._mo_span, "ml_obs.span.error": self._mo_error,
-            "ml_obs.span.duration": self._mo_duration,
-            "ml_obs.span.llm.input.tokens": self._mo_tokens("input_tokens"),
-            "ml_obs.span.llm.output.tokens": self._mo_tokens("output_tokens"),
-            "ml_obs.span.llm.total.tokens": self._mo_tokens("used_tokens"),
-            "ml_obs.span.llm.input.cache_read.tokens": self._mo_tokens("cache_read_tokens"),
-            "ml_obs.span.llm.total.cost": self._mo_cost(True),
-            "ml_obs.span.llm.input.cost": self._mo_cost(False),
-            "ml_obs.span.llm.output.cost": self._mo_cost(False),
-            "gen_ai.client.token.usage": self._ga_tokens, "gen_ai.client.operation.duration": self._ga_duration,
+    def _build_handlers(self) -> dict[str, tuple[Handler, tuple[str, ...]]]:
+        """Metric name -> (handler, the tag keys it reads)."""
+        m, t = self.vocab.metrics, self.vocab.tags
+        model = (t["model"], t["provider"])
+        agent = (t["agent_name"], t["task_type"])
+        mo = ("model_name", "model_provider")
+        ga = ("gen_ai.response.model", "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.system")
+        return {
+            m["bootstrap"]: (self._at_bootstrap, ()), m["available"]: (self._at_available, ()),
+            m["selected"]: (self._at_selected, (t["profile"], t["provider"])),
+            m["request_start"]: (self._at_start, model),
+            m["request_complete"]: (self._at_complete, (*model, t["success"], t["profile"])),
+            m["request_duration"]: (self._at_duration, model),
+            m["tokens_input"]: (self._tokens("input_tokens"), model),
+            m["tokens_output"]: (self._tokens("output_tokens"), model),
+            m["tokens_used"]: (self._tokens("used_tokens"), model),
+            m["agent_execution"]: (self._at_agent, (*agent, t["success"])),
+            m["agent_duration"]: (self._at_agent_duration, agent),
+            "ml_obs.span": (self._mo_span, mo), "ml_obs.span.error": (self._mo_error, mo),
+            "ml_obs.span.duration": (self._mo_duration, mo),
+            "ml_obs.span.llm.input.tokens": (self._mo_tokens("input_tokens"), mo),
+            "ml_obs.span.llm.output.tokens": (self._mo_tokens("output_tokens"), mo),
+            "ml_obs.span.llm.total.tokens": (self._mo_tokens("used_tokens"), mo),
+            "ml_obs.span.llm.input.cache_read.tokens": (self._mo_tokens("cache_read_tokens"), mo),
+            "ml_obs.span.llm.total.cost": (self._mo_cost(True), mo),
+            "ml_obs.span.llm.input.cost": (self._mo_cost(False), mo),
+            "ml_obs.span.llm.output.cost": (self._mo_cost(False), mo),
+            "gen_ai.client.token.usage": (self._ga_tokens, (*ga, "gen_ai.token.type")),
+            "gen_ai.client.operation.duration": (self._ga_duration, (*ga, "error.type")),
         }
-        return h
 
-    def plan(self, ctx: Context) -> tuple[Handler, TagMap] | None:
-        """How this view folds samples of `ctx`: its handler and tag map, or None if it ignores them."""
-        handler = self._handlers.get(ctx.name)
-        if handler is None or ctx.mtype == "s" or not self.accepts(ctx.tags):
+    def plan(self, ctx: Context) -> Plan | None:
+        """How this view folds samples of `ctx`, or None if it ignores them. Shared by every context
+        whose name and handler-relevant tags agree."""
+        entry = self._handlers.get(ctx.name)
+        if entry is None or ctx.mtype == "s" or not self.accepts(ctx.tags):
             return None  # set members are strings: no LLM signal is a set
-        return handler, TagMap(ctx.tags)
+        handler, keys = entry
+        tags = TagMap(ctx.tags)
+        key = (ctx.name, *(tags.get(k) for k in keys))
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= MAX_PLANS:
+                self._plans.clear()  # plans stay valid; only their sharing is forgotten
+            relevant = tuple(f"{k}:{tags[k]}" for k in keys if k in tags)
+            plan = self._plans[key] = Plan(handler, TagMap(relevant))
+        return plan
 
-    def fold(self, plan: tuple[Handler, TagMap], vals: list[float], w: float, sec: int) -> None:
+    def fold(self, plan: Plan, vals: list[float], w: float, sec: int) -> None:
         """Fold a batch of samples of one context (every sample counts, whatever the store's cap)."""
         if self.first_s is None:
             self.first_s = sec
-        plan[0](plan[1], vals, w, sec)
+        plan.handler(plan.tags, vals, sum(vals), w, sec)
+
+    def fold_groups(self, groups: Groups, sec: int) -> None:
+        """Fold the engine's per-second groups: one handler call per (plan, weight)."""
+        if self.first_s is None:
+            self.first_s = sec
+        for (plan, w), (vals, s, _) in groups.items():
+            plan.handler(plan.tags, vals, s, w, sec)
 
     def add_metric(self, m: Metric, ts_ns: int) -> None:
         """Fold one metric record (tests and tools; the engine batches through plan/fold)."""
@@ -226,14 +271,14 @@ class LLMView:
         return tags.agent
 
     # -- at-daemon -----------------------------------------------------------------
-    def _at_bootstrap(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _at_bootstrap(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         self.vocabularies.add("at-daemon")
-        self.bootstraps += math.fsum(vals) * w
+        self.bootstraps += s * w
 
-    def _at_available(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _at_available(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         self.available = int(float(vals[-1]))
 
-    def _at_selected(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _at_selected(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         t = self.vocab.tags
         name, provider = tags.get(t["profile"]), tags.get(t["provider"])
         if not name:
@@ -257,8 +302,8 @@ class LLMView:
         if provider:
             self.selected_provider = provider
 
-    def _at_start(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
-        self._at_key(tags).starts += math.fsum(vals) * w
+    def _at_start(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
+        (tags.agg or self._at_key(tags)).starts += s * w
 
     def _count_request(self, agg: ModelAgg, n: float, failed: bool, sec: int, profile: str | None) -> None:
         agg.requests += n
@@ -274,20 +319,20 @@ class LLMView:
             if failed:
                 prof["errors"] += n
 
-    def _at_complete(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _at_complete(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         self.vocabularies.add("at-daemon")
         t = self.vocab.tags
         failed = tags.get(t["success"], "true").lower() in FALSE_VALUES
-        n = math.fsum(vals) * w
-        self._count_request(self._at_key(tags), n, failed, sec, tags.get(t["profile"]))
+        n = s * w
+        self._count_request((tags.agg or self._at_key(tags)), n, failed, sec, tags.get(t["profile"]))
 
-    def _at_duration(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
-        self._at_key(tags).lazy_latency.add(vals, w)
+    def _at_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
+        (tags.agg or self._at_key(tags)).lazy_latency.add(vals, w)
 
     def _tokens(self, attr: str) -> Handler:
-        def handle(tags: TagMap, vals: list[float], w: float, sec: int) -> None:
-            n = math.fsum(vals) * w
-            agg = self._at_key(tags)
+        def handle(tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
+            n = s * w
+            agg = (tags.agg or self._at_key(tags))
             setattr(agg, attr, getattr(agg, attr) + n)
             self._count_tokens(agg, attr, n, sec)
         return handle
@@ -298,16 +343,16 @@ class LLMView:
             agg.tok_series.add(sec, n)
             self.tok_series.add(sec, n)
 
-    def _at_agent(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _at_agent(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         t = self.vocab.tags
-        agg = self._agent_of(tags)
-        n = math.fsum(vals) * w
+        agg = (tags.agent or self._agent_of(tags))
+        n = s * w
         agg.executions += n
         if tags.get(t["success"], "true").lower() in FALSE_VALUES:
             agg.errors += n
 
-    def _at_agent_duration(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
-        self._agent_of(tags).lazy_latency.add(vals, w)
+    def _at_agent_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
+        (tags.agent or self._agent_of(tags)).lazy_latency.add(vals, w)
 
     # -- Datadog LLM Observability -------------------------------------------------------
     def _mo_key(self, tags: TagMap) -> ModelAgg | None:
@@ -317,39 +362,39 @@ class LLMView:
             tags.agg = self._model(tags["model_name"], tags.get("model_provider", ""))
         return tags.agg
 
-    def _mo_span(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _mo_span(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
-            self._count_request(agg, math.fsum(vals) * w, False, sec, None)
+            self._count_request(agg, s * w, False, sec, None)
 
-    def _mo_error(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _mo_error(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
-            n = math.fsum(vals) * w
+            n = s * w
             agg.errors += n
             agg.err_series.add(sec, n)
             self.err_series.add(sec, n)
 
-    def _mo_duration(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _mo_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
             agg.lazy_latency.add([v * 1000.0 for v in vals], w)
 
     def _mo_tokens(self, attr: str) -> Handler:
-        def handle(tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+        def handle(tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
             agg = self._mo_key(tags)
             if agg is not None:
-                n = math.fsum(vals) * w
+                n = s * w
                 setattr(agg, attr, getattr(agg, attr) + n)
                 self._count_tokens(agg, attr, n, sec)
         return handle
 
     def _mo_cost(self, total: bool) -> Handler:
-        def handle(tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+        def handle(tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
             agg = self._mo_key(tags)
             if agg is None:
                 return
-            usd = math.fsum(vals) * w / 1e9  # nanodollars
+            usd = s * w / 1e9  # nanodollars
             if total:
                 agg.reported_total_cost = (agg.reported_total_cost or 0.0) + usd
             else:
@@ -366,17 +411,17 @@ class LLMView:
             tags.agg = self._model(model, provider)
         return tags.agg
 
-    def _ga_tokens(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _ga_tokens(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         kind = tags.get("gen_ai.token.type")
         attr = {"input": "input_tokens", "output": "output_tokens"}.get(kind or "")
         if attr is None:
             return
         agg = self._ga_key(tags)
-        n = math.fsum(vals) * w
+        n = s * w
         setattr(agg, attr, getattr(agg, attr) + n)
         self._count_tokens(agg, attr, n, sec)
 
-    def _ga_duration(self, tags: TagMap, vals: list[float], w: float, sec: int) -> None:
+    def _ga_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._ga_key(tags)
         self._count_request(agg, len(vals) * w, "error.type" in tags, sec, None)
         agg.lazy_latency.add([v * 1000.0 for v in vals], w)

@@ -19,7 +19,8 @@ _ceil = math.ceil
 
 
 def add_many(sk: DDSketch, values: Sequence[float], weight: float = 1.0) -> None:
-    """Equivalent to `for v in values: sk.add(v, weight)`, but batched."""
+    """Equivalent to `for v in values: sk.add(v, weight)`, but batched; NaN and infinities are skipped
+    (the sketch itself would raise on them, and one such datagram must not break the dashboard)."""
     if not values:
         return
     mapping = sk._mapping
@@ -29,13 +30,21 @@ def add_many(sk: DDSketch, values: Sequence[float], weight: float = 1.0) -> None
         return
     low = mapping.min_possible
     mult, off = mapping._multiplier, mapping._offset
-    positives = [v for v in values if v > low]
-    if len(positives) != len(values):  # zeros and negatives: rare for durations and token counts
-        for v in values:
+    try:
+        total = math.fsum(values)
+    except ValueError:  # inf and -inf together
+        total = math.nan
+    if math.isfinite(total) and min(values) > low:
+        positives = values  # the usual case, checked in C: all finite and above the sketch's floor
+    else:
+        finite = [v for v in values if math.isfinite(v)]  # NaN and infinities have no bucket: left out
+        positives = [v for v in finite if v > low]
+        for v in finite:
             if not v > low:
-                sk.add(v, weight)
-    if not positives:
-        return
+                sk.add(v, weight)  # zeros and negatives: the sketch's own rules
+        if not positives:
+            return
+        total = math.fsum(positives)
     store = sk._store
     # the same arithmetic as LogarithmicMapping.key: ceil(log2(v) * multiplier) + offset, once per distinct value
     by_key: Counter[int] = Counter()
@@ -44,7 +53,7 @@ def add_many(sk: DDSketch, values: Sequence[float], weight: float = 1.0) -> None
     for key, n in by_key.items():
         store.add(key, n * weight)
     sk._count += len(positives) * weight
-    sk._sum += math.fsum(positives) * weight
+    sk._sum += total * weight
     lo, hi = min(positives), max(positives)
     if lo < sk._min:
         sk._min = lo

@@ -29,14 +29,14 @@ class ContextStats:
         self.last_seen = 0
         self.members: set[str] | None = set() if mtype == "s" else None
 
-    def add(self, mtype: str, vals: list[Any], w: float, ts_ns: int) -> None:
-        """Fold a batch of samples that share a context and sample rate."""
+    def add(self, mtype: str, vals: list[Any], s: float, w: float, ts_ns: int) -> None:
+        """Fold a batch of samples that share a context and sample rate; `s` is their plain sum."""
         n = len(vals)
         self.samples += n
         self.last_seen = ts_ns
         if mtype == "c":
             self.count += n * w
-            self.value += math.fsum(vals) * w
+            self.value += s * w
         elif mtype == "g":
             self.count += n
             self.value = float(vals[-1])
@@ -51,7 +51,7 @@ class ContextStats:
                 self.value = len(members)
         else:  # h, d, ms: count weighted, value the plain sum
             self.count += n * w
-            self.value += math.fsum(vals)
+            self.value += s
 
 
 def weight_of(rate: float) -> float:

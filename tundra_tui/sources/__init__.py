@@ -1,9 +1,9 @@
 """Where packets come from: live tap, capture replay, demo emitter, Datadog API, Agent probe."""
 
 from .base import Packet, Source, SourceError
-from .replay import Replay
+from .replay import Replay, ReplayOnce
 from .tap import Tap
 from .urls import DEFAULT_LISTEN, Address, BadURL, parse_url
 
-__all__ = ["DEFAULT_LISTEN", "Address", "BadURL", "Packet", "Replay", "Source", "SourceError", "Tap",
+__all__ = ["DEFAULT_LISTEN", "Address", "BadURL", "Packet", "Replay", "ReplayOnce", "Source", "SourceError", "Tap",
            "parse_url"]

@@ -32,6 +32,10 @@ class Source(ABC):
     def stop(self) -> None:  # noqa: B027 - optional hook
         """Release resources; idempotent."""
 
+    def clock_ns(self) -> int | None:
+        """Capture time for a replayed source; None for a live one (the session uses wall time)."""
+        return None
+
     def status(self) -> dict[str, Any]:
         """Source facts for the status bar and JSON (drops, truncation, position)."""
         return {}
