@@ -18,11 +18,13 @@ from . import __version__
 from .capture import CaptureError
 from .config import Config, ConfigError, load_config
 from .model import Engine, Pricer, Vocabulary
+from .model.cost import CostSource
 from .model.redact import Redactor
 from .session import Session
 from .sources import DEFAULT_LISTEN, Address, BadURL, Replay, ReplayOnce, Source, SourceError, Tap, parse_url
 from .sources.agent import AgentProbe
 from .sources.fleet import FleetPoller, FleetSettings
+from .sources.prices import HelperPricer
 
 SAMPLE = Path(__file__).parent / "data" / "sample.dog"
 
@@ -137,11 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def make_engine(cfg: Config, max_contexts: int | None = None, llm: bool = True, redact: bool = True) -> Engine:
-    """An Engine configured from settings (`llm=False`: contexts only, for `stats`)."""
+def make_engine(cfg: Config, max_contexts: int | None = None, llm: bool = True, redact: bool = True,
+                pricer: CostSource | None = None) -> Engine:
+    """An Engine configured from settings (`llm=False`: contexts only, for `stats`).
+
+    Screens and dashboards pass a HelperPricer: the price table then loads beside ingest, not in its way.
+    """
     vocab = Vocabulary.with_overrides(cfg.vocab_metrics, cfg.vocab_tags)
-    return Engine(max_contexts or cfg.max_contexts, cfg.window_s, vocab, Pricer(cfg.prices), llm=llm,
-                  redactor=Redactor.from_config(cfg.redact, enabled=redact))
+    return Engine(max_contexts or cfg.max_contexts, cfg.window_s, vocab, pricer or Pricer(cfg.prices), llm=llm,
+                  redactor=Redactor.from_config(cfg.redact, enabled=redact), context_stats=not llm)
 
 
 def capture_redactor(args: argparse.Namespace, cfg: Config) -> Callable[[bytes], bytes] | None:
@@ -254,7 +260,7 @@ def cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def _fleet(args: argparse.Namespace, cfg: Config) -> FleetPoller:
+def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPoller:
     dd = cfg.datadog
     url = args.datadog_url
     if url is not None and not url.startswith(("http://", "https://")):
@@ -266,7 +272,7 @@ def _fleet(args: argparse.Namespace, cfg: Config) -> FleetPoller:
     settings.app_key = settings.app_key or dd.get("app_key")
     if "site" in dd and not os.environ.get("DD_SITE"):
         settings.site = dd["site"]
-    return FleetPoller(settings, Pricer(cfg.prices), cfg.vocab_metrics, cfg.vocab_tags)
+    return FleetPoller(settings, pricer, cfg.vocab_metrics, cfg.vocab_tags)
 
 
 def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None]:
@@ -274,8 +280,10 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     if not listen:
         listen = [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
     agent = None if args.once else AgentProbe(args.agent_url or cfg.agent_url)
-    session = Session(Tap(listen, forward=args.forward), make_engine(cfg, args.max_contexts, redact=not args.no_redact),
-                      record=args.record, fleet=_fleet(args, cfg), agent=agent,
+    pricer = HelperPricer(cfg.prices)
+    engine = make_engine(cfg, args.max_contexts, redact=not args.no_redact, pricer=pricer)
+    session = Session(Tap(listen, forward=args.forward), engine,
+                      record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
                       record_transform=capture_redactor(args, cfg))
     session.start()
     _warn_exposure(listen)
@@ -337,7 +345,8 @@ def cmd_replay(args: argparse.Namespace, cfg: Config) -> int:
         raise UsageError("--json needs --once")
     source: Source = (ReplayOnce(path, on_warning=_warn) if args.once
                       else Replay(path, speed=args.speed, loop=args.loop, on_warning=_warn))
-    session = Session(source, make_engine(cfg, args.max_contexts, redact=not args.no_redact))
+    session = Session(source, make_engine(cfg, args.max_contexts, redact=not args.no_redact,
+                                          pricer=HelperPricer(cfg.prices)))
     session.start()
     if args.once:
         session.wait()

@@ -7,7 +7,7 @@ then the genai-prices table. A model with no price has cost None ("n/a"), never 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from genai_prices.types import ModelPrice
@@ -31,6 +31,17 @@ def price_from_config(entry: dict[str, Any]) -> ModelPrice:
     return ModelPrice(**kwargs)
 
 
+class CostSource(Protocol):
+    """What the LLM view asks for a price (Pricer here; sources.prices.HelperPricer out of process)."""
+
+    def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
+             cache_read_tokens: float = 0.0) -> float | None: ...
+
+    def prefetch(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Pricer:
     """Resolves and caches one ModelPrice per (model, provider); None when nothing prices it."""
 
@@ -38,6 +49,12 @@ class Pricer:
         self._overrides = {k: price_from_config(v) for k, v in (overrides or {}).items()}
         self._cache: dict[tuple[str, str], ModelPrice | None] = {}
         self._last: dict[tuple[str, str], tuple[tuple[int, int, int], float]] = {}  # ~140 µs a calc_price
+
+    def prefetch(self) -> None:
+        """Nothing to start ahead: the table loads on the first lookup."""
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def price_for(self, model: str, provider: str) -> ModelPrice | None:
         """The price the cost rules choose for this model (user config first, then the table)."""

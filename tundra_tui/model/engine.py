@@ -18,7 +18,7 @@ from typing import Any
 
 from ..protocol import Context, Event, Metric, Parser, ServiceCheck
 from ..protocol.floats import go_float
-from .cost import Pricer
+from .cost import CostSource
 from .dashboard import build
 from .llm import Groups, LLMView, Plan
 from .redact import Redactor
@@ -53,13 +53,14 @@ class Engine:
     """Owns all aggregation state. Thread use: one ingest thread feeds; readers take snapshots."""
 
     def __init__(self, max_contexts: int = DEFAULT_MAX_CONTEXTS, window: int = 600,
-                 vocab: Vocabulary | None = None, pricer: Pricer | None = None, llm: bool = True,
-                 redactor: Redactor | None = None) -> None:
+                 vocab: Vocabulary | None = None, pricer: CostSource | None = None, llm: bool = True,
+                 redactor: Redactor | None = None, context_stats: bool = True) -> None:
         self.parser = Parser()
         self.redactor = redactor or Redactor(enabled=False)
         self.store = Store(max_contexts)
         self.llm = LLMView(vocab, pricer, window)
         self.llm_enabled = llm  # `stats` needs no LLM view
+        self.context_stats = context_stats  # per-context sums: `stats` shows them; dashboards only count contexts
         self.filtered: LLMView | None = None  # the UI's tag-filtered view, fed beside the full one
         self._vocab, self._pricer = vocab, pricer
         self.window = window
@@ -180,7 +181,8 @@ class Engine:
         plan = self.llm.plan(ctx) if self.llm_enabled else None
         fplan = self.filtered.plan(ctx) if self.filtered is not None else None
         # the store keeps raw contexts (redaction must not merge them) and redacts when it shows them
-        return Slot(ctx, weight_of(rec.rate), self.store.slot(rec.context), plan, fplan, key)
+        st = self.store.slot(rec.context)  # registered (and counted against the cap) either way
+        return Slot(ctx, weight_of(rec.rate), st if self.context_stats else None, plan, fplan, key)
 
     def _convert(self, slot: Slot, raw: list[bytes]) -> list[Any]:
         """Hot-path value bytes as values; what the quick checks refuse goes back through the parser."""
@@ -212,7 +214,6 @@ class Engine:
     def _flush(self) -> None:
         """Fold pending samples into the store and the LLM views."""
         ts, sec = self.last_ts_ns, self._sec
-        store = self.store
         dirty = self._dirty
         groups: Groups = {}
         fgroups: Groups = {}
@@ -240,8 +241,6 @@ class Engine:
                 st = slot.stats
                 if st is not None:
                     st.add(slot.mtype, vals, s, w, ts)
-                else:
-                    store.dropped_samples += len(vals)
                 if slot.plan is not None:
                     _group(groups, slot.plan, w, vals, s)
                 if slot.fplan is not None:

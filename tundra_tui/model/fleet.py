@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cost import Pricer
+from .cost import CostSource
 from .numbers import number
 from .vocab import FALSE_VALUES
 
@@ -54,7 +54,7 @@ def _tagmap(group_tags: list[str]) -> dict[str, str]:
 
 
 def fold_answer(answer: dict[str, Any], tags: dict[str, str],
-                pricer: Pricer) -> tuple[list[dict[str, Any]], int | None]:
+                pricer: CostSource) -> tuple[list[dict[str, Any]], int | None]:
     """Rows per (model, provider) and the host count, from a timeseries answer's JSON."""
     attrs = (answer.get("data") or {}).get("attributes") or {}
     series = attrs.get("series") or []

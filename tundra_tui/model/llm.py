@@ -14,7 +14,7 @@ from typing import Any
 from ddsketch import DDSketch
 
 from ..protocol import STATUS_NAMES, Context, Event, Metric, ServiceCheck
-from .cost import Pricer
+from .cost import CostSource, Pricer
 from .series import Series
 from .sketch import add_many
 from .store import weight_of
@@ -123,10 +123,10 @@ class AgentAgg:
 class LLMView:
     """Folds records into the LLM picture; `snapshot()` gives the dashboard JSON."""
 
-    def __init__(self, vocab: Vocabulary | None = None, pricer: Pricer | None = None, window: int = 600,
+    def __init__(self, vocab: Vocabulary | None = None, pricer: CostSource | None = None, window: int = 600,
                  max_events: int = 50) -> None:
         self.vocab = vocab or Vocabulary()
-        self.pricer = pricer or Pricer()
+        self.pricer: CostSource = pricer or Pricer()
         self.window = window
         self.models: dict[tuple[str, str], ModelAgg] = {}
         self.agents: dict[tuple[str, str], AgentAgg] = {}
@@ -240,6 +240,8 @@ class LLMView:
                 agg = self.models.get(key)
             if agg is None:
                 agg = self.models[key] = ModelAgg(self.window)
+                if len(self.models) == 1:
+                    self.pricer.prefetch()  # the first model: have its price ready by the time it is shown
         return agg
 
     def _agent(self, name: str, task: str) -> AgentAgg:

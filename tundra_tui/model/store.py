@@ -66,7 +66,6 @@ class Store:
         self.max_contexts = max_contexts
         self.contexts: dict[Context, ContextStats] = {}
         self.dropped_contexts = 0  # distinct contexts refused past the cap (exact up to REFUSED_MEMORY)
-        self.dropped_samples = 0
         self._refused: set[int] = set()  # hashes of refused contexts; forgotten in bulk past REFUSED_MEMORY
 
     def slot(self, ctx: Context) -> ContextStats | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..model.cost import Pricer
+from ..model.cost import CostSource, Pricer
 from ..model.fleet import FleetState, fleet_queries, fold_answer
 from ..model.vocab import AT_METRICS, AT_TAGS
 
@@ -53,11 +53,11 @@ class FleetSettings:
 class FleetPoller:
     """A daemon thread that refreshes `state` every `interval_s`."""
 
-    def __init__(self, settings: FleetSettings, pricer: Pricer | None = None,
+    def __init__(self, settings: FleetSettings, pricer: CostSource | None = None,
                  metrics: dict[str, str] | None = None, tags: dict[str, str] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
-        self.pricer = pricer or Pricer()
+        self.pricer: CostSource = pricer or Pricer()
         self.metrics = {**AT_METRICS, **(metrics or {})}
         self.tags = {**AT_TAGS, **(tags or {})}
         self.clock = clock

@@ -1,0 +1,122 @@
+"""The price table in a helper process, so loading it does not hold up ingest.
+
+genai-prices brings pydantic and an HTTP client, and its first lookup builds the whole table:
+about 0.7 s of pure Python that, in-process, holds the GIL while a replay or the live screen
+waits. `HelperPricer` starts a child (`python -m tundra_tui.sources.prices`) the first time a
+model shows up; the child loads the table on the other core while ingest goes on, then answers
+cost questions over a pipe, one JSON line each way. If the child cannot start or stops
+answering, the same answers come from an in-process `Pricer` instead.
+
+The child is given only the user's price overrides, never a key, and exits when its stdin closes
+(which the kernel does when this process ends, however it ends).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from typing import IO, Any
+
+from ..model.cost import Pricer
+
+
+class HelperPricer:
+    """`Pricer.cost` answered by a helper process; same rules, same results."""
+
+    def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
+        self._overrides = overrides or {}
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[str] | None = None
+        self._fallback: Pricer | None = None
+        self._last: dict[tuple[str, str], tuple[tuple[int, int, int], float | None]] = {}
+
+    def __deepcopy__(self, memo: dict[int, object]) -> HelperPricer:
+        return self  # one helper per process: replay checkpoints copy engines, not the service they ask
+
+    def prefetch(self) -> None:
+        """Start loading the table now (idempotent): called when the first model appears."""
+        with self._lock:
+            if self._proc is None and self._fallback is None:
+                self._spawn()
+
+    def _spawn(self) -> None:
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "tundra_tui.sources.prices"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps({"overrides": self._overrides}) + "\n")
+        except (OSError, ValueError):
+            self._give_up()
+
+    def _give_up(self) -> None:
+        self._reap(kill=True)
+        self._fallback = Pricer(self._overrides)
+
+    def _reap(self, kill: bool) -> None:
+        """Stop the helper and release its pipes (`kill`: without waiting for it to finish on its own)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if kill:
+            proc.kill()
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                if pipe is not None:
+                    pipe.close()  # the helper's stdin closing is what tells it to go
+            except OSError:
+                pass
+        proc.wait()
+
+    def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
+             cache_read_tokens: float = 0.0) -> float | None:
+        """USD for these tokens, or None when nothing prices the model (see model.cost.Pricer)."""
+        tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
+        with self._lock:
+            last = self._last.get((model, provider))
+            if last is not None and last[0] == tokens:
+                return last[1]
+            if self._proc is None and self._fallback is None:
+                self._spawn()
+            usd = self._ask(model, provider, tokens)
+            self._last[(model, provider)] = (tokens, usd)
+            return usd
+
+    def _ask(self, model: str, provider: str, tokens: tuple[int, int, int]) -> float | None:
+        proc = self._proc
+        if proc is not None:
+            try:
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(json.dumps([model, provider, *tokens]) + "\n")
+                answer = json.loads(proc.stdout.readline())
+                if answer is None or isinstance(answer, (int, float)):
+                    return None if answer is None else float(answer)
+            except (OSError, ValueError, AssertionError):
+                pass
+            self._give_up()  # a helper that died or said something odd: answer here from now on
+        assert self._fallback is not None
+        return self._fallback.cost(model, provider, *tokens)
+
+    def close(self) -> None:
+        """Let the helper go (it also goes by itself when this process ends)."""
+        with self._lock:
+            self._reap(kill=True)  # it holds nothing worth a graceful exit, and waiting for one costs 0.1 s
+
+
+def serve(stdin: IO[str], stdout: IO[str]) -> None:
+    """The helper's loop: overrides first, then one cost question per line until stdin closes."""
+    first = stdin.readline()
+    if not first:
+        return
+    pricer = Pricer(json.loads(first).get("overrides") or {})
+    pricer.cost("gpt-4o", "openai", 1, 1)  # load the table now, while nobody is waiting on it
+    for line in stdin:
+        model, provider, tin, tout, tcache = json.loads(line)
+        stdout.write(json.dumps(pricer.cost(model, provider, tin, tout, tcache)) + "\n")
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.stdin, sys.stdout)
