@@ -278,3 +278,34 @@ def test_vocabulary_names_with_odd_types_do_not_break_the_view() -> None:
              "llm.request.complete:1|c|#model:m,provider:p,success:true"])
     d = e.dashboard(T0)
     assert d["totals"]["requests"] == 1 and d["totals"]["input_tokens"] == 5
+
+
+def test_contexts_sharing_a_plan_fold_together_without_losing_anything() -> None:
+    """Thousands of contexts feed a few models: samples are grouped per plan, and every one still counts."""
+    rng = random.Random(11)
+    e = Engine()
+    e.set_filter(frozenset({"agent_name:a1"}))
+    want = {"in": 0.0, "req": 0, "err": 0, "a1_in": 0.0}
+    for sec in range(5):
+        lines = []
+        for _ in range(400):
+            agent = f"a{rng.randrange(50)}"
+            v = rng.randrange(1, 900)
+            rate = rng.choice([b"", b"|@0.5"])
+            ok = rng.random() < 0.9
+            tags = f"#model:gpt-4o,provider:openai,agent_name:{agent},success:{str(ok).lower()}".encode()
+            lines.append(b"llm.tokens.input:%d|c%s|%s" % (v, rate, tags))
+            lines.append(b"llm.request.complete:1|c|" + tags)
+            weighted = v * (2 if rate else 1)
+            want["in"] += weighted
+            want["req"] += 1
+            want["err"] += not ok
+            if agent == "a1":
+                want["a1_in"] += weighted
+        e.feed([(T0 + sec * 10**9 + i, b"\n".join(lines[i : i + 20])) for i in range(0, len(lines), 20)])
+    (row,) = e.dashboard()["models"]
+    assert row["input_tokens"] == want["in"]
+    assert (row["requests"], row["errors"]) == (want["req"], want["err"])
+    (frow,) = e.dashboard(llm=e.filtered)["models"]
+    assert frow["input_tokens"] == want["a1_in"] > 0
+    assert len(e.llm._plans) == 4  # tokens at two rates, completions ok and failed: per model, not per agent

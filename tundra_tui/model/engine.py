@@ -178,11 +178,12 @@ class Engine:
     def _new_slot(self, rec: Metric, key: tuple[bytes, bytes] | None) -> Slot:
         """Where samples of this context go; redaction and planning happen once per shape."""
         ctx = self.redactor.context(rec.context)
-        plan = self.llm.plan(ctx) if self.llm_enabled else None
-        fplan = self.filtered.plan(ctx) if self.filtered is not None else None
+        w = weight_of(rec.rate)
+        plan = self.llm.plan(ctx, w) if self.llm_enabled else None
+        fplan = self.filtered.plan(ctx, w) if self.filtered is not None else None
         # the store keeps raw contexts (redaction must not merge them) and redacts when it shows them
         st = self.store.slot(rec.context)  # registered (and counted against the cap) either way
-        return Slot(ctx, weight_of(rec.rate), st if self.context_stats else None, plan, fplan, key)
+        return Slot(ctx, w, st if self.context_stats else None, plan, fplan, key)
 
     def _convert(self, slot: Slot, raw: list[bytes]) -> list[Any]:
         """Hot-path value bytes as values; what the quick checks refuse goes back through the parser."""
@@ -241,10 +242,20 @@ class Engine:
                 st = slot.stats
                 if st is not None:
                     st.add(slot.mtype, vals, s, w, ts)
-                if slot.plan is not None:
-                    _group(groups, slot.plan, w, vals, s)
+                plan = slot.plan
+                if plan is not None:
+                    g = groups.get(plan)  # samples that fold the same way fold once (inlined: it is hot)
+                    if g is None:
+                        groups[plan] = [vals, s, False]
+                    elif g[2]:
+                        g[0].extend(vals)
+                        g[1] += s
+                    else:
+                        g[0] = g[0] + vals  # the first list may be shared with the other view: copy once
+                        g[1] += s
+                        g[2] = True
                 if slot.fplan is not None:
-                    _group(fgroups, slot.fplan, w, vals, s)
+                    _group(fgroups, slot.fplan, vals, s)
         if groups:
             self.llm.fold_groups(groups, sec)
         if fgroups and self.filtered is not None:
@@ -285,12 +296,11 @@ class Engine:
         return build(self, llm or self.llm, now // 1_000_000_000, source_status or {})
 
 
-def _group(groups: Groups, plan: Plan, w: float, vals: list[float], s: float) -> None:
-    """Gather samples that fold the same way (same plan, same weight) into one fold."""
-    key = (plan, w)
-    g = groups.get(key)
+def _group(groups: Groups, plan: Plan, vals: list[Any], s: float) -> None:
+    """Add samples to their plan's group (the filtered view's path; the main one is inlined in _flush)."""
+    g = groups.get(plan)
     if g is None:
-        groups[key] = [vals, s, False]  # not ours yet: the other view's group may hold the same list
+        groups[plan] = [vals, s, False]
     else:
         if g[2]:
             g[0].extend(vals)

@@ -44,14 +44,15 @@ class Plan:
     can fold their samples together (thousands of contexts usually feed a handful of models).
     """
 
-    __slots__ = ("handler", "tags")
+    __slots__ = ("handler", "tags", "w")
 
-    def __init__(self, handler: Handler, tags: TagMap) -> None:
+    def __init__(self, handler: Handler, tags: TagMap, w: float) -> None:
         self.handler = handler
         self.tags = tags
+        self.w = w  # samples of one plan share a sample rate too, so they fold as one batch
 
 
-Groups = dict[tuple[Plan, float], list[Any]]  # (plan, weight) -> [values, their sum, values list is ours]
+Groups = dict[Plan, list[Any]]  # plan -> [values, their sum, whether the values list is the group's own]
 MAX_PLANS = 50_000
 
 
@@ -194,41 +195,41 @@ class LLMView:
             "gen_ai.client.operation.duration": (self._ga_duration, (*ga, "error.type")),
         }
 
-    def plan(self, ctx: Context) -> Plan | None:
-        """How this view folds samples of `ctx`, or None if it ignores them. Shared by every context
-        whose name and handler-relevant tags agree."""
+    def plan(self, ctx: Context, w: float = 1.0) -> Plan | None:
+        """How this view folds samples of `ctx` sent with weight `w` (1/rate), or None if it ignores
+        them. Shared by every context whose name, handler-relevant tags and weight agree."""
         entry = self._handlers.get(ctx.name)
         if entry is None or ctx.mtype == "s" or not self.accepts(ctx.tags):
             return None  # set members are strings: no LLM signal is a set
         handler, keys = entry
         tags = TagMap(ctx.tags)
-        key = (ctx.name, *(tags.get(k) for k in keys))
+        key = (ctx.name, w, *(tags.get(k) for k in keys))
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) >= MAX_PLANS:
                 self._plans.clear()  # plans stay valid; only their sharing is forgotten
             relevant = tuple(f"{k}:{tags[k]}" for k in keys if k in tags)
-            plan = self._plans[key] = Plan(handler, TagMap(relevant))
+            plan = self._plans[key] = Plan(handler, TagMap(relevant), w)
         return plan
 
-    def fold(self, plan: Plan, vals: list[float], w: float, sec: int) -> None:
+    def fold(self, plan: Plan, vals: list[float], sec: int) -> None:
         """Fold a batch of samples of one context (every sample counts, whatever the store's cap)."""
         if self.first_s is None:
             self.first_s = sec
-        plan.handler(plan.tags, vals, sum(vals), w, sec)
+        plan.handler(plan.tags, vals, sum(vals), plan.w, sec)
 
     def fold_groups(self, groups: Groups, sec: int) -> None:
-        """Fold the engine's per-second groups: one handler call per (plan, weight)."""
+        """Fold the engine's per-second groups: one handler call per plan."""
         if self.first_s is None:
             self.first_s = sec
-        for (plan, w), (vals, s, _) in groups.items():
-            plan.handler(plan.tags, vals, s, w, sec)
+        for plan, (vals, s, _) in groups.items():
+            plan.handler(plan.tags, vals, s, plan.w, sec)
 
     def add_metric(self, m: Metric, ts_ns: int) -> None:
         """Fold one metric record (tests and tools; the engine batches through plan/fold)."""
-        plan = self.plan(m.context)
+        plan = self.plan(m.context, weight_of(m.rate))
         if plan is not None and m.values:
-            self.fold(plan, list(m.values), weight_of(m.rate), ts_ns // 1_000_000_000)  # type: ignore[arg-type]
+            self.fold(plan, list(m.values), ts_ns // 1_000_000_000)  # type: ignore[arg-type]
 
     # -- keys ---------------------------------------------------------------------
     def _model(self, model: str, provider: str) -> ModelAgg:

@@ -14,6 +14,7 @@ The child is given only the user's price overrides, never a key, and exits when 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -46,6 +47,10 @@ class HelperPricer:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "tundra_tui.sources.prices"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+            try:
+                os.setpriority(os.PRIO_PROCESS, self._proc.pid, 10)  # ingest and the screen come first
+            except OSError:
+                pass
             assert self._proc.stdin is not None
             self._proc.stdin.write(json.dumps({"overrides": self._overrides}) + "\n")
         except (OSError, ValueError):
