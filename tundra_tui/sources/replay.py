@@ -50,7 +50,7 @@ class Replay(Source):
         """Load the capture into memory: the packet list is the index seeks bisect."""
         try:
             reader = CaptureReader(self.path, self.on_warning)
-            self.packets = [(m.timestamp, m.payload) for m in reader]
+            self.packets = [p for batch in reader.batches() for p in batch]
             self.packets.sort(key=lambda p: p[0])  # merged or clock-stepped captures: seeking bisects times
         except CaptureError as exc:
             raise SourceError(str(exc)) from None
