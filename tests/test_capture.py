@@ -72,6 +72,7 @@ def test_round_trip(tmp_path: Path, compress: bool) -> None:
     assert [m.timestamp for m in msgs] == stamps
     assert all(m.pid == 0 for m in msgs)
     assert r.version == 3 and not r.truncated
+    assert [p for batch in r.batches() for p in batch] == list(zip(stamps, payloads, strict=True))  # fast path
 
 
 def test_layout_and_trailer(tmp_path: Path) -> None:
@@ -160,3 +161,37 @@ def test_missing_and_directory(tmp_path: Path) -> None:
         CaptureReader(tmp_path / "nope.dog")
     with pytest.raises(CaptureError, match="directory"):
         CaptureReader(tmp_path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.integers(0, 2**63 - 1), st.integers(-(2**63), -1),
+                                    st.integers(1_600_000_000 * 10**9, 1_900_000_000 * 10**9)),
+                          st.binary(max_size=300), st.integers(-3, 3), st.integers(0, 2**31 - 1),
+                          st.binary(max_size=4)), max_size=40),
+       st.integers(1, 1 << 12))
+def test_fast_batches_equal_full_decoding(tmp_path_factory: pytest.TempPathFactory,
+                                          recs: list[tuple[int, bytes, int, int, bytes]], chunk: int) -> None:
+    """`batches()` reads the Agent's usual layout without the protobuf decoder: it must agree with it on
+    anything protobuf writes (pids and ancillary data after the payload, sizes that differ from the length)."""
+    import tundra_tui.capture.reader as reader
+
+    body = bytearray(header())
+    written = 0
+    for ts, payload, skew, pid, anc in recs:
+        size = max(len(payload) + skew, 0)
+        raw = UnixDogstatsdMsg(timestamp=ts, payloadSize=size, payload=payload, pid=pid, ancillarySize=len(anc),
+                               ancillary=anc).SerializeToString()
+        if raw:  # an all-default record encodes as nothing, which the format reads as the end marker
+            body += struct.pack("<I", len(raw)) + raw
+            written += 1
+    body += b"\0" * 8
+    path = tmp_path_factory.mktemp("fast") / "x.dog"
+    path.write_bytes(zstandard.ZstdCompressor().compress(bytes(body)))
+    old, reader.CHUNK = reader.CHUNK, chunk  # small chunks: records split across reads
+    try:
+        full = [(m.timestamp, m.payload) for m in CaptureReader(path)]
+        fast = [p for batch in CaptureReader(path).batches() for p in batch]
+    finally:
+        reader.CHUNK = old
+    assert fast == full
+    assert len(full) == written

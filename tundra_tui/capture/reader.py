@@ -25,10 +25,11 @@ from .proto import DogMsg, decode
 
 CHUNK = 1 << 18  # small enough for malloc to reuse freed chunks, big enough to amortise each read
 _U32 = struct.Struct("<I")
-# field 1 (timestamp varint), field 2 (payload size varint, < 2**21), field 3 (payload length, < 2**21)
-_VARINT = rb"([\x80-\xff]{0,%d}[\x00-\x7f])"
-_HEAD = re.compile(b"\x08" + _VARINT % 9 + b"\x10" + _VARINT % 2 + b"\x1a" + _VARINT % 2)
-_SIGN = 1 << 63
+# field 1: a 9-byte timestamp varint (any time from 1972 to 2262 in ns); field 2, payload size, and
+# field 3, payload length: varints below 2**21
+_SMALL = rb"([\x80-\xff]{0,2}[\x00-\x7f])"
+_HEAD = re.compile(b"\x08([\x80-\xff]{8}[\x00-\x7f])\x10" + _SMALL + b"\x1a" + _SMALL)
+_LOW4 = b"\x80\x80\x80\x80"
 
 Packet = tuple[int, bytes]
 
@@ -90,8 +91,9 @@ class CaptureReader:
     def _scan(self, full: bool) -> Iterator[list[Packet] | list[DogMsg]]:
         scale = 1 if self.version >= 3 else 1_000_000_000
         fast = not full and self.version >= 3
-        match, unpack = _HEAD.match, _U32.unpack_from
+        match, unpack, from_bytes = _HEAD.match, _U32.unpack_from, int.from_bytes
         sizes: dict[bytes, int] = {}
+        highs: dict[bytes, int] = {}  # the top 5 bytes of a timestamp change every 2**28 ns: decode them once
         with self._open() as (stream, buf):
             pos = 8
             while True:
@@ -111,16 +113,19 @@ class CaptureReader:
                         m = match(buf, start, stop)
                         if m is not None:
                             tsb, szb, lnb = m.groups()
-                            size = sizes.get(szb)
-                            if size is None:
-                                size = sizes[szb] = _varint(szb)
                             n = sizes.get(lnb)
                             if n is None:
                                 n = sizes[lnb] = _varint(lnb)
                             p = m.end()
-                            if p + n == stop:  # the payload is the last field
-                                ts = _varint(tsb)
-                                app((ts - (1 << 64) if ts >= _SIGN else ts, buf[p : p + min(size, n)]))
+                            if p + n == stop and szb == lnb:  # the payload is the last field, and all of it counts
+                                hi = highs.get(tsb[4:])
+                                if hi is None:
+                                    if len(highs) > 100_000:
+                                        highs.clear()
+                                    hi = highs[tsb[4:]] = _varint(_LOW4 + tsb[4:])
+                                lo = from_bytes(tsb[:4], "little")
+                                ts = hi | lo & 0x7F | lo >> 1 & 0x3F80 | lo >> 2 & 0x1FC000 | lo >> 3 & 0xFE00000
+                                app((ts, buf[p:stop]))
                                 continue
                     try:
                         msg = decode(buf[start:stop])

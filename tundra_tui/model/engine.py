@@ -90,15 +90,15 @@ class Engine:
         slow = self._slow_line
         lines = npackets = nbytes = 0
         ts = self.last_ts_ns
+        cur = self._sec
         try:
             for ts, data in packets:
                 npackets += 1
                 nbytes += len(data)
-                sec = ts // 1_000_000_000
-                if sec != self._sec:
+                if ts // 1_000_000_000 != cur:
                     if dirty:
                         self._flush()
-                    self._sec = sec
+                    self._sec = cur = ts // 1_000_000_000
                 parts = data.split(b"\n")
                 lines += len(parts)  # empty lines are taken back by the slow path
                 for line in parts:
