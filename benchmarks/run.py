@@ -142,6 +142,16 @@ def bench_ingest() -> None:
     print(f"startup_seconds stats {best['stats0']:.2f} replay {best['replay0']:.2f}")
     print(f"replay_once_seconds {replay:.2f} stats_seconds {stats:.2f} replay_over_stats {replay / stats:.2f} "
           f"(target <= 1.20; start-up excluded) whole_process {best['replay'] / best['stats']:.2f}")
+    # the same 2M lines, a quarter of them one per datagram (as an unbuffered client sends): per-record costs
+    mixed = OUT / "2M-mixed.dog"
+    all_lines = lines(2_000_000, seed=4)
+    w = CaptureWriter(mixed)
+    for i, p in enumerate(all_lines[:500_000] + packets(all_lines[500_000:], 25)):
+        w.write(p, 1_700_000_000_000_000_000 + i * 10_000)
+    w.close()
+    took = min(_timed(["stats", str(mixed), "--json"]) for _ in range(3)) - best["stats0"]
+    print(f"stats_ingest_mixed_datagrams_lines_per_s {2_000_000 / took:.0f} ratio_to_baseline "
+          f"{2_000_000 / took / base:.2f} (560k datagrams: 500k of one line, 60k of 25)")
 
 
 MEM_CODE = """
