@@ -48,3 +48,21 @@ def test_engines_share_the_helper_and_prefetch_on_the_first_model() -> None:
         assert row["cost_usd"] == Pricer().cost("gpt-4o", "openai", 1000, 0)
     finally:
         helper.close()
+
+
+def test_a_stuck_helper_is_given_up_on(monkeypatch) -> None:
+    """A helper that stops answering must not hang the screen: after the timeout, answers come from here."""
+    import signal
+
+    import tundra_tui.sources.prices as prices
+
+    monkeypatch.setattr(prices, "ANSWER_TIMEOUT_S", 0.5)
+    helper = HelperPricer()
+    helper.prefetch()
+    assert helper._proc is not None
+    helper._proc.send_signal(signal.SIGSTOP)  # alive, holding its pipes, answering nothing
+    try:
+        assert helper.cost("gpt-4o", "openai", 1000, 10) == Pricer().cost("gpt-4o", "openai", 1000, 10)
+        assert helper._proc is None and helper._fallback is not None
+    finally:
+        helper.close()

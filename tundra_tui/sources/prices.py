@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import threading
 from typing import IO, Any
 
 from ..model.cost import Pricer
+
+ANSWER_TIMEOUT_S = 20.0  # the first answer waits for the table to load; a stuck helper must not hang the screen
 
 
 class HelperPricer:
@@ -95,10 +98,13 @@ class HelperPricer:
             try:
                 assert proc.stdin is not None and proc.stdout is not None
                 proc.stdin.write(json.dumps([model, provider, *tokens]) + "\n")
+                ready, _, _ = select.select([proc.stdout], [], [], ANSWER_TIMEOUT_S)
+                if not ready:
+                    raise TimeoutError("price helper did not answer")
                 answer = json.loads(proc.stdout.readline())
                 if answer is None or isinstance(answer, (int, float)):
                     return None if answer is None else float(answer)
-            except (OSError, ValueError, AssertionError):
+            except (OSError, ValueError, AssertionError):  # TimeoutError is an OSError
                 pass
             self._give_up()  # a helper that died or said something odd: answer here from now on
         assert self._fallback is not None
