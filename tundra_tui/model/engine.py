@@ -2,7 +2,8 @@
 
 Hot path: a line whose shape (name and everything after its value) was seen before skips the
 parser: its raw value bytes are appended to that shape's Slot, nothing more. Once per second of
-packet time, and at the end of each batch, pending values are checked and converted in bulk
+packet time (when an LLM view keeps 1-s series; `stats` needs no such thing), and at the end of
+each batch, pending values are checked and converted in bulk
 (one `isdigit` over the joined batch in the common case), folded into the store, and folded into
 the LLM views grouped by plan: thousands of contexts usually feed a handful of models.
 The first line of each shape, and any value the bulk check refuses, goes through the full
@@ -91,12 +92,13 @@ class Engine:
         lines = npackets = nbytes = 0
         ts = self.last_ts_ns
         cur = self._sec
+        per_second = self.llm_enabled or self.filtered is not None  # 1-s series need it; the store alone does not
         try:
             for ts, data in packets:
                 npackets += 1
                 nbytes += len(data)
                 if ts // 1_000_000_000 != cur:
-                    if dirty:
+                    if dirty and per_second:
                         self._flush()
                     self._sec = cur = ts // 1_000_000_000
                 parts = data.split(b"\n")
@@ -187,6 +189,8 @@ class Engine:
 
     def _convert(self, slot: Slot, raw: list[bytes]) -> list[Any]:
         """Hot-path value bytes as values; what the quick checks refuse goes back through the parser."""
+        if len(raw) == 1 and raw[0].isdigit() and not slot.is_set:
+            return [float(raw[0])]  # sparse traffic: most slots hold one value a second
         if slot.is_set:
             if all(raw):
                 return [v.decode("utf-8", "replace") for v in raw]

@@ -20,6 +20,7 @@ from ..capture import CaptureError, CaptureReader
 from .base import Packet, Source, SourceError
 
 MAX_BATCH = 4096
+ONCE_BATCH_BYTES = 8 << 20  # one pass: fold after ~8 MiB of datagrams, however many lines each holds
 
 
 class Replay(Source):
@@ -176,9 +177,11 @@ class ReplayOnce(Source):
         if self._done:
             return []
         batch: list[Packet] = []
-        for part in self._batches:  # whole batches: the engine folds its slots once per batch
+        size = 0
+        for part in self._batches:  # big batches: the engine folds its slots once per batch
             batch += part
-            if len(batch) >= MAX_BATCH:
+            size += sum(len(p) for _, p in part)
+            if size >= ONCE_BATCH_BYTES or len(batch) >= 16 * MAX_BATCH:
                 break
         else:
             self._done = True
