@@ -309,3 +309,21 @@ def test_contexts_sharing_a_plan_fold_together_without_losing_anything() -> None
     (frow,) = e.dashboard(llm=e.filtered)["models"]
     assert frow["input_tokens"] == want["a1_in"] > 0
     assert len(e.llm._plans) == 4  # tokens at two rates, completions ok and failed: per model, not per agent
+
+
+def test_dashboard_engines_check_values_per_plan_with_the_same_result() -> None:
+    """Without per-context sums, values are checked per plan in bulk; odd ones must still reach the parser
+    with their own line (the error sample names the right context) and count exactly as before."""
+    values = [b"1", b"2.5", b"1:2", b"-1", b" 1", b"1_0", b"", b"0x1p1", b"1e400", b"7"]
+    lines = [b"llm.tokens.input:%s|c|#model:gpt-4o,provider:openai,host:h%d" % (v, i % 3)
+             for i, v in enumerate(values * 4)]
+    docs, samples = [], []
+    for context_stats in (True, False):
+        e = Engine(context_stats=context_stats)
+        e.feed([(T0, b"\n".join(lines[i : i + 7])) for i in range(0, len(lines), 7)])
+        e.feed([(T0 + 10**9, b"\n".join(lines))])
+        docs.append((e.dashboard()["models"], dict(e.parser.errors), e.lines))
+        samples.append(sorted(b.line for b in e.parser.bad_lines))
+    assert docs[0] == docs[1]
+    assert samples[0] == samples[1] and set(samples[1]) <= set(lines)
+    assert docs[1][1]["metric"] == 4 * 4 * 2  # ' 1', '1_0', '' and '1e400', in 4 repeats, fed twice

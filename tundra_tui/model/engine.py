@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from ..protocol import Context, Event, Metric, Parser, ServiceCheck
@@ -222,6 +223,7 @@ class Engine:
         dirty = self._dirty
         groups: Groups = {}
         fgroups: Groups = {}
+        pending: dict[Plan, list[tuple[Slot, list[bytes]]]] = {}
         while dirty:  # a value sent back to the parser can make a slot pending again
             batch = dirty[:]
             dirty.clear()
@@ -230,6 +232,15 @@ class Engine:
                 if not (vals or raw):
                     continue
                 slot.vals, slot.raw = [], []  # values the parser gives back land in the fresh lists
+                if not vals and slot.stats is None and slot.fplan is None and slot.plan is not None:
+                    # only the plan wants these (a dashboard keeps no per-context sums): check them per plan,
+                    # in bulk, so sparse traffic over many contexts costs per plan, not per context
+                    pairs = pending.get(slot.plan)
+                    if pairs is None:
+                        pending[slot.plan] = [(slot, raw)]
+                    else:
+                        pairs.append((slot, raw))
+                    continue
                 if raw:
                     conv = self._convert(slot, raw)
                     if vals:
@@ -260,10 +271,32 @@ class Engine:
                         g[2] = True
                 if slot.fplan is not None:
                     _group(fgroups, slot.fplan, vals, s)
+            if pending:
+                self._fold_pending(pending, groups)
         if groups:
             self.llm.fold_groups(groups, sec)
         if fgroups and self.filtered is not None:
             self.filtered.fold_groups(fgroups, sec)
+
+    def _fold_pending(self, pending: dict[Plan, list[tuple[Slot, list[bytes]]]], groups: Groups) -> None:
+        """Raw values gathered per plan: one bulk check per plan; a plan whose values fail it is done
+        slot by slot, so anything odd still goes to the parser with its own line."""
+        for plan, pairs in pending.items():
+            raws = pairs[0][1] if len(pairs) == 1 else list(chain.from_iterable([r for _, r in pairs]))
+            if all(raws) and b"".join(raws).isdigit():
+                vals = list(map(float, raws))
+            else:
+                vals = []
+                for slot, raw in pairs:
+                    vals += self._convert(slot, raw)
+                if not vals:
+                    continue
+            try:
+                s = _fsum(vals)
+            except ValueError:
+                s = math.nan
+            _group(groups, plan, vals, s)
+        pending.clear()
 
     # -- views ----------------------------------------------------------------------------------
     def set_filter(self, terms: frozenset[str]) -> None:
