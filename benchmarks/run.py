@@ -152,6 +152,16 @@ def bench_ingest() -> None:
     took = min(_timed(["stats", str(mixed), "--json"]) for _ in range(3)) - best["stats0"]
     print(f"stats_ingest_mixed_datagrams_lines_per_s {2_000_000 / took:.0f} ratio_to_baseline "
           f"{2_000_000 / took / base:.2f} (560k datagrams: 500k of one line, 60k of 25)")
+    # the same packets spread thin in time (2,500 lines/s over 13 minutes): per-second folding costs
+    sparse = OUT / "2M-sparse.dog"
+    w = CaptureWriter(sparse)
+    for i, p in enumerate(pk):
+        w.write(p, 1_700_000_000_000_000_000 + i * 10_000_000)
+    w.close()
+    s_took = min(_timed(["stats", str(sparse), "--json"]) for _ in range(3)) - best["stats0"]
+    r_took = min(_timed(["replay", str(sparse), "--once", "--json"]) for _ in range(3)) - best["replay0"]
+    print(f"sparse_capture stats_seconds {s_took:.2f} replay_once_seconds {r_took:.2f} "
+          f"replay_over_stats {r_took / s_took:.2f} ratio_to_baseline {2_000_000 / s_took / base:.2f}")
 
 
 MEM_CODE = """
