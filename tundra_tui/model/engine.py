@@ -35,7 +35,7 @@ _fsum = math.fsum
 class Slot:
     """One line shape: its context, weight, where its samples go, and the samples not yet folded."""
 
-    __slots__ = ("ctx", "fplan", "is_set", "key", "mtype", "plan", "raw", "stats", "vals", "w")
+    __slots__ = ("ctx", "fplan", "gather", "is_set", "key", "mtype", "plan", "raw", "stats", "vals", "w")
 
     def __init__(self, ctx: Context, w: float, stats: ContextStats | None, plan: Plan | None,
                  fplan: Plan | None, key: tuple[bytes, bytes] | None) -> None:
@@ -48,6 +48,8 @@ class Slot:
         self.fplan = fplan
         self.key = key  # (name, tail): the line is name + b":" + value + b"|" + tail
         self.raw: list[bytes] = []  # value bytes from the hot path, unchecked
+        # only one plan wants these values (a dashboard keeps no per-context sums): checked per plan, in bulk
+        self.gather = plan is not None and stats is None and fplan is None
         self.vals: list[Any] = []  # values the parser produced (floats, or set members)
 
 
@@ -229,18 +231,19 @@ class Engine:
             dirty.clear()
             for slot in batch:
                 vals, raw = slot.vals, slot.raw
-                if not (vals or raw):
-                    continue
+                if not vals:
+                    if not raw:
+                        continue
+                    plan = slot.plan
+                    if slot.gather and plan is not None:  # sparse traffic then costs per plan, not per context
+                        slot.raw = []
+                        pairs = pending.get(plan)
+                        if pairs is None:
+                            pending[plan] = [(slot, raw)]
+                        else:
+                            pairs.append((slot, raw))
+                        continue
                 slot.vals, slot.raw = [], []  # values the parser gives back land in the fresh lists
-                if not vals and slot.stats is None and slot.fplan is None and slot.plan is not None:
-                    # only the plan wants these (a dashboard keeps no per-context sums): check them per plan,
-                    # in bulk, so sparse traffic over many contexts costs per plan, not per context
-                    pairs = pending.get(slot.plan)
-                    if pairs is None:
-                        pending[slot.plan] = [(slot, raw)]
-                    else:
-                        pairs.append((slot, raw))
-                    continue
                 if raw:
                     conv = self._convert(slot, raw)
                     if vals:
