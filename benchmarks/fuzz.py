@@ -43,6 +43,7 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     rng = random.Random(1)
     engine = Engine(max_contexts=5000)
+    dash = Engine(max_contexts=5000, context_stats=False)  # checks values per plan, not per context
     reference = Parser()
     start = time.perf_counter()
     lines = 0
@@ -56,13 +57,16 @@ def main() -> None:
         nonempty = sum(1 for ln in pkt.split(b"\n") if (ln[:-1] if ln[-1:] == b"\r" else ln))
         assert len(recs) + reference.error_total - before == nonempty  # a record or a counted error, each
         engine.feed([(1_700_000_000_000_000_000 + i * 1000, pkt)])  # the fast path must agree exactly
-        assert engine.parser.errors == reference.errors, (pkt, engine.parser.errors, reference.errors)
+        dash.feed([(1_700_000_000_000_000_000 + i * 1000, pkt)])
+        assert engine.parser.errors == reference.errors == dash.parser.errors, (pkt, engine.parser.errors,
+                                                                                reference.errors)
         lines += nonempty
-    engine.dashboard()
+    full, lean = engine.dashboard(), dash.dashboard()
+    assert full["models"] == lean["models"] and full["agents"] == lean["agents"]
     elapsed = time.perf_counter() - start
     assert reference.lines == engine.lines == lines
     print(f"fuzz_datagrams {n} lines {lines} errors {reference.errors} exceptions 0 "
-          f"fast_path_agrees_with_parser yes seconds {elapsed:.1f}")
+          f"fast_path_agrees_with_parser yes dashboard_engine_agrees yes seconds {elapsed:.1f}")
 
 
 if __name__ == "__main__":
