@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Iterable
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from ..protocol import Context, Event, Metric, Parser, ServiceCheck
@@ -30,6 +32,7 @@ from .vocab import Vocabulary
 Packet = tuple[int, bytes]
 MAX_SLOTS = 50_000
 _fsum = math.fsum
+_RAW = attrgetter("raw")
 
 
 class Slot:
@@ -225,7 +228,7 @@ class Engine:
         dirty = self._dirty
         groups: Groups = {}
         fgroups: Groups = {}
-        pending: dict[Plan, list[tuple[Slot, list[bytes]]]] = {}
+        pending: dict[Plan, list[Slot]] = {}
         while dirty:  # a value sent back to the parser can make a slot pending again
             batch = dirty[:]
             dirty.clear()
@@ -236,12 +239,11 @@ class Engine:
                         continue
                     plan = slot.plan
                     if slot.gather and plan is not None:  # sparse traffic then costs per plan, not per context
-                        slot.raw = []
-                        pairs = pending.get(plan)
-                        if pairs is None:
-                            pending[plan] = [(slot, raw)]
+                        same = pending.get(plan)
+                        if same is None:
+                            pending[plan] = [slot]
                         else:
-                            pairs.append((slot, raw))
+                            same.append(slot)
                         continue
                 slot.vals, slot.raw = [], []  # values the parser gives back land in the fresh lists
                 if raw:
@@ -281,16 +283,19 @@ class Engine:
         if fgroups and self.filtered is not None:
             self.filtered.fold_groups(fgroups, sec)
 
-    def _fold_pending(self, pending: dict[Plan, list[tuple[Slot, list[bytes]]]], groups: Groups) -> None:
-        """Raw values gathered per plan: one bulk check per plan; a plan whose values fail it is done
-        slot by slot, so anything odd still goes to the parser with its own line."""
-        for plan, pairs in pending.items():
-            raws = pairs[0][1] if len(pairs) == 1 else list(chain.from_iterable([r for _, r in pairs]))
-            if all(raws) and b"".join(raws).isdigit():
-                vals = list(map(float, raws))
+    def _fold_pending(self, pending: dict[Plan, list[Slot]], groups: Groups) -> None:
+        """Raw values gathered per plan: one bulk check per plan, list work in C; a plan whose values fail it
+        is done slot by slot, so anything odd still goes to the parser with its own line."""
+        for plan, slots in pending.items():
+            raws = list(map(_RAW, slots))
+            flat = list(chain.from_iterable(raws))
+            if all(flat) and b"".join(flat).isdigit():
+                vals = list(map(float, flat))
+                deque(map(list.clear, raws), 0)  # emptied in place: each slot keeps its list
             else:
                 vals = []
-                for slot, raw in pairs:
+                for slot in slots:
+                    raw, slot.raw = slot.raw, []
                     vals += self._convert(slot, raw)
                 if not vals:
                     continue
