@@ -250,7 +250,7 @@ class Session:
             self._thread.join(timeout=30 if self.recorder is not None else 5)
         self._stop.set()
         self.stop_recording()
-        self.engine.llm.pricer.close()  # a price helper process, if this session has one
+        self.engine.close()
 
 
 def _feed_range(engine: Engine, rp: Replay, start: int, end: int, size: int = 4096) -> None:

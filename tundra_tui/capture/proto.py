@@ -45,7 +45,8 @@ def encode(msg: DogMsg) -> bytes:
     return b"".join(parts)
 
 
-def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """The varint at `pos`, and the position after it."""
     result = shift = 0
     while True:
         byte = buf[pos]  # IndexError on a cut varint
@@ -74,10 +75,10 @@ def decode(buf: bytes) -> DogMsg:
     payload_size = ancillary_size = -1
     pos, end = 0, len(buf)
     while pos < end:
-        key, pos = _read_varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         field, wire = key >> 3, key & 7
         if wire == 0:
-            value, pos = _read_varint(buf, pos)
+            value, pos = read_varint(buf, pos)
             if field == 1:
                 ts = _signed(value, 64)
             elif field == 2:
@@ -87,7 +88,7 @@ def decode(buf: bytes) -> DogMsg:
             elif field == 5:
                 ancillary_size = _signed(value, 32)
         elif wire == 2:
-            length, pos = _read_varint(buf, pos)
+            length, pos = read_varint(buf, pos)
             if pos + length > end:
                 raise ValueError("field runs past record")
             data = buf[pos : pos + length]

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 import zstandard
 
 from .dogfile import MAGIC, ZSTD_MAGIC, CaptureError
-from .proto import DogMsg, decode
+from .proto import DogMsg, decode, read_varint
 
 CHUNK = 1 << 18  # small enough for malloc to reuse freed chunks, big enough to amortise each read
 _U32 = struct.Struct("<I")
@@ -32,14 +32,6 @@ _HEAD = re.compile(b"\x08([\x80-\xff]{8}[\x00-\x7f])\x10" + _SMALL + b"\x1a" + _
 _LOW4 = b"\x80\x80\x80\x80"
 
 Packet = tuple[int, bytes]
-
-
-def _varint(raw: bytes) -> int:
-    value = shift = 0
-    for byte in raw:
-        value |= (byte & 0x7F) << shift
-        shift += 7
-    return value
 
 
 class CaptureReader:
@@ -94,7 +86,8 @@ class CaptureReader:
         match, unpack, from_bytes = _HEAD.match, _U32.unpack_from, int.from_bytes
         sizes: dict[bytes, int] = {}
         highs: dict[bytes, int] = {}  # the top 5 bytes of a timestamp change every 2**28 ns: decode them once
-        with self._open() as (stream, buf):
+        with self._open() as stream:
+            buf = stream.head
             pos = 8
             while True:
                 out: list[Any] = []
@@ -115,14 +108,14 @@ class CaptureReader:
                             tsb, szb, lnb = m.groups()
                             n = sizes.get(lnb)
                             if n is None:
-                                n = sizes[lnb] = _varint(lnb)
+                                n = sizes[lnb] = read_varint(lnb, 0)[0]
                             p = m.end()
                             if p + n == stop and szb == lnb:  # the payload is the last field, and all of it counts
                                 hi = highs.get(tsb[4:])
                                 if hi is None:
                                     if len(highs) > 100_000:
                                         highs.clear()
-                                    hi = highs[tsb[4:]] = _varint(_LOW4 + tsb[4:])
+                                    hi = highs[tsb[4:]] = read_varint(_LOW4 + tsb[4:], 0)[0]
                                 lo = from_bytes(tsb[:4], "little")
                                 ts = hi | lo & 0x7F | lo >> 1 & 0x3F80 | lo >> 2 & 0x1FC000 | lo >> 3 & 0xFE00000
                                 app((ts, buf[p:stop]))
@@ -164,11 +157,13 @@ class _Stream:
                                                                    closefd=False)
 
     def read(self) -> bytes:
+        if self.src is None:
+            return b""
         try:
             return self.src.read(CHUNK)  # type: ignore[no-any-return]
         except zstandard.ZstdError:
             self.owner._truncate("compressed data is damaged")
-            self.src = _Empty()
+            self.src = None  # nothing more can be read past the damage
             return b""
 
     def read_at_least(self, n: int) -> bytes:
@@ -183,16 +178,11 @@ class _Stream:
     def close(self) -> None:
         self.fh.close()
 
-    def __enter__(self) -> tuple[_Stream, bytes]:
-        return self, self.head
+    def __enter__(self) -> _Stream:
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _Empty:
-    def read(self, n: int) -> bytes:
-        return b""
 
 
 def read_capture(path: str | os.PathLike[str], on_warning: Callable[[str], None] | None = None) -> list[DogMsg]:

@@ -42,13 +42,37 @@ class CostSource(Protocol):
     def close(self) -> None: ...
 
 
-class Pricer:
+Tokens = tuple[int, int, int]  # input (cached included), output, cache read
+
+
+class MemoCost:
+    """`cost()` with the last answer per model kept: a dashboard asks every tick, tokens rarely change."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], tuple[Tokens, float | None]] = {}
+
+    def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
+             cache_read_tokens: float = 0.0) -> float | None:
+        """USD for these tokens, or None when nothing prices the model; `input_tokens` includes cached ones,
+        as genai-prices expects."""
+        tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
+        last = self._last.get((model, provider))
+        if last is None or last[0] != tokens:
+            last = self._last[(model, provider)] = (tokens, self._compute(model, provider, tokens))
+        return last[1]
+
+    def _compute(self, model: str, provider: str, tokens: Tokens) -> float | None:
+        raise NotImplementedError
+
+
+class Pricer(MemoCost):
     """Resolves and caches one ModelPrice per (model, provider); None when nothing prices it."""
 
     def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
-        self._overrides = {k: price_from_config(v) for k, v in (overrides or {}).items()}
+        super().__init__()
+        self._given = overrides or {}
+        self._overrides: dict[str, ModelPrice] | None = None  # built on first use: genai-prices loads then
         self._cache: dict[tuple[str, str], ModelPrice | None] = {}
-        self._last: dict[tuple[str, str], tuple[tuple[int, int, int], float]] = {}  # ~140 µs a calc_price
 
     def prefetch(self) -> None:
         """Nothing to start ahead: the table loads on the first lookup."""
@@ -61,28 +85,22 @@ class Pricer:
         key = (model, provider)
         if key in self._cache:
             return self._cache[key]
+        if self._overrides is None:
+            self._overrides = {k: price_from_config(v) for k, v in self._given.items()}
         price = self._overrides.get(f"{provider}/{model}") or self._overrides.get(model)
         if price is None:
             price = _table_price(model, provider)
         self._cache[key] = price
         return price
 
-    def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
-             cache_read_tokens: float = 0.0) -> float | None:
-        """USD for these tokens; `input_tokens` includes cached ones, as genai-prices expects."""
+    def _compute(self, model: str, provider: str, tokens: Tokens) -> float | None:
         price = self.price_for(model, provider)
         if price is None:
             return None
-        tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
-        last = self._last.get((model, provider))
-        if last is not None and last[0] == tokens:
-            return last[1]
         from genai_prices import Usage
 
         usage = Usage(input_tokens=tokens[0], output_tokens=tokens[1], cache_read_tokens=tokens[2] or None)
-        usd = float(price.calc_price(usage)["total_price"])
-        self._last[(model, provider)] = (tokens, usd)
-        return usd
+        return float(price.calc_price(usage)["total_price"])  # ~140 µs: hence the memo
 
 
 def _table_price(model: str, provider: str) -> ModelPrice | None:

@@ -12,7 +12,6 @@ Agent-grammar parser, which counts and samples what is malformed.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -25,13 +24,13 @@ from ..protocol.floats import go_float
 from .cost import CostSource
 from .dashboard import build
 from .llm import Groups, LLMView, Plan
+from .numbers import fsum
 from .redact import Redactor
 from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
 from .vocab import Vocabulary
 
 Packet = tuple[int, bytes]
 MAX_SLOTS = 50_000
-_fsum = math.fsum
 _RAW = attrgetter("raw")
 
 
@@ -51,8 +50,8 @@ class Slot:
         self.fplan = fplan
         self.key = key  # (name, tail): the line is name + b":" + value + b"|" + tail
         self.raw: list[bytes] = []  # value bytes from the hot path, unchecked
-        # only one plan wants these values (a dashboard keeps no per-context sums): checked per plan, in bulk
-        self.gather = plan is not None and stats is None and fplan is None
+        # the plan, when it alone wants these values (a dashboard keeps no per-context sums): checked per plan
+        self.gather = plan if stats is None and fplan is None else None
         self.vals: list[Any] = []  # values the parser produced (floats, or set members)
 
 
@@ -195,31 +194,15 @@ class Engine:
 
     def _convert(self, slot: Slot, raw: list[bytes]) -> list[Any]:
         """Hot-path value bytes as values; what the quick checks refuse goes back through the parser."""
-        if len(raw) == 1 and raw[0].isdigit() and not slot.is_set:
-            return [float(raw[0])]  # sparse traffic: most slots hold one value a second
-        if slot.is_set:
-            if all(raw):
-                return [v.decode("utf-8", "replace") for v in raw]
-        elif all(raw) and b"".join(raw).isdigit():
-            return list(map(float, raw))
+        if all(raw) and (slot.is_set or b"".join(raw).isdigit()):
+            return [v.decode("utf-8", "replace") for v in raw] if slot.is_set else list(map(float, raw))
         out: list[Any] = []
         for v in raw:
-            if slot.is_set:
-                if v:
-                    out.append(v.decode("utf-8", "replace"))
-                    continue
-            elif v.isdigit():
-                out.append(float(v))
-                continue
-            else:
-                try:
-                    out.append(go_float(v))
-                    continue
-                except ValueError:
-                    pass
-            # multi-value, malformed or empty: the parser decides, counts and keeps a sample
-            name, tail = slot.key or (b"", b"")
-            self._slow_line(name + b":" + v + b"|" + tail, name, tail, self.last_ts_ns)
+            try:
+                out.append(_member(v) if slot.is_set else float(v) if v.isdigit() else go_float(v))
+            except ValueError:  # multi-value, malformed or empty: the parser decides, counts and keeps a sample
+                name, tail = slot.key or (b"", b"")
+                self._slow_line(name + b":" + v + b"|" + tail, name, tail, self.last_ts_ns)
         return out
 
     def _flush(self) -> None:
@@ -237,43 +220,19 @@ class Engine:
                 if not vals:
                     if not raw:
                         continue
-                    plan = slot.plan
-                    if slot.gather and plan is not None:  # sparse traffic then costs per plan, not per context
-                        same = pending.get(plan)
-                        if same is None:
-                            pending[plan] = [slot]
-                        else:
-                            same.append(slot)
+                    if slot.gather is not None:  # sparse traffic then costs per plan, not per context
+                        pending.setdefault(slot.gather, []).append(slot)
                         continue
                 slot.vals, slot.raw = [], []  # values the parser gives back land in the fresh lists
                 if raw:
-                    conv = self._convert(slot, raw)
-                    if vals:
-                        vals.extend(conv)
-                    else:
-                        vals = conv
-                    if not vals:
-                        continue
-                w = slot.w
-                try:
-                    s = 0.0 if slot.is_set else _fsum(vals)
-                except ValueError:  # inf and -inf in one batch: their sum is NaN, as plain addition says
-                    s = math.nan
-                st = slot.stats
-                if st is not None:
-                    st.add(slot.mtype, vals, s, w, ts)
-                plan = slot.plan
-                if plan is not None:
-                    g = groups.get(plan)  # samples that fold the same way fold once (inlined: it is hot)
-                    if g is None:
-                        groups[plan] = [vals, s, False]
-                    elif g[2]:
-                        g[0].extend(vals)
-                        g[1] += s
-                    else:
-                        g[0] = g[0] + vals  # the first list may be shared with the other view: copy once
-                        g[1] += s
-                        g[2] = True
+                    vals += self._convert(slot, raw)
+                if not vals:
+                    continue
+                s = 0.0 if slot.is_set else fsum(vals)
+                if slot.stats is not None:
+                    slot.stats.add(slot.mtype, vals, s, slot.w, ts)
+                if slot.plan is not None:
+                    _group(groups, slot.plan, vals, s)
                 if slot.fplan is not None:
                     _group(fgroups, slot.fplan, vals, s)
             if pending:
@@ -299,12 +258,12 @@ class Engine:
                     vals += self._convert(slot, raw)
                 if not vals:
                     continue
-            try:
-                s = _fsum(vals)
-            except ValueError:
-                s = math.nan
-            _group(groups, plan, vals, s)
+            _group(groups, plan, vals, fsum(vals))
         pending.clear()
+
+    def close(self) -> None:
+        """Release what the views hold (a price helper process, when they ask one)."""
+        self.llm.pricer.close()
 
     # -- views ----------------------------------------------------------------------------------
     def set_filter(self, terms: frozenset[str]) -> None:
@@ -342,14 +301,17 @@ class Engine:
 
 
 def _group(groups: Groups, plan: Plan, vals: list[Any], s: float) -> None:
-    """Add samples to their plan's group (the filtered view's path; the main one is inlined in _flush)."""
+    """Gather samples that fold the same way (one plan) into one fold."""
     g = groups.get(plan)
     if g is None:
-        groups[plan] = [vals, s, False]
+        groups[plan] = [vals[:], s]  # a copy: the same list may go to the filtered view's group too
     else:
-        if g[2]:
-            g[0].extend(vals)
-        else:
-            g[0] = g[0] + vals
-            g[2] = True
+        g[0] += vals
         g[1] += s
+
+
+def _member(v: bytes) -> str:
+    """A set member; an empty one is the parser's to count."""
+    if not v:
+        raise ValueError("empty set member")
+    return v.decode("utf-8", "replace")

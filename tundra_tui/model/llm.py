@@ -15,6 +15,7 @@ from ddsketch import DDSketch
 
 from ..protocol import STATUS_NAMES, Context, Event, Metric, ServiceCheck
 from .cost import CostSource, Pricer
+from .numbers import fsum
 from .series import Series
 from .sketch import add_many
 from .store import weight_of
@@ -52,7 +53,7 @@ class Plan:
         self.w = w  # samples of one plan share a sample rate too, so they fold as one batch
 
 
-Groups = dict[Plan, list[Any]]  # plan -> [values, their sum, whether the values list is the group's own]
+Groups = dict[Plan, list[Any]]  # plan -> [values, their sum]
 MAX_PLANS = 50_000
 
 
@@ -216,13 +217,13 @@ class LLMView:
         """Fold a batch of samples of one context (every sample counts, whatever the store's cap)."""
         if self.first_s is None:
             self.first_s = sec
-        plan.handler(plan.tags, vals, sum(vals), plan.w, sec)
+        plan.handler(plan.tags, vals, fsum(vals), plan.w, sec)
 
     def fold_groups(self, groups: Groups, sec: int) -> None:
         """Fold the engine's per-second groups: one handler call per plan."""
         if self.first_s is None:
             self.first_s = sec
-        for plan, (vals, s, _) in groups.items():
+        for plan, (vals, s) in groups.items():
             plan.handler(plan.tags, vals, s, plan.w, sec)
 
     def add_metric(self, m: Metric, ts_ns: int) -> None:
@@ -306,7 +307,7 @@ class LLMView:
             self.selected_provider = provider
 
     def _at_start(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
-        (tags.agg or self._at_key(tags)).starts += s * w
+        self._at_key(tags).starts += s * w
 
     def _count_request(self, agg: ModelAgg, n: float, failed: bool, sec: int, profile: str | None) -> None:
         agg.requests += n
@@ -327,15 +328,15 @@ class LLMView:
         t = self.vocab.tags
         failed = tags.get(t["success"], "true").lower() in FALSE_VALUES
         n = s * w
-        self._count_request((tags.agg or self._at_key(tags)), n, failed, sec, tags.get(t["profile"]))
+        self._count_request(self._at_key(tags), n, failed, sec, tags.get(t["profile"]))
 
     def _at_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
-        (tags.agg or self._at_key(tags)).lazy_latency.add(vals, w)
+        self._at_key(tags).lazy_latency.add(vals, w)
 
     def _tokens(self, attr: str) -> Handler:
         def handle(tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
             n = s * w
-            agg = (tags.agg or self._at_key(tags))
+            agg = self._at_key(tags)
             setattr(agg, attr, getattr(agg, attr) + n)
             self._count_tokens(agg, attr, n, sec)
         return handle
@@ -348,14 +349,14 @@ class LLMView:
 
     def _at_agent(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         t = self.vocab.tags
-        agg = (tags.agent or self._agent_of(tags))
+        agg = self._agent_of(tags)
         n = s * w
         agg.executions += n
         if tags.get(t["success"], "true").lower() in FALSE_VALUES:
             agg.errors += n
 
     def _at_agent_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
-        (tags.agent or self._agent_of(tags)).lazy_latency.add(vals, w)
+        self._agent_of(tags).lazy_latency.add(vals, w)
 
     # -- Datadog LLM Observability -------------------------------------------------------
     def _mo_key(self, tags: TagMap) -> ModelAgg | None:

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+
 from ddsketch import DDSketch
+
+
+def fsum(values: Iterable[float]) -> float:
+    """`math.fsum`, except that inf and -inf together give NaN (as plain addition does) instead of raising."""
+    try:
+        return math.fsum(values)
+    except ValueError:
+        return math.nan
 
 
 def number(x: float) -> int | float:

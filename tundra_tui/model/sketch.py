@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from ddsketch import DDSketch
 from ddsketch.mapping import LogarithmicMapping
 
+from .numbers import fsum
+
 _log2 = math.log2
 _ceil = math.ceil
 
@@ -30,10 +32,7 @@ def add_many(sk: DDSketch, values: Sequence[float], weight: float = 1.0) -> None
         return
     low = mapping.min_possible
     mult, off = mapping._multiplier, mapping._offset
-    try:
-        total = math.fsum(values)
-    except ValueError:  # inf and -inf together
-        total = math.nan
+    total = fsum(values)
     if math.isfinite(total) and min(values) > low:
         positives = values  # the usual case, checked in C: all finite and above the sketch's floor
     else:
@@ -44,7 +43,7 @@ def add_many(sk: DDSketch, values: Sequence[float], weight: float = 1.0) -> None
                 sk.add(v, weight)  # zeros and negatives: the sketch's own rules
         if not positives:
             return
-        total = math.fsum(positives)
+        total = fsum(positives)
     store = sk._store
     # the same arithmetic as LogarithmicMapping.key: ceil(log2(v) * multiplier) + offset, once per distinct value
     by_key: Counter[int] = Counter()

@@ -7,8 +7,8 @@ model shows up; the child loads the table on the other core while ingest goes on
 cost questions over a pipe, one JSON line each way. If the child cannot start or stops
 answering, the same answers come from an in-process `Pricer` instead.
 
-The child is given only the user's price overrides, never a key, and exits when its stdin closes
-(which the kernel does when this process ends, however it ends).
+The child is given only the user's price overrides, never a key. It is killed when the session
+ends, and exits by itself when its stdin closes (which the kernel does when this process ends).
 """
 
 from __future__ import annotations
@@ -21,20 +21,20 @@ import sys
 import threading
 from typing import IO, Any
 
-from ..model.cost import Pricer
+from ..model.cost import MemoCost, Pricer, Tokens
 
 ANSWER_TIMEOUT_S = 20.0  # the first answer waits for the table to load; a stuck helper must not hang the screen
 
 
-class HelperPricer:
-    """`Pricer.cost` answered by a helper process; same rules, same results."""
+class HelperPricer(MemoCost):
+    """`Pricer.cost` answered by a helper process; same rules, same results. Thread-safe."""
 
     def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
+        super().__init__()
         self._overrides = overrides or {}
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[str] | None = None
         self._fallback: Pricer | None = None
-        self._last: dict[tuple[str, str], tuple[tuple[int, int, int], float | None]] = {}
 
     def __deepcopy__(self, memo: dict[int, object]) -> HelperPricer:
         return self  # one helper per process: replay checkpoints copy engines, not the service they ask
@@ -60,39 +60,31 @@ class HelperPricer:
             self._give_up()
 
     def _give_up(self) -> None:
-        self._reap(kill=True)
+        self._kill()
         self._fallback = Pricer(self._overrides)
 
-    def _reap(self, kill: bool) -> None:
-        """Stop the helper and release its pipes (`kill`: without waiting for it to finish on its own)."""
+    def _kill(self) -> None:
+        """Stop the helper (it holds nothing worth a graceful exit) and release its pipes."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if kill:
-            proc.kill()
+        proc.kill()
         for pipe in (proc.stdin, proc.stdout):
             try:
                 if pipe is not None:
-                    pipe.close()  # the helper's stdin closing is what tells it to go
+                    pipe.close()
             except OSError:
                 pass
         proc.wait()
 
     def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
              cache_read_tokens: float = 0.0) -> float | None:
-        """USD for these tokens, or None when nothing prices the model (see model.cost.Pricer)."""
-        tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
-        with self._lock:
-            last = self._last.get((model, provider))
-            if last is not None and last[0] == tokens:
-                return last[1]
-            if self._proc is None and self._fallback is None:
-                self._spawn()
-            usd = self._ask(model, provider, tokens)
-            self._last[(model, provider)] = (tokens, usd)
-            return usd
+        with self._lock:  # the screen and the fleet poller ask from different threads
+            return super().cost(model, provider, input_tokens, output_tokens, cache_read_tokens)
 
-    def _ask(self, model: str, provider: str, tokens: tuple[int, int, int]) -> float | None:
+    def _compute(self, model: str, provider: str, tokens: Tokens) -> float | None:
+        if self._proc is None and self._fallback is None:
+            self._spawn()
         proc = self._proc
         if proc is not None:
             try:
@@ -102,8 +94,10 @@ class HelperPricer:
                 if not ready:
                     raise TimeoutError("price helper did not answer")
                 answer = json.loads(proc.stdout.readline())
-                if answer is None or isinstance(answer, (int, float)):
-                    return None if answer is None else float(answer)
+                if answer is None:
+                    return None
+                if isinstance(answer, (int, float)):
+                    return float(answer)
             except (OSError, ValueError, AssertionError):  # TimeoutError is an OSError
                 pass
             self._give_up()  # a helper that died or said something odd: answer here from now on
@@ -113,7 +107,7 @@ class HelperPricer:
     def close(self) -> None:
         """Let the helper go (it also goes by itself when this process ends)."""
         with self._lock:
-            self._reap(kill=True)  # it holds nothing worth a graceful exit, and waiting for one costs 0.1 s
+            self._kill()
 
 
 def serve(stdin: IO[str], stdout: IO[str]) -> None:

@@ -13,6 +13,8 @@ import bisect
 import threading
 import time
 from collections.abc import Callable, Iterator
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from ..capture import CaptureError, CaptureReader
 from .base import Packet, Source, SourceError
 
 MAX_BATCH = 4096
-ONCE_BATCH_BYTES = 8 << 20  # one pass: fold after ~8 MiB of datagrams, however many lines each holds
+ONCE_BATCH_CHUNKS = 32  # one pass: fold after 32 reader chunks (~8 MiB of datagrams), however many lines each holds
 
 
 class Replay(Source):
@@ -51,7 +53,7 @@ class Replay(Source):
         """Load the capture into memory: the packet list is the index seeks bisect."""
         try:
             reader = CaptureReader(self.path, self.on_warning)
-            self.packets = [p for batch in reader.batches() for p in batch]
+            self.packets = list(chain.from_iterable(reader.batches()))
             self.packets.sort(key=lambda p: p[0])  # merged or clock-stepped captures: seeking bisects times
         except CaptureError as exc:
             raise SourceError(str(exc)) from None
@@ -177,19 +179,17 @@ class ReplayOnce(Source):
         if self._done:
             return []
         batch: list[Packet] = []
-        size = 0
-        for part in self._batches:  # big batches: the engine folds its slots once per batch
-            batch += part
-            size += sum(len(p) for _, p in part)
-            if size >= ONCE_BATCH_BYTES or len(batch) >= 16 * MAX_BATCH:
+        for _ in range(ONCE_BATCH_CHUNKS):  # big batches: the engine folds its slots once per batch
+            part = next(self._batches, None)
+            if part is None:
+                self._done = True
                 break
-        else:
-            self._done = True
+            batch += part
         if batch:
             if not self.packets:
                 self.first_ns = batch[0][0]
             self.packets += len(batch)
-            self.last_ns = max(self.last_ns, max(ts for ts, _ in batch))
+            self.last_ns = max(self.last_ns, max(map(itemgetter(0), batch)))
         return batch
 
     def clock_ns(self) -> int:

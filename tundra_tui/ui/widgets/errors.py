@@ -18,9 +18,9 @@ class ErrorsPane(Pane):
 
     def render_view(self, view: View) -> Text:
         w = self.inner_width
-        name_w = max(w - 16, 8)
+        name_w = self.name_width(16)
         h = self.inner_height
-        out = Text(no_wrap=True, overflow="ellipsis")
+        out = Text()
         rows = view.rows[: max(h - 3, 1)]
         for r in rows:
             out.append(f"{fit(r.key, name_w)}{num(r.errors):>7} ")

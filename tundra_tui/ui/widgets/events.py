@@ -17,7 +17,7 @@ class EventsPane(Pane):
 
     def render_view(self, view: View) -> Text:
         w = self.inner_width
-        out = Text(no_wrap=True, overflow="ellipsis")
+        out = Text()
         events = view.doc["events"][-self.inner_height :]
         if not events:
             out.append("no events yet", style=self.c("stale"))

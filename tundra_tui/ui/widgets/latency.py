@@ -15,9 +15,8 @@ class LatencyPane(Pane):
     KEY = "5"
 
     def render_view(self, view: View) -> Text:
-        w = self.inner_width
-        name_w = max(w - 21, 8)
-        out = Text(no_wrap=True, overflow="ellipsis")
+        name_w = self.name_width(21)
+        out = Text()
         out.append(f"{fit(view.group, name_w)}{'p50':>7}{'p95':>7}{'p99':>7}\n", style="bold")
         worst = max((r.p95 for r in view.rows if r.p95 is not None), default=None)
         for r in view.rows[: max(self.inner_height - 1, 1)]:

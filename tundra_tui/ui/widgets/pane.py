@@ -45,6 +45,10 @@ class Pane(Widget, can_focus=True):
     def inner_height(self) -> int:
         return max(self.content_size.height, 3)
 
+    def name_width(self, reserved: int) -> int:
+        """Columns left for row names once `reserved` columns of figures are taken (at least 8)."""
+        return max(self.inner_width - reserved, 8)
+
     def c(self, var: str) -> str:
         """A domain colour ($ok, $warn, $alarm, $stale) from the current theme, as Rich names it."""
         return rich_colour(self.app.theme_variables.get(var, ""))
@@ -102,4 +106,5 @@ class Pane(Widget, can_focus=True):
             self.show(self._view, force=True)
 
     def render_view(self, view: View) -> Text:
+        """The pane's content; lines are cut to the width (with an ellipsis) when laid out."""
         raise NotImplementedError

@@ -16,7 +16,7 @@ class ProfilesPane(Pane):
     def render_view(self, view: View) -> Text:
         p = view.doc["profiles"]
         w = self.inner_width
-        out = Text(no_wrap=True, overflow="ellipsis")
+        out = Text()
         total = sum(x["requests"] for x in p["profiles"]) or 1
         rows = p["profiles"][: max(self.inner_height - 1, 1)]
         if not rows:

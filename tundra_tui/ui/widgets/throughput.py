@@ -18,7 +18,7 @@ class ThroughputPane(Pane):
         name_w = min(12, max(w // 4, 6))
         spark_w = max(w - name_w - 9, 5)
         t = view.doc["totals"]
-        out = Text(no_wrap=True, overflow="ellipsis")
+        out = Text()
         out.append(fit("req/s", name_w))
         out.append(spark(view.req_spark, spark_w), style=self.c("ok"))
         out.append(f"{t['requests_per_s']:>8.1f}\n")

@@ -15,9 +15,8 @@ class TokensPane(Pane):
     KEY = "2"
 
     def render_view(self, view: View) -> Text:
-        w = self.inner_width
-        name_w = max(w - 26, 8)
-        out = Text(no_wrap=True, overflow="ellipsis")
+        name_w = self.name_width(26)
+        out = Text()
         out.append(f"{fit(view.group, name_w)}{'in':>6}{'out':>6}{'$':>7}{'$/min':>7}\n", style="bold")
         rows = view.rows[: max(self.inner_height - 2, 1)]
         for r in rows:
