@@ -31,7 +31,7 @@ from tundra_tui.capture import CaptureReader, CaptureWriter  # noqa: E402
 from tundra_tui.model import Engine  # noqa: E402
 
 PY = sys.executable
-TUNDRA = [PY, "-m", "tundra_tui.cli"]
+TUNDRA = [PY, "-m", "tundra_tui"]
 OUT = HERE / "out"
 
 

@@ -29,7 +29,7 @@ def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None,
     """Run `tundra` in a subprocess, as a user would."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "tundra_tui.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tundra_tui", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=ROOT, input=input)
 
 

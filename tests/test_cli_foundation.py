@@ -28,7 +28,7 @@ def free_udp_port() -> int:
 
 
 def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tundra_tui.cli", *args], cwd=ROOT, text=True,
+    return subprocess.Popen([sys.executable, "-m", "tundra_tui", *args], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

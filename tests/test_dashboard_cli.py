@@ -9,8 +9,8 @@ import sys
 import time
 
 from tundra_tui.model import Engine
+from tundra_tui.services.demo import run_demo
 from tundra_tui.sources import Tap, parse_url
-from tundra_tui.sources.demo import run_demo
 
 from .conftest import ROOT, run_cli
 
@@ -88,7 +88,7 @@ def test_top_once_with_demo_in_another_process() -> None:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    top = subprocess.Popen([sys.executable, "-m", "tundra_tui.cli", "top", "--once", "--after", "4", "--json",
+    top = subprocess.Popen([sys.executable, "-m", "tundra_tui", "top", "--once", "--after", "4", "--json",
                             "--listen", f"udp://127.0.0.1:{port}"], cwd=ROOT, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(1.5)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from genai_prices import Usage, calc_price
 
-from tundra_tui.sources.agent import AgentProbe
-from tundra_tui.sources.fleet import FleetPoller, FleetSettings
+from tundra_tui.services.agent import AgentProbe
+from tundra_tui.services.fleet import FleetPoller, FleetSettings
 
 from .conftest import run_cli
 from .datadog_stub import API_KEY, APP_KEY, DatadogStub

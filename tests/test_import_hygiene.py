@@ -12,7 +12,7 @@ import tundra_tui
 def _core_modules() -> list[str]:
     names = []
     for info in pkgutil.walk_packages(tundra_tui.__path__, "tundra_tui."):
-        if info.name.startswith("tundra_tui.ui"):
+        if info.name.startswith("tundra_tui.ui") or info.name.endswith("__main__"):
             continue
         names.append(info.name)
     return names

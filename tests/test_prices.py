@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from tundra_tui.model import Engine, Pricer
-from tundra_tui.sources.prices import HelperPricer
+from tundra_tui.services.prices import HelperPricer
 
 OVERRIDES = {"my-local-model": {"input_mtok": 2, "output_mtok": 4}}
 CASES = [("gpt-4o", "openai", 1_000_000, 200_000, 0), ("claude-sonnet-4-5", "anthropic", 50_000, 7_000, 10_000),
@@ -54,7 +54,7 @@ def test_a_stuck_helper_is_given_up_on(monkeypatch) -> None:
     """A helper that stops answering must not hang the screen: after the timeout, answers come from here."""
     import signal
 
-    import tundra_tui.sources.prices as prices
+    import tundra_tui.services.prices as prices
 
     monkeypatch.setattr(prices, "ANSWER_TIMEOUT_S", 0.5)
     helper = HelperPricer()

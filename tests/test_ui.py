@@ -280,7 +280,7 @@ def test_themes_command_lists_themes() -> None:
 
 
 async def test_fleet_key_shows_host_beside_fleet(tmp_path: Path) -> None:
-    from tundra_tui.sources.fleet import FleetPoller, FleetSettings
+    from tundra_tui.services.fleet import FleetPoller, FleetSettings
     from tundra_tui.ui.screens.fleet import FleetScreen
 
     from .datadog_stub import API_KEY, APP_KEY, DatadogStub

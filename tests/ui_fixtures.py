@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tundra_tui.capture import read_capture
-from tundra_tui.cli import SAMPLE
+from tundra_tui.commands.replay import SAMPLE
 from tundra_tui.config import Config
 from tundra_tui.model import Engine
 from tundra_tui.session import Session

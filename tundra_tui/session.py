@@ -18,9 +18,9 @@ from typing import Any
 from .model import Engine
 from .model.fleet import FleetState
 from .model.view import View, build_view
+from .services.agent import AgentProbe
+from .services.fleet import FleetPoller
 from .sources import Replay, Source
-from .sources.agent import AgentProbe
-from .sources.fleet import FleetPoller
 from .sources.recorder import Recorder
 
 CHECKPOINT_S = 30

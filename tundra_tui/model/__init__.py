@@ -2,8 +2,8 @@
 
 from .cost import Pricer
 from .engine import Engine
-from .llm import LLMView
+from .llm import LLMRollup
 from .store import Store
 from .vocab import Vocabulary
 
-__all__ = ["Engine", "LLMView", "Pricer", "Store", "Vocabulary"]
+__all__ = ["Engine", "LLMRollup", "Pricer", "Store", "Vocabulary"]

@@ -32,7 +32,7 @@ def price_from_config(entry: dict[str, Any]) -> ModelPrice:
 
 
 class CostSource(Protocol):
-    """What the LLM view asks for a price (Pricer here; sources.prices.HelperPricer out of process)."""
+    """What the LLM view asks for a price (Pricer here; services.prices.HelperPricer out of process)."""
 
     def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
              cache_read_tokens: float = 0.0) -> float | None: ...

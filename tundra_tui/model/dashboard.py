@@ -9,14 +9,14 @@ from .numbers import number, quantile
 
 if TYPE_CHECKING:
     from .engine import Engine
-    from .llm import LLMView
+    from .llm import LLMRollup
 
 
 def _rate(errors: float, total: float) -> float:
     return errors / total if total else 0.0
 
 
-def build(engine: Engine, llm: LLMView, now_s: int, status: dict[str, Any]) -> dict[str, Any]:
+def build(engine: Engine, llm: LLMRollup, now_s: int, status: dict[str, Any]) -> dict[str, Any]:
     """The whole dashboard as plain data."""
     span = llm.rate_span(now_s)
     models: list[dict[str, Any]] = []

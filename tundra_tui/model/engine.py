@@ -23,7 +23,7 @@ from ..protocol import Context, Event, Metric, Parser, ServiceCheck
 from ..protocol.floats import go_float
 from .cost import CostSource
 from .dashboard import build
-from .llm import Groups, LLMView, Plan
+from .llm import Groups, LLMRollup, Plan
 from .numbers import fsum
 from .redact import Redactor
 from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
@@ -64,10 +64,10 @@ class Engine:
         self.parser = Parser()
         self.redactor = redactor or Redactor(enabled=False)
         self.store = Store(max_contexts)
-        self.llm = LLMView(vocab, pricer, window)
+        self.llm = LLMRollup(vocab, pricer, window)
         self.llm_enabled = llm  # `stats` needs no LLM view
         self.context_stats = context_stats  # per-context sums: `stats` shows them; dashboards only count contexts
-        self.filtered: LLMView | None = None  # the UI's tag-filtered view, fed beside the full one
+        self.filtered: LLMRollup | None = None  # the UI's tag-filtered view, fed beside the full one
         self._vocab, self._pricer = vocab, pricer
         self.window = window
         self.packets = 0
@@ -156,7 +156,7 @@ class Engine:
             for view in self._views(rec.tags):
                 view.add_check(rec, ts)
 
-    def _views(self, tags: tuple[str, ...]) -> tuple[LLMView, ...]:
+    def _views(self, tags: tuple[str, ...]) -> tuple[LLMRollup, ...]:
         """The LLM views a record with these tags belongs to: the full one, and the filtered one if it matches."""
         flt = self.filtered
         return (self.llm, flt) if flt is not None and flt.accepts(tags) else (self.llm,)
@@ -272,14 +272,14 @@ class Engine:
         if not terms:
             self.filtered = None
         else:
-            view = LLMView(self._vocab, self._pricer, self.window)
+            view = LLMRollup(self._vocab, self._pricer, self.window)
             view.tag_filter = terms
             self.filtered = view
         self._slots.clear()  # slots carry the old filter's plans
         self._by_ctx.clear()
 
     @property
-    def display(self) -> LLMView:
+    def display(self) -> LLMRollup:
         """The view the screen shows: the filtered one when a filter is set."""
         return self.filtered if self.filtered is not None else self.llm
 
@@ -294,7 +294,7 @@ class Engine:
                 "service_checks": self.service_checks, "contexts": self.store.rows(top, self.redactor.tags)}
 
     def dashboard(self, now_ns: int | None = None, source_status: dict[str, Any] | None = None,
-                  llm: LLMView | None = None) -> dict[str, Any]:
+                  llm: LLMRollup | None = None) -> dict[str, Any]:
         """The `top|replay --once --json` document (see telemetry.md)."""
         now = now_ns if now_ns is not None else (self.last_ts_ns or time.time_ns())
         return build(self, llm or self.llm, now // 1_000_000_000, source_status or {})

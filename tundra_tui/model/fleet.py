@@ -1,7 +1,7 @@
 """The fleet section: per model and provider across every host, as Datadog aggregated it.
 
 Pure: folds the JSON of a v2 `query_timeseries_data` answer into rows. The poller that
-fetches it lives in sources/fleet.py.
+fetches it lives in services/fleet.py.
 """
 
 from __future__ import annotations

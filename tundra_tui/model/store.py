@@ -20,20 +20,18 @@ REFUSED_MEMORY = 100_000
 class ContextStats:
     """Aggregates of one context since the session began."""
 
-    __slots__ = ("count", "last_seen", "members", "samples", "value")
+    __slots__ = ("count", "members", "samples", "value")
 
     def __init__(self, mtype: str) -> None:
         self.samples = 0
         self.count = 0.0
         self.value = 0.0
-        self.last_seen = 0
         self.members: set[str] | None = set() if mtype == "s" else None
 
     def add(self, mtype: str, vals: list[Any], s: float, w: float, ts_ns: int) -> None:
         """Fold a batch of samples that share a context and sample rate; `s` is their plain sum."""
         n = len(vals)
         self.samples += n
-        self.last_seen = ts_ns
         if mtype == "c":
             self.count += n * w
             self.value += s * w

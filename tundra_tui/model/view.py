@@ -11,7 +11,7 @@ from .numbers import quantile
 
 if TYPE_CHECKING:
     from .engine import Engine
-    from .llm import LLMView
+    from .llm import LLMRollup
 
 GROUPS = ("model", "provider", "agent", "profile")
 SORTS = ("requests", "errors", "cost", "tokens", "p95", "name")
@@ -51,13 +51,10 @@ class View:
     rows: list[Row]
     group: str
     sort: str
-    now_s: int
     req_spark: list[float]
     tok_spark: list[float]
     switches: list[tuple[float, str | None, str]]
     checks: list[dict[str, Any]]
-    bad_lines: list[tuple[str, str, str]]
-    vocabularies: list[str]
     status: dict[str, Any]
 
 
@@ -65,7 +62,7 @@ def _sum(values: list[list[float]]) -> list[float]:
     return [sum(col) for col in zip(*values, strict=True)] if values else []
 
 
-def _model_rows(llm: LLMView, doc: dict[str, Any], now_s: int, span: int) -> list[Row]:
+def _model_rows(llm: LLMRollup, doc: dict[str, Any], now_s: int, span: int) -> list[Row]:
     rows = []
     known = {(m["model"], m["provider"]): m for m in doc["models"]}  # cost and quantiles, computed once
     for key, agg in llm.models.items():
@@ -83,7 +80,7 @@ def _model_rows(llm: LLMView, doc: dict[str, Any], now_s: int, span: int) -> lis
     return rows
 
 
-def _provider_rows(models: list[Row], llm: LLMView) -> list[Row]:
+def _provider_rows(models: list[Row], llm: LLMRollup) -> list[Row]:
     out: dict[str, Row] = {}
     sketches: dict[str, DDSketch] = {}
     for (_model, provider), agg in llm.models.items():
@@ -144,7 +141,5 @@ def build_view(engine: Engine, now_ns: int, status: dict[str, Any], group: str =
     else:
         rows = models
     checks = sorted(llm.checks.values(), key=lambda c: (c["name"], c["tags"]))
-    bad = [(b.kind, b.reason, engine.redactor.line(b.line.decode("utf-8", "replace"))) for b in engine.parser.bad_lines]
-    return View(doc, _sort(rows, sort), group, sort, now_s, llm.req_series.values(now_s, SPARK_SECONDS),
-                llm.tok_series.values(now_s, SPARK_SECONDS), list(llm.switches), checks, bad,
-                sorted(llm.vocabularies), status)
+    return View(doc, _sort(rows, sort), group, sort, llm.req_series.values(now_s, SPARK_SECONDS),
+                llm.tok_series.values(now_s, SPARK_SECONDS), list(llm.switches), checks, status)

@@ -15,14 +15,6 @@ class Context(NamedTuple):
     tags: tuple[str, ...]
     host: str | None = None
 
-    def tag(self, key: str) -> str | None:
-        """Value of the first tag `key:...`, or None."""
-        prefix = key + ":"
-        for t in self.tags:
-            if t.startswith(prefix):
-                return t[len(prefix):]
-        return None
-
 
 class Metric(NamedTuple):
     """One metric line. `values` holds floats, or one raw string for a set."""

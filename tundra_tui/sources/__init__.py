@@ -1,4 +1,4 @@
-"""Where packets come from: live tap, capture replay, demo emitter, Datadog API, Agent probe."""
+"""Where packets come from: live tap and capture replay, behind one Source interface."""
 
 from .base import Packet, Source, SourceError
 from .replay import Replay, ReplayOnce

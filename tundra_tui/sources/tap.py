@@ -207,6 +207,11 @@ class Tap(Source):
         listen = ", ".join(str(lst.address) for lst in self.listeners) or ", ".join(map(str, self.requested))
         return listen + (f" -> {self.forward_target}" if self.forward_target else "")
 
+    @property
+    def addresses(self) -> list[Address]:
+        """The bound addresses (a port 0 resolved to the chosen one), once started."""
+        return [lst.address for lst in self.listeners]
+
     def start(self) -> None:
         """Bind every listener (all or none) and start receiving."""
         if self.forward_target is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -324,4 +323,4 @@ def run_app(session: Session, config: Config, theme: str | None = None, refresh:
     return int(result or 0)
 
 
-__all__ = ["Path", "TundraApp", "run_app"]
+__all__ = ["TundraApp", "run_app"]

@@ -2,7 +2,7 @@
 
 genai-prices brings pydantic and an HTTP client, and its first lookup builds the whole table:
 about 0.7 s of pure Python that, in-process, holds the GIL while a replay or the live screen
-waits. `HelperPricer` starts a child (`python -m tundra_tui.sources.prices`) the first time a
+waits. `HelperPricer` starts a child (`python -m tundra_tui.services.prices`) the first time a
 model shows up; the child loads the table on the other core while ingest goes on, then answers
 cost questions over a pipe, one JSON line each way. If the child cannot start or stops
 answering, the same answers come from an in-process `Pricer` instead.
@@ -48,7 +48,7 @@ class HelperPricer(MemoCost):
     def _spawn(self) -> None:
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tundra_tui.sources.prices"], stdin=subprocess.PIPE,
+                [sys.executable, "-m", "tundra_tui.services.prices"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
             try:
                 os.setpriority(os.PRIO_PROCESS, self._proc.pid, 10)  # ingest and the screen come first

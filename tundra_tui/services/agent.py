@@ -40,7 +40,6 @@ class AgentProbe:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.state = AgentState()
-        self.probed = threading.Event()
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -56,7 +55,6 @@ class AgentProbe:
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while not self._stop.is_set():
                 self.state = await self.probe(http)
-                self.probed.set()
                 for _ in range(int(self.interval_s * 10)):
                     if self._stop.is_set():
                         return

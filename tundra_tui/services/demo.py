@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from datadog.dogstatsd.base import DogStatsd
 
-from .urls import Address
+from ..sources.urls import Address
 
 PROFILES = [("local-runtime", "Local"), ("openai-prod", "OpenAI"), ("anthropic-prod", "Anthropic")]
 MODELS = {

@@ -1,0 +1,134 @@
+"""What every command shares: argument types, the engine factory, stderr lines, JSON output, signals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from ..config import Config
+from ..model import Engine, Pricer, Vocabulary
+from ..model.cost import CostSource
+from ..model.redact import Redactor
+from ..session import Session
+from ..sources import Address, BadURL, parse_url
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors."""
+
+    def error(self, message: str) -> NoReturn:
+        """One line, exit 2 (argparse's default adds a usage block)."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}")
+    return value
+
+
+def url(text: str) -> Address:
+    """A listen/forward address (udp://HOST:PORT or unix:///path)."""
+    try:
+        return parse_url(text)
+    except BadURL as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def make_engine(cfg: Config, max_contexts: int | None = None, llm: bool = True, redact: bool = True,
+                pricer: CostSource | None = None) -> Engine:
+    """An Engine configured from settings (`llm=False`: contexts only, for `stats`).
+
+    Screens and dashboards pass a HelperPricer: the price table then loads beside ingest, not in its way.
+    """
+    vocab = Vocabulary.with_overrides(cfg.vocab_metrics, cfg.vocab_tags)
+    return Engine(max_contexts or cfg.max_contexts, cfg.window_s, vocab, pricer or Pricer(cfg.prices), llm=llm,
+                  redactor=Redactor.from_config(cfg.redact, enabled=redact), context_stats=not llm)
+
+
+def capture_redactor(args: argparse.Namespace, cfg: Config) -> Callable[[bytes], bytes] | None:
+    """With --redact-captures, the per-datagram mask the recorder applies."""
+    return Redactor.from_config(cfg.redact).datagram if getattr(args, "redact_captures", False) else None
+
+
+def warn(msg: str) -> None:
+    """One line on stderr."""
+    print(msg, file=sys.stderr)
+
+
+def warn_exposure(addrs: list[Address]) -> None:
+    """Warn for every address reachable from other hosts."""
+    for a in addrs:
+        if not a.is_loopback:
+            warn(f"warning: listening on {a}, which is reachable from other hosts")
+
+
+def dump(doc: Any) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM, so headless commands end cleanly wherever they are."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def print_once(session: Session, as_json: bool) -> int:
+    """`--once`: stop the session and print its dashboard, as JSON or text."""
+    doc = session.snapshot()
+    session.stop()
+    if as_json:
+        dump(doc)
+    else:
+        from ..report import print_dashboard
+
+        print_dashboard(doc)
+    return 0
+
+
+def run_screen(session: Session, cfg: Config, args: argparse.Namespace,
+               on_exit: Callable[[], None] | None = None) -> int:
+    """Run the monitor on a started session; stop the session (after `on_exit`) however the screen ends."""
+    from ..ui.app import run_app
+
+    try:
+        return run_app(session, cfg, theme=args.theme, refresh=args.refresh)
+    finally:
+        if on_exit is not None:
+            on_exit()
+        session.stop()

@@ -1,0 +1,58 @@
+"""`tundra stats`: per-context counts from a capture or a live listen, like `agent dogstatsd-stats`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..session import Session
+from ..sources import ReplayOnce, Tap
+from .common import UsageError, count, dump, make_engine, positive, stop_on_signals, url, warn, warn_exposure
+
+
+def add_parser(sub: Any) -> None:
+    """Register the subcommand."""
+    st = sub.add_parser("stats", help="per-context counts from a capture or a live listen")
+    st.add_argument("source", nargs="?", type=Path)
+    st.add_argument("--listen", type=url, metavar="URL")
+    st.add_argument("--duration", type=positive, metavar="S")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--top", type=count, metavar="N")
+    st.add_argument("--max-contexts", type=count, metavar="N")
+    st.add_argument("--no-redact", action="store_true", help="show tag values unredacted")
+
+
+def run(args: argparse.Namespace, cfg: Config) -> int:
+    """Collect, then print the per-context table or JSON."""
+    engine = make_engine(cfg, args.max_contexts, llm=False, redact=not args.no_redact)
+    if args.listen is not None:
+        if args.source is not None:
+            raise UsageError("give a capture file or --listen, not both")
+        if args.duration is None:
+            raise UsageError("--listen needs --duration S")
+        stop = stop_on_signals()
+        session = Session(Tap([args.listen]), engine)
+        session.start()
+        warn_exposure([args.listen])
+        warn(f"listening on {session.source.label} for {args.duration:g}s")
+        stop.wait(args.duration)
+        session.stop()
+        label = session.source.label
+    else:
+        if args.source is None:
+            raise UsageError("give a capture file, or --listen URL --duration S")
+        session = Session(ReplayOnce(args.source, on_warning=warn), engine)
+        session.start()
+        session.wait()
+        session.stop()
+        label = str(args.source)
+    status = session.status()
+    if args.json:
+        dump(engine.stats_json(label, args.top))
+    else:
+        from ..report import print_stats
+
+        print_stats(engine, label, status, args.top)
+    return 0

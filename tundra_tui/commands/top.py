@@ -1,0 +1,100 @@
+"""`tundra top`: the live monitor of the local DogStatsD stream (or `--once` as text/JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..model.cost import CostSource
+from ..services.agent import AgentProbe
+from ..services.fleet import FleetPoller, FleetSettings
+from ..services.prices import HelperPricer
+from ..session import Session
+from ..sources import DEFAULT_LISTEN, Tap, parse_url
+from .common import (
+    UsageError,
+    capture_redactor,
+    count,
+    make_engine,
+    positive,
+    print_once,
+    run_screen,
+    stop_on_signals,
+    url,
+    warn_exposure,
+)
+
+
+def add_parser(sub: Any) -> None:
+    """Register the subcommand."""
+    top = sub.add_parser("top", help="live monitor of the local DogStatsD stream")
+    top.add_argument("--listen", action="append", type=url, metavar="URL")
+    top.add_argument("--forward", type=url, metavar="URL")
+    top.add_argument("--demo", action="store_true", help="run the simulated daemon in-process")
+    top.add_argument("--record", type=Path, metavar="FILE")
+    top.add_argument("--theme")
+    top.add_argument("--refresh", type=positive, metavar="S")
+    top.add_argument("--once", action="store_true", help="print one dashboard and exit")
+    top.add_argument("--after", type=positive, metavar="S", help="with --once: collect for S seconds first")
+    top.add_argument("--json", action="store_true")
+    top.add_argument("--max-contexts", type=count, metavar="N")
+    top.add_argument("--no-redact", action="store_true", help="show tag values and event text unredacted")
+    top.add_argument("--redact-captures", action="store_true", help="mask PII in recordings too")
+    top.add_argument("--datadog-url", metavar="URL", help="Datadog API base URL (tests, proxies)")
+    top.add_argument("--datadog-scope", metavar="TAGS", help="fleet query scope, e.g. env:production")
+    top.add_argument("--agent-url", metavar="URL", help="the local Agent's /info (default from config)")
+
+
+def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPoller:
+    dd = cfg.datadog
+    api = args.datadog_url
+    if api is not None and not api.startswith(("http://", "https://")):
+        raise UsageError(f"--datadog-url must be an http(s) URL, got {api!r}")
+    settings = FleetSettings.from_env(url=api, scope=args.datadog_scope or dd.get("scope", "*"),
+                                      window_s=int(dd.get("window_s", 900)),
+                                      interval_s=float(dd.get("interval_s", 30.0)))
+    settings.api_key = settings.api_key or dd.get("api_key")
+    settings.app_key = settings.app_key or dd.get("app_key")
+    if "site" in dd and not os.environ.get("DD_SITE"):
+        settings.site = dd["site"]
+    return FleetPoller(settings, pricer, cfg.vocab_metrics, cfg.vocab_tags)
+
+
+def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None]:
+    listen = args.listen or [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
+    agent = None if args.once else AgentProbe(args.agent_url or cfg.agent_url)
+    pricer = HelperPricer(cfg.prices)
+    engine = make_engine(cfg, args.max_contexts, redact=not args.no_redact, pricer=pricer)
+    tap = Tap(listen, forward=args.forward)
+    session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
+                      record_transform=capture_redactor(args, cfg))
+    session.start()
+    warn_exposure(listen)
+    demo_stop = None
+    if args.demo:
+        from ..services.demo import run_demo
+
+        demo_stop = threading.Event()
+        threading.Thread(target=run_demo, args=(tap.addresses[0], 20.0, None, 7, demo_stop), daemon=True,
+                         name="tundra-demo").start()
+    return session, demo_stop
+
+
+def run(args: argparse.Namespace, cfg: Config) -> int:
+    """The screen, or with --once one dashboard after --after seconds."""
+    if args.json and not args.once:
+        raise UsageError("--json needs --once")
+    if args.after is not None and not args.once:
+        raise UsageError("--after needs --once")
+    stop = stop_on_signals() if args.once else None
+    session, demo_stop = _live_session(args, cfg)
+    if stop is not None:
+        stop.wait(args.after if args.after is not None else 1.0)
+        if demo_stop:
+            demo_stop.set()
+        return print_once(session, args.json)
+    return run_screen(session, cfg, args, on_exit=demo_stop.set if demo_stop else None)

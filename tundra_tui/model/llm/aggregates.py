@@ -1,0 +1,111 @@
+"""The LLM rollup's containers: per-context tag maps, fold plans, and per-model/agent aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ddsketch import DDSketch
+
+from ..series import Series
+from ..sketch import add_many
+
+Handler = Callable[["TagMap", list[float], float, float, int], None]  # (tags, values, their sum, weight, second)
+MAX_KEYS = 500  # models/agents/profiles kept apart; past that they fold into "(other)"
+OTHER = "(other)"
+
+
+class TagMap(dict[str, str]):
+    """A context's tags by key, plus the aggregates its samples go to, resolved once per context."""
+
+    __slots__ = ("agent", "agg")
+
+    def __init__(self, tags: tuple[str, ...]) -> None:
+        super().__init__(t.partition(":")[::2] for t in tags)
+        self.agg: ModelAgg | None = None
+        self.agent: AgentAgg | None = None
+
+
+class Plan:
+    """How one kind of context folds: its handler and the tags that handler reads.
+
+    Contexts that differ only in tags the handler ignores share one Plan object, so the engine
+    can fold their samples together (thousands of contexts usually feed a handful of models).
+    """
+
+    __slots__ = ("handler", "tags", "w")
+
+    def __init__(self, handler: Handler, tags: TagMap, w: float) -> None:
+        self.handler = handler
+        self.tags = tags
+        self.w = w  # samples of one plan share a sample rate too, so they fold as one batch
+
+
+Groups = dict[Plan, list[Any]]  # plan -> [values, their sum]
+MAX_PLANS = 50_000
+
+
+class LazySketch:
+    """A DDSketch fed in large batches: samples wait in lists until someone reads the sketch."""
+
+    def __init__(self) -> None:
+        self._sketch = DDSketch()
+        self._pending: dict[float, list[float]] = {}
+
+    def add(self, vals: list[float], w: float) -> None:
+        """Queue samples of weight `w` (cheap: a list extend)."""
+        pending = self._pending.get(w)
+        if pending is None:
+            self._pending[w] = pending = []
+        pending.extend(vals)
+        if len(pending) > 50_000:
+            self._drain()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> LazySketch:
+        """Merging into an empty sketch copies it (public ddsketch API) far faster than deepcopy."""
+        new = LazySketch()
+        new._sketch.merge(self.sketch)
+        return new
+
+    def _drain(self) -> None:
+        for w, vals in self._pending.items():
+            add_many(self._sketch, vals, w)
+        self._pending.clear()
+
+    @property
+    def sketch(self) -> DDSketch:
+        """The sketch with every queued sample in it."""
+        if self._pending:
+            self._drain()
+        return self._sketch
+
+
+class ModelAgg:
+    """Everything known about one (model, provider)."""
+
+    def __init__(self, window: int) -> None:
+        self.requests = self.errors = 0.0
+        self.input_tokens = self.output_tokens = self.cache_read_tokens = self.used_tokens = 0.0
+        self.reported_total_cost: float | None = None
+        self.reported_part_cost: float | None = None
+        self.lazy_latency = LazySketch()
+        self.req_series = Series(window)
+        self.err_series = Series(window)
+        self.tok_series = Series(window)
+
+    @property
+    def latency(self) -> DDSketch:
+        return self.lazy_latency.sketch
+
+
+class AgentAgg:
+    """One (agent_name, task_type)."""
+
+    def __init__(self) -> None:
+        self.executions = self.errors = 0.0
+        self.lazy_latency = LazySketch()
+
+    @property
+    def latency(self) -> DDSketch:
+        return self.lazy_latency.sketch
+
