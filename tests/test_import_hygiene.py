@@ -1,4 +1,8 @@
-"""Nothing below ui/ may import Textual: the headless commands and benchmarks run without it."""
+"""Nothing below ui/ may load Textual or rich, even through a third-party package.
+
+`lint-imports` (run by .ci/run, contracts in pyproject.toml) checks our own imports statically, those
+inside functions included; it does not follow what an external package imports in turn, which only a
+real import shows."""
 
 from __future__ import annotations
 
@@ -8,14 +12,13 @@ import sys
 
 import tundra_tui
 
+# What may render: the Textual app, the text report and the commands wiring them.
+_RENDERING = ("tundra_tui.ui", "tundra_tui.report", "tundra_tui.commands", "tundra_tui.__main__")
+
 
 def _core_modules() -> list[str]:
-    names = []
-    for info in pkgutil.walk_packages(tundra_tui.__path__, "tundra_tui."):
-        if info.name.startswith("tundra_tui.ui") or info.name.endswith("__main__"):
-            continue
-        names.append(info.name)
-    return names
+    return [info.name for info in pkgutil.walk_packages(tundra_tui.__path__, "tundra_tui.")
+            if not info.name.startswith(_RENDERING)]
 
 
 def test_core_modules_exist() -> None:
@@ -24,26 +27,15 @@ def test_core_modules_exist() -> None:
         assert any(n.startswith(f"tundra_tui.{layer}.") for n in names), layer
 
 
-def test_no_textual_below_ui() -> None:
+def test_core_loads_neither_textual_nor_rich() -> None:
     code = (
         "import importlib, sys\n"
         f"for name in {_core_modules()!r}:\n"
         "    importlib.import_module(name)\n"
-        "    assert 'textual' not in sys.modules, name\n"
+        "    for ui in ('textual', 'rich'):\n"
+        "        assert ui not in sys.modules, (name, ui)\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
-
-
-def test_lint_and_types_are_clean() -> None:
-    """ruff and mypy (strict on the core) pass: the configured tooling is kept honest."""
-    import shutil
-
-    for cmd in (["ruff", "check", "."], ["mypy", "tundra_tui"]):
-        exe = shutil.which(cmd[0])
-        assert exe, f"{cmd[0]} is a dev dependency"
-        out = subprocess.run([exe, *cmd[1:]], capture_output=True, text=True, timeout=240,
-                             cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
