@@ -115,7 +115,7 @@ def print_once(session: Session, as_json: bool) -> int:
     if as_json:
         dump(doc)
     else:
-        from ..report import print_dashboard
+        from .report import print_dashboard
 
         print_dashboard(doc)
     return 0

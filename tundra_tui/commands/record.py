@@ -26,7 +26,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     """Record until Ctrl-C, SIGTERM or --duration; a progress line on stderr."""
-    from ..report import progress_line
+    from .report import progress_line
 
     stop = stop_on_signals()
     listen = args.listen or [parse_url(DEFAULT_LISTEN)]

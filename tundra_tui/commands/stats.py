@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if args.json:
         dump(engine.stats_json(label, args.top))
     else:
-        from ..report import print_stats
+        from .report import print_stats
 
         print_stats(engine, label, status, args.top)
     return 0

@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from .model import Engine
-    from .session import Session
+    from ..model import Engine
+    from ..session import Session
 
 
 def _console() -> Console:
