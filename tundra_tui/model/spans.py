@@ -1,0 +1,176 @@
+"""LLM spans from the trace port, rolled up per model: a separate source, never added into DogStatsD counts.
+
+The trace port's decoder thread adds decoded payloads; screens and `--json` read a frozen
+`SpanSummary`. Prompts and completions are redacted here, before anything keeps them, and
+then cut to `text_limit` bytes (redacting first, so a cut never leaves half an address showing).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ddsketch import DDSketch
+
+from ..traces import Decoded, LLMSpan, clean_name, cut_bytes
+from .numbers import number, quantile
+from .redact import Redactor
+
+TEXT_LIMIT = 2048  # bytes kept per prompt or completion
+RECENT = 500  # spans kept for the list and the waterfalls
+RECENT_JSON = 100  # the newest of them in the dashboard document
+SEEN = 200_000  # (trace_id, span_id) pairs remembered for dedupe
+
+
+@dataclass
+class _ModelAgg:
+    spans: int = 0
+    errors: int = 0
+    input_tokens: float = 0.0
+    output_tokens: float = 0.0
+    latency_ms: DDSketch = field(default_factory=DDSketch)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanModelRow:
+    """One (model, provider) as seen in spans."""
+
+    model: str
+    provider: str
+    spans: int
+    errors: int
+    input_tokens: float
+    output_tokens: float
+    p95_ms: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The `spans.models[]` entry."""
+        return {"model": self.model, "provider": self.provider, "spans": self.spans, "errors": self.errors,
+                "input_tokens": number(self.input_tokens), "output_tokens": number(self.output_tokens),
+                "p95_ms": self.p95_ms}
+
+
+@dataclass(frozen=True, slots=True)
+class SpanSummary:
+    """What the trace port has shown so far: counters, per-model rows, the recent spans (newest first)."""
+
+    received: int = 0
+    llm: int = 0
+    dropped: int = 0
+    forward_errors: int = 0
+    models: tuple[SpanModelRow, ...] = ()
+    recent: tuple[LLMSpan, ...] = ()
+    last_error: str = ""
+
+    def trace(self, trace_id: str) -> tuple[LLMSpan, ...]:
+        """The recent spans of one trace, oldest first."""
+        return tuple(sorted((s for s in self.recent if s.trace_id == trace_id), key=lambda s: s.start_ns))
+
+    def as_json(self) -> dict[str, Any]:
+        """The dashboard's `spans` section."""
+        return {"received": self.received, "llm": self.llm, "dropped": self.dropped,
+                "forward_errors": self.forward_errors, "models": [m.as_json() for m in self.models],
+                "recent": [_span_json(s) for s in self.recent[:RECENT_JSON]]}
+
+
+def _span_json(s: LLMSpan) -> dict[str, Any]:
+    return {"trace_id": s.trace_id, "span_id": s.span_id, "parent_id": s.parent_id or None, "name": s.name,
+            "kind": s.kind, "model": s.model, "provider": s.provider, "duration_ms": round(s.duration_ns / 1e6, 3),
+            "status": s.status, "error_type": s.error_type or None,
+            "input_tokens": None if s.input_tokens is None else number(s.input_tokens),
+            "output_tokens": None if s.output_tokens is None else number(s.output_tokens),
+            "input": s.input, "output": s.output}
+
+
+class SpanBook:
+    """Counts, rollups and a bounded ring of recent spans; safe to feed from one thread and read from others."""
+
+    def __init__(self, redactor: Redactor | None = None, text_limit: int = TEXT_LIMIT, recent: int = RECENT,
+                 seen: int = SEEN) -> None:
+        self.redactor = redactor or Redactor()
+        self.text_limit = text_limit
+        self._seen_cap = seen
+        self._lock = threading.Lock()
+        self._recent: deque[LLMSpan] = deque(maxlen=recent)
+        self._seen: dict[tuple[str, str], None] = {}
+        self._models: dict[tuple[str, str], _ModelAgg] = {}
+        self.received = self.llm = self.dropped = self.forward_errors = self.duplicates = 0
+        self.last_error = ""
+
+    def add(self, decoded: Decoded) -> list[LLMSpan]:
+        """Take one decoded payload; return its new spans as kept (redacted, cut)."""
+        if decoded.bad:
+            self.note_dropped(decoded.bad, decoded.error)
+        return self.add_spans(decoded.spans, decoded.received)
+
+    def add_spans(self, spans: Iterable[LLMSpan], received: int = 0) -> list[LLMSpan]:
+        """Take spans (from a payload or a recording); duplicates of a kept (trace_id, span_id) are skipped."""
+        kept = [self._shown(s) for s in spans]  # redaction runs outside the lock: readers never wait on regexes
+        new: list[LLMSpan] = []
+        with self._lock:
+            self.received += received
+            for s in kept:
+                if s.span_id:
+                    if s.key in self._seen:
+                        self.duplicates += 1
+                        continue
+                    self._seen[s.key] = None
+                    if len(self._seen) > self._seen_cap:
+                        del self._seen[next(iter(self._seen))]
+                new.append(s)
+                self.llm += 1
+                self._recent.append(s)
+                if s.model:
+                    agg = self._models.setdefault((s.model, s.provider), _ModelAgg())
+                    agg.spans += 1
+                    agg.errors += s.status == "error"
+                    agg.input_tokens += s.input_tokens or 0.0
+                    agg.output_tokens += s.output_tokens or 0.0
+                    agg.latency_ms.add(s.duration_ns / 1e6)
+        return new
+
+    def _shown(self, s: LLMSpan) -> LLMSpan:
+        r, limit = self.redactor, self.text_limit
+        return replace(s, name=r.text(s.name), error_message=r.text(s.error_message),
+                       input=cut_bytes(r.text(s.input), limit), output=cut_bytes(r.text(s.output), limit))
+
+    def note_dropped(self, n: int = 1, sample: str = "") -> None:
+        """Count payloads or spans that could not be decoded or kept, keeping a one-line sample of why."""
+        with self._lock:
+            self.dropped += n
+            if sample:
+                self.last_error = self.redactor.line(clean_name(sample, 300))
+
+    def note_forward_error(self, sample: str = "") -> None:
+        """Count a request the Agent behind did not answer."""
+        with self._lock:
+            self.forward_errors += 1
+            if sample:
+                self.last_error = clean_name(sample, 300)
+
+    def reset(self) -> None:
+        """Forget everything (a replay seeking backwards rebuilds from its start)."""
+        with self._lock:
+            self._recent.clear()
+            self._seen.clear()
+            self._models.clear()
+            self.received = self.llm = self.dropped = self.forward_errors = self.duplicates = 0
+            self.last_error = ""
+
+    def summary(self) -> SpanSummary:
+        """A consistent, frozen copy of the state."""
+        with self._lock:
+            rows = [SpanModelRow(m, p, a.spans, a.errors, a.input_tokens, a.output_tokens,
+                                 _ms(quantile(a.latency_ms, 0.95))) for (m, p), a in self._models.items()]
+            recent = tuple(reversed(self._recent))
+            counts = (self.received, self.llm, self.dropped, self.forward_errors)
+            last = self.last_error
+        rows.sort(key=lambda r: (-r.spans, r.model, r.provider))
+        return SpanSummary(*counts, models=tuple(rows), recent=recent, last_error=last)
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
