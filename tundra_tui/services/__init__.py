@@ -1,1 +1,1 @@
-"""What runs beside the sources: the price helper, the fleet poller, the Agent probe, the demo emitter."""
+"""What runs beside the sources: price helper, fleet poller, Agent probe, demo emitter, trace port."""
