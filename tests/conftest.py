@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,13 @@ def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None,
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "tundra_tui", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=ROOT, input=input)
+
+
+# Fuzz budgets: `everyday` keeps `uv run pytest` fast; .ci/run adds a `thorough` pass over the fuzz and
+# soak tests. No deadline: a loaded machine must not turn a slow example into a failure.
+settings.register_profile("everyday", max_examples=25, deadline=None)
+settings.register_profile("thorough", max_examples=300, deadline=None)
+settings.load_profile("everyday")  # `--hypothesis-profile=thorough` overrides it
 
 
 def _svg_snapshots() -> None:

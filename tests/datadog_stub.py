@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .waits import wait_until
+
 API_KEY = "0123456789abcdef0123456789abSECRET1"
 APP_KEY = "fedcba9876543210fedcba9876543210fedcAPPKY2"
 
@@ -35,12 +37,14 @@ def series_answer(now_ms: int) -> dict[str, Any]:
 
 
 class DatadogStub:
-    """POST /api/v2/query/timeseries and GET /info; `mode` picks the behaviour."""
+    """POST /api/v2/query/timeseries and GET /info; `mode` picks the behaviour.
 
-    def __init__(self, mode: str = "ok", reset_s: int = 2, delay_s: float = 0.0) -> None:
+    `slow` answers only when the stub closes (a client times out, nobody sleeps); `wait_requests(n)`
+    waits for the n-th request, which from a poller also means its previous answer was folded."""
+
+    def __init__(self, mode: str = "ok", reset_s: float = 2) -> None:
         self.mode = mode
         self.reset_s = reset_s
-        self.delay_s = delay_s
         self.requests: list[dict[str, Any]] = []
         self.port = 0
         self._loop = asyncio.new_event_loop()
@@ -57,8 +61,13 @@ class DatadogStub:
         self._ready.wait(10)
         return self
 
+    def wait_requests(self, n: int, timeout: float = 30) -> None:
+        """Wait until `n` timeseries requests have arrived."""
+        wait_until(lambda: len(self.requests) >= n, f"request {n} at the Datadog stub", timeout)
+
     def __exit__(self, *exc: object) -> None:
         async def stop() -> None:
+            self._release.set()
             if self._runner is not None:
                 await self._runner.cleanup()
         asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
@@ -67,6 +76,7 @@ class DatadogStub:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
+        self._release = asyncio.Event()  # `slow` answers once this is set
         app = web.Application()
         app.router.add_post("/api/v2/query/timeseries", self.timeseries)
         app.router.add_get("/info", self.info)
@@ -93,7 +103,7 @@ class DatadogStub:
                 "X-RateLimit-Limit": "100", "X-RateLimit-Period": "60", "X-RateLimit-Remaining": "0",
                 "X-RateLimit-Reset": str(self.reset_s)})
         if self.mode == "slow":
-            await asyncio.sleep(self.delay_s)
+            await self._release.wait()
         attrs = body["data"]["attributes"]
         assert body["data"]["type"] == "timeseries_request" and attrs["to"] > attrs["from"]
         return web.Response(text=json.dumps(series_answer(attrs["to"])), content_type="application/json")

@@ -6,46 +6,16 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from datadog.dogstatsd import DogStatsd
 
 from tundra_tui.capture import CaptureReader
+from tundra_tui.commands import main
 
-from .conftest import ROOT, run_cli
-
-
-def free_udp_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tundra_tui", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def wait_listening(proc: subprocess.Popen[str], port: int, timeout: float = 20) -> None:
-    """Wait until the child has bound the port (our own bind then fails)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return
-        finally:
-            probe.close()
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    raise AssertionError("child never listened")
+from .conftest import run_cli
+from .waits import Tundra, wait_records
 
 
 def client(port: int) -> DogStatsd:
@@ -53,21 +23,19 @@ def client(port: int) -> DogStatsd:
 
 
 def test_record_then_stats(tmp_path: Path) -> None:
-    port = free_udp_port()
     out = tmp_path / "session.dog"
-    proc = start_cli("record", str(out), "--listen", f"udp://127.0.0.1:{port}")
-    wait_listening(proc, port)
-    c = client(port)
-    for i in range(300):
-        c.increment("llm.tokens.input", 10, tags=["model:gpt-4o", "provider:openai"], sample_rate=1)
-        if i % 2 == 0:
-            c.distribution("lat", i)
-    c.event("hello", "world")
-    c.close_socket()
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
+    with Tundra("record", str(out), "--listen", "udp://127.0.0.1:0") as rec:
+        c = client(rec.port())
+        for i in range(300):
+            c.increment("llm.tokens.input", 10, tags=["model:gpt-4o", "provider:openai"], sample_rate=1)
+            if i % 2 == 0:
+                c.distribution("lat", i)
+        c.event("hello", "world")
+        c.close_socket()
+        rec.wait_output(r"datagrams 451  lines 451 ")  # the progress line (each second) has counted all
+        done = rec.interrupt()
+    err = done.stderr
+    assert done.returncode == 0, err
     assert "datagrams 451" in err and "lines 451" in err and "Traceback" not in err
     r = CaptureReader(out)
     assert len(list(r)) == 451 and not r.truncated
@@ -86,19 +54,18 @@ def test_record_then_stats(tmp_path: Path) -> None:
 
 
 def test_stats_listen_counts_what_was_sent() -> None:
-    port = free_udp_port()
-    proc = start_cli("stats", "--listen", f"udp://127.0.0.1:{port}", "--duration", "3", "--json")
-    wait_listening(proc, port)
-    c = client(port)
-    for _ in range(500):
-        c.increment("x", 2, sample_rate=0.5)
-    c.close_socket()
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(b"bad line\ny:1|c\n_e{1,1}:a", ("127.0.0.1", port))
-    s.close()
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    doc = json.loads(out)
+    with Tundra("stats", "--listen", "udp://127.0.0.1:0", "--duration", "60", "--json") as stats:
+        port = stats.port()
+        c = client(port)
+        for _ in range(500):
+            c.increment("x", 2, sample_rate=0.5)
+        c.close_socket()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(b"bad line\ny:1|c\n_e{1,1}:a", ("127.0.0.1", port))
+        s.close()
+        done = stats.interrupt()  # Ctrl-C ends --duration early and still counts what was queued
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
     x = next(c for c in doc["contexts"] if c["name"] == "x")
     assert doc["lines"] == x["samples"] + 3 and doc["errors"] == {"metric": 1, "event": 1, "service_check": 0}
     # The client sends sampled counts only when its own dice say so; every one that arrived counts 1/rate.
@@ -106,17 +73,15 @@ def test_stats_listen_counts_what_was_sent() -> None:
 
 
 def test_killed_recorder_file_still_replays(tmp_path: Path) -> None:
-    port = free_udp_port()
     out = tmp_path / "killed.dog"
-    proc = start_cli("record", str(out), "--listen", f"udp://127.0.0.1:{port}")
-    wait_listening(proc, port)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    for i in range(200):
-        s.sendto(b"m:%d|c" % i, ("127.0.0.1", port))
-    time.sleep(2.5)  # more than one flush interval
-    proc.kill()
-    proc.communicate(timeout=10)
-    s.close()
+    with Tundra("record", str(out), "--listen", "udp://127.0.0.1:0") as rec:
+        port = rec.port()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for i in range(200):
+            s.sendto(b"m:%d|c" % i, ("127.0.0.1", port))
+        s.close()
+        wait_records(out, 200)  # a flushed block holds them all: a kill now loses nothing
+        rec.kill()
     warnings: list[str] = []
     msgs = list(CaptureReader(out, warnings.append))
     assert [m.payload for m in msgs] == [b"m:%d|c" % i for i in range(200)]
@@ -140,12 +105,24 @@ def test_killed_recorder_file_still_replays(tmp_path: Path) -> None:
     ["top", "--json"],
     ["nonsense"],
 ])
-def test_errors_are_one_line_exit_2(args: list[str], tmp_path: Path) -> None:
-    res = run_cli(*args)
-    assert res.returncode == 2, (res.stdout, res.stderr)
-    assert "Traceback" not in res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
-    assert res.stdout == ""
+def test_errors_are_one_line_exit_2(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process (a subprocess each costs a Python start-up): an escaping exception fails the test as a
+    traceback would; the subprocess tests below and in test_config check the same contract end to end."""
+    monkeypatch.chdir(tmp_path)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}  # commands take Ctrl-C
+    try:
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse's errors
+            code = exc.code
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert len(err.strip().splitlines()) == 1, err
+    assert out == ""
 
 
 def test_busy_port_error_suggests_listen_and_forward() -> None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
-import time
 
 from tundra_tui.model import Engine
 from tundra_tui.services.demo import run_demo
 from tundra_tui.sources import Tap, parse_url
 
-from .conftest import ROOT, run_cli
+from .conftest import run_cli
+from .waits import Tundra
 
 TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks", "fleet"}
 MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
@@ -63,13 +61,10 @@ def test_demo_round_trips_through_the_tap() -> None:
     tap.start()
     engine = Engine()
     try:
-        n = run_demo(tap.listeners[0].address, rate=400, duration=1.5, seed=11)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            batch = tap.read(0.2)
-            if not batch:
-                break
-            engine.feed(batch)
+        n = run_demo(tap.listeners[0].address, rate=1000, duration=0.5, seed=11)
+        tap.stop()  # what was sent is queued: stopping hands all of it over, then the tap is done
+        while not tap.done:
+            engine.feed(tap.read(0.1))
     finally:
         tap.stop()
     doc = engine.dashboard()
@@ -84,21 +79,16 @@ def test_demo_round_trips_through_the_tap() -> None:
 
 
 def test_top_once_with_demo_in_another_process() -> None:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    top = subprocess.Popen([sys.executable, "-m", "tundra_tui", "top", "--once", "--after", "4", "--json",
-                            "--listen", f"udp://127.0.0.1:{port}"], cwd=ROOT, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)
-    demo = run_cli("demo", "--target", f"udp://127.0.0.1:{port}", "--rate", "50", "--duration", "2", "--seed", "3")
-    out, err = top.communicate(timeout=30)
-    assert demo.returncode == 0 and top.returncode == 0, err
-    doc = json.loads(out)
+    with Tundra("top", "--once", "--after", "60", "--json", "--listen", "udp://127.0.0.1:0") as top:
+        port = top.port()
+        demo = run_cli("demo", "--target", f"udp://127.0.0.1:{port}", "--rate", "200", "--duration", "0.5",
+                       "--seed", "3")
+        done = top.interrupt()  # Ctrl-C ends --after early; everything the demo sent is in the dashboard
+    assert demo.returncode == 0 and done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
     check_contract(doc)
     sent = int(demo.stderr.strip().splitlines()[-1].split()[1])
-    assert doc["totals"]["requests"] == sent
+    assert sent > 50 and doc["totals"]["requests"] == sent
     assert doc["totals"]["requests_per_s"] > 0 and doc["profiles"]["available"] == 3
 
 
@@ -109,7 +99,7 @@ def test_top_once_demo_in_process_uses_a_free_port() -> None:
     except OSError:
         pass
     try:
-        res = run_cli("top", "--demo", "--once", "--after", "2", "--json")
+        res = run_cli("top", "--demo", "--once", "--after", "1", "--json")  # the demo sends 20 requests/s
     finally:
         holder.close()
     assert res.returncode == 0, res.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from tundra_tui.services.fleet import FleetPoller, FleetSettings
 
 from .conftest import run_cli
 from .datadog_stub import API_KEY, APP_KEY, DatadogStub
+from .waits import Tundra, wait_until
 
 KEYS = {"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
 
@@ -54,25 +54,26 @@ def test_wrong_keys_are_unauthorized_and_named() -> None:
 
 
 def test_429_waits_for_the_reset() -> None:
-    with DatadogStub(mode="429", reset_s=2) as stub:
+    with DatadogStub(mode="429", reset_s=0.5) as stub:
+        p = poller(stub)
+        assert p.poll_once() == 0.5  # the wait is the server's X-RateLimit-Reset
+        limited = (p.state.status, p.state.message, p.answered.is_set())
+    assert limited == ("rate_limited", "rate limited by Datadog; next request in 0.5s", False)
+    with DatadogStub(mode="429", reset_s=0.5) as stub:
         p = poller(stub)
         p.start()
-        seen = set()
-        deadline = time.monotonic() + 10
-        while p.state.status != "ok" and time.monotonic() < deadline:
-            seen.add(p.state.status)
-            time.sleep(0.02)
+        stub.wait_requests(2)
+        wait_until(p.answered.is_set, "the answer after the reset")
         p.stop()
         gap = stub.requests[1]["t"] - stub.requests[0]["t"]
-    assert ("rate_limited" in seen and not p.answered.is_set()) or p.state.status == "ok"
     assert p.state.status == "ok"
-    assert gap >= 2.0  # nothing was sent before X-RateLimit-Reset passed
+    assert gap >= 0.5  # nothing was sent before X-RateLimit-Reset passed
 
 
 @pytest.mark.parametrize(("mode", "status"), [("500", "error"), ("slow", "error"), ("403", "unauthorized")])
 def test_failures_and_backoff(mode: str, status: str) -> None:
-    with DatadogStub(mode=mode, delay_s=3) as stub:
-        p = poller(stub, timeout_s=1, interval_s=5)
+    with DatadogStub(mode=mode) as stub:
+        p = poller(stub, timeout_s=0.2 if mode == "slow" else 3, interval_s=5)
         first = p.poll_once()
         second = p.poll_once()
     assert p.state.status == status
@@ -87,9 +88,11 @@ def test_no_keys_means_off() -> None:
 
 
 def test_top_once_json_has_the_fleet_and_no_key(tmp_path: Path) -> None:
-    with DatadogStub(mode="429", reset_s=1) as stub:
-        res = run_cli("top", "--once", "--after", "4", "--json", "--listen", "udp://127.0.0.1:0",
-                      "--datadog-url", stub.url, env=KEYS)
+    with DatadogStub(mode="429", reset_s=0.2) as stub, \
+            Tundra("top", "--once", "--after", "60", "--json", "--listen", "udp://127.0.0.1:0",
+                   "--datadog-url", stub.url, env=KEYS) as top:
+        stub.wait_requests(2)  # the one after the reset: answered ok
+        res = top.interrupt()  # --once lets a request already sent land before it prints
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     fleet = doc["fleet"]
@@ -103,10 +106,12 @@ def test_top_once_json_has_the_fleet_and_no_key(tmp_path: Path) -> None:
 def test_keys_never_appear_anywhere(tmp_path: Path, isolated_dirs: Path) -> None:
     """Bad keys, a recording, and every output and written file: no key, whole or in part."""
     cap = tmp_path / "rec.dog"
-    with DatadogStub() as stub:
-        bad = run_cli("top", "--once", "--after", "2", "--json", "--listen", "udp://127.0.0.1:0",
-                      "--datadog-url", stub.url, "--record", str(cap),
-                      env={"DD_API_KEY": API_KEY[::-1], "DD_APP_KEY": APP_KEY[::-1]})
+    with DatadogStub() as stub, \
+            Tundra("top", "--once", "--after", "60", "--json", "--listen", "udp://127.0.0.1:0",
+                   "--datadog-url", stub.url, "--record", str(cap),
+                   env={"DD_API_KEY": API_KEY[::-1], "DD_APP_KEY": APP_KEY[::-1]}) as top:
+        stub.wait_requests(1)
+        bad = top.interrupt()
     doc = json.loads(bad.stdout)
     assert doc["fleet"]["status"] == "unauthorized" and "DD_API_KEY" in doc["fleet"]["message"]
     blobs = [bad.stdout, bad.stderr]

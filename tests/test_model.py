@@ -207,6 +207,7 @@ def test_series_ring() -> None:
     assert s.total(20) == 3.0 and s.total(25) == 0.0
 
 
+@pytest.mark.soak
 def test_memory_bounded_under_cardinality_bomb() -> None:
     import subprocess
     import sys

@@ -1,8 +1,12 @@
-"""Fuzzing: the parser never raises; every non-empty line is a record or a counted error."""
+"""Fuzzing: the parser never raises; every non-empty line is a record or a counted error.
+
+Example counts come from the Hypothesis profile (conftest.py): a few dozen in the everyday suite,
+hundreds in .ci/run's thorough pass (`pytest -m "fuzz or soak" --hypothesis-profile=thorough`)."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tundra_tui.protocol import Metric, Parser
@@ -19,7 +23,7 @@ def _nonempty_lines(packet: bytes) -> int:
     return n
 
 
-@settings(max_examples=250, deadline=None)
+@pytest.mark.fuzz
 @given(datagram)
 def test_every_line_is_a_record_or_an_error(packet: bytes) -> None:
     p = Parser()
@@ -28,7 +32,7 @@ def test_every_line_is_a_record_or_an_error(packet: bytes) -> None:
     assert len(recs) + p.error_total == p.lines
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.fuzz
 @given(st.lists(valid_line, min_size=1, max_size=20))
 def test_grammar_lines_all_parse(lines: list[bytes]) -> None:
     p = Parser()
@@ -37,7 +41,7 @@ def test_grammar_lines_all_parse(lines: list[bytes]) -> None:
     assert len(recs) == len(lines)
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
 @given(metric_line())
 def test_metric_roundtrip_keeps_name(line: bytes) -> None:
     rec = Parser().parse_packet(line)[0]
@@ -45,7 +49,7 @@ def test_metric_roundtrip_keeps_name(line: bytes) -> None:
     assert rec.context.name == line.split(b":", 1)[0].decode()
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
 @given(event_line())
 def test_event_lengths_slice_exactly(line: bytes) -> None:
     rec = Parser().parse_packet(line)[0]
@@ -54,7 +58,7 @@ def test_event_lengths_slice_exactly(line: bytes) -> None:
     assert rec.title == body[:tlen].decode("utf-8", "replace").replace("\\n", "\n")
 
 
-@settings(max_examples=120, deadline=None)
+@pytest.mark.fuzz
 @given(st.lists(datagram, min_size=1, max_size=6))
 def test_engine_fast_path_counts_like_the_parser(packets: list[bytes]) -> None:
     """Shapes seen before skip the parser; what is an error and what is a line must not change."""

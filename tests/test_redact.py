@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
-import time
 from pathlib import Path
 
 from tundra_tui.capture import CaptureReader
@@ -12,7 +12,7 @@ from tundra_tui.model import Engine
 from tundra_tui.model.redact import Redactor
 
 from .conftest import run_cli
-from .test_cli_foundation import free_udp_port, start_cli, wait_listening
+from .waits import Tundra
 
 T0 = 1_700_000_000 * 10**9
 PII = (b"llm.request.complete:1|c|#model:gpt-4o,provider:openai,success:true,user:alice@corp.io,"
@@ -79,17 +79,13 @@ def test_stats_cli_redacts_unless_told_not_to(tmp_path: Path) -> None:
 
 
 def test_record_redact_captures(tmp_path: Path) -> None:
-    port = free_udp_port()
     out = tmp_path / "masked.dog"
-    proc = start_cli("record", str(out), "--listen", f"udp://127.0.0.1:{port}", "--redact-captures")
-    wait_listening(proc, port)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(PII, ("127.0.0.1", port))
-    s.close()
-    time.sleep(0.5)
-    proc.terminate()  # SIGTERM: a clean stop, trailer written
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
+    with Tundra("record", str(out), "--listen", "udp://127.0.0.1:0", "--redact-captures") as rec:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(PII, ("127.0.0.1", rec.port()))
+        s.close()
+        done = rec.interrupt(signal.SIGTERM)  # a clean stop: what was queued is recorded, trailer written
+    assert done.returncode == 0, done.stderr
     r = CaptureReader(out)
     (msg,) = list(r)
     assert not r.truncated

@@ -239,6 +239,14 @@ class Session:
         view.doc["fleet"] = self.fleet_json()
         return view
 
+    def drain(self, timeout: float = 10.0) -> None:
+        """End the input and let what is in flight land: every datagram already queued reaches the engine,
+        a fleet request already sent is folded (each within `timeout`). A snapshot then is final."""
+        self.source.stop()
+        self.finished.wait(timeout)
+        if self.fleet is not None:
+            self.fleet.stop(wait=timeout)
+
     def stop(self) -> None:
         """Stop ingesting, close the source and any recording (which first gets every datagram)."""
         self._closing = True

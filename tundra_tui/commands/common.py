@@ -109,7 +109,8 @@ def stop_on_signals() -> threading.Event:
 
 
 def print_once(session: Session, as_json: bool) -> int:
-    """`--once`: stop the session and print its dashboard, as JSON or text."""
+    """`--once`: end the input, print the dashboard of everything that arrived (JSON or text), stop."""
+    session.drain()
     doc = session.snapshot()
     session.stop()
     if as_json:

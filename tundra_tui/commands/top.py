@@ -25,6 +25,7 @@ from .common import (
     run_screen,
     stop_on_signals,
     url,
+    warn,
     warn_exposure,
 )
 
@@ -93,7 +94,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     stop = stop_on_signals() if args.once else None
     session, demo_stop = _live_session(args, cfg)
     if stop is not None:
-        stop.wait(args.after if args.after is not None else 1.0)
+        after = args.after if args.after is not None else 1.0
+        warn(f"listening on {session.source.label} for {after:g}s")
+        stop.wait(after)
         if demo_stop:
             demo_stop.set()
         return print_once(session, args.json)

@@ -74,8 +74,11 @@ class FleetPoller:
             self._thread = threading.Thread(target=self._run, name="tundra-fleet", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.0) -> None:
+        """Stop polling; with `wait`, first let a request already sent land (within its own timeout)."""
         self._stop.set()
+        if wait and self._thread is not None:
+            self._thread.join(min(wait, self.settings.timeout_s + 1))
 
     def _run(self) -> None:
         api = self._api()
