@@ -12,7 +12,7 @@ from tundra_tui.sources import Tap, parse_url
 from .conftest import run_cli
 from .waits import Tundra
 
-TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks", "fleet"}
+TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks", "fleet", "spans"}
 MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
               "p50_ms", "p95_ms", "p99_ms"}
 

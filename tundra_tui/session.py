@@ -17,9 +17,11 @@ from typing import Any
 
 from .model import Engine
 from .model.fleet import FleetState
+from .model.spans import SpanSummary
 from .model.view import View, build_view
 from .services.agent import AgentProbe
 from .services.fleet import FleetPoller
+from .services.spanfeed import SpanFeed
 from .sources import Replay, Source
 from .sources.recorder import Recorder
 
@@ -31,8 +33,10 @@ class Session:
 
     def __init__(self, source: Source, engine: Engine, record: Path | None = None,
                  clock_ns: Callable[[], int] = time.time_ns, fleet: FleetPoller | None = None,
-                 agent: AgentProbe | None = None, record_transform: Callable[[bytes], bytes] | None = None) -> None:
+                 agent: AgentProbe | None = None, record_transform: Callable[[bytes], bytes] | None = None,
+                 spans: SpanFeed | None = None) -> None:
         self.record_transform = record_transform
+        self.spans = spans  # LLM spans (trace port or sidecar): their own source, never in the engine's counts
         self.source = source
         self.fleet = fleet
         self.agent = agent
@@ -54,6 +58,8 @@ class Session:
         self._fed = 0  # replay: packets fed into the engine
         self._prescan_gen = 0
         self._closing = False
+        if record and spans is not None:
+            spans.record(record)
 
     @property
     def replay(self) -> Replay | None:
@@ -180,10 +186,14 @@ class Session:
         """Begin recording to `path` (stopping any recording first)."""
         self.stop_recording()
         self.recorder = Recorder(path, transform=self.record_transform)
+        if self.spans is not None:
+            self.spans.record(path)
 
     def stop_recording(self) -> Path | None:
         """Close the recording cleanly (trailer written); return its path."""
         rec, self.recorder = self.recorder, None
+        if self.spans is not None:
+            self.spans.stop_recording()
         if rec is None:
             return None
         rec.close()
@@ -209,7 +219,15 @@ class Session:
         st["internal_errors"] = self.internal_errors
         if self.agent is not None:
             st["agent"] = self.agent.state.summary()
+        if self.spans is not None:
+            st.update(self.spans.status())
         return st
+
+    def span_summary(self) -> SpanSummary:
+        """The LLM spans as of the session clock (empty when there is no trace port or sidecar)."""
+        if self.spans is None:
+            return SpanSummary()
+        return self.spans.summary(self.now_ns() if self.replay is not None else None)
 
     def fleet_json(self) -> dict[str, Any]:
         """The `fleet` object: `off` when no poller (no keys)."""
@@ -228,6 +246,7 @@ class Session:
         with self.lock:
             doc = self.engine.dashboard(self.now_ns(), status)
         doc["fleet"] = self.fleet_json()
+        doc["spans"] = self.span_summary().as_json()
         return doc
 
     def view(self, group: str = "model", sort: str = "requests") -> View:
@@ -237,6 +256,8 @@ class Session:
             status["packets"], status["lines"] = self.engine.packets, self.engine.lines
             view = build_view(self.engine, self.now_ns(), status, group, sort)
         view.doc["fleet"] = self.fleet_json()
+        view.spans = self.span_summary()
+        view.doc["spans"] = view.spans.as_json()
         return view
 
     def drain(self, timeout: float = 10.0) -> None:
@@ -257,6 +278,8 @@ class Session:
         if self._thread is not None:
             self._thread.join(timeout=30 if self.recorder is not None else 5)
         self._stop.set()
+        if self.spans is not None:
+            self.spans.stop()  # the trace port first: what it already received is decoded into the sidecar
         self.stop_recording()
         self.engine.close()
 

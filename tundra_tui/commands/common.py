@@ -15,6 +15,9 @@ from ..config import Config
 from ..model import Engine, Pricer, Vocabulary
 from ..model.cost import CostSource
 from ..model.redact import Redactor
+from ..model.spans import SpanBook
+from ..services.spanfeed import SpanFeed
+from ..services.traceproxy import DEFAULT_TRACES, TraceProxy, TraceProxyError
 from ..session import Session
 from ..sources import Address, BadURL, parse_url
 
@@ -87,6 +90,47 @@ def warn_exposure(addrs: list[Address]) -> None:
     for a in addrs:
         if not a.is_loopback:
             warn(f"warning: listening on {a}, which is reachable from other hosts")
+
+
+def span_feed(args: argparse.Namespace, cfg: Config) -> SpanFeed:
+    """The trace port, started: `--traces URL` (an error if it cannot be had), else the default when it is free."""
+    book = SpanBook(Redactor.from_config(cfg.redact, enabled=not args.no_redact))
+    if args.no_traces:
+        if args.traces or args.traces_forward:
+            raise UsageError("--no-traces cannot go with --traces or --traces-forward")
+        return SpanFeed(book)
+    try:
+        proxy = TraceProxy(args.traces or DEFAULT_TRACES, book, forward=args.traces_forward)
+    except TraceProxyError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        proxy.start()
+    except TraceProxyError as exc:
+        if args.traces or args.traces_forward:
+            raise UsageError(f"{exc} (give another with --traces URL)") from None
+        return SpanFeed(book, note=f"traces off: {DEFAULT_TRACES.removeprefix('http://')} in use")
+    if not proxy_is_loopback(proxy.host):
+        warn(f"warning: trace port on {proxy.url}, which is reachable from other hosts")
+    return SpanFeed(book, proxy)
+
+
+def proxy_is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    return Address("udp", host, 0).is_loopback
+
+
+def answers_as_agent(spans: SpanFeed, agent_url: str) -> bool:
+    """True when tundra's own minimal Agent sits where the Agent probe would look (probing it says nothing)."""
+    from urllib.parse import urlsplit
+
+    proxy = spans.proxy
+    if proxy is None or proxy.forward:
+        return False
+    parts = urlsplit(agent_url)
+    try:
+        return parts.port == proxy.port and proxy_is_loopback(parts.hostname or "")
+    except ValueError:
+        return False
 
 
 def dump(doc: Any) -> None:

@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..model.redact import Redactor
+from ..model.spans import SpanBook
 from ..services.prices import HelperPricer
+from ..services.spanfeed import SpanFeed
 from ..session import Session
 from ..sources import Replay, ReplayOnce, Source
 from .common import (
@@ -62,8 +65,12 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         raise UsageError("--json needs --once")
     source: Source = (ReplayOnce(path, on_warning=warn) if args.once
                       else Replay(path, speed=args.speed, loop=args.loop, on_warning=warn))
+    spans, problem = SpanFeed.from_sidecar(SpanBook(Redactor.from_config(cfg.redact, enabled=not args.no_redact)),
+                                           path)
+    if problem:
+        warn(problem)
     session = Session(source, make_engine(cfg, args.max_contexts, redact=not args.no_redact,
-                                          pricer=HelperPricer(cfg.prices)))
+                                          pricer=HelperPricer(cfg.prices)), spans=spans)
     session.start()
     if args.once:
         session.wait()

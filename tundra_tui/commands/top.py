@@ -13,16 +13,19 @@ from ..model.cost import CostSource
 from ..services.agent import AgentProbe
 from ..services.fleet import FleetPoller, FleetSettings
 from ..services.prices import HelperPricer
+from ..services.traceproxy import DEFAULT_TRACES
 from ..session import Session
 from ..sources import DEFAULT_LISTEN, Tap, parse_url
 from .common import (
     UsageError,
+    answers_as_agent,
     capture_redactor,
     count,
     make_engine,
     positive,
     print_once,
     run_screen,
+    span_feed,
     stop_on_signals,
     url,
     warn,
@@ -48,6 +51,9 @@ def add_parser(sub: Any) -> None:
     top.add_argument("--datadog-url", metavar="URL", help="Datadog API base URL (tests, proxies)")
     top.add_argument("--datadog-scope", metavar="TAGS", help="fleet query scope, e.g. env:production")
     top.add_argument("--agent-url", metavar="URL", help="the local Agent's /info (default from config)")
+    top.add_argument("--traces", metavar="URL", help=f"serve the trace port here (default {DEFAULT_TRACES} if free)")
+    top.add_argument("--traces-forward", metavar="URL", help="pass the trace port's traffic on to this Agent")
+    top.add_argument("--no-traces", action="store_true", help="no trace port")
 
 
 def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPoller:
@@ -67,13 +73,19 @@ def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPo
 
 def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None]:
     listen = args.listen or [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
-    agent = None if args.once else AgentProbe(args.agent_url or cfg.agent_url)
+    spans = span_feed(args, cfg)
+    agent_url = args.agent_url or cfg.agent_url
+    agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
     pricer = HelperPricer(cfg.prices)
     engine = make_engine(cfg, args.max_contexts, redact=not args.no_redact, pricer=pricer)
     tap = Tap(listen, forward=args.forward)
     session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
-                      record_transform=capture_redactor(args, cfg))
-    session.start()
+                      record_transform=capture_redactor(args, cfg), spans=spans)
+    try:
+        session.start()
+    except BaseException:
+        spans.stop()
+        raise
     warn_exposure(listen)
     demo_stop = None
     if args.demo:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ddsketch import DDSketch
 
 from .numbers import quantile
+from .spans import SpanSummary
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -56,6 +57,7 @@ class View:
     switches: list[tuple[float, str | None, str]]
     checks: list[dict[str, Any]]
     status: dict[str, Any]
+    spans: SpanSummary = field(default_factory=SpanSummary)  # LLM spans from the trace port, typed for screens
 
 
 def _sum(values: list[list[float]]) -> list[float]:

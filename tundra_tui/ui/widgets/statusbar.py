@@ -64,6 +64,10 @@ class StatusBar(Static):
         if st.get("agent"):
             out.append(" │")
             out.append(st["agent"], style=self.c("stale") if "not reachable" in st["agent"] else "")
+        if st.get("traces") or view.spans.llm:
+            out.append(f" │spans {num(view.spans.llm)}")
+            if view.spans.forward_errors:
+                out.append(f" agent err {num(view.spans.forward_errors)}", style=self.c("alarm"))
         if st.get("filter"):
             out.append(f" │/{' '.join(st['filter'])}", style=self.c("warn"))
         if out != self._last:

@@ -1,0 +1,101 @@
+"""The `.spans` sidecar beside a `.dog` capture: one JSON object per line, in zstd frames.
+
+Each line is `{"t": receive time in ns, "span": {...}}`. Every flush closes a zstd frame, so a
+file cut short by a crash or a kill still reads up to its last whole frame. The `.dog` itself
+stays exactly the Agent's format; the sidecar only holds decoded span records, never raw bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import zstandard
+
+from .dogfile import CaptureError
+
+SUFFIX = ".spans"
+MAX_LINE = 1024 * 1024  # a longer line is not one tundra wrote: skipped
+
+
+def sidecar_path(capture: str | os.PathLike[str]) -> Path:
+    """Where the span sidecar of `capture` lives: `FILE.spans` beside `FILE`."""
+    p = Path(capture)
+    return p.with_name(p.name + SUFFIX)
+
+
+class SpanFileWriter:
+    """Appends span lines; `flush` ends a frame. One thread owns it (see services.spanfeed)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that was already there
+        self._raw: BinaryIO = os.fdopen(fd, "wb")
+        self._zc = zstandard.ZstdCompressor(level=3)
+        self._pending: list[bytes] = []
+        self.records = 0
+        self.closed = False
+
+    def write(self, ts_ns: int, record: dict[str, Any]) -> None:
+        """Queue one record received at `ts_ns` for the next frame."""
+        line = json.dumps({"t": ts_ns, "span": record}, separators=(",", ":"), ensure_ascii=False)
+        self._pending.append(line.encode("utf-8", "replace") + b"\n")
+        self.records += 1
+
+    def flush(self) -> None:
+        """Write what is queued as one whole zstd frame."""
+        if self._pending:
+            self._raw.write(self._zc.compress(b"".join(self._pending)))
+            self._pending.clear()
+        self._raw.flush()
+
+    def close(self) -> None:
+        """Flush and close; idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.flush()
+        finally:
+            self._raw.close()
+
+
+def read_spanfile(path: str | os.PathLike[str]) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
+    """Every whole line of a sidecar as (time, record), and whether the file ended mid-frame or mid-line."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise CaptureError(f"cannot read {path}: {exc.strerror or exc}") from None
+    out = bytearray()
+    truncated = False
+    dctx = zstandard.ZstdDecompressor()
+    while raw:  # frame by frame: a frame cut short (a crash mid-write) ends the file, what came before stands
+        frame = dctx.decompressobj()
+        try:
+            chunk = frame.decompress(raw)
+        except zstandard.ZstdError:
+            truncated = True
+            break
+        if not frame.eof:
+            truncated = True
+            break
+        out += chunk
+        raw = frame.unused_data
+    lines: list[tuple[int, dict[str, Any]]] = []
+    for line in bytes(out).split(b"\n"):
+        if not line or len(line) > MAX_LINE:
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            truncated = True
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get("t"), int) and isinstance(obj.get("span"), dict):
+            lines.append((obj["t"], obj["span"]))
+    return lines, truncated

@@ -1,0 +1,152 @@
+"""The spans side of a session: a SpanBook fed live by the trace port or replayed from a `.spans` sidecar,
+and the sidecar recorder that keeps the decoded records beside a `.dog` recording."""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import errno
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..capture import CaptureError
+from ..capture.spanfile import SpanFileWriter, read_spanfile, sidecar_path
+from ..model.spans import SpanBook, SpanSummary
+from ..traces import LLMSpan
+from .traceproxy import TraceProxy
+
+
+class SpanRecorder:
+    """Writes span records to a sidecar on a thread of its own, one zstd frame a second; errors stop it, counted."""
+
+    def __init__(self, path: str | Path, max_queue: int = 100_000) -> None:
+        self.path = Path(path)
+        self.error: str | None = None
+        self.dropped = 0
+        self._writer = SpanFileWriter(self.path)
+        self._queue: collections.deque[tuple[int, LLMSpan]] = collections.deque()
+        self._max = max_queue
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="tundra-record-spans", daemon=True)
+        self._thread.start()
+
+    @property
+    def records(self) -> int:
+        return self._writer.records
+
+    def put(self, spans: list[LLMSpan], ts_ns: int) -> None:
+        """Queue spans received at `ts_ns` (counted as dropped past the queue limit or after an error)."""
+        if self._stop or self.error is not None or len(self._queue) + len(spans) > self._max:
+            self.dropped += len(spans)
+            return
+        self._queue.extend((ts_ns, s) for s in spans)
+        self._wake.set()
+
+    def _run(self) -> None:
+        q, w = self._queue, self._writer
+        try:
+            while True:
+                self._wake.wait(1.0)
+                self._wake.clear()
+                while q:
+                    ts, span = q.popleft()
+                    w.write(ts, span.as_dict())
+                w.flush()
+                if self._stop and not q:
+                    break
+            w.close()
+        except OSError as exc:
+            reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            self.error = f"recording spans to {self.path} stopped: {reason}"
+            self.dropped += len(q)
+            q.clear()
+            try:
+                w.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Write what is queued, then close the file."""
+        self._stop = True
+        self._wake.set()
+        self._thread.join(30)
+
+
+class SpanFeed:
+    """Owns the SpanBook of a session and what fills it: a TraceProxy (live) or sidecar records (replay)."""
+
+    def __init__(self, book: SpanBook, proxy: TraceProxy | None = None,
+                 recorded: list[tuple[int, LLMSpan]] | None = None, note: str | None = None) -> None:
+        self.book = book
+        self.proxy = proxy
+        self.note = note  # why there is no trace port, for the status bar
+        self.recorder: SpanRecorder | None = None
+        self._recorded = sorted(recorded or [], key=lambda r: r[0])
+        self._times = [t for t, _ in self._recorded]
+        self._pos = 0
+        self._lock = threading.Lock()
+        if proxy is not None:
+            proxy.on_spans = self._on_spans
+
+    @classmethod
+    def from_sidecar(cls, book: SpanBook, capture: str | Path) -> tuple[SpanFeed | None, str | None]:
+        """The feed replaying `capture`'s `.spans` sidecar (None when there is none), and a warning if it was cut."""
+        path = sidecar_path(capture)
+        if not path.exists():
+            return None, None
+        try:
+            lines, truncated = read_spanfile(path)
+        except CaptureError as exc:
+            return None, f"spans not replayed: {exc}"
+        records = [(t, s) for t, raw in lines if (s := LLMSpan.from_dict(raw)) is not None]
+        warning = f"{path.name}: ends mid-frame; {len(records)} spans kept" if truncated else None
+        return cls(book, recorded=records), warning
+
+    def _on_spans(self, spans: list[LLMSpan], ts_ns: int) -> None:
+        rec = self.recorder
+        if rec is not None:
+            rec.put(spans, ts_ns)
+
+    def record(self, capture: str | Path) -> None:
+        """Keep the live spans in `capture`'s sidecar from now on."""
+        self.stop_recording()
+        if self.proxy is not None:
+            self.recorder = SpanRecorder(sidecar_path(capture))
+
+    def stop_recording(self) -> None:
+        """Close the sidecar, if one is being written."""
+        rec, self.recorder = self.recorder, None
+        if rec is not None:
+            rec.close()
+
+    def summary(self, now_ns: int | None = None) -> SpanSummary:
+        """The book as of now; a replay first takes in the records up to `now_ns` (all of them for None)."""
+        if self._recorded:
+            with self._lock:  # one replay position at a time: a seek back rebuilds from the start
+                end = len(self._times) if now_ns is None else bisect.bisect_right(self._times, now_ns)
+                if end < self._pos:
+                    self.book.reset()
+                    self._pos = 0
+                if end > self._pos:
+                    batch = [s for _, s in self._recorded[self._pos:end]]
+                    self.book.add_spans(batch, received=len(batch))
+                    self._pos = end
+        return self.book.summary()
+
+    def status(self) -> dict[str, Any]:
+        """For the status bar: where the trace port is, and its forward errors."""
+        st: dict[str, Any] = dict(self.proxy.status()) if self.proxy is not None else {}
+        if self.note:
+            st["traces_note"] = self.note
+        rec = self.recorder
+        if rec is not None and rec.error:
+            st["spans_record_error"] = rec.error
+        return st
+
+    def stop(self) -> None:
+        """Close the trace port (decoding what it already received), then the sidecar."""
+        if self.proxy is not None:
+            self.proxy.stop()
+        self.stop_recording()
