@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .fleet import FleetState
 from .numbers import number, quantile
+from .spans import SpanSummary
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -66,6 +67,7 @@ def build(engine: Engine, llm: LLMRollup, now_s: int, status: dict[str, Any]) ->
         "service_checks": sorted(({k: v for k, v in c.items() if k in ("name", "status", "tags", "message")}
                                   for c in llm.checks.values()), key=lambda c: (c["name"], c["tags"])),
         "fleet": FleetState().as_json(),  # the Session puts its poller's state here
+        "spans": SpanSummary().as_json(),  # and its trace port's (or sidecar's) spans here
     }
 
 
