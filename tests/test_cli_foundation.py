@@ -42,7 +42,7 @@ def test_record_then_stats(tmp_path: Path) -> None:
     res = run_cli("stats", str(out), "--json")
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
-    assert set(doc) == {"source", "packets", "lines", "errors", "events", "service_checks", "contexts"}
+    assert set(doc) == {"source", "packets", "lines", "errors", "bad_values", "events", "service_checks", "contexts"}
     assert doc["packets"] == 451 and doc["lines"] == 451 and doc["events"] == 1
     ctx = {c["name"]: c for c in doc["contexts"]}
     assert ctx["llm.tokens.input"] == {"name": "llm.tokens.input", "type": "c",

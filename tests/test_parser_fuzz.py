@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tundra_tui.protocol import Metric, Parser
+from tundra_tui.protocol.text import clean
 
 from .strategies import datagram, event_line, metric_line, valid_line
 
@@ -55,7 +56,7 @@ def test_event_lengths_slice_exactly(line: bytes) -> None:
     rec = Parser().parse_packet(line)[0]
     header, _, body = line.partition(b":")
     tlen = int(header[3:-1].split(b",")[0])
-    assert rec.title == body[:tlen].decode("utf-8", "replace").replace("\\n", "\n")
+    assert rec.title == clean(body[:tlen].decode("utf-8", "replace").replace("\\n", "\n"), multiline=True)
 
 
 @pytest.mark.fuzz

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,14 @@ from .dogfile import MAGIC, ZSTD_MAGIC, CaptureError
 from .proto import DogMsg, decode, read_varint
 
 CHUNK = 1 << 18  # small enough for malloc to reuse freed chunks, big enough to amortise each read
+# A record holds one datagram (at most 64 KiB) and its ancillary data: a length past this is damage or a bomb
+# (0xFFFFFFFE would otherwise make the reader buffer the whole file, re-copying it on every read).
+MAX_RECORD = 1 << 20
+MAX_WINDOW = 1 << 27  # zstd's own default limit, stated: a frame asking more memory to decompress is refused
+# Real captures compress 5-50x; a zstd bomb, thousands of times. Past this ratio (or 64 MiB, for tiny files)
+# the rest of a compressed capture is refused with one warning, so a small file cannot cost hours or gigabytes.
+MAX_RATIO = 1000
+MIN_BUDGET = 64 << 20
 _U32 = struct.Struct("<I")
 # field 1: a 9-byte timestamp varint (any time from 1972 to 2262 in ns); field 2, payload size, and
 # field 3, payload length: varints below 2**21
@@ -47,12 +56,7 @@ class CaptureReader:
 
     # -- the byte stream ------------------------------------------------------------------------
     def _open(self) -> _Stream:
-        try:
-            fh = open(self.path, "rb")  # noqa: SIM115 (closed by _Stream)
-        except IsADirectoryError:
-            raise CaptureError(f"{self.path}: is a directory, not a capture file") from None
-        except OSError as exc:
-            raise CaptureError(f"{self.path}: {exc.strerror or exc}") from None
+        fh = _open_regular(self.path)
         stream = _Stream(fh, self)
         head = stream.read_at_least(8)
         if len(head) < 8 or head[:4] != MAGIC or head[4] & 0xF0 != 0xF0:
@@ -100,6 +104,10 @@ class CaptureReader:
                         return  # separator before the tagger state
                     start, stop = pos + 4, pos + 4 + length
                     if stop > end:
+                        if length > MAX_RECORD:
+                            yield out
+                            self._truncate(f"a record claims {length:,} bytes (over {MAX_RECORD:,})")
+                            return
                         break
                     pos = stop
                     if fast:
@@ -151,20 +159,29 @@ class _Stream:
         magic = fh.read(4)
         fh.seek(0)
         self.src: Any = fh
+        self.budget = -1  # decompressed bytes still allowed (-1: not compressed, no limit)
         if magic == ZSTD_MAGIC:
+            self.budget = max(os.fstat(fh.fileno()).st_size * MAX_RATIO, MIN_BUDGET)
             owner.compressed = True
-            self.src = zstandard.ZstdDecompressor().stream_reader(fh, read_size=CHUNK, read_across_frames=True,
-                                                                   closefd=False)
+            self.src = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW).stream_reader(
+                fh, read_size=CHUNK, read_across_frames=True, closefd=False)
 
     def read(self) -> bytes:
         if self.src is None:
             return b""
         try:
-            return self.src.read(CHUNK)  # type: ignore[no-any-return]
+            data: bytes = self.src.read(CHUNK)
         except zstandard.ZstdError:
             self.owner._truncate("compressed data is damaged")
             self.src = None  # nothing more can be read past the damage
             return b""
+        if self.budget >= 0:
+            self.budget -= len(data)
+            if self.budget < 0:
+                self.owner._truncate(f"it decompresses to over {MAX_RATIO}x its size (a zstd bomb?)")
+                self.src = None
+                return b""
+        return data
 
     def read_at_least(self, n: int) -> bytes:
         data = b""
@@ -183,6 +200,24 @@ class _Stream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open `path` for reading if it is a regular file: a FIFO, a device or a socket would block or never
+    end (and cannot seek), so it gets one clear line instead. O_NONBLOCK: opening a FIFO must not wait."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except IsADirectoryError:
+        raise CaptureError(f"{path}: is a directory, not a capture file") from None
+    except OSError as exc:
+        raise CaptureError(f"{path}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise CaptureError(f"{path}: is {what}, not a capture file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def read_capture(path: str | os.PathLike[str], on_warning: Callable[[str], None] | None = None) -> list[DogMsg]:

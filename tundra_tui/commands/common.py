@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from ..config import Config
 from ..model import Engine, Pricer, Vocabulary
 from ..model.cost import CostSource
+from ..model.numbers import finite_json
 from ..model.redact import Redactor
 from ..model.spans import SpanBook
 from ..services.spanfeed import SpanFeed
@@ -135,7 +136,7 @@ def answers_as_agent(spans: SpanFeed, agent_url: str) -> bool:
 
 def dump(doc: Any) -> None:
     """One JSON document on stdout."""
-    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n")
+    sys.stdout.write(json.dumps(finite_json(doc), indent=2, allow_nan=False, default=str) + "\n")
     sys.stdout.flush()
 
 

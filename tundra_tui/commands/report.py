@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from ..model import Engine
@@ -18,6 +19,11 @@ def _console() -> Console:
     return con if con.is_terminal else Console(width=200)
 
 
+def _t(value: object) -> Text:
+    """Text from outside as a table cell: never read as markup (`[/x]` is text, not a tag)."""
+    return Text("-" if value is None else str(value))
+
+
 def _n(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
@@ -26,13 +32,13 @@ def print_stats(engine: Engine, label: str, status: dict[str, Any], top: int | N
     """A table of contexts sorted by samples, like `agent dogstatsd-stats`, then the error summary."""
     con = _console()
     rows = engine.store.rows(top, engine.redactor.tags)
-    table = Table(title=f"{label}: {engine.packets:,} packets, {engine.lines:,} lines, "
-                        f"{len(engine.store.contexts):,} contexts", title_justify="left")
+    table = Table(title=Text(f"{label}: {engine.packets:,} packets, {engine.lines:,} lines, "
+                        f"{len(engine.store.contexts):,} contexts"), title_justify="left")
     for col, just in (("metric", "left"), ("type", "left"), ("tags", "left"), ("samples", "right"),
                       ("count", "right"), ("value", "right")):
         table.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
     for r in rows:
-        table.add_row(r["name"], r["type"], ",".join(r["tags"]), f"{r['samples']:,}", _n(r["count"]),
+        table.add_row(_t(r["name"]), r["type"], _t(",".join(r["tags"])), f"{r['samples']:,}", _n(r["count"]),
                       _n(r["value"]))
     con.print(table)
     errs = engine.parser.errors
@@ -50,9 +56,8 @@ def print_stats(engine: Engine, label: str, status: dict[str, Any], top: int | N
     if engine.redactor.count:
         con.print(f"{engine.redactor.count:,} values redacted (--no-redact shows them)")
     for bad in engine.parser.bad_lines:
-        line = engine.redactor.line(bad.line.decode("utf-8", "replace"))
-        con.print(f"  [red]bad {bad.kind}[/] ({bad.reason}): ", line[:200],
-                  markup=True, highlight=False)
+        line = engine.redactor.line(bad.text)[:200]
+        con.print(Text.assemble(("  bad " + bad.kind, "red"), f" ({bad.reason}): ", line), highlight=False)
 
 
 def print_dashboard(doc: dict[str, Any]) -> None:
@@ -60,8 +65,8 @@ def print_dashboard(doc: dict[str, Any]) -> None:
     con = _console()
     t = doc["totals"]
     p = doc["profiles"]
-    con.print(f"profile [bold]{p['selected'] or '-'}[/] ({p['selected_provider'] or '-'}) of "
-              f"{p['available'] if p['available'] is not None else '?'} available")
+    con.print(Text.assemble("profile ", (p["selected"] or "-", "bold"), f" ({p['selected_provider'] or '-'}) of "
+                            f"{p['available'] if p['available'] is not None else '?'} available"))
     cost = "n/a" if t["cost_usd"] is None else f"${t['cost_usd']:.4f}"
     con.print(f"requests {t['requests']:,} errors {t['errors']:,} ({t['error_rate']:.1%}) "
               f"tokens in {t['input_tokens']:,} out {t['output_tokens']:,} cost {cost} "
@@ -70,7 +75,7 @@ def print_dashboard(doc: dict[str, Any]) -> None:
     for col in ("model", "provider", "req", "err%", "in", "out", "cost", "p50", "p95", "p99"):
         table.add_column(col, justify="left" if col in ("model", "provider") else "right")
     for m in doc["models"]:
-        table.add_row(m["model"], m["provider"], _n(m["requests"]), f"{m['error_rate']:.1%}",
+        table.add_row(_t(m["model"]), _t(m["provider"]), _n(m["requests"]), f"{m['error_rate']:.1%}",
                       _n(m["input_tokens"]), _n(m["output_tokens"]),
                       "n/a" if m["cost_usd"] is None else f"${m['cost_usd']:.4f}",
                       *("-" if m[k] is None else f"{m[k]:.0f}" for k in ("p50_ms", "p95_ms", "p99_ms")))

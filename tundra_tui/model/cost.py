@@ -6,6 +6,7 @@ then the genai-prices table. A model with no price has cost None ("n/a"), never 
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -55,6 +56,8 @@ class MemoCost:
              cache_read_tokens: float = 0.0) -> float | None:
         """USD for these tokens, or None when nothing prices the model; `input_tokens` includes cached ones,
         as genai-prices expects."""
+        if not (math.isfinite(input_tokens) and math.isfinite(output_tokens) and math.isfinite(cache_read_tokens)):
+            return None  # no price for tokens nobody can count (the engine never folds such values)
         tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
         last = self._last.get((model, provider))
         if last is None or last[0] != tokens:

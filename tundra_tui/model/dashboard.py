@@ -51,7 +51,7 @@ def build(engine: Engine, llm: LLMRollup, now_s: int, status: dict[str, Any]) ->
     return {
         "tap": {"packets": engine.packets, "lines": engine.lines, "errors": dict(engine.parser.errors),
                 "dropped": kernel + (status.get("recorder_dropped") or 0),
-                "truncated": status.get("truncated", 0),
+                "truncated": status.get("truncated", 0), "bad_values": engine.bad_values,
                 "contexts": len(engine.store.contexts), "contexts_dropped": engine.store.dropped_contexts},
         "profiles": {"available": llm.available, "selected": llm.selected,
                      "selected_provider": llm.selected_provider, "bootstraps": number(llm.bootstraps),

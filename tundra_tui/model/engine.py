@@ -12,6 +12,7 @@ Agent-grammar parser, which counts and samples what is malformed.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -19,12 +20,12 @@ from itertools import chain
 from operator import attrgetter
 from typing import Any
 
-from ..protocol import Context, Event, Metric, Parser, ServiceCheck
+from ..protocol import BadLine, Context, Event, Metric, Parser, ServiceCheck
 from ..protocol.floats import go_float
 from .cost import CostSource
 from .dashboard import build
 from .llm import Groups, LLMRollup, Plan
-from .numbers import fsum
+from .numbers import bounded, fsum, limit
 from .redact import Redactor
 from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
 from .vocab import Vocabulary
@@ -37,7 +38,7 @@ _RAW = attrgetter("raw")
 class Slot:
     """One line shape: its context, weight, where its samples go, and the samples not yet folded."""
 
-    __slots__ = ("ctx", "fplan", "gather", "is_set", "key", "mtype", "plan", "raw", "stats", "vals", "w")
+    __slots__ = ("ctx", "fplan", "gather", "is_set", "key", "lim", "mtype", "plan", "raw", "stats", "vals", "w")
 
     def __init__(self, ctx: Context, w: float, stats: ContextStats | None, plan: Plan | None,
                  fplan: Plan | None, key: tuple[bytes, bytes] | None) -> None:
@@ -45,6 +46,7 @@ class Slot:
         self.mtype = ctx.mtype
         self.is_set = ctx.mtype == "s"
         self.w = w
+        self.lim = math.inf if self.is_set else limit(w)  # |value| past this is a bad value (numbers.limit)
         self.stats = stats
         self.plan = plan
         self.fplan = fplan
@@ -74,6 +76,7 @@ class Engine:
         self.bytes = 0
         self.events = 0
         self.service_checks = 0
+        self.bad_values = 0  # non-finite or out-of-range values, counted and never folded
         self.last_ts_ns = 0
         self._slots: dict[tuple[bytes, bytes], Slot] = {}
         self._by_ctx: dict[tuple[Context, float], Slot] = {}
@@ -141,10 +144,15 @@ class Engine:
             if not rec.values:
                 return
             slot = self._slot_for(rec, (name, tail) if len(rec.values) == 1 and not rec.timestamp else None)
+            values = rec.values if slot.is_set else bounded(rec.values, slot.lim)  # type: ignore[arg-type]
+            if len(values) != len(rec.values):
+                self._count_bad(slot, len(rec.values) - len(values), line)
+            if not values:
+                return
             vals = slot.vals
             if not vals:
                 self._dirty.append(slot)  # may already be there: a flush skips a slot with nothing pending
-            vals.extend(rec.values)
+            vals.extend(values)
         elif type(rec) is Event:
             self.events += 1
             rec = self.redactor.event(rec)
@@ -197,13 +205,46 @@ class Engine:
         if all(raw) and (slot.is_set or b"".join(raw).isdigit()):
             return [v.decode("utf-8", "replace") for v in raw] if slot.is_set else list(map(float, raw))
         out: list[Any] = []
+        lim = slot.lim
         for v in raw:
             try:
-                out.append(_member(v) if slot.is_set else float(v) if v.isdigit() else go_float(v))
+                if slot.is_set:
+                    out.append(_member(v))
+                    continue
+                x = float(v) if v.isdigit() else go_float(v)
             except ValueError:  # multi-value, malformed or empty: the parser decides, counts and keeps a sample
                 name, tail = slot.key or (b"", b"")
                 self._slow_line(name + b":" + v + b"|" + tail, name, tail, self.last_ts_ns)
+                continue
+            if -lim <= x <= lim:
+                out.append(x)
+            else:
+                self._count_bad(slot, 1, self._line_of(slot, v))
         return out
+
+    def _checked(self, slot: Slot, vals: list[float]) -> tuple[list[float], float]:
+        """Values and their sum, once a sum that is not finite or past the slot's limit is looked into:
+        digit runs too long for a float (`inf`) or past ±lim are counted as bad values and left out."""
+        s = fsum(vals)
+        if s <= slot.lim:  # the usual case: one comparison (False for NaN and inf)
+            return vals, s
+        good = bounded(vals, slot.lim)
+        if len(good) != len(vals):
+            self._count_bad(slot, len(vals) - len(good), self._line_of(slot, b"(out of range)"))
+        return good, fsum(good)
+
+    def _count_bad(self, slot: Slot, n: int, line: bytes) -> None:
+        """Count `n` bad values of this context (and keep a sample line, as for a malformed one)."""
+        self.bad_values += n
+        if slot.stats is not None:
+            slot.stats.bad += n
+        self.parser.bad_lines.append(BadLine("metric", "value not finite or past ±1e100 (not folded)", line[:512]))
+
+    @staticmethod
+    def _line_of(slot: Slot, value: bytes) -> bytes:
+        if slot.key is None:
+            return slot.ctx.name.encode("utf-8", "replace") + b":" + value
+        return slot.key[0] + b":" + value + b"|" + slot.key[1]
 
     def _flush(self) -> None:
         """Fold pending samples into the store and the LLM views."""
@@ -228,7 +269,12 @@ class Engine:
                     vals += self._convert(slot, raw)
                 if not vals:
                     continue
-                s = 0.0 if slot.is_set else fsum(vals)
+                if slot.is_set:
+                    s = 0.0
+                else:
+                    vals, s = self._checked(slot, vals)
+                    if not vals:
+                        continue
                 if slot.stats is not None:
                     slot.stats.add(slot.mtype, vals, s, slot.w, ts)
                 if slot.plan is not None:
@@ -250,15 +296,19 @@ class Engine:
             flat = list(chain.from_iterable(raws))
             if all(flat) and b"".join(flat).isdigit():
                 vals = list(map(float, flat))
-                deque(map(list.clear, raws), 0)  # emptied in place: each slot keeps its list
-            else:
-                vals = []
-                for slot in slots:
-                    raw, slot.raw = slot.raw, []
-                    vals += self._convert(slot, raw)
-                if not vals:
+                s = fsum(vals)
+                if s <= slots[0].lim:  # slots of one plan share its weight, so its limit
+                    deque(map(list.clear, raws), 0)  # emptied in place: each slot keeps its list
+                    _group(groups, plan, vals, s)
                     continue
-            _group(groups, plan, vals, fsum(vals))
+            vals = []
+            for slot in slots:
+                raw, slot.raw = slot.raw, []
+                got = self._convert(slot, raw)
+                if got:
+                    vals += self._checked(slot, got)[0]
+            if vals:
+                _group(groups, plan, vals, fsum(vals))
         pending.clear()
 
     def close(self) -> None:
@@ -290,7 +340,7 @@ class Engine:
     def stats_json(self, source: str, top: int | None = None) -> dict[str, Any]:
         """The `tundra stats --json` document."""
         return {"source": source, "packets": self.packets, "lines": self.lines,
-                "errors": dict(self.parser.errors), "events": self.events,
+                "errors": dict(self.parser.errors), "bad_values": self.bad_values, "events": self.events,
                 "service_checks": self.service_checks, "contexts": self.store.rows(top, self.redactor.tags)}
 
     def dashboard(self, now_ns: int | None = None, source_status: dict[str, Any] | None = None,

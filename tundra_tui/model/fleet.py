@@ -6,12 +6,12 @@ fetches it lives in services/fleet.py.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..protocol.text import clean_any
 from .cost import CostSource
-from .numbers import number
+from .numbers import MAX_MAGNITUDE, fsum, number
 from .vocab import FALSE_VALUES
 
 STATUSES = ("off", "ok", "rate_limited", "unauthorized", "error")
@@ -45,12 +45,20 @@ class FleetState:
                 "message": self.message, "models": [dict(m) for m in self.models]}
 
 
-def _tagmap(group_tags: list[str]) -> dict[str, str]:
-    out = {}
-    for t in group_tags:
-        key, _, value = t.partition(":")
+def _tagmap(group_tags: object) -> dict[str, str]:
+    """An answer's `group_tags` as key -> value; any host in the org writes these, so they are sanitised here."""
+    out: dict[str, str] = {}
+    for t in group_tags if isinstance(group_tags, list) else ():
+        key, _, value = (clean_any(t) or "").partition(":")
         out[key] = value
     return out
+
+
+def _total(values: object) -> float:
+    """The sum of a series' points: null, non-numbers, non-finite and absurd values left out (never raises)."""
+    if not isinstance(values, list):
+        return 0.0
+    return fsum(v for v in values if isinstance(v, int | float) and -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE)
 
 
 def fold_answer(answer: dict[str, Any], tags: dict[str, str],
@@ -59,15 +67,16 @@ def fold_answer(answer: dict[str, Any], tags: dict[str, str],
     attrs = (answer.get("data") or {}).get("attributes") or {}
     series = attrs.get("series") or []
     values = attrs.get("values") or []
+    values = values if isinstance(values, list) else []
     names = ("requests", "input_tokens", "output_tokens")
     rows: dict[tuple[str, str], dict[str, float]] = {}
     hosts: set[str] = set()
-    for i, s in enumerate(series):
-        idx = s.get("query_index", 0)
-        if not 0 <= idx < len(names) or i >= len(values):
+    for i, s in enumerate(series if isinstance(series, list) else ()):
+        idx = s.get("query_index", 0) if isinstance(s, dict) else -1
+        if not isinstance(idx, int) or not 0 <= idx < len(names) or i >= len(values):
             continue
-        total = math.fsum(v for v in values[i] if v is not None)
-        tm = _tagmap(s.get("group_tags") or [])
+        total = _total(values[i])
+        tm = _tagmap(s.get("group_tags"))
         key = (tm.get(tags["model"], "unknown"), tm.get(tags["provider"], "unknown"))
         row = rows.setdefault(key, {"requests": 0.0, "errors": 0.0, "input_tokens": 0.0, "output_tokens": 0.0})
         row[names[idx]] += total

@@ -1,19 +1,42 @@
-"""Small number helpers shared by the dashboard, the fleet section and the view."""
+"""Small number helpers shared by the engine, the dashboard, the fleet section and the view.
+
+The numeric guard lives here. A value from outside (a datagram, a capture, an API answer) is folded
+only when it is finite and within ±MAX_MAGNITUDE once weighted: anything else is counted as a bad
+value where it arrived and left out. Sums of bounded values cannot overflow in any session's life,
+so every fold, cost and JSON number downstream stays finite.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from ddsketch import DDSketch
 
+MAX_MAGNITUDE = 1e100  # far beyond any real count, duration or token total; 1e208 of them still fit a float
+
 
 def fsum(values: Iterable[float]) -> float:
-    """`math.fsum`, except that inf and -inf together give NaN (as plain addition does) instead of raising."""
+    """`math.fsum`, except that it never raises: NaN when inf meets -inf or a partial sum overflows.
+
+    Callers that fold test the result (`not s <= limit` is true for NaN and inf alike)."""
     try:
         return math.fsum(values)
-    except ValueError:
+    except (ValueError, OverflowError):
         return math.nan
+
+
+def limit(weight: float) -> float:
+    """The largest |value| that may be folded with this weight (1/rate); -1 (nothing) for an absurd weight."""
+    if not weight <= MAX_MAGNITUDE:
+        return -1.0
+    return MAX_MAGNITUDE / weight if weight > 1.0 else MAX_MAGNITUDE
+
+
+def bounded(values: Iterable[float], lim: float = MAX_MAGNITUDE) -> list[float]:
+    """The values within ±lim (NaN and infinities never are)."""
+    return [v for v in values if -lim <= v <= lim]
 
 
 def number(x: float) -> int | float:
@@ -21,7 +44,18 @@ def number(x: float) -> int | float:
     return int(x) if float(x).is_integer() else round(x, 6)
 
 
+def finite_json(doc: Any) -> Any:
+    """`doc` with every non-finite float replaced by None: JSON numbers are always finite."""
+    if isinstance(doc, float):
+        return doc if math.isfinite(doc) else None
+    if isinstance(doc, dict):
+        return {k: finite_json(v) for k, v in doc.items()}
+    if isinstance(doc, list | tuple):
+        return [finite_json(v) for v in doc]
+    return doc
+
+
 def quantile(sketch: DDSketch, q: float) -> float | None:
     """The sketch's q-quantile, or None when it holds nothing."""
     value = sketch.get_quantile_value(q) if sketch.count else None
-    return None if value is None else float(value)
+    return None if value is None or not math.isfinite(value) else float(value)

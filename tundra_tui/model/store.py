@@ -20,10 +20,11 @@ REFUSED_MEMORY = 100_000
 class ContextStats:
     """Aggregates of one context since the session began."""
 
-    __slots__ = ("count", "members", "samples", "value")
+    __slots__ = ("bad", "count", "members", "samples", "value")
 
     def __init__(self, mtype: str) -> None:
         self.samples = 0
+        self.bad = 0  # values refused by the numeric guard (engine): counted, never folded
         self.count = 0.0
         self.value = 0.0
         self.members: set[str] | None = set() if mtype == "s" else None
@@ -88,5 +89,9 @@ class Store:
         items = sorted(self.contexts.items(), key=lambda kv: (-kv[1].samples, kv[0].name, kv[0].tags))
         if top is not None:
             items = items[:top]
-        return [{"name": c.name, "type": c.mtype, "tags": list(show(c.tags) if show else c.tags),
+        rows = [{"name": c.name, "type": c.mtype, "tags": list(show(c.tags) if show else c.tags),
                  "samples": s.samples, "count": s.count, "value": s.value} for c, s in items]
+        for row, (_, s) in zip(rows, items, strict=True):
+            if s.bad:
+                row["bad_values"] = s.bad  # only where there were any: the usual row keeps its six keys
+        return rows

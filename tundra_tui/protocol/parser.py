@@ -11,6 +11,7 @@ from collections import deque
 
 from .floats import go_float, go_int
 from .records import BadLine, Context, Event, Metric, Record, ServiceCheck
+from .text import clean, clean_bytes
 
 _TYPES = {b"c": "c", b"g": "g", b"h": "h", b"d": "d", b"s": "s", b"ms": "ms"}
 _STRIPPED_TAG_PREFIXES = ("dd.internal.entity_id:", "dd.internal.card:")
@@ -24,7 +25,8 @@ class ParseError(ValueError):
 
 
 def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
+    """A field as text: control characters made visible here, before any renderer can see them."""
+    return clean_bytes(raw)
 
 
 def split_tags(raw: bytes) -> tuple[tuple[str, ...], str | None]:
@@ -39,6 +41,11 @@ def split_tags(raw: bytes) -> tuple[tuple[str, ...], str | None]:
         elif not piece.startswith(_STRIPPED_TAG_PREFIXES):
             tags.add(piece)
     return tuple(sorted(tags)), host
+
+
+def _multiline(raw: bytes) -> str:
+    """Event title or text: a literal `\\n` becomes a newline (as the Agent does), other controls visible."""
+    return clean(raw.decode("utf-8", "replace").replace("\\n", "\n"), multiline=True)
 
 
 class Parser:
@@ -154,8 +161,8 @@ class Parser:
             raise ParseError("bad event lengths")
         if len(message) < title_len + 1 + text_len:
             raise ParseError("event shorter than its declared lengths")
-        title = _text(message[:title_len]).replace("\\n", "\n")
-        text = _text(message[title_len + 1 : title_len + 1 + text_len]).replace("\\n", "\n")
+        title = _multiline(message[:title_len])
+        text = _multiline(message[title_len + 1 : title_len + 1 + text_len])
         ev = {"title": title, "text": text}
         rest = message[title_len + 1 + text_len + 1 :]
         for field in rest.split(b"|") if rest else ():

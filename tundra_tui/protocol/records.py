@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .text import clean_bytes
+
 METRIC_TYPES = ("c", "g", "h", "d", "s", "ms")
 
 
@@ -65,6 +67,11 @@ class BadLine(NamedTuple):
     kind: str  # "metric" | "event" | "service_check"
     reason: str
     line: bytes
+
+    @property
+    def text(self) -> str:
+        """The line as it may be shown: control characters made visible."""
+        return clean_bytes(self.line)
 
 
 Record = Metric | Event | ServiceCheck

@@ -7,11 +7,16 @@ Runs its own event loop in a daemon thread, every `interval_s`. No Agent is a st
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..protocol.text import clean_any
+
 DEFAULT_AGENT_URL = "http://127.0.0.1:8126/info"
+MAX_INFO = 1 << 20  # the Agent's /info is a few KiB; any local user can bind 8126 when no Agent runs
+MAX_ENDPOINTS = 64
 
 
 @dataclass
@@ -52,7 +57,8 @@ class AgentProbe:
         import aiohttp
 
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
+        # no decompression: a gzip bomb would expand before any size check could see it
+        async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as http:
             while not self._stop.is_set():
                 self.state = await self.probe(http)
                 for _ in range(int(self.interval_s * 10)):
@@ -63,13 +69,21 @@ class AgentProbe:
     async def probe(self, http: Any) -> AgentState:
         """One GET of /info."""
         try:
-            async with http.get(self.url) as resp:
+            async with http.get(self.url, allow_redirects=False) as resp:
                 if resp.status != 200:
                     return AgentState(False, message=f"/info answered {resp.status}")
-                info = await resp.json(content_type=None)
+                body = b""
+                async for chunk in resp.content.iter_chunked(1 << 16):
+                    body += chunk
+                    if len(body) > MAX_INFO:
+                        return AgentState(False, message=f"/info answer larger than {MAX_INFO >> 10} KiB")
+            info = json.loads(body)
         except Exception as exc:
             return AgentState(False, message=type(exc).__name__)
         if not isinstance(info, dict):
             return AgentState(False, message="/info is not a JSON object")
-        endpoints = [e for e in info.get("endpoints", []) if isinstance(e, str)]
-        return AgentState(True, str(info.get("version") or "?"), endpoints)
+        raw = info.get("endpoints")
+        # whoever answers on 8126 chooses these strings: sanitised here, before the status bar shows them
+        endpoints = [clean_any(e) or "" for e in (raw if isinstance(raw, list) else [])[:MAX_ENDPOINTS]
+                     if isinstance(e, str)]
+        return AgentState(True, clean_any(info.get("version") or "?"), endpoints)

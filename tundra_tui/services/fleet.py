@@ -8,6 +8,7 @@ backoff. The local tap never waits on any of it.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -18,6 +19,10 @@ from typing import Any
 from ..model.cost import CostSource, Pricer
 from ..model.fleet import FleetState, fleet_queries, fold_answer
 from ..model.vocab import AT_METRICS, AT_TAGS
+from .bounded_http import bound
+
+MIN_RETRY_S = 1.0  # a 429 saying "reset in 0 s" (or 1e-9) waits this long: at most one request a second
+MAX_RETRY_S = 600.0
 
 
 @dataclass
@@ -83,7 +88,10 @@ class FleetPoller:
     def _run(self) -> None:
         api = self._api()
         while not self._stop.is_set():
-            delay = self.poll_once(api)
+            try:
+                delay = self.poll_once(api)
+            except Exception as exc:  # whatever an answer does, the poller lives on and says so
+                delay = self._failed(0, {}, type(exc).__name__)
             self._stop.wait(delay)
 
     def _api(self) -> Any:
@@ -98,7 +106,9 @@ class FleetPoller:
         cfg.api_key["apiKeyAuth"] = self.settings.api_key or ""
         cfg.api_key["appKeyAuth"] = self.settings.app_key or ""
         cfg.enable_retry = False
-        return MetricsApi(ApiClient(cfg))
+        client = ApiClient(cfg)
+        bound(client)  # the keys never follow a redirect; answers are read up to a cap
+        return MetricsApi(client)
 
     def _body(self) -> Any:
         from datadog_api_client.v2.model.metrics_data_source import MetricsDataSource
@@ -136,7 +146,10 @@ class FleetPoller:
             return self._failed(exc.status or 0, exc.headers or {})
         except Exception as exc:
             return self._failed(0, {}, type(exc).__name__)
-        rows, hosts = fold_answer(answer.to_dict(), self.tags, self.pricer)
+        try:
+            rows, hosts = fold_answer(answer.to_dict(), self.tags, self.pricer)
+        except Exception as exc:  # an answer of the wrong shape is the API's problem, not a reason to stop
+            return self._failed(0, {}, f"unreadable answer: {type(exc).__name__}")
         st.models, st.hosts = rows, hosts
         st.status, st.updated = "ok", self.clock()
         st.message = f"{hosts} hosts" if hosts else None
@@ -153,24 +166,28 @@ class FleetPoller:
             self.answered.set()
             return max(self.settings.interval_s, 60.0)
         if status == 429:
-            reset = _seconds(headers, "X-RateLimit-Reset", default=self.settings.interval_s)
+            # never sooner than MIN_RETRY_S: a reset of 0 once meant thousands of requests a second
+            reset = min(max(_seconds(headers, "X-RateLimit-Reset", default=self.settings.interval_s),
+                            MIN_RETRY_S), MAX_RETRY_S)
             st.status = "rate_limited"
             st.message = f"rate limited by Datadog; next request in {reset:g}s"
             return reset
         self._failures += 1
-        backoff = min(self.settings.interval_s * 2 ** (self._failures - 1), 600.0)
+        backoff = min(max(self.settings.interval_s, MIN_RETRY_S) * 2 ** min(self._failures - 1, 10), MAX_RETRY_S)
         st.status = "error"
-        st.message = (f"Datadog answered {status}" if status else f"Datadog API unreachable ({what})") + \
+        st.message = (f"Datadog answered {status}" if status else f"Datadog API: {what}") + \
             f"; retrying in {backoff:g}s"
         self.answered.set()
         return float(backoff)
 
 
-def _seconds(headers: dict[str, str], name: str, default: float) -> float:
-    for k, v in headers.items():
-        if k.lower() == name.lower():
+def _seconds(headers: Any, name: str, default: float) -> float:
+    """A header's value in seconds; the default when it is missing, not a number, or not finite."""
+    for k, v in dict(headers).items():
+        if str(k).lower() == name.lower():
             try:
-                return max(float(v), 0.0)
-            except ValueError:
+                x = float(v)
+            except (TypeError, ValueError):
                 return default
+            return x if math.isfinite(x) else default
     return default

@@ -125,7 +125,7 @@ class TundraApp(App[int]):
         for theme in themes.values():
             self.register_theme(theme)
         for problem in problems:
-            self.notify(problem, severity="warning", timeout=8)
+            self.notify(problem, severity="warning", timeout=8, markup=False)
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         else:
@@ -156,17 +156,17 @@ class TundraApp(App[int]):
         self.query_one(StatusBar).show(view, self.display_paused, self.group, self.sort)
         if view.status.get("record_error") and not getattr(self, "_told_record_error", False):
             self._told_record_error = True
-            self.notify(view.status["record_error"], severity="error", timeout=10)
+            self.notify(view.status["record_error"], severity="error", timeout=10, markup=False)
         if view.status.get("internal_errors") and not getattr(self, "_told_internal", False):
             self._told_internal = True
             self.notify(f"tundra skipped a batch after an internal error; report: "
-                        f"{self.session.internal_error_report}", severity="error", timeout=15)
+                        f"{self.session.internal_error_report}", severity="error", timeout=15, markup=False)
         self.post_message(ViewRefreshed(view.status.get("packets", 0)))
 
     def _changed(self, name: str, value: object, note: str | None = None) -> None:
         self.post_message(SettingChanged(name, value))
         if note:
-            self.notify(note, timeout=2)
+            self.notify(note, timeout=2, markup=False)  # notes name paths and filter terms
         self.tick()
 
     # -- actions ----------------------------------------------------------------------------
@@ -244,7 +244,7 @@ class TundraApp(App[int]):
         try:
             self.session.start_recording(path)
         except OSError as exc:
-            self.notify(f"cannot record to {path}: {exc.strerror}", severity="error")
+            self.notify(f"cannot record to {path}: {exc.strerror}", severity="error", markup=False)
             return
         self._changed("recording", str(path), f"recording to {path}")
 
@@ -254,7 +254,7 @@ class TundraApp(App[int]):
             self.notify("no parse errors", timeout=3)
             return
         redact = self.session.engine.redactor.line
-        text = "\n".join(f"{b.kind}: {b.reason}: {redact(b.line.decode('utf-8', 'replace'))[:70]}" for b in bad)
+        text = "\n".join(f"{b.kind}: {b.reason}: {redact(b.text)[:70]}" for b in bad)
         self.notify(text, title="last bad lines", severity="warning", timeout=10, markup=False)
 
     def action_pane(self, n: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -44,7 +45,7 @@ class FilterScreen(ModalScreen[frozenset[str] | None]):
         try:
             terms = parse_filter(event.value)
         except ValueError as exc:
-            self.query_one("#filter-error", Label).update(str(exc))
+            self.query_one("#filter-error", Label).update(Text(str(exc)))  # the user's own `[/x]` is text
             return
         self.dismiss(terms)
 

@@ -32,7 +32,7 @@ def fleet_table(view: View) -> Table:
         hr = here.get("requests") or 0
         err = (there.get("errors") or 0) / fr if fr else 0.0
         tokens = (there.get("input_tokens") or 0) + (there.get("output_tokens") or 0) if there else None
-        table.add_row(key[0], num(hr), num(fr) if there else "-",
+        table.add_row(Text(str(key[0])), num(hr), num(fr) if there else "-",
                       pct(min(hr / fr, 1.0)) if fr else "-", pct(err) if there else "-", num(tokens),
                       usd(here.get("cost_usd")) if here else "-", usd(there.get("cost_usd")) if there else "-")
     return table

@@ -25,7 +25,7 @@ class EventsPane(Pane):
             icon, var = _ICON.get(e["alert_type"], ("·", "stale"))
             out.append(f"{clock(e['ts'])} ", style=self.c("stale"))
             out.append(icon + " ", style=self.c(var))
-            body = e["title"] + (": " + e["text"].replace("\n", " ") if e["text"] else "")
-            out.append(fit(body, w - 11) + "\n")
+            body = e["title"] + (": " + e["text"] if e["text"] else "")
+            out.append(fit(body.replace("\n", " "), w - 11) + "\n")  # one line per event, title included
         out.rstrip()
         return out
