@@ -19,7 +19,8 @@ MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_to
 
 def check_contract(doc: dict) -> None:
     assert set(doc) == TOP_KEYS
-    assert {"packets", "lines", "errors", "dropped", "truncated", "contexts", "contexts_dropped"} == set(doc["tap"])
+    assert {"packets", "lines", "errors", "dropped", "truncated", "contexts", "contexts_dropped",
+            "bad_values"} == set(doc["tap"])
     assert set(doc["tap"]["errors"]) == {"metric", "event", "service_check"}
     assert set(doc["profiles"]) == {"available", "selected", "selected_provider", "bootstraps", "profiles"}
     assert set(doc["totals"]) == {"requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
