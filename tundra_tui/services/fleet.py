@@ -21,7 +21,7 @@ from ..model.fleet import FleetState, fleet_queries, fold_answer
 from ..model.vocab import AT_METRICS, AT_TAGS
 from .bounded_http import bound
 
-MIN_RETRY_S = 1.0  # a 429 saying "reset in 0 s" (or 1e-9) waits this long: at most one request a second
+MIN_RETRY_S = 0.5  # a 429 saying "reset in 0 s" (or 1e-9) waits this long: at most two requests a second
 MAX_RETRY_S = 600.0
 
 
