@@ -130,7 +130,9 @@ def test_busy_port_error_suggests_listen_and_forward() -> None:
     holder.bind(("127.0.0.1", 0))
     port = holder.getsockname()[1]
     try:
-        res = run_cli("record", os.devnull + ".dog", "--listen", f"udp://127.0.0.1:{port}", "--duration", "1")
+        # with --forward the port must be bound (watching it passively would forward nothing new)
+        res = run_cli("record", os.devnull + ".dog", "--listen", f"udp://127.0.0.1:{port}", "--duration", "1",
+                      "--forward", "udp://127.0.0.1:9")
     finally:
         holder.close()
     assert res.returncode == 2

@@ -95,7 +95,7 @@ def test_busy_port_is_a_clear_error() -> None:
     port = holder.getsockname()[1]
     try:
         with pytest.raises(SourceError, match=r"busy.*--listen"):
-            Tap([parse_url(f"udp://127.0.0.1:{port}")]).start()
+            Tap([parse_url(f"udp://127.0.0.1:{port}")], passive=False).start()
     finally:
         holder.close()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from pathlib import Path
+
+from .procnet import by_inode
 
 WANT_RCVBUF = 64 << 20  # the kernel doubles it, and caps SO_RCVBUF at net.core.rmem_max (x2)
 # Python's socket module has no SO_RCVBUFFORCE; on Linux it is 33. It passes rmem_max when the
@@ -35,16 +36,5 @@ def udp_drops(sock: socket.socket) -> int | None:
         inode = os.fstat(sock.fileno()).st_ino
     except OSError:
         return None
-    for table in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            cols = line.split()
-            if len(cols) >= 13 and cols[9] == str(inode):
-                try:
-                    return int(cols[-1])
-                except ValueError:
-                    return None
-    return None
+    row = by_inode(inode)
+    return row.drops if row is not None else None

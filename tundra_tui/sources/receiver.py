@@ -1,10 +1,14 @@
 """The receive loop, run as a process of its own so Python work elsewhere never stalls it.
 
-Started as `python receiver.py SOCK_FD PIPE_FD STOP_TOKEN` with both fds inherited. It blocks
-for a datagram, then drains what is already queued without blocking (the measured strategy that
-keeps up with ~280k datagrams/s here), and writes each batch to the pipe as one blob:
+Started as `python receiver.py sock=FD pipe=FD counters=FD [passive=PORT] [forward=TARGET]`
+with the fds inherited; nothing on that command line is secret or lets anyone stop it.
+It blocks for a datagram, then takes what is queued with recvmmsg, forwards the batch to the
+Agent first (sendmmsg) when asked, and writes it to the pipe as one blob:
 `<uint32 blob size>` then per datagram `<int64 receive ns><uint32 real size><the bytes kept>`.
-A datagram equal to STOP_TOKEN ends it after everything before it was shipped.
+With `passive=PORT` the socket is a packet socket and each packet is cut down to its UDP payload.
+SIGUSR1 (only its parent, or root, may send it) stops it after whatever is queued was shipped.
+Counters the parent reads (forwarding, bad packets, lost fragments) live in the shared
+`counters` file as uint64 words: see COUNTERS.
 This file imports nothing from tundra, so the child starts fast.
 """
 
@@ -14,129 +18,110 @@ import collections
 import ctypes
 import fcntl
 import itertools
+import mmap
 import os
+import signal
 import socket
 import struct
 import sys
 import time
+from typing import Any
+
+if __package__:
+    from . import forward, mmsg, passive
+else:  # run as a script: siblings are plain modules on sys.path[0]
+    import forward  # type: ignore[no-redef]
+    import mmsg  # type: ignore[no-redef]
+    import passive  # type: ignore[no-redef]
 
 RECV_BUFFER = 65536
 FRAME = struct.Struct("<qI")
 SIZE = struct.Struct("<I")
-BATCH_BYTES = 1 << 20
-MAX_DRAIN = 4096
+COUNTERS = ("forward_sent", "forward_dropped", "fragments_lost", "bad_packets", "reassembled")
+COUNTERS_SIZE = 8 * 8
+STOP_SIGNAL = signal.SIGUSR1
+IDLE_WAKE_S = 0.2  # SO_RCVTIMEO: a stop signal that lands just before a blocking call is seen this soon
+DRAIN_ROUNDS = 4096  # on stop, at most this many more recvmmsg calls (a flood must not keep us forever)
 
 
-def receive_loop(sock: socket.socket, pipe_fd: int, token: bytes) -> None:
-    """Receive until the stop token arrives."""
-    buf = bytearray(RECV_BUFFER)
-    view = memoryview(buf)
-    recv_into = sock.recv_into
-    flags = getattr(socket, "MSG_TRUNC", 0)
-    nowait = flags | socket.MSG_DONTWAIT
-    pack = FRAME.pack
-    clock = time.time_ns
-    tlen = len(token)
-    stopping = False
-    while not stopping:
-        out = bytearray(4)
-        n = recv_into(buf, 0, flags)  # block for the first datagram of a batch
-        for _ in range(MAX_DRAIN):
-            if n == tlen and view[:n] == token:
-                stopping = True
-                break
-            out += pack(clock(), n)
-            out += view[: min(n, RECV_BUFFER)]
-            if len(out) >= BATCH_BYTES:
-                break
-            try:  # then take what is already queued, without blocking
-                n = recv_into(buf, 0, nowait)
-            except BlockingIOError:
-                break
-        if len(out) > 4:
-            SIZE.pack_into(out, 0, len(out) - 4)
-            mv = memoryview(out)
-            while mv:
-                mv = mv[os.write(pipe_fd, mv) :]
+class _Stop:
+    """Set by the stop signal; read by the loop between system calls."""
+
+    requested = False
+
+    @classmethod
+    def handler(cls, signum: int, frame: Any) -> None:
+        cls.requested = True
 
 
-class _IOVec(ctypes.Structure):
-    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
-
-
-class _MsgHdr(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32), ("iov", ctypes.POINTER(_IOVec)),
-                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
-                ("flags", ctypes.c_int)]
-
-
-class _MMsgHdr(ctypes.Structure):
-    _fields_ = [("hdr", _MsgHdr), ("len", ctypes.c_uint)]
-
-
-VLEN = 512
-MSG_WAITFORONE = 0x10000
-
-
-def recvmmsg_loop(sock: socket.socket, pipe_fd: int, token: bytes) -> bool:
-    """Linux: up to VLEN datagrams per system call via recvmmsg(2). False if unavailable."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    fn = getattr(libc, "recvmmsg", None)
-    if fn is None:
-        return False
-    fn.argtypes = [ctypes.c_int, ctypes.POINTER(_MMsgHdr), ctypes.c_uint, ctypes.c_int, ctypes.c_void_p]
-    slot = RECV_BUFFER
-    store = (ctypes.c_char * (slot * VLEN))()  # pages are only touched as datagrams land
-    base = ctypes.addressof(store)
-    view = memoryview(store).cast("B")
-    iovs = (_IOVec * VLEN)()
-    msgs = (_MMsgHdr * VLEN)()
-    for i in range(VLEN):
-        iovs[i].base, iovs[i].len = base + i * slot, slot
-        msgs[i].hdr.iov = ctypes.pointer(iovs[i])
-        msgs[i].hdr.iovlen = 1
-    stride = ctypes.sizeof(_MMsgHdr) // 4
-    len_at = _MMsgHdr.len.offset // 4
-    flags_at = (_MMsgHdr.hdr.offset + _MsgHdr.flags.offset) // 4
-    words = memoryview(msgs).cast("B").cast("I")  # msg_len and msg_flags without ctypes objects
-    fd, tlen, pack, clock = sock.fileno(), len(token), FRAME.pack, time.time_ns
-    out = _PipeWriter(pipe_fd)
-    trunc = getattr(socket, "MSG_TRUNC", 0x20)
+def receive(ring: mmsg.Ring, out: _PipeWriter, counters: memoryview, port: int | None,
+            fwd: forward.Sender | None) -> None:
+    """Receive, forward and ship until stopped, then ship what is still queued."""
+    view, slot, words = ring.view, ring.slot, ring.words
+    stride, len_at, flags_at = ring.stride, ring.len_at, ring.flags_at
+    pack, clock, fsize = FRAME.pack, time.time_ns, FRAME.size
+    decoder = passive.Decoder(port) if port is not None else None
+    lengths = fwd.lengths if fwd is not None else None
+    draining = 0
     while True:
-        if out.queue:  # data waits for the pipe: poll the socket instead of sleeping in it
-            n = fn(fd, msgs, VLEN, socket.MSG_DONTWAIT, None)
-            if n < 0 and ctypes.get_errno() == 11:
+        if _Stop.requested and not draining:
+            draining = 1
+        if out.queue or draining:  # data waits for the pipe (or we are stopping): never sleep in the socket
+            n = ring.recv(mmsg.MSG_DONTWAIT)
+            if n == -mmsg.EAGAIN:
+                if draining:
+                    break
                 out.flush()
                 if out.queue:
                     time.sleep(0.0005)
                 continue
+            draining += 1 if draining else 0
+            if draining > DRAIN_ROUNDS:
+                break
         else:
-            n = fn(fd, msgs, VLEN, MSG_WAITFORONE, None)
+            n = ring.recv(mmsg.MSG_WAITFORONE)
         if n < 0:
-            err = ctypes.get_errno()
-            if err in (4, 11):  # EINTR, EAGAIN
+            if n in (-mmsg.EINTR, -mmsg.EAGAIN):  # a signal, or the idle wake-up
                 continue
-            raise OSError(err, os.strerror(err))
+            raise OSError(-n, os.strerror(-n))
         now = clock()
         parts: list[bytes | memoryview] = [b""]
         total = 0
-        stopping = False
         for i in range(n):
             length = words[i * stride + len_at]
             off = i * slot
-            if length == tlen and view[off : off + length] == token:
-                stopping = True
-                break
-            real = length + 1 if (words[i * stride + flags_at] & trunc) and length == slot else length
+            if decoder is None:
+                data: bytes | memoryview = view[off : off + length]
+                real = length + 1 if (words[i * stride + flags_at] & mmsg.MSG_TRUNC) and length == slot else length
+                if lengths is not None:
+                    lengths[i] = length
+            elif view[off] == 0x45 and not (view[off + 6] & 0x3F or view[off + 7]) and length >= 28:
+                ulen = (view[off + 24] << 8) | view[off + 25]  # plain IPv4, the common case, inline
+                if ulen < 8 or 20 + ulen > length:
+                    decoder.bad += 1
+                    continue
+                data = view[off + 28 : off + 20 + ulen]
+                real = ulen - 8
+            else:
+                got = decoder.payload(view[off : off + length])
+                if got is None:
+                    continue
+                data, real = got, len(got)
             parts.append(pack(now, real))
-            parts.append(view[off : off + length])  # no copy: writev gathers straight from the slots
-            total += FRAME.size + length
+            parts.append(data)  # no copy: writev gathers straight from the slots
+            total += fsize + len(data)
+        if fwd is not None and n:
+            fwd.send(n)  # the Agent's copy goes first: nothing after this point can delay it
+            counters[0], counters[1] = fwd.sent, fwd.dropped
+        if decoder is not None:
+            counters[2], counters[3], counters[4] = decoder.fragments_lost, decoder.bad, decoder.reassembled
         if total:
             parts[0] = SIZE.pack(total)
             out.put(b"".join(parts))  # one copy: the slots are reused by the next call
-        if stopping:
-            out.close()
-            return True
+    if decoder is not None:
+        decoder.expire()  # what is still in pieces now never will be whole
+        counters[2] = decoder.fragments_lost
+    out.close()
 
 
 class _PipeWriter:
@@ -171,16 +156,24 @@ class _PipeWriter:
         self.flush()
 
 
+def _args(argv: list[str]) -> dict[str, str]:
+    return dict(a.split("=", 1) for a in argv if "=" in a)
+
+
 def main() -> None:
-    sock_fd, pipe_fd, token = int(sys.argv[1]), int(sys.argv[2]), bytes.fromhex(sys.argv[3])
-    if sys.platform.startswith("linux"):  # die with the parent, even when it is SIGKILLed
-        try:
-            ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-        except (OSError, AttributeError):
-            pass
+    args = _args(sys.argv[1:])
+    sock_fd, pipe_fd, counters_fd = int(args["sock"]), int(args["pipe"]), int(args["counters"])
+    port = int(args["passive"]) if "passive" in args else None
+    signal.signal(STOP_SIGNAL, _Stop.handler)  # before "ready": the parent only signals after it
+    try:
+        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: die with the parent, even a SIGKILLed one
+    except (OSError, AttributeError):
+        pass
     if os.getppid() == 1:
         return  # the parent is already gone
     sock = socket.socket(fileno=sock_fd)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, int(IDLE_WAKE_S * 1e6)))
+    counters = memoryview(mmap.mmap(counters_fd, COUNTERS_SIZE)).cast("Q")
     try:
         fcntl.fcntl(pipe_fd, 1031, 1 << 20)  # F_SETPIPE_SZ: room for a whole batch
     except OSError:
@@ -189,10 +182,11 @@ def main() -> None:
         os.setpriority(os.PRIO_PROCESS, 0, -10)
     except OSError:
         pass
+    ring = mmsg.Ring(sock_fd, passive.SLOT if port is not None else RECV_BUFFER)
+    fwd = forward.Sender(ring, args["forward"]) if "forward" in args else None
     os.write(pipe_fd, SIZE.pack(0))  # ready: the parent waits for this before reporting the tap up
     try:
-        if not (sys.platform.startswith("linux") and recvmmsg_loop(sock, pipe_fd, token)):
-            receive_loop(sock, pipe_fd, token)
+        receive(ring, _PipeWriter(pipe_fd), counters, port, fwd)
     except (OSError, KeyboardInterrupt):
         pass
     finally:

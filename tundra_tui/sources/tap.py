@@ -5,6 +5,8 @@ endpoint loses 80%+ of a flood while a blocking loop with a non-blocking drain k
 but only if nothing else wants the GIL. So each socket is bound here (errors are reported
 at once) and read by a receiver process (receiver.py, which inherits the fd) that ships
 framed batches back over a pipe; a thread unpacks them into a deque the Session drains.
+When another process (the Agent) holds the UDP port, the tap can watch it passively instead:
+a packet socket sees every datagram to the port while the holder still gets all of them.
 """
 
 from __future__ import annotations
@@ -12,44 +14,78 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
+import mmap
 import os
-import secrets
 import socket
 import subprocess
 import sys
 import threading
 from typing import Any
 
-from . import receiver
+from . import passive, procnet, receiver
 from .base import Packet, Source, SourceError
-from .forward import Forwarder
 from .kernel import grow_rcvbuf, udp_drops
-from .receiver import FRAME, RECV_BUFFER, SIZE
+from .receiver import COUNTERS, COUNTERS_SIZE, FRAME, RECV_BUFFER, SIZE, STOP_SIGNAL
 from .urls import Address
 
 AGENT_BUFFER = 8192  # dogstatsd_buffer_size: the Agent truncates larger datagrams
+MIRROR_PORT = 8127
+
+
+def no_privilege(addr: Address, holder: str) -> str:
+    """The one line for a held port that may not be watched: both ways out."""
+    exe = os.path.realpath(sys.executable)
+    return (f"cannot watch {addr} passively: {holder}, and a packet socket needs CAP_NET_RAW. "
+            f"Either run as root (sudo) or `setcap cap_net_raw+ep {exe}`; or let the Agent mirror its traffic "
+            f"(statsd_forward_host: 127.0.0.1 and statsd_forward_port: {MIRROR_PORT} in datadog.yaml, or "
+            f"DD_STATSD_FORWARD_HOST/DD_STATSD_FORWARD_PORT) and run with --listen udp://127.0.0.1:{MIRROR_PORT}")
+
+
+def describe_holder(port: int) -> tuple[str, dict[str, Any] | None]:
+    """("port P is held by NAME (pid N)", facts) for whoever has `port` bound, from /proc."""
+    socks = procnet.udp_sockets(port)
+    if not socks:
+        return f"nothing holds port {port}", None
+    who = procnet.owner({s.inode for s in socks})
+    pid, name = who if who else (None, None)
+    facts = {"port": port, "pid": pid, "process": name, "addresses": sorted({s.host for s in socks})}
+    label = f"{name} (pid {pid})" if who else "another process (pid not visible without root)"
+    return f"port {port} is held by {label}", facts
 
 
 class Listener:
-    """One bound socket and its receive thread."""
+    """One socket (bound, or a packet socket watching a held port) and its receive thread.
+
+    `passive`: None lets a busy UDP port be watched passively, True always watches, False never does."""
 
     def __init__(self, address: Address, sink: collections.deque[bytes], wake: threading.Event,
-                 forwarder: Forwarder | None) -> None:
+                 forward: Address | None = None, passive: bool | None = False) -> None:
         self.requested = address
         self.address = address
+        self.forward = forward
+        self.mode = "listen"
+        self.holder: dict[str, Any] | None = None
+        self.holder_line = ""
         self.datagrams = 0
         self.bytes = 0
         self.truncated = 0
         self.oversize = 0
         self.rcvbuf = 0
-        self.pending, self._wake, self._fwd = sink, wake, forwarder  # pending: raw pipe chunks
+        self.pending, self._wake = sink, wake  # pending: raw pipe chunks
         self._stop = False
         self._carry = b""
         self._proc: Any = None
-        self._sock = self._bind(address)
+        self._packet_drops = 0
+        self._final: dict[str, int | None] | None = None  # counters read just before the socket closed
+        self._counters_fd = -1
+        self._counters: memoryview | None = None
+        if passive:
+            self._sock = self._watch(address)
+        else:
+            self._sock = self._bind(address, auto_passive=passive is None and forward is None)
         self._thread = threading.Thread(target=self._run, name=f"tundra-recv {self.address}", daemon=True)
 
-    def _bind(self, addr: Address) -> socket.socket:
+    def _bind(self, addr: Address, auto_passive: bool = False) -> socket.socket:
         if addr.scheme == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             if os.path.exists(addr.host):
@@ -67,23 +103,52 @@ class Listener:
             except OSError as exc:
                 sock.close()
                 if exc.errno == errno.EADDRINUSE:
+                    if auto_passive:
+                        return self._watch(addr)
                     raise SourceError(f"cannot listen on {addr}: port {addr.port} is busy "
-                                      "(is a Datadog Agent there? use --listen udp://127.0.0.1:0, "
-                                      "or put tundra in front with --forward)") from None
+                                      "(is a Datadog Agent there? drop --forward to watch it passively, "
+                                      "use --listen udp://127.0.0.1:0, or put tundra in front with --forward)"
+                                      ) from None
                 raise SourceError(f"cannot listen on {addr}: {exc.strerror or exc}") from None
             host, port = sock.getsockname()[:2]
             self.address = Address("udp", host, port)
         self.rcvbuf = grow_rcvbuf(sock)
         return sock
 
+    def _watch(self, addr: Address) -> socket.socket:
+        """A packet socket for datagrams to the port someone else holds (loopback only if that is all it hears)."""
+        if addr.scheme != "udp" or not addr.port:
+            raise SourceError(f"cannot watch {addr} passively: only a UDP port (not 0) can be watched")
+        if self.forward is not None:
+            raise SourceError(f"cannot watch {addr} passively and forward: the Agent already gets every datagram")
+        self.holder_line, self.holder = describe_holder(addr.port)
+        hosts = self.holder["addresses"] if self.holder else [addr.host]
+        local = all(Address("udp", h, addr.port).is_loopback for h in hosts)
+        try:
+            sock = passive.open_packet_socket(addr.port, "lo" if local else None)
+        except PermissionError:
+            raise SourceError(no_privilege(addr, self.holder_line)) from None
+        except OSError as exc:
+            raise SourceError(f"cannot watch {addr} passively: {exc.strerror or exc}") from None
+        self.mode = "passive"
+        self.rcvbuf = grow_rcvbuf(sock)
+        return sock
+
     def start(self) -> None:
         """Start the receiver process and the thread that unpacks its batches."""
         r, w = os.pipe()
-        self._token = secrets.token_bytes(16)
+        self._counters_fd = os.memfd_create("tundra-counters")
+        os.ftruncate(self._counters_fd, COUNTERS_SIZE)
+        self._counters = memoryview(mmap.mmap(self._counters_fd, COUNTERS_SIZE)).cast("Q")
         sock_fd = self._sock.fileno()
-        self._proc = subprocess.Popen([sys.executable, receiver.__file__, str(sock_fd), str(w), self._token.hex()],
-                                      pass_fds=(sock_fd, w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, close_fds=True)
+        argv = [sys.executable, receiver.__file__, f"sock={sock_fd}", f"pipe={w}", f"counters={self._counters_fd}"]
+        if self.mode == "passive":
+            argv.append(f"passive={self.address.port}")
+        if self.forward is not None:
+            fwd = self.forward
+            argv.append(f"forward=unix:{fwd.host}" if fwd.scheme == "unix" else f"forward=udp:{fwd.host}:{fwd.port}")
+        self._proc = subprocess.Popen(argv, pass_fds=(sock_fd, w, self._counters_fd), stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
         os.close(w)
         self._pipe = os.fdopen(r, "rb", buffering=1 << 20)
         if self._pipe.read(4) != SIZE.pack(0):  # the receiver's "ready": from now on nothing is lost
@@ -112,7 +177,6 @@ class Listener:
     def unpack(self, chunk: bytes, out: list[Packet]) -> None:
         """Append the datagrams of whole batches in `chunk` (plus earlier leftovers) to `out`."""
         blob = self._carry + chunk if self._carry else chunk
-        fwd = self._fwd
         append = out.append
         unpack_from, frame = FRAME.unpack_from, FRAME.size
         pos, end = 0, len(blob)
@@ -120,12 +184,11 @@ class Listener:
             (size,) = SIZE.unpack_from(blob, pos)
             if pos + 4 + size > end:
                 break
-            self._frames(blob, pos + 4, pos + 4 + size, append, fwd, unpack_from, frame)
+            self._frames(blob, pos + 4, pos + 4 + size, append, unpack_from, frame)
             pos += 4 + size
         self._carry = blob[pos:]
 
-    def _frames(self, blob: bytes, pos: int, end: int, append: Any, fwd: Forwarder | None, unpack_from: Any,
-                frame: int) -> None:
+    def _frames(self, blob: bytes, pos: int, end: int, append: Any, unpack_from: Any, frame: int) -> None:
         count = nbytes = 0
         while pos < end:
             ts, n = unpack_from(blob, pos)
@@ -140,25 +203,34 @@ class Listener:
             count += 1
             nbytes += n
             append((ts, data))
-            if fwd is not None:
-                fwd.put(data)
         self.datagrams += count
         self.bytes += nbytes
 
+    def counter(self, name: str) -> int:
+        """One of the receiver's COUNTERS (forward_sent, fragments_lost...)."""
+        if self._final is not None:
+            return self._final.get(name) or 0
+        c = self._counters
+        return int(c[COUNTERS.index(name)]) if c is not None else 0
+
     def kernel_drops(self) -> int | None:
-        """Drops the kernel counted for this socket (UDP on Linux), else None."""
+        """Drops the kernel counted for this socket (UDP or packet socket on Linux), else None."""
+        if self._final is not None:
+            return self._final["kernel_drops"]
+        if self.mode == "passive":
+            with contextlib.suppress(OSError):
+                self._packet_drops += passive.packet_stats(self._sock)[1]  # reading resets the kernel's count
+            return self._packet_drops
         return udp_drops(self._sock) if self.address.scheme == "udp" else None
 
     def close(self) -> None:
-        """Stop the receiver (it exits on our stop token), take its last batch, close the socket."""
+        """Stop the receiver (it ships what is queued first), take its last batch, read the counters, close."""
         if self._stop:
             return
         self._stop = True
         if self._proc is not None:
-            with contextlib.suppress(OSError):  # datagrams are FIFO: all before the token get shipped
-                waker = socket.socket(self._sock.family, socket.SOCK_DGRAM)
-                waker.sendto(self._token, self._sock.getsockname())
-                waker.close()
+            with contextlib.suppress(OSError):
+                os.kill(self._proc.pid, STOP_SIGNAL)
             try:
                 self._proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -167,7 +239,13 @@ class Listener:
             if self._thread.is_alive():
                 self._thread.join(timeout=5)
             self._pipe.close()
+        final: dict[str, int | None] = {name: self.counter(name) for name in COUNTERS}
+        final["kernel_drops"] = self.kernel_drops()  # before the socket goes: its /proc row goes with it
+        self._final = final
         self._sock.close()
+        if self._counters is not None:
+            self._counters = None
+            os.close(self._counters_fd)
         if self.address.scheme == "unix":
             with contextlib.suppress(OSError):
                 os.unlink(self.address.host)
@@ -191,13 +269,16 @@ def _remove_stale_socket(path: str) -> None:
 
 
 class Tap(Source):
-    """Live DogStatsD from one or more listeners, optionally forwarded to the Agent."""
+    """Live DogStatsD from one or more listeners, optionally forwarded to the Agent by the receivers.
 
-    def __init__(self, addresses: list[Address], forward: Address | None = None) -> None:
+    `passive`: None (the default) watches a UDP port another process holds instead of failing,
+    True always watches, False always binds."""
+
+    def __init__(self, addresses: list[Address], forward: Address | None = None, passive: bool | None = None) -> None:
         self.requested = addresses
         self.forward_target = forward
+        self.passive = passive
         self.listeners: list[Listener] = []
-        self.forwarder: Forwarder | None = None
         self._wake = threading.Event()
         self._stopped = False
         self._drops_base: list[int | None] = []
@@ -212,19 +293,23 @@ class Tap(Source):
         """The bound addresses (a port 0 resolved to the chosen one), once started."""
         return [lst.address for lst in self.listeners]
 
+    @property
+    def mode(self) -> str:
+        """"passive" when any listener watches a held port, else "listen"."""
+        return "passive" if any(lst.mode == "passive" for lst in self.listeners) else "listen"
+
     def start(self) -> None:
-        """Bind every listener (all or none) and start receiving."""
-        if self.forward_target is not None:
-            self.forwarder = Forwarder(self.forward_target)
+        """Bind (or watch) every listener, all or none, and start receiving."""
         try:
             for addr in self.requested:
-                self.listeners.append(Listener(addr, collections.deque(), self._wake, self.forwarder))
+                self.listeners.append(Listener(addr, collections.deque(), self._wake, self.forward_target,
+                                               self.passive))
+            self._drops_base = [lst.kernel_drops() for lst in self.listeners]
+            for lst in self.listeners:
+                lst.start()
         except SourceError:
             self.stop()
             raise
-        self._drops_base = [lst.kernel_drops() for lst in self.listeners]
-        for lst in self.listeners:
-            lst.start()
 
     def read(self, timeout: float) -> list[Packet]:
         """Drain everything received so far (waiting up to `timeout` for something)."""
@@ -245,36 +330,39 @@ class Tap(Source):
         return self._stopped and not any(lst.pending for lst in self.listeners)
 
     def stop(self) -> None:
-        """Close listeners and the forwarder."""
+        """Stop the receivers and close the sockets (counters are kept)."""
         self._stopped = True
         for lst in self.listeners:
             lst.close()
-        if self.forwarder is not None:
-            self.forwarder.close()
         self._wake.set()
 
     def kernel_drops(self) -> int | None:
-        """Kernel drops since start, summed over UDP listeners (None if unknown)."""
+        """Kernel drops since start, summed over listeners (None if unknown); still known after stop()."""
         total, known = 0, False
         for lst, base in zip(self.listeners, self._drops_base, strict=False):
             now = lst.kernel_drops()
             if now is not None and base is not None:
-                total += now - base
+                total += now - base if lst.mode == "listen" else now
                 known = True
         return total if known else None
 
     def status(self) -> dict[str, Any]:
         """Counters for the status bar / JSON."""
+        lsts = self.listeners
         return {
             "kind": "live",
-            "listen": [str(lst.address) for lst in self.listeners],
+            "mode": self.mode,
+            "listen": [str(lst.address) for lst in lsts],
+            "holders": [lst.holder for lst in lsts if lst.holder],
             "forward": str(self.forward_target) if self.forward_target else None,
-            "datagrams": sum(lst.datagrams for lst in self.listeners),
-            "bytes": sum(lst.bytes for lst in self.listeners),
-            "truncated": sum(lst.truncated for lst in self.listeners),
-            "oversize": sum(lst.oversize for lst in self.listeners),
+            "datagrams": sum(lst.datagrams for lst in lsts),
+            "bytes": sum(lst.bytes for lst in lsts),
+            "truncated": sum(lst.truncated for lst in lsts),
+            "oversize": sum(lst.oversize for lst in lsts),
             "kernel_drops": self.kernel_drops(),
-            "forward_sent": self.forwarder.sent if self.forwarder else 0,
-            "forward_dropped": self.forwarder.dropped if self.forwarder else 0,
-            "rcvbuf": [lst.rcvbuf for lst in self.listeners],
+            "forward_sent": sum(lst.counter("forward_sent") for lst in lsts),
+            "forward_dropped": sum(lst.counter("forward_dropped") for lst in lsts),
+            "fragments_lost": sum(lst.counter("fragments_lost") for lst in lsts),
+            "bad_packets": sum(lst.counter("bad_packets") for lst in lsts),
+            "rcvbuf": [lst.rcvbuf for lst in lsts],
         }

@@ -1,0 +1,168 @@
+"""The receiver process: a private stop, forwarding before shipping, and counters read before sockets close."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tundra_tui.model import Engine
+from tundra_tui.session import Session
+from tundra_tui.sources import Tap, parse_url
+
+SYSTEM_PY = "/usr/bin/python3"  # readable by any user, unlike a virtualenv under /root
+
+ATTACKER = r"""
+import os, signal, socket, sys
+pid, port = int(sys.argv[1]), int(sys.argv[2])
+argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sent = 0
+for arg in argv:
+    for guess in {arg, arg.split(b"=")[-1]}:
+        candidates = [guess]
+        try:
+            candidates.append(bytes.fromhex(guess.decode()))
+        except ValueError:
+            pass
+        for c in candidates:
+            s.sendto(c, ("127.0.0.1", port))
+            sent += 1
+signalled = 0
+for sig in (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
+    try:
+        os.kill(pid, sig)
+        signalled += 1
+    except PermissionError:
+        pass
+print(sent, signalled)
+"""
+
+
+def agent_socket() -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+def recv_all(s: socket.socket, want: int, timeout: float = 5.0) -> list[bytes]:
+    s.settimeout(timeout)
+    got = []
+    while len(got) < want:
+        try:
+            got.append(s.recv(65536))
+        except TimeoutError:
+            break
+    return got
+
+
+def wait_for(cond: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PY), reason="needs a system python for the unprivileged user")
+def test_an_unprivileged_user_cannot_stop_or_blind_the_tap() -> None:
+    agent = agent_socket()
+    tap = Tap([parse_url("udp://127.0.0.1:0")], forward=parse_url(f"udp://127.0.0.1:{agent.getsockname()[1]}"))
+    tap.start()
+    try:
+        lst = tap.listeners[0]
+        port, pid = lst.address.port, lst._proc.pid
+        res = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SYSTEM_PY, "-c",
+                              ATTACKER, str(pid), str(port)], capture_output=True, text=True, timeout=30)
+        assert res.returncode == 0, res.stderr
+        attack, signalled = map(int, res.stdout.split())
+        assert signalled == 0 and attack > 0
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for i in range(500):
+            sender.sendto(b"after.attack:%d|c" % i, ("127.0.0.1", port))
+        sender.close()
+        engine = Engine()
+        deadline = time.monotonic() + 10
+        while tap.status()["datagrams"] < attack + 500 and time.monotonic() < deadline:
+            engine.feed(tap.read(0.05))
+        alive = lst._proc.poll() is None
+        status = tap.status()
+    finally:
+        tap.stop()
+    forwarded = recv_all(agent, attack + 500)
+    agent.close()
+    assert alive
+    assert status["datagrams"] == attack + 500  # nothing after the attack was ignored...
+    assert len(forwarded) == attack + 500 and status["forward_dropped"] == 0  # ...nor kept from the Agent
+    assert forwarded[-1] == b"after.attack:499|c"
+
+
+def test_the_agent_gets_its_copy_even_if_the_main_process_never_reads() -> None:
+    agent = agent_socket()
+    tap = Tap([parse_url("udp://127.0.0.1:0")], forward=parse_url(f"udp://127.0.0.1:{agent.getsockname()[1]}"))
+    tap.start()
+    try:
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sent = [b"m%d:%d|c\nn:2|g" % (i, i) for i in range(2000)]
+        for d in sent:
+            sender.sendto(d, ("127.0.0.1", tap.listeners[0].address.port))
+        sender.close()
+        got = recv_all(agent, len(sent))  # tap.read() is never called
+        status = tap.status()
+    finally:
+        tap.stop()
+        agent.close()
+    assert got == sent  # identical bytes, in order
+    assert status["forward_sent"] == len(sent) and status["forward_dropped"] == 0
+
+
+def test_forward_to_a_unix_agent(tmp_path: Path) -> None:
+    path = tmp_path / "dsd.socket"
+    agent = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    agent.bind(str(path))
+    tap = Tap([parse_url("udp://127.0.0.1:0")], forward=parse_url(f"unix://{path}"))
+    tap.start()
+    sent = [b"u%d:1|c" % i for i in range(2000)]  # far more than a unix queue holds (10 by default)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.extend(recv_all(agent, len(sent))))
+    reader.start()  # a reading Agent: the receiver waits for room rather than dropping
+    try:
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for d in sent:
+            sender.sendto(d, ("127.0.0.1", tap.listeners[0].address.port))
+        sender.close()
+        reader.join()
+    finally:
+        tap.stop()
+        agent.close()
+    assert got == sent
+    assert tap.status()["forward_sent"] == len(sent)  # still readable after stop
+
+
+def test_kernel_drops_are_read_before_the_socket_closes(tmp_path: Path) -> None:
+    """A stalled receiver and a tiny buffer make the kernel drop; the count must survive stop()."""
+    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(), record=tmp_path / "drops.dog")
+    session.start()
+    tap = session.source
+    assert isinstance(tap, Tap)
+    lst = tap.listeners[0]
+    os.kill(lst._proc.pid, signal.SIGSTOP)
+    try:
+        lst._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        n = 3000
+        for i in range(n):
+            sender.sendto(b"d:%d|c" % i, ("127.0.0.1", lst.address.port))
+        sender.close()
+    finally:
+        os.kill(lst._proc.pid, signal.SIGCONT)
+    wait_for(lambda: tap.status()["datagrams"] + (tap.kernel_drops() or 0) >= n)
+    session.stop()
+    status = session.status()
+    assert status["kernel_drops"] > 0
+    assert status["kernel_drops"] + status["recorded"] == n  # every datagram is either recorded or counted
