@@ -29,6 +29,7 @@ from workload import lines, packets  # noqa: E402
 
 from tundra_tui.capture import CaptureReader, CaptureWriter  # noqa: E402
 from tundra_tui.model import Engine  # noqa: E402
+from tundra_tui.sources.procnet import udp_sockets  # noqa: E402
 
 PY = sys.executable
 TUNDRA = [PY, "-m", "tundra_tui"]
@@ -44,15 +45,11 @@ def free_port() -> int:
 
 
 def wait_bound(port: int, timeout: float = 30) -> None:
+    """Wait for a socket on `port` in /proc/net/udp (a probe bind would make tundra go passive)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
+        if udp_sockets(port):
             return
-        finally:
-            s.close()
         time.sleep(0.05)
     raise RuntimeError("listener never came up")
 

@@ -150,7 +150,8 @@ class Listener:
         self._proc = subprocess.Popen(argv, pass_fds=(sock_fd, w, self._counters_fd), stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
         os.close(w)
-        self._pipe = os.fdopen(r, "rb", buffering=1 << 20)
+        # unbuffered: a buffered read of the 4-byte "ready" could swallow the first batch behind it
+        self._pipe = os.fdopen(r, "rb", buffering=0)
         if self._pipe.read(4) != SIZE.pack(0):  # the receiver's "ready": from now on nothing is lost
             raise SourceError(f"cannot listen on {self.address}: the receiver process did not start")
         self._thread.start()
