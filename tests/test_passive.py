@@ -106,7 +106,7 @@ def test_without_cap_net_raw_a_held_port_names_both_ways_out() -> None:
     agent = agent_socket()
     port = agent.getsockname()[1]
     try:
-        res = subprocess.run([*NO_RAW, sys.executable, "-m", "tundra_tui.cli", "stats", "--listen",
+        res = subprocess.run([*NO_RAW, sys.executable, "-m", "tundra_tui", "stats", "--listen",
                               f"udp://127.0.0.1:{port}", "--duration", "5"], capture_output=True, text=True,
                              timeout=30, cwd=ROOT)
     finally:
