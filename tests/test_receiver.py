@@ -16,6 +16,8 @@ from tundra_tui.model import Engine
 from tundra_tui.session import Session
 from tundra_tui.sources import Tap, parse_url
 
+from .waits import wait_until
+
 SYSTEM_PY = "/usr/bin/python3"  # readable by any user, unlike a virtualenv under /root
 
 ATTACKER = r"""
@@ -61,12 +63,6 @@ def recv_all(s: socket.socket, want: int, timeout: float = 5.0) -> list[bytes]:
         except TimeoutError:
             break
     return got
-
-
-def wait_for(cond: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond() and time.monotonic() < deadline:  # type: ignore[operator]
-        time.sleep(0.01)
 
 
 @pytest.mark.skipif(not os.path.exists(SYSTEM_PY), reason="needs a system python for the unprivileged user")
@@ -161,7 +157,7 @@ def test_kernel_drops_are_read_before_the_socket_closes(tmp_path: Path) -> None:
         sender.close()
     finally:
         os.kill(lst._proc.pid, signal.SIGCONT)
-    wait_for(lambda: tap.status()["datagrams"] + (tap.kernel_drops() or 0) >= n)
+    wait_until(lambda: tap.status()["datagrams"] + (tap.kernel_drops() or 0) >= n, "every datagram accounted")
     session.stop()
     status = session.status()
     assert status["kernel_drops"] > 0
