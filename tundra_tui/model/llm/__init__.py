@@ -5,7 +5,9 @@ Understands the at-daemon vocabulary (default, names overridable), Datadog LLM O
 handler module per vocabulary, all folding into the aggregates of `aggregates.py`.
 """
 
-from .aggregates import AgentAgg, Groups, ModelAgg, Plan, TagMap
+from .aggregates import AgentAgg, Groups, Key, KeyAgg, Plan, TagMap
+from .grouping import GROUPINGS, Group, group, total
 from .rollup import LLMRollup
 
-__all__ = ["AgentAgg", "Groups", "LLMRollup", "ModelAgg", "Plan", "TagMap"]
+__all__ = ["GROUPINGS", "AgentAgg", "Group", "Groups", "Key", "KeyAgg", "LLMRollup", "Plan", "TagMap", "group",
+           "total"]

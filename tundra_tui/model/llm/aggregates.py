@@ -1,4 +1,8 @@
-"""The LLM rollup's containers: per-context tag maps, fold plans, and per-model/agent aggregates."""
+"""The LLM rollup's containers: per-context tag maps, fold plans, and the aggregates samples fold into.
+
+Samples fold into one `KeyAgg` per (model, provider, agent, profile): every grouping the screen
+offers is a merge of these at snapshot time, so rows of any grouping add up to the same totals.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ from ..series import Series
 from ..sketch import add_many
 
 Handler = Callable[["TagMap", list[float], float, float, int], None]  # (tags, values, their sum, weight, second)
-MAX_KEYS = 500  # models/agents/profiles kept apart; past that they fold into "(other)"
+MAX_KEYS = 500  # keys kept apart; past that they fold into "(other)"
 OTHER = "(other)"
+UNKNOWN = "unknown"  # a key part whose tag the context does not carry (tokens carry no profile)
+Key = tuple[str, str, str, str]  # (model, provider, agent, profile)
 
 
 class TagMap(dict[str, str]):
@@ -22,7 +28,7 @@ class TagMap(dict[str, str]):
 
     def __init__(self, tags: tuple[str, ...]) -> None:
         super().__init__(t.partition(":")[::2] for t in tags)
-        self.agg: ModelAgg | None = None
+        self.agg: KeyAgg | None = None
         self.agent: AgentAgg | None = None
 
 
@@ -67,6 +73,11 @@ class LazySketch:
         new._sketch.merge(self.sketch)
         return new
 
+    def absorb(self, other: LazySketch) -> None:
+        """Add every sample of `other` (a group's sketch from its members')."""
+        if other.sketch.count:
+            self.sketch.merge(other.sketch)
+
     def _drain(self) -> None:
         for w, vals in self._pending.items():
             add_many(self._sketch, vals, w)
@@ -80,12 +91,17 @@ class LazySketch:
         return self._sketch
 
 
-class ModelAgg:
-    """Everything known about one (model, provider)."""
+class KeyAgg:
+    """Everything known about one (model, provider, agent, profile), or a merge of several."""
+
+    __slots__ = ("cache_read_tokens", "err_series", "errors", "has_tokens", "input_tokens", "lazy_latency",
+                 "output_tokens", "reported_part_cost", "reported_total_cost", "req_series", "requests",
+                 "tok_series", "used_tokens")
 
     def __init__(self, window: int) -> None:
         self.requests = self.errors = 0.0
         self.input_tokens = self.output_tokens = self.cache_read_tokens = self.used_tokens = 0.0
+        self.has_tokens = False  # token samples seen (a row with none shows "-", not 0)
         self.reported_total_cost: float | None = None
         self.reported_part_cost: float | None = None
         self.lazy_latency = LazySketch()
@@ -97,9 +113,27 @@ class ModelAgg:
     def latency(self) -> DDSketch:
         return self.lazy_latency.sketch
 
+    def absorb(self, other: KeyAgg) -> None:
+        """Add `other` into this aggregate (groupings are merges of per-key aggregates)."""
+        self.requests += other.requests
+        self.errors += other.errors
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.used_tokens += other.used_tokens
+        self.has_tokens = self.has_tokens or other.has_tokens
+        if other.reported_total_cost is not None:
+            self.reported_total_cost = (self.reported_total_cost or 0.0) + other.reported_total_cost
+        if other.reported_part_cost is not None:
+            self.reported_part_cost = (self.reported_part_cost or 0.0) + other.reported_part_cost
+        self.lazy_latency.absorb(other.lazy_latency)
+        self.req_series.absorb(other.req_series)
+        self.err_series.absorb(other.err_series)
+        self.tok_series.absorb(other.tok_series)
+
 
 class AgentAgg:
-    """One (agent_name, task_type)."""
+    """One (agent_name, task_type)'s executions (`llm.agent.execution*`, which name no model)."""
 
     def __init__(self) -> None:
         self.executions = self.errors = 0.0
@@ -108,4 +142,3 @@ class AgentAgg:
     @property
     def latency(self) -> DDSketch:
         return self.lazy_latency.sketch
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..vocab import FALSE_VALUES
-from .aggregates import AgentAgg, Handler, ModelAgg, TagMap
+from .aggregates import AgentAgg, Handler, KeyAgg, TagMap
 from .base import RollupBase
 
 
@@ -13,13 +13,14 @@ class AtDaemonHandlers(RollupBase):
     def _at_handlers(self) -> dict[str, tuple[Handler, tuple[str, ...]]]:
         """Metric name -> (handler, the tag keys it reads)."""
         m, t = self.vocab.metrics, self.vocab.tags
-        model = (t["model"], t["provider"])
+        model = (t["model"], t["provider"], t["agent_name"])  # tokens carry no profile
+        request = (*model, t["profile"])
         agent = (t["agent_name"], t["task_type"])
         return {
             m["bootstrap"]: (self._at_bootstrap, ()), m["available"]: (self._at_available, ()),
             m["selected"]: (self._at_selected, (t["profile"], t["provider"])),
-            m["request_complete"]: (self._at_complete, (*model, t["success"], t["profile"])),
-            m["request_duration"]: (self._at_duration, model),
+            m["request_complete"]: (self._at_complete, (*request, t["success"])),
+            m["request_duration"]: (self._at_duration, request),
             m["tokens_input"]: (self._at_tokens("input_tokens"), model),
             m["tokens_output"]: (self._at_tokens("output_tokens"), model),
             m["tokens_used"]: (self._at_tokens("used_tokens"), model),
@@ -27,11 +28,12 @@ class AtDaemonHandlers(RollupBase):
             m["agent_duration"]: (self._at_agent_duration, agent),
         }
 
-    def _at_key(self, tags: TagMap) -> ModelAgg:
-        """The (model, provider) aggregate of an at-daemon context, resolved once per context."""
+    def _at_key(self, tags: TagMap) -> KeyAgg:
+        """The (model, provider, agent, profile) aggregate of an at-daemon context, resolved once per context."""
         if tags.agg is None:
             t = self.vocab.tags
-            tags.agg = self._model(tags.get(t["model"], ""), tags.get(t["provider"], ""))
+            tags.agg = self._key_agg(tags.get(t["model"], ""), tags.get(t["provider"], ""),
+                                     tags.get(t["agent_name"], ""), tags.get(t["profile"], ""))
         return tags.agg
 
     def _agent_of(self, tags: TagMap) -> AgentAgg:
@@ -52,16 +54,14 @@ class AtDaemonHandlers(RollupBase):
         name, provider = tags.get(t["profile"]), tags.get(t["provider"])
         if not name:
             return
-        prof = self._profile(name)
-        if provider:
-            prof["provider"] = provider
+        self._profile(name, provider)
         if float(vals[-1]) >= 1:
             self._select(name, provider, sec)
 
     def _at_complete(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         t = self.vocab.tags
         failed = tags.get(t["success"], "true").lower() in FALSE_VALUES
-        self._count_request(self._at_key(tags), s * w, failed, sec, tags.get(t["profile"]))
+        self._count_request(self._at_key(tags), s * w, failed, sec)
 
     def _at_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         self._at_key(tags).lazy_latency.add(vals, w)

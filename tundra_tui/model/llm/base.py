@@ -8,7 +8,7 @@ from typing import Any
 from ..cost import CostSource, Pricer
 from ..series import Series
 from ..vocab import Vocabulary
-from .aggregates import MAX_KEYS, OTHER, AgentAgg, ModelAgg
+from .aggregates import MAX_KEYS, OTHER, UNKNOWN, AgentAgg, Key, KeyAgg
 
 
 class RollupBase:
@@ -19,9 +19,10 @@ class RollupBase:
         self.vocab = vocab or Vocabulary()
         self.pricer: CostSource = pricer or Pricer()
         self.window = window
-        self.models: dict[tuple[str, str], ModelAgg] = {}
+        self.keys: dict[Key, KeyAgg] = {}
+        self.unit_prices: dict[tuple[str, str], tuple[float, float, float]] = {}  # USD/token: in, out, cache
         self.agents: dict[tuple[str, str], AgentAgg] = {}
-        self.profiles: dict[str, dict[str, Any]] = {}
+        self.profile_providers: dict[str, str | None] = {}  # every profile named, with its provider once known
         self.available: int | None = None
         self.selected: str | None = None
         self.selected_provider: str | None = None
@@ -34,21 +35,27 @@ class RollupBase:
         self.tok_series = Series(window)
         self.err_series = Series(window)
 
-    def _model(self, model: str, provider: str) -> ModelAgg:
-        key = (model or "unknown", provider or "unknown")
-        agg = self.models.get(key)
+    def _key_agg(self, model: str, provider: str, agent: str = "", profile: str = "") -> KeyAgg:
+        """The aggregate of one (model, provider, agent, profile). Past MAX_KEYS a new key keeps its model
+        and provider and folds its agent and profile into "(other)"; past twice that, all of it."""
+        key = (model or UNKNOWN, provider or UNKNOWN, agent or UNKNOWN, profile or UNKNOWN)
+        agg = self.keys.get(key)
         if agg is None:
-            if len(self.models) >= MAX_KEYS:
-                key = (OTHER, OTHER)
-                agg = self.models.get(key)
+            if len(self.keys) >= MAX_KEYS:
+                key = (key[0], key[1], OTHER, OTHER)
+                if key not in self.keys and len(self.keys) >= 2 * MAX_KEYS:
+                    key = (OTHER, OTHER, OTHER, OTHER)
+                agg = self.keys.get(key)
             if agg is None:
-                agg = self.models[key] = ModelAgg(self.window)
-                if len(self.models) == 1:
+                agg = self.keys[key] = KeyAgg(self.window)
+                if len(self.keys) == 1:
                     self.pricer.prefetch()  # the first model: have its price ready by the time it is shown
+        if profile and profile not in self.profile_providers and len(self.profile_providers) < MAX_KEYS:
+            self.profile_providers[profile] = provider or None
         return agg
 
     def _agent(self, name: str, task: str) -> AgentAgg:
-        key = (name or "unknown", task or "unknown")
+        key = (name or UNKNOWN, task or UNKNOWN)
         if key not in self.agents and len(self.agents) >= MAX_KEYS:
             key = (OTHER, OTHER)
         agg = self.agents.get(key)
@@ -56,10 +63,12 @@ class RollupBase:
             agg = self.agents[key] = AgentAgg()
         return agg
 
-    def _profile(self, name: str) -> dict[str, Any]:
-        if name not in self.profiles and len(self.profiles) >= MAX_KEYS:
+    def _profile(self, name: str, provider: str | None) -> None:
+        """Note a profile and (when given) its provider."""
+        if name not in self.profile_providers and len(self.profile_providers) >= MAX_KEYS:
             name = OTHER
-        return self.profiles.setdefault(name, {"provider": None, "requests": 0.0, "errors": 0.0})
+        if provider or name not in self.profile_providers:
+            self.profile_providers[name] = provider or self.profile_providers.get(name)
 
     def _select(self, name: str, provider: str | None, sec: float) -> None:
         if name != self.selected:
@@ -74,7 +83,7 @@ class RollupBase:
         if provider:
             self.selected_provider = provider
 
-    def _count_request(self, agg: ModelAgg, n: float, failed: bool, sec: int, profile: str | None) -> None:
+    def _count_request(self, agg: KeyAgg, n: float, failed: bool, sec: int) -> None:
         agg.requests += n
         agg.req_series.add(sec, n)
         self.req_series.add(sec, n)
@@ -82,15 +91,11 @@ class RollupBase:
             agg.errors += n
             agg.err_series.add(sec, n)
             self.err_series.add(sec, n)
-        if profile:
-            prof = self._profile(profile)
-            prof["requests"] += n
-            if failed:
-                prof["errors"] += n
 
-    def _count_tokens(self, agg: ModelAgg, attr: str, n: float, sec: int) -> None:
-        """Add `n` tokens to `agg.attr`; the token series counts in+out, or `used` when a model sends only that."""
+    def _count_tokens(self, agg: KeyAgg, attr: str, n: float, sec: int) -> None:
+        """Add `n` tokens to `agg.attr`; the token series counts in+out, or `used` when a key sends only that."""
         setattr(agg, attr, getattr(agg, attr) + n)
+        agg.has_tokens = True
         if attr in ("input_tokens", "output_tokens") or (attr == "used_tokens" and not (
                 agg.input_tokens or agg.output_tokens)):
             agg.tok_series.add(sec, n)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .aggregates import Handler, ModelAgg, TagMap
+from .aggregates import Handler, KeyAgg, TagMap
 from .base import RollupBase
 
 _MODEL = ("gen_ai.response.model", "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.system")
@@ -19,12 +19,12 @@ class GenAIHandlers(RollupBase):
             "gen_ai.client.operation.duration": (self._ga_duration, (*_MODEL, "error.type")),
         }
 
-    def _ga_key(self, tags: TagMap) -> ModelAgg:
+    def _ga_key(self, tags: TagMap) -> KeyAgg:
         """The model aggregate of a gen_ai context: response model first, provider name first."""
         if tags.agg is None:
             model = tags.get("gen_ai.response.model") or tags.get("gen_ai.request.model", "")
             provider = tags.get("gen_ai.provider.name") or tags.get("gen_ai.system", "")
-            tags.agg = self._model(model, provider)
+            tags.agg = self._key_agg(model, provider)
         return tags.agg
 
     def _ga_tokens(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
@@ -34,5 +34,5 @@ class GenAIHandlers(RollupBase):
 
     def _ga_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._ga_key(tags)
-        self._count_request(agg, len(vals) * w, "error.type" in tags, sec, None)
+        self._count_request(agg, len(vals) * w, "error.type" in tags, sec)
         agg.lazy_latency.add([v * 1000.0 for v in vals], w)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .aggregates import Handler, ModelAgg, TagMap
+from .aggregates import Handler, KeyAgg, TagMap
 from .base import RollupBase
 
 _MODEL = ("model_name", "model_provider")
@@ -25,16 +25,16 @@ class MlObsHandlers(RollupBase):
             "ml_obs.span.llm.output.cost": (self._mo_cost(False), _MODEL),
         }
 
-    def _mo_key(self, tags: TagMap) -> ModelAgg | None:
+    def _mo_key(self, tags: TagMap) -> KeyAgg | None:
         """The model aggregate of an ml_obs span (None for spans that name no model)."""
         if tags.agg is None and tags.get("model_name"):
-            tags.agg = self._model(tags["model_name"], tags.get("model_provider", ""))
+            tags.agg = self._key_agg(tags["model_name"], tags.get("model_provider", ""))
         return tags.agg
 
     def _mo_span(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
-            self._count_request(agg, s * w, False, sec, None)
+            self._count_request(agg, s * w, False, sec)
 
     def _mo_error(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._mo_key(tags)

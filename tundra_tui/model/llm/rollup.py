@@ -8,7 +8,7 @@ from typing import Any
 from ...protocol import STATUS_NAMES, Context, Event, ServiceCheck
 from ..cost import CostSource
 from ..vocab import Vocabulary
-from .aggregates import MAX_PLANS, Groups, Handler, ModelAgg, Plan, TagMap
+from .aggregates import MAX_PLANS, Groups, Handler, KeyAgg, Plan, TagMap
 from .at_daemon import AtDaemonHandlers
 from .gen_ai import GenAIHandlers
 from .ml_obs import MlObsHandlers
@@ -76,7 +76,7 @@ class LLMRollup(AtDaemonHandlers, MlObsHandlers, GenAIHandlers):
         if "bootstrap" in e.title or "selected" in e.text:
             found = _SELECTED_TEXT.search(e.text)
             if found:
-                self._profile(found.group(1))["provider"] = found.group(2)
+                self._profile(found.group(1), found.group(2))
                 self._select(found.group(1), found.group(2), ts_ns // 1_000_000_000)
 
     def add_check(self, sc: ServiceCheck, ts_ns: int) -> None:
@@ -85,7 +85,29 @@ class LLMRollup(AtDaemonHandlers, MlObsHandlers, GenAIHandlers):
                                            "message": sc.message, "ts": ts_ns / 1e9,
                                            "status_name": STATUS_NAMES[sc.status]}
 
-    def model_cost(self, key: tuple[str, str], agg: ModelAgg) -> float | None:
+    @property
+    def models(self) -> dict[tuple[str, str], KeyAgg]:
+        """Aggregates by (model, provider), merged from the keys."""
+        out: dict[tuple[str, str], KeyAgg] = {}
+        for k, a in self.keys.items():
+            merged = out.get(k[:2])
+            if merged is None:
+                merged = out[k[:2]] = KeyAgg(self.window)
+            merged.absorb(a)
+        return out
+
+    @property
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        """Every profile named: its provider, requests and errors (merged from the keys)."""
+        counts: dict[str, list[float]] = {name: [0.0, 0.0] for name in self.profile_providers}
+        for k, a in self.keys.items():
+            if k[3] in counts:
+                counts[k[3]][0] += a.requests
+                counts[k[3]][1] += a.errors
+        return {name: {"provider": self.profile_providers[name], "requests": n, "errors": e}
+                for name, (n, e) in counts.items()}
+
+    def model_cost(self, key: tuple[str, str], agg: KeyAgg) -> float | None:
         """Reported cost wins; else the configured or table price; None when unpriced."""
         if agg.reported_total_cost is not None:
             return agg.reported_total_cost

@@ -1,0 +1,138 @@
+"""Rows of one grouping (model, provider, agent, profile), merged from the per-key aggregates.
+
+Every key lands in exactly one row of every grouping, so each grouping's rows add up to the same
+totals. A key's cost is what the daemon reported for it, else its share of its model's priced
+cost (split by what its tokens would cost at the model's unit prices), so costs add up too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..numbers import fsum
+from .aggregates import Key, KeyAgg
+
+if TYPE_CHECKING:
+    from .base import RollupBase
+
+GROUPINGS = ("model", "provider", "agent", "profile")
+_PART = {"model": 0, "provider": 1, "agent": 2, "profile": 3}
+_UNIT = 1000.0  # tokens priced to learn a model's unit prices: small enough to stay in the first tier
+
+
+@dataclass
+class Group:
+    """One row of a grouping: the merge of its keys, their cost, and (by agent) the agent's runs."""
+
+    key: str
+    sub: str  # beside the key: a model's or a profile's provider, else ""
+    agg: KeyAgg
+    cost_usd: float | None = None  # of the priced part; None when no part is priced
+    cost_per_s: float | None = None  # over the rate window, from the keys' token rates
+    models: set[tuple[str, str]] = field(default_factory=set)  # (model, provider) with something to price
+    unpriced: set[tuple[str, str]] = field(default_factory=set)  # ... of which nothing prices
+    executions: float | None = None  # `llm.agent.execution` runs, by agent only (they name no model)
+    execution_errors: float = 0.0
+
+    @property
+    def priced(self) -> int:
+        """How many of `models` are priced (the cost is partial when fewer than all)."""
+        return len(self.models - self.unpriced)
+
+
+def _unit_prices(llm: RollupBase, model: str, provider: str) -> tuple[float, float, float]:
+    """USD per token for input, output and cache reads (0 when unknown), asked once per model."""
+    found = llm.unit_prices.get((model, provider))
+    if found is None:
+        cin = llm.pricer.cost(model, provider, _UNIT, 0.0) or 0.0
+        cout = llm.pricer.cost(model, provider, 0.0, _UNIT) or 0.0
+        ccache = llm.pricer.cost(model, provider, _UNIT, 0.0, _UNIT) or 0.0
+        found = llm.unit_prices[(model, provider)] = (cin / _UNIT, cout / _UNIT, ccache / _UNIT)
+    return found
+
+
+def key_costs(llm: RollupBase) -> dict[Key, float | None]:
+    """The cost of every key with something to price (None: nothing prices it); keys with nothing absent."""
+    out: dict[Key, float | None] = {}
+    by_model: dict[tuple[str, str], list[Key]] = {}
+    for k, a in llm.keys.items():
+        if a.reported_total_cost is not None:
+            out[k] = a.reported_total_cost  # the daemon's own figure wins (telemetry.md)
+        elif a.reported_part_cost is not None:
+            out[k] = a.reported_part_cost
+        elif a.has_tokens:
+            by_model.setdefault((k[0], k[1]), []).append(k)
+    for (model, provider), keys in by_model.items():
+        aggs = [llm.keys[k] for k in keys]
+        total = llm.pricer.cost(model, provider, fsum(a.input_tokens for a in aggs),
+                                fsum(a.output_tokens for a in aggs), fsum(a.cache_read_tokens for a in aggs))
+        if total is None or len(keys) == 1:
+            out.update(dict.fromkeys(keys, total))
+            continue
+        pin, pout, pcache = _unit_prices(llm, model, provider)
+        weights = [pin * (a.input_tokens - a.cache_read_tokens) + pcache * a.cache_read_tokens
+                   + pout * a.output_tokens for a in aggs]
+        if not fsum(weights) > 0:
+            weights = [a.input_tokens + a.output_tokens + a.used_tokens for a in aggs]
+        whole = fsum(weights)
+        for k, w in zip(keys, weights, strict=True):
+            out[k] = total * (w / whole if whole > 0 else 1 / len(keys))
+    return out
+
+
+def group(llm: RollupBase, by: str, now_s: int, rate_window: int) -> list[Group]:
+    """The rows of grouping `by` (one of GROUPINGS), unsorted; `$ per s` over the last `rate_window` s."""
+    part = _PART[by]
+    costs = key_costs(llm)
+    rows: dict[tuple[str, str], Group] = {}
+
+    def row(key: str, sub: str) -> Group:
+        g = rows.get((key, sub))
+        if g is None:
+            g = rows[(key, sub)] = Group(key, sub, KeyAgg(llm.window))
+        return g
+
+    for k, a in llm.keys.items():
+        if by == "model":
+            g = row(k[0], k[1])
+        elif by == "profile":
+            g = row(k[3], llm.profile_providers.get(k[3]) or "")
+        else:
+            g = row(k[part], "")
+        g.agg.absorb(a)
+        if k not in costs:
+            continue
+        g.models.add((k[0], k[1]))
+        cost = costs[k]
+        if cost is None:
+            g.unpriced.add((k[0], k[1]))
+            continue
+        g.cost_usd = (g.cost_usd or 0.0) + cost
+        all_tokens = a.input_tokens + a.output_tokens or a.used_tokens
+        recent = a.tok_series.total(now_s, rate_window)
+        # a key's $/s: its cost scaled by the share of its tokens spent in the rate window
+        g.cost_per_s = (g.cost_per_s or 0.0) + (cost * recent / all_tokens / rate_window if all_tokens else 0.0)
+    if by == "profile":
+        for name, provider in llm.profile_providers.items():
+            row(name, provider or "")  # profiles named only by `selected` or a bootstrap event
+    elif by == "agent":
+        for (name, _task), agent in llm.agents.items():  # task_type folds: rows are by agent name
+            g = row(name, "")
+            g.executions = (g.executions or 0.0) + agent.executions
+            g.execution_errors += agent.errors
+    return list(rows.values())
+
+
+def total(llm: RollupBase, now_s: int, rate_window: int) -> Group:
+    """Every key merged: what the rows of any grouping add up to."""
+    whole = Group("total", "", KeyAgg(llm.window))
+    for g in group(llm, "provider", now_s, rate_window):
+        whole.agg.absorb(g.agg)
+        whole.models |= g.models
+        whole.unpriced |= g.unpriced
+        if g.cost_usd is not None:
+            whole.cost_usd = (whole.cost_usd or 0.0) + g.cost_usd
+        if g.cost_per_s is not None:
+            whole.cost_per_s = (whole.cost_per_s or 0.0) + g.cost_per_s
+    return whole
