@@ -116,9 +116,9 @@ class TundraApp(App[int]):
         yield Footer()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        """$ok/$warn/$alarm/$stale exist under every theme, Textual's built-ins included."""
+        """$ok/$warn/$alarm/$stale/$pane-border exist under every theme, Textual's built-ins included."""
         return {**super().get_theme_variable_defaults(), "ok": "green", "warn": "yellow", "alarm": "red",
-                "stale": "grey50"}
+                "stale": "grey50", "pane-border": "#7f7f7f"}
 
     def on_mount(self) -> None:
         themes, problems = load_themes()
@@ -185,14 +185,14 @@ class TundraApp(App[int]):
             if binding.action in seen or not self.check_action(binding.action.split("(")[0], ()):
                 continue
             seen.add(binding.action)
-            keys = binding.key_display or binding.key
+            keys = binding.key_display or binding.key.replace(",", " ")  # "," itself is a key (step back)
             if binding.action.startswith("pane("):
                 if binding.key != "1":
                     continue
                 keys, desc = "1-6", "Maximise a pane (again or esc to restore)"
             else:
                 desc = HELP_TEXT.get(binding.action, binding.description)
-            rows.append((keys.replace(",", " "), desc))
+            rows.append((keys, desc))
         self.push_screen(HelpScreen(rows))
 
     def action_fleet(self) -> None:

@@ -1,22 +1,53 @@
-"""`?`: every key binding of the app and the main screen, with what it does."""
+"""`?`: every key binding of the app and the main screen, then every mark and abbreviation on screen."""
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+MARKS = [
+    ("▶", "Profiles: the selected profile. Timeline and status bar: replay playing"),
+    ("❚❚ PAUSED", "the screen is frozen (p or space resumes); a replay stops at its head"),
+    ("●  ━  ─", "timeline: the replay head, what has played, what is to come"),
+    ("╍  !", "timeline: seconds with errors; ! where errors reach half the busiest second"),
+    ("bootstrap", "daemon start-ups counted by llm.profile.bootstrap"),
+    ("req/s tok/s", "requests and tokens per second over the last rate window"),
+    ("$  $/min", "cost so far, and per minute over the rate window"),
+    ("n/a", "no price known for the model (never shown as $0)"),
+    ("-", "nothing sent for this figure with this grouping's tag"),
+    ("p50 p95 p99", "latency percentiles"),
+    ("dg/s", "datagrams received per second"),
+    ("err  drop", "lines that failed to parse; datagrams lost (kernel, recorder, forwarder)"),
+    ("redacted", "datagrams whose text the redactor changed"),
+    ("●REC", "recording to a capture file, with datagrams written"),
+    ("↓name", "the sort key (s changes it); rows follow the grouping (g)"),
+    ("unknown", "rows whose datagrams lack the grouping's tag"),
+    ("(other)", "keys past the 500 kept apart, folded together"),
+]
+
+
+def _grid(rows: list[tuple[str, str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for left, right in rows:
+        table.add_row(Text(left), Text(right))
+    return table
+
 
 class HelpScreen(ModalScreen[None]):
-    """Lists bindings; any of escape, q or ? closes it."""
+    """Lists bindings, then marks; any of escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 64; max-width: 100%; height: auto; max-height: 90%;
+    HelpScreen > VerticalScroll { width: 72; max-width: 100%; height: auto; max-height: 90%;
         border: round $primary; background: $surface; padding: 0 1; }
     """
 
@@ -25,12 +56,8 @@ class HelpScreen(ModalScreen[None]):
         self.rows = bindings
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold")
-        table.add_column()
-        for keys, description in self.rows:
-            table.add_row(keys, description)
         with VerticalScroll() as scroll:
             scroll.border_title = "tundra keys"
             scroll.border_subtitle = "esc to close"
-            yield Static(table)
+            yield Static(Group(_grid(self.rows), Text(""), Text("Marks and abbreviations", style="bold"),
+                               _grid(MARKS)))

@@ -21,7 +21,7 @@ class Pane(Widget, can_focus=True):
     """A bordered pane fed a View on each UI tick."""
 
     DEFAULT_CSS = """
-    Pane { border: round $panel-lighten-2; padding: 0 1; height: 1fr; }
+    Pane { border: round $pane-border; padding: 0 1; height: 1fr; }
     Pane:focus { border: round $primary; }
     """
     TITLE = ""

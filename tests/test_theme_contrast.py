@@ -1,0 +1,91 @@
+"""Every bundled theme is readable: WCAG AA contrast of text (4.5:1) and borders (3:1) against what
+they are drawn on, in truecolor and as the colours Rich downgrades to for 256- and 16-colour terminals."""
+
+from __future__ import annotations
+
+import pytest
+from rich._palettes import EIGHT_BIT_PALETTE, STANDARD_PALETTE
+from rich.color import Color as RichColor
+from rich.color import ColorSystem, ColorType
+from textual.color import Color
+
+from tundra_tui.ui.themes import load_themes
+
+THEMES, _ = load_themes()
+SYSTEMS = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT, "16": ColorSystem.STANDARD}
+TEXT, BORDER = 4.5, 3.0
+# (what is drawn, what it is drawn on, minimum ratio); see each widget's DEFAULT_CSS for the pairs
+PAIRS = [
+    *((fg, "background", TEXT) for fg in ("foreground", "ok", "warn", "alarm", "stale", "accent")),  # panes
+    # pane borders, and their titles drawn in the same colour: text, so 4.5:1
+    ("pane-border", "background", TEXT), ("primary", "background", TEXT),
+    *((fg, "panel", TEXT) for fg in ("foreground", "warn", "alarm", "stale")),  # status bar
+    *((fg, "surface", TEXT) for fg in ("foreground", "primary", "alarm", "warn", "stale")),  # timeline, help
+]
+
+
+def _rgb(value: str, system: ColorSystem, role: str, dark: bool) -> tuple[int, int, int]:
+    """The colour a terminal with `system` colours shows for a theme value (ANSI names: the VGA palette
+    Rich matches against; the terminal's default colours: palette white on black, or black on white)."""
+    colour = Color.parse(value.split()[0])
+    if colour.ansi == -1:  # ansi_default: the terminal's own foreground or background
+        if dark:
+            return tuple(STANDARD_PALETTE[0 if role == "bg" else 7])  # type: ignore[return-value]
+        return tuple(STANDARD_PALETTE[15 if role == "bg" else 0])  # type: ignore[return-value]
+    rich = colour.rich_color if colour.ansi is not None else RichColor.from_rgb(colour.r, colour.g, colour.b)
+    if system != ColorSystem.TRUECOLOR:
+        rich = rich.downgrade(system)
+    if rich.type == ColorType.STANDARD or (rich.type == ColorType.EIGHT_BIT and (rich.number or 0) < 16):
+        return tuple(STANDARD_PALETTE[rich.number or 0])  # type: ignore[return-value]
+    if rich.type == ColorType.EIGHT_BIT:
+        return tuple(EIGHT_BIT_PALETTE[rich.number or 0])  # type: ignore[return-value]
+    assert rich.triplet is not None
+    return tuple(rich.triplet)  # type: ignore[return-value]
+
+
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    def lin(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio, 1 to 21."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _variables(name: str) -> dict[str, str]:
+    theme = THEMES[name]
+    found = {**theme.to_color_system().generate(), **theme.variables}
+    for ground in ("panel", "surface"):  # transparent: the background shows through
+        if found.get(ground, "transparent") == "transparent":
+            found[ground] = found["background"]
+    return found
+
+
+def failures(name: str, system: str) -> list[str]:
+    """Every pair of theme `name` under `system` colours that falls short, with its ratio."""
+    v = _variables(name)
+    dark = THEMES[name].dark
+    out = []
+    for fg, bg, need in PAIRS:
+        ratio = contrast(_rgb(v[fg], SYSTEMS[system], "fg", dark), _rgb(v[bg], SYSTEMS[system], "bg", dark))
+        if ratio < need:
+            out.append(f"{fg} ({v[fg]}) on {bg} ({v[bg]}): {ratio:.2f} < {need}")
+    return out
+
+
+@pytest.mark.parametrize("system", list(SYSTEMS))
+@pytest.mark.parametrize("name", sorted(THEMES))
+def test_theme_meets_wcag_aa(name: str, system: str) -> None:
+    assert failures(name, system) == []
+
+
+def test_contrast_is_computed_not_assumed() -> None:
+    assert contrast((255, 255, 255), (0, 0, 0)) == pytest.approx(21.0)
+    assert contrast((255, 255, 255), (244, 247, 250)) < 1.1  # tundra-light's old unfocused border
+    assert _rgb("#f4f7fa", ColorSystem.STANDARD, "bg", False) == (255, 255, 255)
+    assert _rgb("ansi_blue", ColorSystem.TRUECOLOR, "fg", True) == (0, 0, 170)
