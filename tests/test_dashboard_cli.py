@@ -12,14 +12,14 @@ from tundra_tui.sources import Tap, parse_url
 from .conftest import run_cli
 from .waits import Tundra
 
-TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks", "fleet", "spans"}
+TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks", "dd_agent", "fleet", "spans"}
 MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
               "p50_ms", "p95_ms", "p99_ms"}
 
 
 def check_contract(doc: dict) -> None:
     assert set(doc) == TOP_KEYS
-    assert {"packets", "lines", "errors", "dropped", "truncated", "contexts", "contexts_dropped",
+    assert {"mode", "packets", "lines", "errors", "dropped", "truncated", "contexts", "contexts_dropped",
             "bad_values"} == set(doc["tap"])
     assert set(doc["tap"]["errors"]) == {"metric", "event", "service_check"}
     assert set(doc["profiles"]) == {"available", "selected", "selected_provider", "bootstraps", "profiles"}
@@ -34,6 +34,11 @@ def check_contract(doc: dict) -> None:
     for c in doc["service_checks"]:
         assert set(c) == {"name", "status", "tags", "message"}
     assert len(doc["events"]) <= 50
+    assert doc["tap"]["mode"] in ("listen", "passive", None)  # None: a replay
+    if doc["dd_agent"] is not None:
+        assert set(doc["dd_agent"]) == {"socket", "expvar", "reachable", "version", "endpoints"}
+        if doc["dd_agent"]["socket"] is not None:
+            assert set(doc["dd_agent"]["socket"]) == {"port", "pid", "process", "rx_queue_bytes", "drops"}
 
 
 def test_replay_sample_once_json() -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from datadog.dogstatsd import DogStatsd
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
+from tests.waits import Tundra
 from tundra_tui.model import Engine
 from tundra_tui.sources import SourceError, Tap, parse_url
 from tundra_tui.sources.passive import Decoder
@@ -161,3 +162,24 @@ def test_decoder_on_crafted_packets() -> None:
     assert d.fragments_lost == 3  # the table is bounded: the oldest sets were given up and counted
     d.expire()
     assert d.fragments_lost == Decoder.MAX_SETS + 3
+
+
+def test_stats_json_says_which_mode() -> None:
+    agent = agent_socket()
+    port = agent.getsockname()[1]
+    try:
+        with Tundra("stats", "--listen", f"udp://127.0.0.1:{port}", "--duration", "0.5", "--json") as held:
+            line = held.wait_output(r".*passively.*").group(0)
+            res = held.finish()
+    finally:
+        agent.close()
+    with Tundra("stats", "--listen", "udp://127.0.0.1:0", "--duration", "0.5", "--json") as free:
+        own = free.finish()
+    assert res.returncode == 0 and own.returncode == 0, (res.stderr, own.stderr)
+    assert f"port {port} is held by" in line and f"(pid {os.getpid()})" in line
+    assert json.loads(res.stdout)["mode"] == "passive" and json.loads(own.stdout)["mode"] == "listen"
+
+
+def test_passive_and_forward_do_not_mix() -> None:
+    res = run_cli("top", "--once", "--passive", "--forward", "udp://127.0.0.1:9")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "--passive" in res.stderr

@@ -16,7 +16,7 @@ from tundra_tui.model import Engine
 from tundra_tui.session import Session
 from tundra_tui.sources import Tap, parse_url
 
-from .waits import wait_until
+from .waits import Tundra, wait_until
 
 SYSTEM_PY = "/usr/bin/python3"  # readable by any user, unlike a virtualenv under /root
 
@@ -162,3 +162,19 @@ def test_kernel_drops_are_read_before_the_socket_closes(tmp_path: Path) -> None:
     status = session.status()
     assert status["kernel_drops"] > 0
     assert status["kernel_drops"] + status["recorded"] == n  # every datagram is either recorded or counted
+
+
+def test_record_forward_counts_what_never_reached_the_agent(tmp_path: Path) -> None:
+    out = tmp_path / "fwd.dog"
+    with Tundra("record", str(out), "--listen", "udp://127.0.0.1:0", "--forward",
+                f"unix://{tmp_path}/absent.socket") as child:
+        port = child.port()
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for i in range(300):
+            sender.sendto(b"f:%d|c" % i, ("127.0.0.1", port))
+        sender.close()
+        child.wait_output(r"datagrams 300 ")
+        res = child.interrupt()
+    assert res.returncode == 0, res.stderr
+    final = res.stderr.rstrip().rsplit("\r", 1)[-1]
+    assert "recorded 300" in final and "forwarded 0" in final and "forward drops 300" in final

@@ -74,6 +74,8 @@ class Config:
     """[datadog]: scope, window_s, interval_s (and api_key/app_key; DD_API_KEY/DD_APP_KEY win)."""
     agent_url: str = "http://127.0.0.1:8126/info"
     """[agent] url: the local Agent's trace-agent /info."""
+    expvar_url: str = "http://127.0.0.1:5000/debug/vars"
+    """[agent] expvar_url: the Agent's expvar, for its own DogStatsD counters."""
     redact: dict[str, Any] = field(default_factory=dict)
     """[redact]: enabled, defaults (keep the built-in rules), rules = [{name, pattern, where}]."""
     path: Path | None = None
@@ -127,9 +129,11 @@ def load_config(path: Path | None = None) -> Config:
         elif key == "redact":
             cfg.redact = _redact(value)
         elif key == "agent":
-            if not isinstance(value, dict) or set(value) - {"url"} or not isinstance(value.get("url", ""), str):
-                raise ConfigError("config: 'agent' takes one key, 'url' (a string)")
+            if (not isinstance(value, dict) or set(value) - {"url", "expvar_url"}
+                    or not all(isinstance(v, str) and v.startswith(("http://", "https://")) for v in value.values())):
+                raise ConfigError("config: 'agent' takes 'url' and 'expvar_url' (http(s) URLs)")
             cfg.agent_url = value.get("url", cfg.agent_url)
+            cfg.expvar_url = value.get("expvar_url", cfg.expvar_url)
         else:
             raise ConfigError(f"config: unknown key '{key}'")
     return cfg

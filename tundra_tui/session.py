@@ -20,6 +20,7 @@ from .model.fleet import FleetState
 from .model.spans import SpanSummary
 from .model.view import View, build_view
 from .services.agent import AgentProbe
+from .services.expvar import ExpvarPoller
 from .services.fleet import FleetPoller
 from .services.spanfeed import SpanFeed
 from .sources import Replay, Source
@@ -34,12 +35,13 @@ class Session:
     def __init__(self, source: Source, engine: Engine, record: Path | None = None,
                  clock_ns: Callable[[], int] = time.time_ns, fleet: FleetPoller | None = None,
                  agent: AgentProbe | None = None, record_transform: Callable[[bytes], bytes] | None = None,
-                 spans: SpanFeed | None = None) -> None:
+                 spans: SpanFeed | None = None, expvar: ExpvarPoller | None = None) -> None:
         self.record_transform = record_transform
         self.spans = spans  # LLM spans (trace port or sidecar): their own source, never in the engine's counts
         self.source = source
         self.fleet = fleet
         self.agent = agent
+        self.expvar = expvar
         self.clock_ns = clock_ns
         self.engine = engine
         self.lock = threading.Lock()
@@ -70,7 +72,7 @@ class Session:
         self.source.start()
         gc.freeze()  # start-up objects (imports, price table, UI) leave the collector's full passes
         gc.set_threshold(50_000, 20, 20)  # ingest allocates in bursts of short-lived objects: collect less often
-        for extra in (self.fleet, self.agent):
+        for extra in (self.fleet, self.agent, self.expvar):
             if extra is not None:
                 extra.start()
         self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)
@@ -219,9 +221,18 @@ class Session:
         st["internal_errors"] = self.internal_errors
         if self.agent is not None:
             st["agent"] = self.agent.state.summary()
+        if "agent_socket" in st:  # a live tap: where the Agent may lose what we saw
+            st["dd_agent"] = self._dd_agent(st.pop("agent_socket"))
         if self.spans is not None:
             st.update(self.spans.status())
         return st
+
+    def _dd_agent(self, sock: dict[str, Any] | None) -> dict[str, Any]:
+        """The `dd_agent` object: its DogStatsD socket (/proc), its own counters (expvar), its /info facts."""
+        info = self.agent.state if self.agent is not None else None
+        return {"socket": sock, "expvar": self.expvar.counters if self.expvar is not None else None,
+                "reachable": info.reachable if info else None, "version": info.version if info else None,
+                "endpoints": list(info.endpoints) if info else []}
 
     def span_summary(self) -> SpanSummary:
         """The LLM spans as of the session clock (empty when there is no trace port or sidecar)."""
@@ -272,7 +283,7 @@ class Session:
         """Stop ingesting, close the source and any recording (which first gets every datagram)."""
         self._closing = True
         self.source.stop()
-        for extra in (self.fleet, self.agent):
+        for extra in (self.fleet, self.agent, self.expvar):
             if extra is not None:
                 extra.stop()
         if self._thread is not None:

@@ -20,7 +20,7 @@ from ..model.spans import SpanBook
 from ..services.spanfeed import SpanFeed
 from ..services.traceproxy import DEFAULT_TRACES, TraceProxy, TraceProxyError
 from ..session import Session
-from ..sources import Address, BadURL, parse_url
+from ..sources import Address, BadURL, Tap, parse_url
 
 
 class UsageError(Exception):
@@ -91,6 +91,29 @@ def warn_exposure(addrs: list[Address]) -> None:
     for a in addrs:
         if not a.is_loopback:
             warn(f"warning: listening on {a}, which is reachable from other hosts")
+
+
+def add_passive(parser: Any) -> None:
+    """The --passive flag, shared by the commands that listen."""
+    parser.add_argument("--passive", action="store_true",
+                        help="watch the UDP port with a packet socket even if it is free (needs CAP_NET_RAW); "
+                             "the default when another process (the Agent) holds it")
+
+
+def make_tap(args: argparse.Namespace, listen: list[Address]) -> Tap:
+    """The live tap: passive when asked, or when the port is held and --forward is not given."""
+    forward = getattr(args, "forward", None)
+    if args.passive and forward is not None:
+        raise UsageError("--passive and --forward do not mix: watched passively, the Agent already gets every datagram")
+    return Tap(listen, forward=forward, passive=True if args.passive else None)
+
+
+def announce_tap(tap: Tap) -> None:
+    """Before anything else is shown: say which ports are watched passively, and who holds them."""
+    for lst in tap.listeners:
+        if lst.mode == "passive":
+            warn(f"{lst.holder_line}: watching {lst.address} passively (packet socket; the holder still gets "
+                 "every datagram)")
 
 
 def span_feed(args: argparse.Namespace, cfg: Config) -> SpanFeed:

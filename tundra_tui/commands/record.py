@@ -10,8 +10,19 @@ from typing import Any
 
 from ..config import Config
 from ..session import Session
-from ..sources import DEFAULT_LISTEN, Tap, parse_url
-from .common import capture_redactor, make_engine, positive, stop_on_signals, url, warn, warn_exposure
+from ..sources import DEFAULT_LISTEN, parse_url
+from .common import (
+    add_passive,
+    announce_tap,
+    capture_redactor,
+    make_engine,
+    make_tap,
+    positive,
+    stop_on_signals,
+    url,
+    warn,
+    warn_exposure,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -22,6 +33,7 @@ def add_parser(sub: Any) -> None:
     rec.add_argument("--forward", type=url, metavar="URL")
     rec.add_argument("--duration", type=positive, metavar="S")
     rec.add_argument("--redact-captures", action="store_true", help="mask PII in the recording")
+    add_passive(rec)
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
@@ -30,9 +42,10 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 
     stop = stop_on_signals()
     listen = args.listen or [parse_url(DEFAULT_LISTEN)]
-    tap = Tap(listen, forward=args.forward)
+    tap = make_tap(args, listen)
     session = Session(tap, make_engine(cfg), record=args.file, record_transform=capture_redactor(args, cfg))
     session.start()
+    announce_tap(tap)
     warn_exposure(listen)
     warn(f"recording {tap.label} to {args.file}; Ctrl-C to stop")
     start = time.monotonic()

@@ -86,5 +86,8 @@ def progress_line(session: Session) -> str:
     """`record`'s one-line progress: datagrams, lines, bytes, drops."""
     st = session.status()
     drops = (st.get("kernel_drops") or 0) + (st.get("recorder_dropped") or 0)
-    return (f"datagrams {st.get('datagrams', 0):,}  lines {session.engine.lines:,}  "
+    line = (f"datagrams {st.get('datagrams', 0):,}  lines {session.engine.lines:,}  "
             f"bytes {st.get('bytes', 0):,}  drops {drops:,}  recorded {st.get('recorded', 0):,}")
+    if st.get("forward"):
+        line += f"  forwarded {st.get('forward_sent', 0):,}  forward drops {st.get('forward_dropped', 0):,}"
+    return line

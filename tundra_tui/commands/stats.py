@@ -8,8 +8,21 @@ from typing import Any
 
 from ..config import Config
 from ..session import Session
-from ..sources import ReplayOnce, Tap
-from .common import UsageError, count, dump, make_engine, positive, stop_on_signals, url, warn, warn_exposure
+from ..sources import ReplayOnce
+from .common import (
+    UsageError,
+    add_passive,
+    announce_tap,
+    count,
+    dump,
+    make_engine,
+    make_tap,
+    positive,
+    stop_on_signals,
+    url,
+    warn,
+    warn_exposure,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -22,6 +35,7 @@ def add_parser(sub: Any) -> None:
     st.add_argument("--top", type=count, metavar="N")
     st.add_argument("--max-contexts", type=count, metavar="N")
     st.add_argument("--no-redact", action="store_true", help="show tag values unredacted")
+    add_passive(st)
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
@@ -33,8 +47,10 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         if args.duration is None:
             raise UsageError("--listen needs --duration S")
         stop = stop_on_signals()
-        session = Session(Tap([args.listen]), engine)
+        tap = make_tap(args, [args.listen])
+        session = Session(tap, engine)
         session.start()
+        announce_tap(tap)
         warn_exposure([args.listen])
         warn(f"listening on {session.source.label} for {args.duration:g}s")
         stop.wait(args.duration)
@@ -50,7 +66,10 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         label = str(args.source)
     status = session.status()
     if args.json:
-        dump(engine.stats_json(label, args.top))
+        doc = engine.stats_json(label, args.top)
+        if args.listen is not None:
+            doc["mode"] = status.get("mode")
+        dump(doc)
     else:
         from .report import print_stats
 

@@ -11,17 +11,21 @@ from typing import Any
 from ..config import Config
 from ..model.cost import CostSource
 from ..services.agent import AgentProbe
+from ..services.expvar import ExpvarPoller
 from ..services.fleet import FleetPoller, FleetSettings
 from ..services.prices import HelperPricer
 from ..services.traceproxy import DEFAULT_TRACES
 from ..session import Session
-from ..sources import DEFAULT_LISTEN, Tap, parse_url
+from ..sources import DEFAULT_LISTEN, parse_url
 from .common import (
     UsageError,
+    add_passive,
+    announce_tap,
     answers_as_agent,
     capture_redactor,
     count,
     make_engine,
+    make_tap,
     positive,
     print_once,
     run_screen,
@@ -54,6 +58,7 @@ def add_parser(sub: Any) -> None:
     top.add_argument("--traces", metavar="URL", help=f"serve the trace port here (default {DEFAULT_TRACES} if free)")
     top.add_argument("--traces-forward", metavar="URL", help="pass the trace port's traffic on to this Agent")
     top.add_argument("--no-traces", action="store_true", help="no trace port")
+    add_passive(top)
 
 
 def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPoller:
@@ -78,14 +83,16 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
     pricer = HelperPricer(cfg.prices)
     engine = make_engine(cfg, args.max_contexts, redact=not args.no_redact, pricer=pricer)
-    tap = Tap(listen, forward=args.forward)
+    tap = make_tap(args, listen)
     session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
-                      record_transform=capture_redactor(args, cfg), spans=spans)
+                      record_transform=capture_redactor(args, cfg), spans=spans,
+                      expvar=ExpvarPoller(cfg.expvar_url))
     try:
         session.start()
     except BaseException:
         spans.stop()
         raise
+    announce_tap(tap)
     warn_exposure(listen)
     demo_stop = None
     if args.demo:

@@ -49,7 +49,8 @@ def build(engine: Engine, llm: LLMRollup, now_s: int, status: dict[str, Any]) ->
     profiles.sort(key=lambda p: (-p["requests"], p["name"]))
     kernel = status.get("kernel_drops") or 0
     return {
-        "tap": {"packets": engine.packets, "lines": engine.lines, "errors": dict(engine.parser.errors),
+        "tap": {"mode": status.get("mode"), "packets": engine.packets, "lines": engine.lines,
+                "errors": dict(engine.parser.errors),
                 "dropped": kernel + (status.get("recorder_dropped") or 0),
                 "truncated": status.get("truncated", 0), "bad_values": engine.bad_values,
                 "contexts": len(engine.store.contexts), "contexts_dropped": engine.store.dropped_contexts},
@@ -66,6 +67,7 @@ def build(engine: Engine, llm: LLMRollup, now_s: int, status: dict[str, Any]) ->
         "events": list(llm.events),
         "service_checks": sorted(({k: v for k, v in c.items() if k in ("name", "status", "tags", "message")}
                                   for c in llm.checks.values()), key=lambda c: (c["name"], c["tags"])),
+        "dd_agent": status.get("dd_agent"),  # live only: the Agent's socket, its expvar counters, /info
         "fleet": FleetState().as_json(),  # the Session puts its poller's state here
         "spans": SpanSummary().as_json(),  # and its trace port's (or sidecar's) spans here
     }

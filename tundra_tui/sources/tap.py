@@ -29,7 +29,8 @@ from .receiver import COUNTERS, COUNTERS_SIZE, FRAME, RECV_BUFFER, SIZE, STOP_SI
 from .urls import Address
 
 AGENT_BUFFER = 8192  # dogstatsd_buffer_size: the Agent truncates larger datagrams
-MIRROR_PORT = 8127
+MIRROR_PORT = 8127  # where the Agent's statsd_forward_port mirror is suggested to send
+AGENT_PORT = 8125
 
 
 def no_privilege(addr: Address, holder: str) -> str:
@@ -283,6 +284,7 @@ class Tap(Source):
         self._wake = threading.Event()
         self._stopped = False
         self._drops_base: list[int | None] = []
+        self._agent_watch: procnet.SocketWatch | None = None
 
     @property
     def label(self) -> str:  # type: ignore[override]
@@ -308,9 +310,24 @@ class Tap(Source):
             self._drops_base = [lst.kernel_drops() for lst in self.listeners]
             for lst in self.listeners:
                 lst.start()
+            self._agent_watch = self._watch_agent()
         except SourceError:
             self.stop()
             raise
+
+    def _watch_agent(self) -> procnet.SocketWatch | None:
+        """The Agent's DogStatsD socket: the port watched passively, else the UDP port forwarded to,
+        else the default 8125 when another process holds it."""
+        ours = frozenset(os.fstat(lst._sock.fileno()).st_ino for lst in self.listeners)
+        fwd = self.forward_target
+        port = next((lst.address.port for lst in self.listeners if lst.mode == "passive"), None)
+        if port is None and fwd is not None and fwd.scheme == "udp":
+            port = fwd.port
+        return procnet.SocketWatch(port or AGENT_PORT, exclude=ours)
+
+    def agent_socket(self) -> dict[str, Any] | None:
+        """{port, pid, process, rx_queue_bytes, drops} of the Agent's socket, None when nobody holds it."""
+        return self._agent_watch.read() if self._agent_watch is not None else None
 
     def read(self, timeout: float) -> list[Packet]:
         """Drain everything received so far (waiting up to `timeout` for something)."""
@@ -366,4 +383,5 @@ class Tap(Source):
             "fragments_lost": sum(lst.counter("fragments_lost") for lst in lsts),
             "bad_packets": sum(lst.counter("bad_packets") for lst in lsts),
             "rcvbuf": [lst.rcvbuf for lst in lsts],
+            "agent_socket": self.agent_socket(),
         }

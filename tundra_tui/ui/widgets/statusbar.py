@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
 from ...model.view import View
 from ..fmt import clock, num, rich_colour
+
+RISING_HOLD_S = 5.0  # the Agent's drops stay in the alarm colour this long after they last rose
 
 
 class StatusBar(Static):
@@ -23,9 +26,24 @@ class StatusBar(Static):
         self._prev: tuple[float, int] | None = None
         self.rate = 0.0
         self._last: Text | None = None
+        self._agent_drops: int | None = None
+        self._agent_rose_at = float("-inf")
 
     def c(self, var: str) -> str:
         return rich_colour(self.app.theme_variables.get(var, ""))
+
+    def _agent_socket(self, out: Text, st: dict[str, Any], now: float) -> None:
+        """The Agent's own socket drops (from /proc), in the alarm colour while they rise."""
+        sock = (st.get("dd_agent") or {}).get("socket")
+        if not sock:
+            return
+        drops = sock["drops"]
+        if self._agent_drops is not None and drops > self._agent_drops:
+            self._agent_rose_at = now
+        self._agent_drops = drops
+        rising = now - self._agent_rose_at < RISING_HOLD_S
+        out.append(" │")
+        out.append(f"agent drop {num(drops)}", style=self.c("alarm") if rising else "")
 
     def show(self, view: View, paused: bool, group: str, sort: str) -> None:
         """Repaint from the view, if anything visible changed."""
@@ -43,6 +61,8 @@ class StatusBar(Static):
             out.append(f"▶ {st['file'].rsplit('/', 1)[-1]}")
         else:
             out.append(",".join(a.removeprefix("udp://") for a in st.get("listen", [])))
+            if st.get("mode") == "passive":
+                out.append(" passive", style=self.c("warn"))
             if st.get("forward"):
                 out.append(f" → {st['forward']}")
         out.append(f" │{num(self.rate)} dg/s")
@@ -52,6 +72,7 @@ class StatusBar(Static):
         drops = view.doc["tap"]["dropped"] + (st.get("forward_dropped") or 0)
         out.append(" │")
         out.append(f"drop {num(drops)}", style=self.c("alarm") if drops else "")
+        self._agent_socket(out, st, now)
         if st.get("redactions"):
             out.append(f" │redacted {num(st['redactions'])}")
         if st.get("recording"):
