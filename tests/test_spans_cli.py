@@ -9,7 +9,6 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tundra_tui.sources import Tap, parse_url
 
 from .conftest import run_cli
 from .test_traceproxy import APP
+from .waits import Tundra
 
 SPANS_KEYS = {"received", "llm", "dropped", "forward_errors", "models", "recent"}
 RECENT_KEYS = {"trace_id", "span_id", "parent_id", "name", "kind", "model", "provider", "duration_ms", "status",
@@ -37,36 +37,15 @@ EVP = json.dumps({"event_type": "span", "spans": [{
     "metrics": {"input_tokens": 9, "output_tokens": 2}}]}).encode()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _post_when_bound(url: str, stop: threading.Event) -> None:
-    """Wait on the port being bound (connect attempts, bounded), then send one EVP payload."""
-    while not stop.is_set():
-        try:
-            req = urllib.request.Request(url + "/evp_proxy/v2/api/v2/llmobs", data=EVP, method="POST",
-                                         headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(req, timeout=2) as resp:
-                assert resp.status == 202
-            return
-        except OSError:
-            stop.wait(0.05)
-
-
 def test_top_once_json_has_the_spans_section() -> None:
-    port = _free_port()
-    stop = threading.Event()
-    poster = threading.Thread(target=_post_when_bound, args=(f"http://127.0.0.1:{port}", stop), daemon=True)
-    poster.start()
-    try:
-        res = run_cli("top", "--once", "--json", "--after", "1", "--listen", "udp://127.0.0.1:0",
-                      "--traces", f"http://127.0.0.1:{port}")
-    finally:
-        stop.set()
-        poster.join(5)
+    with Tundra("top", "--once", "--json", "--after", "1", "--listen", "udp://127.0.0.1:0",
+                "--traces", "http://127.0.0.1:0") as child:
+        port = int(child.wait_output(r"traces on http://127\.0\.0\.1:(\d+)").group(1))
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/evp_proxy/v2/api/v2/llmobs", data=EVP,
+                                     method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 202
+        res = child.finish()
     assert res.returncode == 0, res.stderr
     spans = json.loads(res.stdout)["spans"]
     assert set(spans) == SPANS_KEYS

@@ -278,6 +278,8 @@ class Session:
         self.finished.wait(timeout)
         if self.fleet is not None:
             self.fleet.stop(wait=timeout)
+        if self.spans is not None:
+            self.spans.drain(timeout)
 
     def stop(self) -> None:
         """Stop ingesting, close the source and any recording (which first gets every datagram)."""

@@ -114,7 +114,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     session, demo_stop = _live_session(args, cfg)
     if stop is not None:
         after = args.after if args.after is not None else 1.0
-        warn(f"listening on {session.source.label} for {after:g}s")
+        proxy = session.spans.proxy if session.spans is not None else None
+        traces = f", traces on {proxy.url}" if proxy is not None else ""
+        warn(f"listening on {session.source.label}{traces} for {after:g}s")
         stop.wait(after)
         if demo_stop:
             demo_stop.set()

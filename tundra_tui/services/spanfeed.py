@@ -145,6 +145,11 @@ class SpanFeed:
             st["spans_record_error"] = rec.error
         return st
 
+    def drain(self, timeout: float = 10.0) -> None:
+        """Let every body the trace port already received be decoded (a snapshot then holds its spans)."""
+        if self.proxy is not None:
+            self.proxy.drain(timeout)
+
     def stop(self) -> None:
         """Close the trace port (decoding what it already received), then the sidecar."""
         if self.proxy is not None:
