@@ -19,6 +19,7 @@ from .messages import SettingChanged, ViewRefreshed
 from .screens.filter import FilterScreen
 from .screens.fleet import FleetScreen
 from .screens.help import HelpScreen
+from .screens.spans import SpansScreen
 from .themes import DEFAULT_THEME, load_themes
 from .widgets.errors import ErrorsPane
 from .widgets.events import EventsPane
@@ -38,6 +39,7 @@ HELP_TEXT = {
     "record": "Start/stop recording to the data dir",
     "change_theme": "Pick a theme",
     "fleet": "This host beside the fleet (Datadog API), per model",
+    "spans": "LLM spans from the trace port; Enter shows a span's trace",
     "refresh_rate(-1)": "Refresh faster",
     "refresh_rate(1)": "Refresh slower",
     "bad_lines": "Show the last malformed lines",
@@ -73,6 +75,7 @@ class TundraApp(App[int]):
         Binding("r", "record", "Record", id="record"),
         Binding("t", "change_theme", "Theme", id="theme"),
         Binding("f", "fleet", "Fleet", id="fleet"),
+        Binding("x", "spans", "Spans", id="spans"),
         Binding("plus,equals_sign", "refresh_rate(-1)", "Faster", key_display="+", id="faster", show=False),
         Binding("minus", "refresh_rate(1)", "Slower", key_display="-", id="slower", show=False),
         Binding("e", "bad_lines", "Bad lines", id="bad-lines", show=False),
@@ -146,7 +149,7 @@ class TundraApp(App[int]):
     def tick(self) -> None:
         """Read one session view and hand it to every widget that shows it."""
         view = self.session.view(self.group, self.sort)
-        if isinstance(self.screen, FleetScreen):
+        if isinstance(self.screen, (FleetScreen, SpansScreen)):
             self.screen.show(view)
         if not self.display_paused:
             for pane in self.query(Pane):
@@ -198,6 +201,10 @@ class TundraApp(App[int]):
     def action_fleet(self) -> None:
         screen = FleetScreen()
         self.push_screen(screen)
+        self.call_after_refresh(self.tick)
+
+    def action_spans(self) -> None:
+        self.push_screen(SpansScreen())
         self.call_after_refresh(self.tick)
 
     def action_pause(self) -> None:

@@ -1,0 +1,97 @@
+"""Pilot tests for the Spans screen (`x`) and the trace waterfall (Enter): hostile text stays text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.text import Text
+from textual.widgets import DataTable, Static
+
+from tundra_tui.model.spans import SpanBook
+from tundra_tui.services.spanfeed import SpanFeed
+from tundra_tui.traces import decode
+from tundra_tui.ui.screens.spans import SpansScreen, WaterfallScreen
+
+from .ui_fixtures import live_session, make_app
+
+TRACE = "6b09ad8300000000d104eaf4e896529d"
+
+
+def _event(span_id: str, parent: str, name: str, kind: str, start: int, duration: int, **meta: object) -> dict:
+    return {"span_id": span_id, "trace_id": TRACE, "parent_id": parent, "name": name, "start_ns": start,
+            "duration": duration, "status": "error" if "error" in meta else "ok",
+            "meta": {"span": {"kind": kind}, **meta}, "metrics": {"input_tokens": 30, "output_tokens": 5},
+            "tags": ["ml_app:[bold red]support[/]", "service:bot"]}
+
+
+def _spans_session(sock: Path):
+    book = SpanBook()
+    base = 1_795_796_355_000_000_000
+    events = [
+        _event("1", "undefined", "answer", "workflow", base, 900_000_000),
+        _event("2", "1", "classify", "llm", base + 100_000_000, 300_000_000, model_name="gpt-4o",
+               model_provider="openai", input={"messages": [{"role": "user", "content": "I'm ann@example.org"}]},
+               output={"messages": [{"role": "assistant", "content": "[link=http://evil]click[/link]"}]}),
+        _event("3", "1", "polish", "llm", base + 500_000_000, 350_000_000, model_name="claude-3-5-haiku",
+               model_provider="anthropic", error={"type": "TimeoutError", "message": "slow"}),
+    ]
+    book.add(decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": events}).encode()))
+    session = live_session(sock)
+    session.spans = SpanFeed(book)
+    return session
+
+
+async def test_x_lists_spans_and_enter_opens_the_waterfall(tmp_path: Path) -> None:
+    session = _spans_session(tmp_path / "s.sock")
+    app = make_app(session)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("x")
+            await pilot.pause()
+            assert isinstance(app.screen, SpansScreen)
+            app.tick()
+            await pilot.pause()
+            table = app.screen.query_one(DataTable)
+            assert table.row_count == 3
+            first = [table.get_cell_at((0, c)) for c in range(8)]  # newest first: polish
+            assert all(isinstance(c, Text) for c in first)
+            assert first[1].plain == "[bold red]support[/]"  # shown as text, never read as markup
+            assert first[3].plain == "anthropic/claude-3-5-haiku" and first[6].plain == "error"
+            assert first[7].plain == "TimeoutError" and first[4].plain == "30/5"
+            models = app.screen.query_one("#spans-models", Static).render()
+            assert "openai/gpt-4o" in str(models) or "gpt-4o" in app.export_screenshot()
+            await pilot.press("down")  # classify
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, WaterfallScreen)
+            fall = str(app.screen.query_one("#waterfall", Static).render())
+            lines = [ln for ln in fall.splitlines() if ln.strip()]
+            assert [ln.split()[0] for ln in lines] == ["answer", "classify", "polish"]  # tree order, by parent
+            assert lines[1].startswith("  classify")  # indented under the workflow
+            detail = str(app.screen.query_one("#span-detail", Static).render())
+            assert "user: I'm [redacted:email]" in detail and "ann@example.org" not in detail
+            assert "[link=http://evil]click[/link]" in detail  # the completion, verbatim as text
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, SpansScreen)
+            await pilot.press("x")
+            await pilot.pause()
+            assert not isinstance(app.screen, (SpansScreen, WaterfallScreen))
+    finally:
+        session.stop()
+
+
+async def test_spans_screen_with_no_trace_port_says_so(tmp_path: Path) -> None:
+    session = live_session(tmp_path / "e.sock")
+    app = make_app(session)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("x")
+            await pilot.pause()
+            app.tick()
+            await pilot.pause()
+            assert app.screen.query_one(DataTable).row_count == 0
+            assert "received 0" in str(app.screen.query_one("#spans-counters", Static).render())
+    finally:
+        session.stop()
