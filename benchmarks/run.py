@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from agent_host import BENCHES as AGENT_HOST_BENCHES  # noqa: E402
 from baseline_loops import parse_rate  # noqa: E402
 from ptyrun import PtyRun  # noqa: E402
 from workload import lines, packets  # noqa: E402
@@ -301,6 +302,7 @@ def bench_seek() -> None:
 BENCHES = {"ingest": bench_ingest, "flood": bench_flood_headless, "flood_ui": bench_flood_ui,
            "memory": bench_memory, "ui": bench_ui_tick, "ssh": bench_ssh_bytes,
            "seek": bench_seek}
+BENCHES.update(AGENT_HOST_BENCHES)  # passive tap and inline forwarding on a host where the Agent runs
 
 
 def main() -> None:
