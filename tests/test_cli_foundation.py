@@ -110,7 +110,7 @@ def test_errors_are_one_line_exit_2(args: list[str], tmp_path: Path, capsys: pyt
     """In-process (a subprocess each costs a Python start-up): an escaping exception fails the test as a
     traceback would; the subprocess tests below and in test_config check the same contract end to end."""
     monkeypatch.chdir(tmp_path)
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}  # commands take Ctrl-C
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}  # commands take Ctrl-C
     try:
         try:
             code = main(args)
@@ -125,15 +125,19 @@ def test_errors_are_one_line_exit_2(args: list[str], tmp_path: Path, capsys: pyt
     assert out == ""
 
 
-def test_busy_port_error_suggests_listen_and_forward() -> None:
+def test_busy_port_error_suggests_listen_and_forward_and_touches_no_file(tmp_path: Path) -> None:
+    keep = tmp_path / "keep.dog"
+    keep.write_bytes(os.urandom(40_000))
+    before = keep.read_bytes()
     holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     holder.bind(("127.0.0.1", 0))
     port = holder.getsockname()[1]
     try:
         # with --forward the port must be bound (watching it passively would forward nothing new)
-        res = run_cli("record", os.devnull + ".dog", "--listen", f"udp://127.0.0.1:{port}", "--duration", "1",
+        res = run_cli("record", str(keep), "--overwrite", "--listen", f"udp://127.0.0.1:{port}", "--duration", "1",
                       "--forward", "udp://127.0.0.1:9")
     finally:
         holder.close()
     assert res.returncode == 2
     assert "busy" in res.stderr and "--listen" in res.stderr and "--forward" in res.stderr
+    assert keep.read_bytes() == before and os.listdir(tmp_path) == ["keep.dog"]  # no temporary file left either

@@ -6,7 +6,6 @@ import socket
 from pathlib import Path
 
 import pytest
-from textual.command import CommandPalette
 from textual.message import Message
 
 from tundra_tui.capture import CaptureReader
@@ -155,15 +154,6 @@ async def test_record_key_writes_a_capture(live, tmp_path: Path) -> None:
         assert live.recorder is None
     assert [m.payload for m in CaptureReader(path)] == [b"m:%d|c" % i for i in range(5)]
     assert path.parent.name == "tundra"  # platformdirs data dir
-
-
-async def test_theme_picker(live) -> None:
-    app = make_app(live)
-    async with app.run_test(size=SIZE) as pilot:
-        assert app.theme == "tundra-dark"
-        await pilot.press("t")
-        assert isinstance(app.screen, CommandPalette)
-        await pilot.press("escape")
 
 
 async def test_number_keys_maximise_panes(live) -> None:

@@ -15,9 +15,11 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +30,15 @@ import platformdirs
 from .model.vocab import AT_METRICS, AT_TAGS
 
 APP = "tundra"
+MIN_REFRESH_S = 0.1  # faster than this the screen does nothing but repaint
 
 
 class ConfigError(Exception):
     """An invalid config file; the message names the key."""
+
+
+class _Unreadable(ConfigError):
+    """The config could not be read (permissions, I/O), as opposed to being invalid."""
 
 
 def config_dir() -> Path:
@@ -44,6 +51,48 @@ def data_dir() -> Path:
     path = Path(platformdirs.user_data_dir(APP))
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def fresh_capture_path(folder: Path | None = None) -> Path:
+    """A capture name in the data dir (or `folder`) that no file has yet: tundra-DATE-TIME[-N].dog."""
+    folder = folder or data_dir()
+    stem = f"tundra-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = folder / f"{stem}.dog", 1
+    while path.exists() or path.is_symlink():
+        n += 1
+        path = folder / f"{stem}-{n}.dog"
+    return path
+
+
+def state_path() -> Path:
+    """What tundra remembers between runs (the picked theme), beside the config, never inside it."""
+    return Path(platformdirs.user_state_dir(APP)) / "state.json"
+
+
+def load_state() -> dict[str, Any]:
+    """The remembered state; empty when missing, unreadable or damaged (it is only a convenience)."""
+    try:
+        with open(state_path(), "rb") as fh:
+            doc = json.loads(fh.read(1 << 16))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def save_state(**changes: Any) -> str | None:
+    """Merge `changes` into the state file (written 0600 via a temporary name); an error message, or None."""
+    path = state_path()
+    doc = {**load_state(), **changes}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh)
+        os.replace(tmp, path)
+    except OSError as exc:
+        return f"cannot save {path}: {exc.strerror or exc}"
+    return None
 
 
 def config_path() -> Path:
@@ -93,21 +142,63 @@ def _num(value: Any, key: str, minimum: float, integer: bool = False) -> Any:
     return value
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few KB; anything near this is not one (e.g. /dev/zero)
+
+
+def _read_config(path: Path) -> tuple[str, int] | None:
+    """The text and mode of a regular file of at most MAX_CONFIG_BYTES; None if it does not exist.
+
+    Stat before open, and open non-blocking: a FIFO must be refused, not waited on."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _Unreadable(f"config: cannot read {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"config: {path} is not a regular file")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped between stat and open
+                raise ConfigError(f"config: {path} is not a regular file")
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise _Unreadable(f"config: cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config: {path} is larger than {MAX_CONFIG_BYTES >> 20} MiB")
+    try:
+        return data.decode("utf-8"), st.st_mode
+    except UnicodeDecodeError:
+        raise ConfigError(f"config: {path} is not UTF-8 text") from None
+
+
 def load_config(path: Path | None = None) -> Config:
-    """Read and validate the config; a missing file gives the defaults."""
-    path = path or config_path()
+    """Read and validate the config; a missing file gives the defaults.
+
+    An explicit file (argument or $TUNDRA_CONFIG) must be readable; the default one, when its folder
+    cannot be read (an unreadable HOME), gives a warning and the defaults."""
+    explicit = path is not None or bool(os.environ.get("TUNDRA_CONFIG"))
+    try:
+        path = path or config_path()
+        found = _read_config(path)
+    except _Unreadable as exc:
+        if explicit:
+            raise ConfigError(str(exc)) from None
+        cfg = Config(path=path)
+        cfg.warnings.append(f"warning: {exc}; using the defaults")
+        return cfg
     cfg = Config(path=path)
-    if not path.exists():
+    if found is None:
         if os.environ.get("TUNDRA_CONFIG"):
             raise ConfigError(f"config: {path} does not exist (from TUNDRA_CONFIG)")
         return cfg
+    text, mode = found
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"config: cannot read {path}: {exc.strerror}") from None
-    if sys.platform != "win32" and path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH) and _holds_keys(raw):
+    if sys.platform != "win32" and mode & (stat.S_IRGRP | stat.S_IROTH) and _holds_keys(raw):
         cfg.warnings.append(f"warning: {path} holds keys and is readable by others; chmod 600 it")
     for key, value in raw.items():
         if key == "window_s":
@@ -115,7 +206,7 @@ def load_config(path: Path | None = None) -> Config:
         elif key == "max_contexts":
             cfg.max_contexts = _num(value, key, 1, integer=True)
         elif key == "refresh_s":
-            cfg.refresh_s = _num(value, key, 0.1)
+            cfg.refresh_s = _num(value, key, MIN_REFRESH_S)
         elif key == "theme":
             if not isinstance(value, str):
                 raise ConfigError(f"config: 'theme' must be a string, got {value!r}")

@@ -35,7 +35,8 @@ class Session:
     def __init__(self, source: Source, engine: Engine, record: Path | None = None,
                  clock_ns: Callable[[], int] = time.time_ns, fleet: FleetPoller | None = None,
                  agent: AgentProbe | None = None, record_transform: Callable[[bytes], bytes] | None = None,
-                 spans: SpanFeed | None = None, expvar: ExpvarPoller | None = None) -> None:
+                 spans: SpanFeed | None = None, expvar: ExpvarPoller | None = None,
+                 record_overwrite: bool = False) -> None:
         self.record_transform = record_transform
         self.spans = spans  # LLM spans (trace port or sidecar): their own source, never in the engine's counts
         self.source = source
@@ -45,7 +46,8 @@ class Session:
         self.clock_ns = clock_ns
         self.engine = engine
         self.lock = threading.Lock()
-        self.recorder: Recorder | None = Recorder(record, transform=record_transform) if record else None
+        self.recorder: Recorder | None = (Recorder(record, transform=record_transform, overwrite=record_overwrite)
+                                          if record else None)
         self.record_error: str | None = None
         self.last_recording: tuple[str, int] | None = None  # (path, records) of the closed recording
         self.filter: frozenset[str] = frozenset()
@@ -69,7 +71,13 @@ class Session:
 
     def start(self) -> None:
         """Start the source and the ingest thread (and the fleet poller and Agent probe, if any)."""
-        self.source.start()
+        try:
+            self.source.start()
+        except BaseException:
+            if self.recorder is not None:  # a failed start leaves no file behind
+                self.recorder.abandon()
+                self.recorder = None
+            raise
         gc.freeze()  # start-up objects (imports, price table, UI) leave the collector's full passes
         gc.set_threshold(50_000, 20, 20)  # ingest allocates in bursts of short-lived objects: collect less often
         for extra in (self.fleet, self.agent, self.expvar):
@@ -184,10 +192,10 @@ class Session:
         self._start_prescan()
 
     # -- recording ------------------------------------------------------------------------
-    def start_recording(self, path: Path) -> None:
+    def start_recording(self, path: Path, overwrite: bool = False) -> None:
         """Begin recording to `path` (stopping any recording first)."""
         self.stop_recording()
-        self.recorder = Recorder(path, transform=self.record_transform)
+        self.recorder = Recorder(path, transform=self.record_transform, overwrite=overwrite)
         if self.spans is not None:
             self.spans.record(path)
 

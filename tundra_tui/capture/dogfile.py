@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import struct
+import tempfile
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +24,19 @@ class CaptureError(Exception):
     """The file is missing, unreadable or not a capture."""
 
 
+class CaptureExists(CaptureError):
+    """Recording would replace an existing file."""
+
+
+def _is_special(path: Path) -> bool:
+    """A device or FIFO already there (writing to it replaces no data)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
 def header(version: int = VERSION) -> bytes:
     """The 8-byte file header for `version`."""
     return MAGIC + bytes([0xF0 | version, 0xFF, 0x00, 0x00])
@@ -31,15 +45,26 @@ def header(version: int = VERSION) -> bytes:
 class CaptureWriter:
     """Writes a v3 capture. zstd by default; flushes a compressed block every `flush_s` seconds.
 
+    A regular file is written under a temporary name in the same folder and takes its real name at the
+    first flush, so a recording that fails to start leaves every file as it was. An existing file is
+    refused (CaptureExists) unless `overwrite`; a device or FIFO (e.g. /dev/null) is written directly.
     Not thread-safe: one writer thread owns it (see sources.recorder).
     """
 
-    def __init__(self, path: str | os.PathLike[str], compress: bool = True, flush_s: float = 1.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], compress: bool = True, flush_s: float = 1.0,
+                 overwrite: bool = False) -> None:
         self.path = Path(path)
+        self.overwrite = overwrite
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to an existing file
+        self._pending: Path | None = None  # the temporary name, until the first flush publishes it
+        if _is_special(self.path):
+            fd = os.open(self.path, os.O_WRONLY)
+        else:
+            if not overwrite and os.path.lexists(self.path):
+                raise CaptureExists(f"{self.path} exists; give another name, or --overwrite to replace it")
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+            os.fchmod(fd, 0o600)
+            self._pending = Path(tmp)
         self._raw: BinaryIO = os.fdopen(fd, "wb")
         self._zw = zstandard.ZstdCompressor(level=3).stream_writer(self._raw, closefd=False) if compress else None
         self._flush_s = flush_s
@@ -48,6 +73,46 @@ class CaptureWriter:
         self.bytes = 0
         self.closed = False
         self._write(header())
+
+    def _publish(self) -> None:
+        """Give the temporary file its real name: never over a file that appeared meanwhile, unless asked."""
+        tmp, self._pending = self._pending, None
+        if tmp is None:
+            return
+        try:
+            if self.overwrite:
+                os.replace(tmp, self.path)
+                return
+            try:
+                os.link(tmp, self.path)  # fails if the name is taken: no window where a file is clobbered
+            except FileExistsError:
+                raise CaptureExists(f"{self.path} appeared while recording; not replaced") from None
+            except OSError:
+                if os.path.lexists(self.path):  # a filesystem without hard links
+                    raise CaptureExists(f"{self.path} appeared while recording; not replaced") from None
+                os.rename(tmp, self.path)
+                return
+            os.unlink(tmp)
+        except BaseException:
+            self._discard(tmp)
+            raise
+
+    def _discard(self, tmp: Path | None) -> None:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def abandon(self) -> None:
+        """Close without publishing: a recording that never got going leaves no file behind."""
+        self.closed = True
+        tmp, self._pending = self._pending, None
+        try:
+            self._raw.close()
+        except OSError:
+            pass
+        self._discard(tmp)
 
     def _write(self, data: bytes) -> None:
         if self._zw is not None:
@@ -71,10 +136,12 @@ class CaptureWriter:
             self._last_flush = now
 
     def flush(self) -> None:
-        """Push everything written so far to the OS as whole zstd blocks."""
+        """Push everything written so far to the OS as whole zstd blocks (the first one names the file)."""
         if self._zw is not None:
             self._zw.flush(zstandard.FLUSH_BLOCK)
         self._raw.flush()
+        if self._pending is not None:
+            self._publish()
 
     def close(self) -> None:
         """Write the trailer (separator + empty TaggerState) and close."""
@@ -85,5 +152,12 @@ class CaptureWriter:
             self._write(_U32.pack(0) + _U32.pack(0))
             if self._zw is not None:
                 self._zw.flush(zstandard.FLUSH_FRAME)
+            self._raw.flush()
+            if self._pending is not None:
+                self._publish()
+        except BaseException:
+            self._discard(self._pending)  # never published: nothing of it should stay behind
+            self._pending = None
+            raise
         finally:
             self._raw.close()

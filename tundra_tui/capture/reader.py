@@ -59,6 +59,11 @@ class CaptureReader:
         fh = _open_regular(self.path)
         stream = _Stream(fh, self)
         head = stream.read_at_least(8)
+        if len(head) < 8 and _cut_header(stream.magic, head):  # empty, or cut before its first record
+            self._truncate("empty file: no records" if not stream.magic else "capture ends before its first record")
+            self.version = 3
+            stream.head = b""
+            return stream
         if len(head) < 8 or head[:4] != MAGIC or head[4] & 0xF0 != 0xF0:
             stream.close()
             raise CaptureError(f"{self.path}: not a DogStatsD capture (.dog) file")
@@ -71,7 +76,8 @@ class CaptureReader:
 
     def _truncate(self, why: str) -> None:
         if not self.truncated and self.on_warning is not None:
-            self.on_warning(f"warning: {self.path}: {why}; read up to the last whole record")
+            tail = "" if "no records" in why else "; read up to the last whole record"
+            self.on_warning(f"warning: {self.path}: {why}{tail}")
         self.truncated = True
 
     # -- records ------------------------------------------------------------------------------
@@ -92,6 +98,8 @@ class CaptureReader:
         highs: dict[bytes, int] = {}  # the top 5 bytes of a timestamp change every 2**28 ns: decode them once
         with self._open() as stream:
             buf = stream.head
+            if not buf:
+                return  # cut before the first record: nothing to read
             pos = 8
             while True:
                 out: list[Any] = []
@@ -156,7 +164,7 @@ class _Stream:
         self.fh = fh
         self.owner = owner
         self.head = b""
-        magic = fh.read(4)
+        magic = self.magic = fh.read(4)
         fh.seek(0)
         self.src: Any = fh
         self.budget = -1  # decompressed bytes still allowed (-1: not compressed, no limit)
@@ -218,6 +226,15 @@ def _open_regular(path: Path) -> BinaryIO:
         raise CaptureError(f"{path}: is {what}, not a capture file")
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
+
+
+def _cut_header(magic: bytes, head: bytes) -> bool:
+    """An empty file, or one whose (decompressed) start is the beginning of a capture header, cut short."""
+    if not magic:
+        return True
+    if magic != ZSTD_MAGIC and len(magic) < 4 and not MAGIC.startswith(magic):
+        return False
+    return MAGIC.startswith(head[:4]) and (len(head) < 5 or head[4] & 0xF0 == 0xF0)
 
 
 def read_capture(path: str | os.PathLike[str], on_warning: Callable[[str], None] | None = None) -> list[DogMsg]:

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete looks for this marker in the entry point)
 """The `tundra` command: one module per subcommand (flags, wiring), this one parses and dispatches.
 
 Errors a user can cause are one line on stderr and exit 2; our own bugs are exit 1 with a crash report.
@@ -11,17 +12,34 @@ from .. import __version__
 from ..capture import CaptureError
 from ..config import ConfigError, load_config
 from ..sources import BadURL, SourceError
-from . import demo, record, replay, stats, themes, top
+from . import completion, demo, record, replay, stats, themes, top
 from .common import Parser, UsageError, warn
 
-COMMANDS = {m.__name__.rpartition(".")[2]: m for m in (top, replay, record, stats, demo, themes)}
+COMMANDS = {m.__name__.rpartition(".")[2]: m for m in (top, replay, record, stats, demo, themes, completion)}
+
+OVERVIEW = """\
+tundra watches the local DogStatsD stream (or a .dog capture) and shows what LLM workloads are
+doing: profiles, tokens and cost per model, throughput, errors, latency and events.
+
+Run 'tundra COMMAND --help' for a command's options and examples."""
+
+EXAMPLES = """\
+Examples:
+  tundra top                               # the monitor on udp://127.0.0.1:8125
+  tundra top --demo                        # the monitor on a built-in simulated LLM daemon
+  tundra top --once --after 10 --json      # one dashboard as JSON, for scripts
+  tundra record session.dog --duration 60  # a headless capture
+  tundra replay session.dog --speed 4      # the monitor, fed by a capture
+  tundra stats session.dog --top 20        # per-context counts
+  tundra completion bash                   # shell completion (bash, zsh, fish)"""
 
 
 def build_parser() -> Parser:
     """The argparse tree for every subcommand."""
-    p = Parser(prog="tundra", description="htop for LLM workloads: a live DogStatsD monitor.")
-    p.add_argument("--version", action="version", version=f"tundra {__version__}")
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
+    p = Parser(prog="tundra", description=f"htop for LLM workloads: a live DogStatsD monitor.\n\n{OVERVIEW}",
+               epilog=EXAMPLES)
+    p.add_argument("--version", action="version", version=f"tundra {__version__}", help="print the version and exit")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", title="commands", parser_class=Parser)
     for module in COMMANDS.values():
         module.add_parser(sub)
     return p
@@ -29,7 +47,12 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point for the `tundra` script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    completion.autocomplete(parser)
+    args = parser.parse_args(argv)
+    if args.cmd is None:
+        parser.print_help()
+        return 0
     try:
         cfg = load_config()
         for w in cfg.warnings:
@@ -47,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         from ..crash import write_report
 
         path = write_report(exc, f"tundra {args.cmd}")
-        where = f"; report saved to {path}" if path else ""
+        where = f"; report saved to {path}" if path else "; no report could be saved"
         warn(f"tundra {args.cmd}: internal error ({type(exc).__name__}){where}")
         return 1
 

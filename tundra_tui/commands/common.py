@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from ..config import Config
+from ..config import MIN_REFRESH_S, Config, load_state
 from ..model import Engine, Pricer, Vocabulary
 from ..model.cost import CostSource
 from ..model.numbers import finite_json
@@ -27,12 +27,88 @@ class UsageError(Exception):
     """A bad argument found after parsing."""
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and `Examples:` as written; every option's default said once in its help line."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, argparse.SUPPRESS) or isinstance(action, _NO_DEFAULT):
+            return text
+        shown = "%(default)s" if not isinstance(default, list) else ", ".join(map(str, default))
+        return f"{text} (default: {shown})"
+
+
+_NO_DEFAULT = (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """One line, exit 2 (argparse's default adds a usage block)."""
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_command(sub: Any, name: str, summary: str, description: str, examples: str) -> Parser:
+    """A subcommand with its one-line summary, a description, an `Examples:` block and --version."""
+    from .. import __version__
+
+    epilog = "Examples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines())
+    parser: Parser = sub.add_parser(name, help=summary, description=f"{summary}.\n\n{description.strip()}",
+                                    epilog=epilog)
+    parser.add_argument("--version", action="version", version=f"tundra {__version__}",
+                        help="print the version and exit")
+    return parser
+
+
+def refresh_interval(text: str) -> float:
+    """A UI refresh interval: at least MIN_REFRESH_S seconds, as in the config file."""
+    value = positive(text)
+    if value < MIN_REFRESH_S:
+        raise argparse.ArgumentTypeError(f"expected at least {MIN_REFRESH_S:g} seconds, got {text!r}")
+    return value
+
+
+def need_terminal(command: str) -> None:
+    """The screen needs a terminal on stdin and stdout; without one, say what to run instead (exit 2)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(f"no terminal for the monitor; use 'tundra {command} --once --json' "
+                         f"(or --once for text)")
+
+
+def starting_theme(flag: str | None, cfg: Config) -> str:
+    """--theme, else the last pick with `t` (while the config's theme is what it was then), else the config's."""
+    from ..ui.themes import DEFAULT_THEME, theme_names
+
+    if flag:
+        return flag
+    state = load_state()
+    picked = state.get("theme")
+    if isinstance(picked, str) and state.get("over") == cfg.theme and picked in theme_names():
+        return picked
+    return cfg.theme or DEFAULT_THEME
+
+
+def check_themes(args: argparse.Namespace, cfg: Config) -> None:
+    """--theme and the config's theme must both name a theme (exit 2 listing the valid ones)."""
+    check_theme(args.theme, "--theme")
+    check_theme(cfg.theme, f"'theme' in {cfg.path}")
+
+
+def check_theme(name: str | None, where: str) -> None:
+    """An unknown theme name (from `where`: the flag or the config) is a usage error listing the valid ones."""
+    if name is None:
+        return
+    from ..ui.themes import theme_names
+
+    names = theme_names()
+    if name not in names:
+        raise UsageError(f"unknown theme {name!r} ({where}); valid: {', '.join(names)}")
 
 
 def positive(text: str) -> float:
@@ -86,11 +162,15 @@ def warn(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def exposure_warnings(addrs: list[Address]) -> list[str]:
+    """One warning per address reachable from other hosts (bound addresses: the chosen port, not :0)."""
+    return [f"warning: listening on {a}, which is reachable from other hosts" for a in addrs if not a.is_loopback]
+
+
 def warn_exposure(addrs: list[Address]) -> None:
     """Warn for every address reachable from other hosts."""
-    for a in addrs:
-        if not a.is_loopback:
-            warn(f"warning: listening on {a}, which is reachable from other hosts")
+    for line in exposure_warnings(addrs):
+        warn(line)
 
 
 def add_passive(parser: Any) -> None:
@@ -163,21 +243,26 @@ def dump(doc: Any) -> None:
     sys.stdout.flush()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def stop_on_signals() -> threading.Event:
-    """An event set by Ctrl-C or SIGTERM, so headless commands end cleanly wherever they are."""
+    """An event set by Ctrl-C, SIGTERM or SIGHUP, so headless commands end cleanly (trailer written)."""
     stop = threading.Event()
 
     def handler(signum: int, frame: Any) -> None:
         stop.set()
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, handler)
     return stop
 
 
 def print_once(session: Session, as_json: bool) -> int:
-    """`--once`: end the input, print the dashboard of everything that arrived (JSON or text), stop."""
+    """`--once`: end the input, print the dashboard of everything that arrived (JSON or text), stop.
+
+    A recording that failed (a full disk) is one line and exit 1."""
     session.drain()
     doc = session.snapshot()
     session.stop()
@@ -187,16 +272,20 @@ def print_once(session: Session, as_json: bool) -> int:
         from .report import print_dashboard
 
         print_dashboard(doc)
+    error = session.record_error or (session.recorder.error if session.recorder else None)
+    if error:
+        warn(f"tundra: {error}")
+        return 1
     return 0
 
 
 def run_screen(session: Session, cfg: Config, args: argparse.Namespace,
-               on_exit: Callable[[], None] | None = None) -> int:
+               on_exit: Callable[[], None] | None = None, notices: list[str] | None = None) -> int:
     """Run the monitor on a started session; stop the session (after `on_exit`) however the screen ends."""
     from ..ui.app import run_app
 
     try:
-        return run_app(session, cfg, theme=args.theme, refresh=args.refresh)
+        return run_app(session, cfg, theme=starting_theme(args.theme, cfg), refresh=args.refresh, notices=notices)
     finally:
         if on_exit is not None:
             on_exit()

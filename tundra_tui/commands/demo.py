@@ -3,26 +3,49 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from typing import Any
 
 from ..config import Config
-from ..sources import DEFAULT_LISTEN, SourceError, parse_url
-from .common import positive, stop_on_signals, url, warn
+from ..sources import DEFAULT_LISTEN, Address, SourceError, parse_url
+from .common import add_command, positive, stop_on_signals, url, warn
 
 
 def add_parser(sub: Any) -> None:
     """Register the subcommand."""
-    dm = sub.add_parser("demo", help="simulated at-daemon sending DogStatsD")
-    dm.add_argument("--target", type=url, default=parse_url(DEFAULT_LISTEN), metavar="URL")
+    dm = add_command(sub, "demo", "simulated at-daemon sending DogStatsD", """
+Sends the metrics and events of a simulated Auto-Tundra LLM daemon (profiles, several models and
+providers, errors, latency) to a DogStatsD address, so the monitor has something to show.
+A target that cannot be reached (no socket at a unix:// path, a name that does not resolve)
+is refused with exit 2.""", """
+tundra demo
+tundra demo --rate 50 --seed 3 --duration 30
+tundra demo --target unix:///var/run/datadog/dsd.socket""")
+    dm.add_argument("--target", type=url, default=parse_url(DEFAULT_LISTEN), metavar="URL",
+                    help="where to send, udp://HOST:PORT or unix:///path")
     dm.add_argument("--rate", type=positive, default=20.0, metavar="N", help="requests per second")
-    dm.add_argument("--duration", type=positive, metavar="S")
-    dm.add_argument("--seed", type=int, default=7)
+    dm.add_argument("--duration", type=positive, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
+    dm.add_argument("--seed", type=int, default=7, metavar="N",
+                    help="random seed: the same seed sends the same traffic")
+
+
+def check_target(target: Address) -> None:
+    """Fail now, with one line, if nothing can be sent to `target` (a datagram socket says so at connect)."""
+    family = socket.AF_UNIX if target.scheme == "unix" else socket.AF_INET6 if ":" in target.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.connect(target.host if target.scheme == "unix" else (target.host, target.port))
+    except OSError as exc:
+        raise SourceError(f"cannot send to {target}: {exc.strerror or exc}") from None
+    finally:
+        sock.close()
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     """Send until Ctrl-C or --duration."""
     from ..services.demo import run_demo
 
+    check_target(args.target)
     stop = stop_on_signals()
     warn(f"demo at-daemon sending to {args.target} at {args.rate:g} requests/s; Ctrl-C to stop")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,8 @@ from ..config import Config
 from ..session import Session
 from ..sources import DEFAULT_LISTEN, parse_url
 from .common import (
+    UsageError,
+    add_command,
     add_passive,
     announce_tap,
     capture_redactor,
@@ -27,37 +30,59 @@ from .common import (
 
 def add_parser(sub: Any) -> None:
     """Register the subcommand."""
-    rec = sub.add_parser("record", help="headless capture to a .dog file")
-    rec.add_argument("file", type=Path)
-    rec.add_argument("--listen", action="append", type=url, metavar="URL")
-    rec.add_argument("--forward", type=url, metavar="URL")
-    rec.add_argument("--duration", type=positive, metavar="S")
-    rec.add_argument("--redact-captures", action="store_true", help="mask PII in the recording")
+    rec = add_command(sub, "record", "headless capture to a .dog file", """
+Listens like 'tundra top' and writes every datagram to FILE in the Datadog Agent's .dog format
+(zstd, a block flushed every second). An existing FILE is never replaced unless --overwrite is
+given; the file takes its name once the first block is written. Ctrl-C, SIGTERM or SIGHUP end
+the recording cleanly. A progress line is shown when stderr is a terminal.""", """
+tundra record session.dog --duration 60
+tundra record session.dog --listen udp://127.0.0.1:8126 --forward udp://127.0.0.1:8125
+tundra record session.dog --redact-captures --overwrite""")
+    rec.add_argument("file", type=Path, help="the capture to write (refused if it exists, unless --overwrite)")
+    rec.add_argument("--listen", action="append", type=url, metavar="URL",
+                     help="address to listen on, udp://HOST:PORT or unix:///path; repeatable "
+                          f"(default: {DEFAULT_LISTEN})")
+    rec.add_argument("--forward", type=url, metavar="URL",
+                     help="send every datagram on to this address, e.g. the Agent (default: no forwarding)")
+    rec.add_argument("--duration", type=positive, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
+    rec.add_argument("--overwrite", action="store_true", help="replace FILE if it exists (default: refuse)")
+    rec.add_argument("--redact-captures", action="store_true",
+                     help="mask PII in the recording (default: record datagrams as received)")
     add_passive(rec)
 
 
+def refuse_existing(path: Path, overwrite: bool) -> None:
+    """An existing capture is a usage error unless --overwrite (devices and FIFOs replace nothing)."""
+    if not overwrite and os.path.lexists(path) and not path.is_char_device() and not path.is_fifo():
+        raise UsageError(f"{path} exists; give another name, or --overwrite to replace it")
+
+
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    """Record until Ctrl-C, SIGTERM or --duration; a progress line on stderr."""
+    """Record until a signal or --duration; a progress line on stderr when it is a terminal."""
     from .report import progress_line
 
+    refuse_existing(args.file, args.overwrite)
     stop = stop_on_signals()
     listen = args.listen or [parse_url(DEFAULT_LISTEN)]
     tap = make_tap(args, listen)
-    session = Session(tap, make_engine(cfg), record=args.file, record_transform=capture_redactor(args, cfg))
+    session = Session(tap, make_engine(cfg), record=args.file, record_transform=capture_redactor(args, cfg),
+                      record_overwrite=args.overwrite)
     session.start()
     announce_tap(tap)
-    warn_exposure(listen)
+    warn_exposure(tap.addresses)
     warn(f"recording {tap.label} to {args.file}; Ctrl-C to stop")
+    tty = sys.stderr.isatty()
     start = time.monotonic()
     while not stop.is_set() and (args.duration is None or time.monotonic() - start < args.duration):
         left = 1.0 if args.duration is None else min(1.0, args.duration - (time.monotonic() - start))
         stop.wait(max(left, 0.0))
-        sys.stderr.write("\r" + progress_line(session) + "\033[K")
-        sys.stderr.flush()
+        if tty:
+            sys.stderr.write("\r" + progress_line(session) + "\033[K")
+            sys.stderr.flush()
         if session.record_error or (session.recorder and session.recorder.error):
             break
     session.stop()
-    sys.stderr.write("\r" + progress_line(session) + "\033[K\n")
+    sys.stderr.write(("\r" if tty else "") + progress_line(session) + ("\033[K\n" if tty else "\n"))
     if session.record_error:
         warn(session.record_error)
         return 1

@@ -15,10 +15,13 @@ from ..session import Session
 from ..sources import Replay, ReplayOnce, Source
 from .common import (
     UsageError,
+    add_command,
+    check_themes,
     count,
     make_engine,
-    positive,
+    need_terminal,
     print_once,
+    refresh_interval,
     run_screen,
     warn,
 )
@@ -40,17 +43,32 @@ def _speed(text: str) -> float | None:
 
 def add_parser(sub: Any) -> None:
     """Register the subcommand."""
-    rep = sub.add_parser("replay", help="replay a capture in the monitor")
-    rep.add_argument("file", nargs="?", type=Path)
-    rep.add_argument("--sample", action="store_true", help="open the bundled sample capture")
-    rep.add_argument("--speed", type=_speed, default=1.0, metavar="X|max")
-    rep.add_argument("--loop", action="store_true")
-    rep.add_argument("--once", action="store_true")
-    rep.add_argument("--json", action="store_true")
-    rep.add_argument("--theme")
-    rep.add_argument("--refresh", type=positive, metavar="S")
-    rep.add_argument("--max-contexts", type=count, metavar="N")
-    rep.add_argument("--no-redact", action="store_true", help="show tag values and event text unredacted")
+    rep = add_command(sub, "replay", "replay a capture in the monitor", """
+Plays a .dog capture (tundra's or the Agent's dogstatsd-capture) through the same monitor as
+'tundra top', at its own pace or faster, with pause, step, seek and speed keys ('?' lists them).
+It needs a terminal: for scripts and pipes use --once (text) or --once --json, which play the
+whole file at full speed and print the dashboard.""", """
+tundra replay session.dog
+tundra replay session.dog --speed 4 --loop
+tundra replay --sample
+tundra replay session.dog --once --json""")
+    rep.add_argument("file", nargs="?", type=Path, help="the .dog capture to play (default: none; or --sample)")
+    rep.add_argument("--sample", action="store_true", help="play the bundled sample capture instead of a file")
+    rep.add_argument("--speed", type=_speed, default=1.0, metavar="X|max",
+                     help="playback speed: 2 is twice real time, max as fast as possible (default: 1)")
+    rep.add_argument("--loop", action="store_true", help="start again at the end (default: stop at the end)")
+    rep.add_argument("--once", action="store_true",
+                     help="play the whole file at full speed, print one dashboard and exit (default: off)")
+    rep.add_argument("--json", action="store_true", help="with --once: print JSON instead of text (default: off)")
+    rep.add_argument("--theme", metavar="NAME",
+                     help="colour theme, see 'tundra themes' (default: the last picked with 't', "
+                          "else the config's, else tundra-dark)")
+    rep.add_argument("--refresh", type=refresh_interval, metavar="S",
+                     help="screen refresh interval in seconds, at least 0.1 (default: the config's, 1)")
+    rep.add_argument("--max-contexts", type=count, metavar="N",
+                     help="cardinality cap; past it contexts are only counted (default: the config's, 20000)")
+    rep.add_argument("--no-redact", action="store_true",
+                     help="show tag values and event text unredacted (default: redacted)")
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
@@ -63,6 +81,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         path = args.file
     if args.json and not args.once:
         raise UsageError("--json needs --once")
+    check_themes(args, cfg)
+    if not args.once:
+        need_terminal("replay")
     source: Source = (ReplayOnce(path, on_warning=warn) if args.once
                       else Replay(path, speed=args.speed, loop=args.loop, on_warning=warn))
     spans, problem = SpanFeed.from_sidecar(SpanBook(Redactor.from_config(cfg.redact, enabled=not args.no_redact)),

@@ -11,6 +11,7 @@ from ..session import Session
 from ..sources import ReplayOnce
 from .common import (
     UsageError,
+    add_command,
     add_passive,
     announce_tap,
     count,
@@ -27,14 +28,23 @@ from .common import (
 
 def add_parser(sub: Any) -> None:
     """Register the subcommand."""
-    st = sub.add_parser("stats", help="per-context counts from a capture or a live listen")
-    st.add_argument("source", nargs="?", type=Path)
-    st.add_argument("--listen", type=url, metavar="URL")
-    st.add_argument("--duration", type=positive, metavar="S")
-    st.add_argument("--json", action="store_true")
-    st.add_argument("--top", type=count, metavar="N")
-    st.add_argument("--max-contexts", type=count, metavar="N")
-    st.add_argument("--no-redact", action="store_true", help="show tag values unredacted")
+    st = add_command(sub, "stats", "per-context counts from a capture or a live listen", """
+Counts samples per context (metric name, type and tags), like the Agent's 'dogstatsd-stats':
+from a whole .dog capture, or from a live listen of --duration seconds. A table, or --json.""", """
+tundra stats session.dog --top 20
+tundra stats session.dog --json > contexts.json
+tundra stats --listen udp://127.0.0.1:8125 --duration 10""")
+    st.add_argument("source", nargs="?", type=Path,
+                    help="a .dog capture to read whole (default: none; then --listen is needed)")
+    st.add_argument("--listen", type=url, metavar="URL",
+                    help="listen live instead of reading a file, udp://HOST:PORT or unix:///path (default: off)")
+    st.add_argument("--duration", type=positive, metavar="S",
+                    help="with --listen: seconds to listen (required with --listen; a file is always read whole)")
+    st.add_argument("--json", action="store_true", help="print one JSON document instead of a table (default: table)")
+    st.add_argument("--top", type=count, metavar="N", help="only the N busiest contexts (default: all)")
+    st.add_argument("--max-contexts", type=count, metavar="N",
+                    help="cardinality cap; past it contexts are only counted (default: the config's, 20000)")
+    st.add_argument("--no-redact", action="store_true", help="show tag values unredacted (default: redacted)")
     add_passive(st)
 
 
@@ -51,7 +61,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         session = Session(tap, engine)
         session.start()
         announce_tap(tap)
-        warn_exposure([args.listen])
+        warn_exposure(tap.addresses)
         warn(f"listening on {session.source.label} for {args.duration:g}s")
         stop.wait(args.duration)
         session.stop()
@@ -59,6 +69,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     else:
         if args.source is None:
             raise UsageError("give a capture file, or --listen URL --duration S")
+        if args.duration is not None:
+            raise UsageError("--duration only applies to --listen; a capture file is always read whole")
         session = Session(ReplayOnce(args.source, on_warning=warn), engine)
         session.start()
         session.wait()

@@ -22,12 +22,17 @@ from .common import (
     add_passive,
     announce_tap,
     answers_as_agent,
+    add_command,
     capture_redactor,
+    check_themes,
     count,
+    exposure_warnings,
     make_engine,
     make_tap,
+    need_terminal,
     positive,
     print_once,
+    refresh_interval,
     run_screen,
     span_feed,
     stop_on_signals,
@@ -35,29 +40,56 @@ from .common import (
     warn,
     warn_exposure,
 )
+from .record import refuse_existing
 
 
 def add_parser(sub: Any) -> None:
     """Register the subcommand."""
-    top = sub.add_parser("top", help="live monitor of the local DogStatsD stream")
-    top.add_argument("--listen", action="append", type=url, metavar="URL")
-    top.add_argument("--forward", type=url, metavar="URL")
-    top.add_argument("--demo", action="store_true", help="run the simulated daemon in-process")
-    top.add_argument("--record", type=Path, metavar="FILE")
-    top.add_argument("--theme")
-    top.add_argument("--refresh", type=positive, metavar="S")
-    top.add_argument("--once", action="store_true", help="print one dashboard and exit")
-    top.add_argument("--after", type=positive, metavar="S", help="with --once: collect for S seconds first")
-    top.add_argument("--json", action="store_true")
-    top.add_argument("--max-contexts", type=count, metavar="N")
-    top.add_argument("--no-redact", action="store_true", help="show tag values and event text unredacted")
-    top.add_argument("--redact-captures", action="store_true", help="mask PII in recordings too")
-    top.add_argument("--datadog-url", metavar="URL", help="Datadog API base URL (tests, proxies)")
-    top.add_argument("--datadog-scope", metavar="TAGS", help="fleet query scope, e.g. env:production")
-    top.add_argument("--agent-url", metavar="URL", help="the local Agent's /info (default from config)")
-    top.add_argument("--traces", metavar="URL", help=f"serve the trace port here (default {DEFAULT_TRACES} if free)")
-    top.add_argument("--traces-forward", metavar="URL", help="pass the trace port's traffic on to this Agent")
-    top.add_argument("--no-traces", action="store_true", help="no trace port")
+    top = add_command(sub, "top", "live monitor of the local DogStatsD stream", f"""
+Listens for DogStatsD datagrams (default {DEFAULT_LISTEN}) and shows LLM profiles, tokens and
+cost per model, throughput, errors, latency and events; '?' in the monitor lists the keys.
+It needs a terminal: for scripts and pipes use --once (text) or --once --json.
+With --forward it sits in front of the Agent and passes every datagram on.""", """
+tundra top
+tundra top --demo
+tundra top --listen udp://127.0.0.1:8126 --forward udp://127.0.0.1:8125
+tundra top --record session.dog --theme tundra-light
+tundra top --once --after 10 --json""")
+    top.add_argument("--listen", action="append", type=url, metavar="URL",
+                     help="address to listen on, udp://HOST:PORT (port 0: a free one) or unix:///path; "
+                          f"repeatable (default: {DEFAULT_LISTEN}; with --demo a free port)")
+    top.add_argument("--forward", type=url, metavar="URL",
+                     help="send every datagram on to this address, e.g. the Agent (default: no forwarding)")
+    top.add_argument("--demo", action="store_true", help="run the simulated LLM daemon in-process (default: off)")
+    top.add_argument("--record", type=Path, metavar="FILE",
+                     help="record to a .dog capture while monitoring; an existing FILE is refused (default: off)")
+    top.add_argument("--overwrite", action="store_true", help="with --record: replace FILE if it exists")
+    top.add_argument("--theme", metavar="NAME",
+                     help="colour theme, see 'tundra themes' (default: the last picked with 't', "
+                          "else the config's, else tundra-dark)")
+    top.add_argument("--refresh", type=refresh_interval, metavar="S",
+                     help="screen refresh interval in seconds, at least 0.1 (default: the config's, 1)")
+    top.add_argument("--once", action="store_true", help="print one dashboard and exit, no screen (default: off)")
+    top.add_argument("--after", type=positive, metavar="S",
+                     help="with --once: collect for S seconds first (default: 1)")
+    top.add_argument("--json", action="store_true", help="with --once: print JSON instead of text (default: off)")
+    top.add_argument("--max-contexts", type=count, metavar="N",
+                     help="cardinality cap; past it contexts are only counted (default: the config's, 20000)")
+    top.add_argument("--no-redact", action="store_true",
+                     help="show tag values and event text unredacted (default: redacted)")
+    top.add_argument("--redact-captures", action="store_true",
+                     help="mask PII in recordings too (default: record datagrams as received)")
+    top.add_argument("--datadog-url", metavar="URL",
+                     help="Datadog API base URL, for tests and proxies (default: from DD_SITE, datadoghq.com)")
+    top.add_argument("--datadog-scope", metavar="TAGS",
+                     help="fleet query scope, e.g. env:production (default: the config's, else *)")
+    top.add_argument("--agent-url", metavar="URL",
+                     help="the local Agent's /info (default: the config's, http://127.0.0.1:8126/info)")
+    top.add_argument("--traces", metavar="URL",
+                     help=f"serve the trace port here (default: {DEFAULT_TRACES}, if it is free)")
+    top.add_argument("--traces-forward", metavar="URL",
+                     help="pass the trace port's traffic on to this Agent (default: not passed on)")
+    top.add_argument("--no-traces", action="store_true", help="no trace port (default: one, see --traces)")
     add_passive(top)
 
 
@@ -86,14 +118,14 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     tap = make_tap(args, listen)
     session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
                       record_transform=capture_redactor(args, cfg), spans=spans,
-                      expvar=ExpvarPoller(cfg.expvar_url))
+                      expvar=ExpvarPoller(cfg.expvar_url), record_overwrite=args.overwrite)
     try:
         session.start()
     except BaseException:
         spans.stop()
         raise
     announce_tap(tap)
-    warn_exposure(listen)
+    warn_exposure(tap.addresses)
     demo_stop = None
     if args.demo:
         from ..services.demo import run_demo
@@ -110,6 +142,13 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         raise UsageError("--json needs --once")
     if args.after is not None and not args.once:
         raise UsageError("--after needs --once")
+    if args.overwrite and args.record is None:
+        raise UsageError("--overwrite needs --record FILE")
+    check_themes(args, cfg)
+    if not args.once:
+        need_terminal("top")
+    if args.record is not None:
+        refuse_existing(args.record, args.overwrite)
     stop = stop_on_signals() if args.once else None
     session, demo_stop = _live_session(args, cfg)
     if stop is not None:
@@ -121,4 +160,5 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         if demo_stop:
             demo_stop.set()
         return print_once(session, args.json)
-    return run_screen(session, cfg, args, on_exit=demo_stop.set if demo_stop else None)
+    notices = exposure_warnings(session.source.addresses)  # type: ignore[attr-defined]
+    return run_screen(session, cfg, args, on_exit=demo_stop.set if demo_stop else None, notices=notices)

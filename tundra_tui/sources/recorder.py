@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ..capture import CaptureWriter
+from ..capture import CaptureError, CaptureWriter
 from .base import Packet
 
 
@@ -19,16 +19,17 @@ class Recorder:
     """
 
     def __init__(self, path: str | Path, compress: bool = True, max_queue: int = 1_000_000,
-                 transform: Callable[[bytes], bytes] | None = None) -> None:
+                 transform: Callable[[bytes], bytes] | None = None, overwrite: bool = False) -> None:
         self.path = Path(path)
         self.transform = transform  # e.g. PII masking (--redact-captures), run on the writer thread
         self.error: str | None = None
         self.dropped = 0
-        self._writer = CaptureWriter(self.path, compress=compress)
+        self._writer = CaptureWriter(self.path, compress=compress, overwrite=overwrite)  # refuses now
         self._queue: collections.deque[Packet] = collections.deque()
         self._max = max_queue
         self._wake = threading.Event()
         self._stop = False
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="tundra-record", daemon=True)
         self._thread.start()
 
@@ -63,9 +64,15 @@ class Recorder:
                 w.maybe_flush()
                 if self._stop and not q:
                     break
-            w.close()
-        except OSError as exc:
-            reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            if self._abandoned:
+                w.abandon()
+            else:
+                w.close()
+        except (OSError, CaptureError) as exc:
+            if isinstance(exc, CaptureError):
+                reason = str(exc)
+            else:
+                reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
             self.error = f"recording to {self.path} stopped: {reason}"
             self.dropped += len(q)
             q.clear()
@@ -73,6 +80,15 @@ class Recorder:
                 w.close()
             except OSError:
                 pass
+
+    def abandon(self) -> None:
+        """Stop without keeping anything (the session never started): the temporary file goes."""
+        self._abandoned = True
+        self._stop = True
+        self._queue.clear()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self._writer.abandon()
 
     def close(self) -> None:
         """Write what is queued, then the trailer."""

@@ -12,7 +12,8 @@ from textual.containers import Container
 from textual.timer import Timer
 from textual.widgets import Footer
 
-from ..config import Config, data_dir
+from ..capture import CaptureError
+from ..config import Config, fresh_capture_path, save_state
 from ..model.view import GROUPS, SORTS
 from ..session import Session
 from .messages import SettingChanged, ViewRefreshed
@@ -20,6 +21,7 @@ from .screens.filter import FilterScreen
 from .screens.fleet import FleetScreen
 from .screens.help import HelpScreen
 from .screens.spans import SpansScreen
+from .screens.themes import ThemePicker
 from .themes import DEFAULT_THEME, load_themes
 from .widgets.errors import ErrorsPane
 from .widgets.events import EventsPane
@@ -93,8 +95,11 @@ class TundraApp(App[int]):
     ]
 
     def __init__(self, session: Session, config: Config | None = None, theme: str | None = None,
-                 refresh: float | None = None, clock: Callable[[], float] = time.time) -> None:
+                 refresh: float | None = None, clock: Callable[[], float] = time.time,
+                 notices: list[str] | None = None) -> None:
         super().__init__()
+        self.notices = notices or []  # said on stderr before the screen took over: say them again inside
+        self.quitting = False
         self.session = session
         self.config = config or Config()
         self.clock = clock
@@ -134,8 +139,32 @@ class TundraApp(App[int]):
         else:
             self.notify(f"theme '{self._wanted_theme}' not found; using {DEFAULT_THEME}", severity="warning")
             self.theme = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        for notice in self.notices:
+            self.notify(notice, severity="warning", timeout=15, markup=False)
         self._start_timer()
         self.call_after_refresh(self.tick)  # after the first layout, so panes know their size
+        self._stop_on_signals()
+
+    def _stop_on_signals(self) -> None:
+        """SIGTERM and SIGHUP (the terminal went away) quit like `q`: the terminal is restored, the recording
+        closed with its trailer, and the exit status says which signal it was."""
+        import asyncio
+        import signal
+
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self._signalled, sig)
+        except (RuntimeError, NotImplementedError, ValueError):
+            pass  # not the main thread (tests), or a platform without it
+
+    def _signalled(self, sig: int) -> None:
+        self.quitting = True
+        self.exit(128 + sig)
+
+    async def action_quit(self) -> None:
+        self.quitting = True  # keys still queued behind `q` (a quick `t`) must not start anything now
+        await super().action_quit()
 
     def on_resize(self, event: events.Resize) -> None:
         self.query_one("#panes").set_class(event.size.width >= WIDE_AT, "wide")
@@ -174,6 +203,8 @@ class TundraApp(App[int]):
 
     # -- actions ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.quitting:
+            return False
         if action in REPLAY_ACTIONS:
             return self.session.replay is not None
         if action in ("record", "fleet"):
@@ -247,13 +278,24 @@ class TundraApp(App[int]):
             path = self.session.stop_recording()
             self._changed("recording", None, f"recording saved to {path}")
             return
-        path = data_dir() / f"tundra-{time.strftime('%Y%m%d-%H%M%S')}.dog"
         try:
+            path = fresh_capture_path()
             self.session.start_recording(path)
-        except OSError as exc:
-            self.notify(f"cannot record to {path}: {exc.strerror}", severity="error", markup=False)
+        except (OSError, CaptureError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            self.notify(f"cannot record: {reason}", severity="error", markup=False)
             return
         self._changed("recording", str(path), f"recording to {path}")
+
+    def action_change_theme(self) -> None:
+        def picked(name: str | None) -> None:
+            if name is None or name == self.theme:
+                return
+            self.theme = name
+            problem = save_state(theme=name, over=self.config.theme)  # the config file itself is left alone
+            self._changed("theme", name, f"theme {name}" + (f" (not remembered: {problem})" if problem else ""))
+
+        self.push_screen(ThemePicker(list(self.available_themes), self.theme), picked)
 
     def action_bad_lines(self) -> None:
         bad = list(self.session.engine.parser.bad_lines)[-3:]
@@ -323,9 +365,10 @@ class TundraApp(App[int]):
         self._close_messages_no_wait()
 
 
-def run_app(session: Session, config: Config, theme: str | None = None, refresh: float | None = None) -> int:
-    """Run the TUI until the user quits; return the exit status."""
-    app = TundraApp(session, config, theme=theme, refresh=refresh)
+def run_app(session: Session, config: Config, theme: str | None = None, refresh: float | None = None,
+            notices: list[str] | None = None) -> int:
+    """Run the TUI until the user quits (or a signal ends it); return the exit status."""
+    app = TundraApp(session, config, theme=theme, refresh=refresh, notices=notices)
     result = app.run()
     return int(result or 0)
 

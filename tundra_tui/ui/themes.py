@@ -68,9 +68,12 @@ def load_themes(extra_dirs: list[Path] | None = None) -> tuple[dict[str, Theme],
     themes: dict[str, Theme] = {}
     problems: list[str] = []
     for folder in [bundled_dir(), user_dir(), *(extra_dirs or [])]:
-        if not folder.is_dir():
+        try:
+            paths = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+        except OSError as exc:  # e.g. an unreadable HOME: the bundled themes still work
+            problems.append(f"themes in {folder}: {exc.strerror or exc}; skipped")
             continue
-        for path in sorted(folder.glob("*.toml")):
+        for path in paths:
             try:
                 theme = theme_from_toml(path)
             except ValueError as exc:
@@ -78,3 +81,16 @@ def load_themes(extra_dirs: list[Path] | None = None) -> tuple[dict[str, Theme],
                 continue
             themes[theme.name] = theme
     return themes, problems
+
+
+def builtin_names() -> list[str]:
+    """Textual's own themes, offered beside ours (they get the domain colours from the app's defaults)."""
+    from textual.theme import BUILTIN_THEMES
+
+    return list(BUILTIN_THEMES)
+
+
+def theme_names() -> list[str]:
+    """Every name `--theme`, the config and the picker accept: ours (bundled and user), then Textual's."""
+    ours = list(load_themes()[0])
+    return ours + [name for name in builtin_names() if name not in ours]
