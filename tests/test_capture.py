@@ -48,8 +48,8 @@ def test_decode_honours_payload_size() -> None:
     assert decode(raw).payload == b"abc"
 
 
-def _write(path: Path, payloads: list[bytes], compress: bool = True) -> list[int]:
-    w = CaptureWriter(path, compress=compress)
+def _write(path: Path, payloads: list[bytes], compress: bool = True, overwrite: bool = False) -> list[int]:
+    w = CaptureWriter(path, compress=compress, overwrite=overwrite)
     stamps = []
     for i, p in enumerate(payloads):
         ts = 1_700_000_000_000_000_000 + i * 1_000_000
@@ -91,9 +91,9 @@ def test_new_files_are_private(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "x.dog"
     _write(path, [b"a:1|c"])
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    # rewriting an existing, world-readable file also tightens it
+    # replacing an existing, world-readable file (--overwrite) also gives a private one
     path.chmod(0o644)
-    _write(path, [b"a:1|c"])
+    _write(path, [b"a:1|c"], overwrite=True)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
@@ -148,12 +148,20 @@ def test_truncated_uncompressed_file(tmp_path: Path) -> None:
     assert len(warnings) == 1
 
 
-@pytest.mark.parametrize("content", [b"", b"hello world, not a capture", b"\xd4\x74\xd0\x60\x05\xff\x00\x00"])
+@pytest.mark.parametrize("content", [b"hello world, not a capture", b"\xd4\x74\xd0\x60\x05\xff\x00\x00", b"hi"])
 def test_non_capture_files_rejected(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "junk"
     path.write_bytes(content)
     with pytest.raises(CaptureError):
         CaptureReader(path)
+
+
+def test_empty_file_is_a_capture_with_no_records(tmp_path: Path) -> None:
+    path = tmp_path / "empty.dog"
+    path.write_bytes(b"")
+    warnings: list[str] = []
+    assert list(CaptureReader(path, warnings.append)) == []
+    assert len(warnings) == 1 and "no records" in warnings[0]
 
 
 def test_missing_and_directory(tmp_path: Path) -> None:

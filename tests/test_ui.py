@@ -265,7 +265,7 @@ def test_themes_command_lists_themes() -> None:
 
     res = run_cli("themes")
     assert res.returncode == 0
-    names = [line.split()[0] for line in res.stdout.splitlines()]
+    names = [line[2:].split()[0] for line in res.stdout.splitlines()]
     assert {"tundra-dark", "tundra-light", "tundra-ansi"} <= set(names)
 
 

@@ -55,16 +55,19 @@ class CaptureWriter:
                  overwrite: bool = False) -> None:
         self.path = Path(path)
         self.overwrite = overwrite
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._pending: Path | None = None  # the temporary name, until the first flush publishes it
-        if _is_special(self.path):
-            fd = os.open(self.path, os.O_WRONLY)
-        else:
-            if not overwrite and os.path.lexists(self.path):
-                raise CaptureExists(f"{self.path} exists; give another name, or --overwrite to replace it")
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
-            os.fchmod(fd, 0o600)
-            self._pending = Path(tmp)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if _is_special(self.path):
+                fd = os.open(self.path, os.O_WRONLY)
+            else:
+                if not overwrite and os.path.lexists(self.path):
+                    raise CaptureExists(f"{self.path} exists; give another name, or --overwrite to replace it")
+                fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+                os.fchmod(fd, 0o600)
+                self._pending = Path(tmp)
+        except OSError as exc:
+            raise CaptureError(f"cannot record to {self.path}: {exc.strerror or exc}") from None
         self._raw: BinaryIO = os.fdopen(fd, "wb")
         self._zw = zstandard.ZstdCompressor(level=3).stream_writer(self._raw, closefd=False) if compress else None
         self._flush_s = flush_s

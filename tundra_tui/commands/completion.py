@@ -17,8 +17,8 @@ def add_parser(sub: Any) -> None:
     cp = add_command(sub, "completion", "print shell completion code for bash, zsh or fish", """
 Prints the code that makes your shell complete tundra's commands, options and file names.
 Completion is done by argcomplete, asked by the shell at each Tab: the code only has to be loaded.""", """
-eval "$(tundra completion bash)"            # in ~/.bashrc
-eval "$(tundra completion zsh)"             # in ~/.zshrc, after compinit
+tundra completion bash >> ~/.bashrc
+tundra completion zsh >> ~/.zshrc                   # after compinit
 tundra completion fish > ~/.config/fish/completions/tundra.fish""")
     cp.add_argument("shell", choices=SHELLS, help="the shell to print code for")
 

@@ -39,7 +39,7 @@ tundra stats --listen udp://127.0.0.1:8125 --duration 10""")
     st.add_argument("--listen", type=url, metavar="URL",
                     help="listen live instead of reading a file, udp://HOST:PORT or unix:///path (default: off)")
     st.add_argument("--duration", type=positive, metavar="S",
-                    help="with --listen: seconds to listen (required with --listen; a file is always read whole)")
+                    help="with --listen: seconds to listen (default: none, so it is required; a file is read whole)")
     st.add_argument("--json", action="store_true", help="print one JSON document instead of a table (default: table)")
     st.add_argument("--top", type=count, metavar="N", help="only the N busiest contexts (default: all)")
     st.add_argument("--max-contexts", type=count, metavar="N",

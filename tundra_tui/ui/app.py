@@ -160,7 +160,7 @@ class TundraApp(App[int]):
 
     def _signalled(self, sig: int) -> None:
         self.quitting = True
-        self.exit(128 + sig)
+        self.exit(128 + sig, return_code=128 + sig)
 
     async def action_quit(self) -> None:
         self.quitting = True  # keys still queued behind `q` (a quick `t`) must not start anything now
@@ -370,7 +370,7 @@ def run_app(session: Session, config: Config, theme: str | None = None, refresh:
     """Run the TUI until the user quits (or a signal ends it); return the exit status."""
     app = TundraApp(session, config, theme=theme, refresh=refresh, notices=notices)
     result = app.run()
-    return int(result or 0)
+    return app.return_code or int(result or 0)  # Textual sets 1 after an internal error
 
 
 __all__ = ["TundraApp", "run_app"]

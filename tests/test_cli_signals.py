@@ -1,0 +1,161 @@
+"""Signals, terminals and hostile surroundings (issue 19, points 13-14): real processes, a real pty,
+a FIFO and /dev/zero as config, an unreadable HOME, a full disk."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tundra_tui.capture import CaptureReader
+
+from .conftest import ROOT, run_cli
+from .test_cli_foundation import free_udp_port, start_cli, wait_listening
+from .test_cli_safety import send
+
+RESTORE = (b"\x1b[?1049l", b"\x1b[?1000l", b"\x1b[?25h")  # alternate screen left, mouse off, cursor shown
+
+
+def whole(path: Path) -> int:
+    """Records in a capture that must end with its trailer."""
+    reader = CaptureReader(path)
+    n = len(list(reader))
+    assert not reader.truncated, "no trailer"
+    return n
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+def test_record_stops_cleanly_on_signal(tmp_path: Path, sig: signal.Signals) -> None:
+    out = tmp_path / "r.dog"
+    port = free_udp_port()
+    proc = start_cli("record", str(out), "--listen", f"udp://127.0.0.1:{port}")
+    wait_listening(proc, port)
+    send(port, 3000)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "datagrams 3,000" in err and whole(out) == 3000, err
+
+
+class Screen:
+    """`tundra top` in a real pty, its output collected."""
+
+    def __init__(self, *args: str) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: straight into the CLI
+            os.chdir(ROOT)
+            os.environ["TERM"] = "xterm-256color"
+            os.execv(sys.executable, [sys.executable, "-m", "tundra_tui", *args])
+        self.out = b""
+
+    def pump(self, until: bytes | None = None, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (until is None or until not in self.out):
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(self.fd, 65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                self.out += data
+
+    def wait(self) -> int:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            time.sleep(0.02)
+        os.kill(self.pid, signal.SIGKILL)
+        raise AssertionError("the screen did not exit")
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "hangup"])
+def test_screen_with_recording_ends_cleanly(tmp_path: Path, how: str) -> None:
+    out = tmp_path / "top.dog"
+    port = free_udp_port()
+    screen = Screen("top", "--record", str(out), "--listen", f"udp://127.0.0.1:{port}")
+    screen.pump(until=b"\x1b[?1049h")  # the alternate screen is up
+    send(port, 2000)
+    screen.pump(until=b"REC", timeout=5)
+    mark = len(screen.out)
+    if how == "SIGTERM":
+        os.kill(screen.pid, signal.SIGTERM)
+        screen.pump(timeout=10)
+        code = screen.wait()
+        assert code == 128 + signal.SIGTERM
+        assert all(seq in screen.out[mark:] for seq in RESTORE), screen.out[mark:][-300:]
+    else:
+        os.close(screen.fd)  # the terminal goes away: the kernel hangs up the session
+        code = screen.wait()
+        assert code == 128 + signal.SIGHUP
+    if how == "SIGTERM":
+        os.close(screen.fd)
+    assert whole(out) == 2000
+
+
+def test_refresh_below_the_minimum_is_refused() -> None:
+    res = run_cli("top", "--refresh", "0.000001", "--once")
+    assert res.returncode == 2 and "0.1" in res.stderr and len(res.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "big"])
+def test_config_that_is_not_a_small_file_is_refused(tmp_path: Path, kind: str) -> None:
+    path = Path("/dev/zero") if kind == "zero" else tmp_path / "config.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "big":
+        path.write_text("# padding\n" * 200_000)
+    res = run_cli("themes", env={"TUNDRA_CONFIG": str(path)}, timeout=20)
+    assert res.returncode == 2 and res.stdout == "" and len(res.stderr.splitlines()) == 1, res.stderr
+    assert str(path) in res.stderr and "Traceback" not in res.stderr
+
+
+def run_without_home(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """As root without CAP_DAC_OVERRIDE/READ_SEARCH, so a mode-000 HOME is really unreadable."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    home.chmod(0o000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+    env["HOME"] = str(home)
+    cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "tundra_tui", *args]
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
+    finally:
+        home.chmod(0o700)
+
+
+def test_unreadable_home_degrades(tmp_path: Path) -> None:
+    themes = run_without_home(tmp_path, "themes")
+    assert themes.returncode == 0 and "tundra-dark" in themes.stdout, themes.stderr
+    assert "internal error" not in themes.stderr and "Permission denied" in themes.stderr
+    stats = run_without_home(tmp_path, "stats", "tundra_tui/data/sample.dog", "--json")
+    assert stats.returncode == 0 and '"lines"' in stats.stdout, stats.stderr
+    rec = run_without_home(tmp_path, "record", str(tmp_path / "home" / "x.dog"), "--duration", "1",
+                           "--listen", "udp://127.0.0.1:0")
+    assert rec.returncode == 2 and rec.stderr.splitlines()[-1].endswith("Permission denied"), rec.stderr
+    assert "internal error" not in rec.stderr
+
+
+def test_once_record_to_a_full_disk_says_so(tmp_path: Path) -> None:
+    res = run_cli("top", "--once", "--after", "1.5", "--record", "/dev/full", "--listen", "udp://127.0.0.1:0")
+    assert res.returncode == 1 and "disk full" in res.stderr, res.stderr
+
+
+def test_internal_error_is_exit_1_naming_the_report(tmp_path: Path) -> None:
+    code = ("import sys; import tundra_tui.commands.themes as t\n"
+            "def boom(args, cfg): raise ZeroDivisionError('x')\n"
+            "t.run = boom\nfrom tundra_tui.commands import main\nsys.exit(main(['themes']))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, cwd=ROOT)
+    assert res.returncode == 1 and len(res.stderr.splitlines()) == 1, res.stderr
+    report = Path(res.stderr.split("report saved to ")[1].strip())
+    assert "ZeroDivisionError" in report.read_text()
