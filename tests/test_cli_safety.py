@@ -16,7 +16,7 @@ from tundra_tui.capture import CaptureReader, CaptureWriter
 from tundra_tui.commands import COMMANDS, build_parser
 
 from .conftest import run_cli
-from .test_cli_foundation import free_udp_port, start_cli, wait_listening
+from .waits import Tundra, wait_until
 
 
 def send(port: int, n: int) -> None:
@@ -41,16 +41,13 @@ def test_existing_capture_is_refused_untouched(tmp_path: Path, argv: list[str]) 
 def test_recording_takes_its_name_at_the_first_flush_and_overwrite_replaces(tmp_path: Path) -> None:
     out = tmp_path / "session.dog"
     out.write_bytes(b"old capture")
-    port = free_udp_port()
-    proc = start_cli("record", str(out), "--overwrite", "--listen", f"udp://127.0.0.1:{port}")
-    wait_listening(proc, port)
-    assert out.read_bytes() == b"old capture"  # still the old file until the first block is written
-    send(port, 100)
-    while out.read_bytes() == b"old capture":
-        assert proc.poll() is None
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
+    with Tundra("record", str(out), "--overwrite", "--listen", "udp://127.0.0.1:0") as child:
+        port = child.port()
+        assert out.read_bytes() == b"old capture"  # still the old file until the first block is written
+        send(port, 100)
+        wait_until(lambda: out.read_bytes() != b"old capture", "the recording to take the name")
+        done = child.interrupt(signal.SIGTERM)
+    assert done.returncode == 0, done.stderr
     reader = CaptureReader(out)
     assert len(list(reader)) == 100 and not reader.truncated
     assert os.listdir(tmp_path) == ["session.dog"]  # no temporary file left
@@ -76,14 +73,12 @@ def test_screen_without_a_terminal_exits_2_naming_once(argv: list[str]) -> None:
 
 
 def test_record_progress_is_plain_lines_without_a_terminal(tmp_path: Path) -> None:
-    port = free_udp_port()
-    proc = start_cli("record", str(tmp_path / "r.dog"), "--listen", f"udp://127.0.0.1:{port}", "--duration", "1.5")
-    wait_listening(proc, port)
-    send(port, 10)
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
-    assert "\r" not in err and "\x1b" not in err and err.endswith("\n")
-    assert "datagrams 10" in err.splitlines()[-1]
+    with Tundra("record", str(tmp_path / "r.dog"), "--listen", "udp://127.0.0.1:0", "--duration", "1.5") as child:
+        send(child.port(), 10)
+        done = child.finish()
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr and "\x1b" not in done.stderr and done.stderr.endswith("\n")
+    assert "datagrams 10" in done.stderr.splitlines()[-1]
 
 
 # -- 3. themes are arguments ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 import pty
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,8 +18,8 @@ import pytest
 from tundra_tui.capture import CaptureReader
 
 from .conftest import ROOT, run_cli
-from .test_cli_foundation import free_udp_port, start_cli, wait_listening
 from .test_cli_safety import send
+from .waits import Tundra
 
 RESTORE = (b"\x1b[?1049l", b"\x1b[?1000l", b"\x1b[?25h")  # alternate screen left, mouse off, cursor shown
 
@@ -34,14 +35,19 @@ def whole(path: Path) -> int:
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
 def test_record_stops_cleanly_on_signal(tmp_path: Path, sig: signal.Signals) -> None:
     out = tmp_path / "r.dog"
-    port = free_udp_port()
-    proc = start_cli("record", str(out), "--listen", f"udp://127.0.0.1:{port}")
-    wait_listening(proc, port)
-    send(port, 3000)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
-    assert "datagrams 3,000" in err and whole(out) == 3000, err
+    with Tundra("record", str(out), "--listen", "udp://127.0.0.1:0") as child:
+        send(child.port(), 3000)
+        done = child.interrupt(sig)
+    assert done.returncode == 0, done.stderr
+    assert "datagrams 3,000" in done.stderr and whole(out) == 3000, done.stderr
+
+
+def free_udp_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port: int = s.getsockname()[1]
+    s.close()
+    return port
 
 
 class Screen:

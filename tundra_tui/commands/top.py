@@ -19,10 +19,10 @@ from ..session import Session
 from ..sources import DEFAULT_LISTEN, parse_url
 from .common import (
     UsageError,
+    add_command,
     add_passive,
     announce_tap,
     answers_as_agent,
-    add_command,
     capture_redactor,
     check_themes,
     count,
