@@ -13,6 +13,8 @@ from tundra_tui.model import Engine
 from tundra_tui.sources import SourceError, Tap, parse_url
 from tundra_tui.sources.tap import RECV_BUFFER
 
+from .waits import wait_until
+
 
 def drain(tap: Tap, engine: Engine, want_lines: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
@@ -86,7 +88,27 @@ def test_stale_unix_socket_is_replaced(tmp_path: Path) -> None:
     stale.close()  # file stays, nobody listens
     tap = Tap([parse_url(f"unix://{path}")])
     tap.start()
-    tap.stop()
+    try:
+        sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sender.sendto(b"fresh:1|c", str(path))  # reaches the tap: the stale file was replaced by its socket
+        sender.close()
+        got = wait_until(lambda: tap.read(0.05), "the datagram sent to the replaced socket")
+    finally:
+        tap.stop()
+    assert [data for _, data in got] == [b"fresh:1|c"]
+    assert not path.exists()
+
+
+def test_a_live_unix_socket_is_not_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "dsd.socket"
+    owner = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    owner.bind(str(path))  # someone (an Agent) listens here
+    try:
+        with pytest.raises(SourceError, match="another process is listening"):
+            Tap([parse_url(f"unix://{path}")]).start()
+        assert path.exists()  # left alone
+    finally:
+        owner.close()
 
 
 def test_busy_port_is_a_clear_error() -> None:
@@ -210,18 +232,14 @@ def test_full_disk_stops_recording_not_the_tap(tmp_path: Path) -> None:
     try:
         port = session.source.listeners[0].address.port
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        deadline = time.monotonic() + 10
-        sent = 0
-        while time.monotonic() < deadline and not session.status()["record_error"]:
+        for _ in range(100):
             s.sendto(b"m:1|c", ("127.0.0.1", port))
-            sent += 1
-            time.sleep(0.01)
+        status = wait_until(lambda: (st := session.status())["record_error"] and st, "the recording to fail")
         for _ in range(20):
             s.sendto(b"after:1|c", ("127.0.0.1", port))
         s.close()
-        time.sleep(0.5)
-        status = session.status()
+        wait_until(lambda: session.snapshot()["tap"]["lines"] == 120, "all 120 lines counted")
     finally:
         session.stop()
     assert "disk full" in status["record_error"]
-    assert session.engine.lines == sent + 20  # the tap kept counting after the recording died
+    assert session.snapshot()["tap"]["lines"] == 120  # the tap kept counting after the recording died

@@ -88,9 +88,9 @@ class Listener:
 
     def _bind(self, addr: Address, auto_passive: bool = False) -> socket.socket:
         if addr.scheme == "unix":
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             if os.path.exists(addr.host):
                 _remove_stale_socket(addr.host)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             try:
                 sock.bind(addr.host)
             except OSError as exc:
