@@ -10,10 +10,11 @@ from .ui_fixtures import live_session, make_app, replay_session
 
 
 @pytest.fixture
-def live(tmp_path_factory: pytest.TempPathFactory):
-    # a fixed socket path keeps the status bar identical from run to run
-    sock = Path("/tmp/tundra-snapshot.sock")
-    session = live_session(sock)
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # a relative socket path in this test's own directory: the status bar reads the same on every run,
+    # and runs side by side never share a socket
+    monkeypatch.chdir(tmp_path)
+    session = live_session(Path("dsd.sock"))
     yield session
     session.stop()
 

@@ -11,7 +11,7 @@ from tundra_tui.commands.replay import SAMPLE
 from tundra_tui.config import Config
 from tundra_tui.model import Engine
 from tundra_tui.session import Session
-from tundra_tui.sources import Replay, Tap, parse_url
+from tundra_tui.sources import Address, Replay, Tap
 from tundra_tui.ui.app import TundraApp
 
 os.environ["TZ"] = "UTC"
@@ -23,7 +23,7 @@ FROZEN = END_NS / 1e9
 
 def live_session(sock: Path, feed: bool = True) -> Session:
     """A real tap on a unix socket, pre-fed with the demo sample, its clock frozen at the sample's end."""
-    session = Session(Tap([parse_url(f"unix://{sock}")]), Engine(), clock_ns=lambda: END_NS)
+    session = Session(Tap([Address("unix", str(sock), None)]), Engine(), clock_ns=lambda: END_NS)
     session.start()
     if feed:
         session.engine.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
