@@ -15,13 +15,14 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Sequence
 from itertools import chain
 from operator import attrgetter
 from typing import Any
 
 from ..protocol import BadLine, Context, Event, Metric, Parser, ServiceCheck
 from ..protocol.floats import go_float
+from ..protocol.runs import Runs, runs_of
 from .cost import CostSource
 from .dashboard import build
 from .llm import Groups, LLMRollup, Plan
@@ -91,8 +92,9 @@ class Engine:
         return state
 
     # -- ingest ---------------------------------------------------------------------------------
-    def feed(self, packets: Iterable[Packet]) -> None:
-        """Ingest a batch of (ts_ns, datagram)."""
+    def feed(self, packets: Sequence[Packet] | Runs) -> None:
+        """Ingest a batch of (ts_ns, datagram), or of runs (a source that joins each second's datagrams itself)."""
+        runs = packets if isinstance(packets, Runs) else runs_of(packets)
         slots_get = self._slots.get
         dirty = self._dirty
         dirty_append = dirty.append
@@ -102,15 +104,16 @@ class Engine:
         cur = self._sec
         per_second = self.llm_enabled or self.filtered is not None  # 1-s series need it; the store alone does not
         try:
-            for ts, data in packets:
-                npackets += 1
-                nbytes += len(data)
+            for run in runs:
+                ts = run.last_ns
                 if ts // 1_000_000_000 != cur:
                     if dirty and per_second:
                         self._flush()
                     self._sec = cur = ts // 1_000_000_000
-                parts = data.split(b"\n")
+                parts = run.lines
                 lines += len(parts)  # empty lines are taken back by the slow path
+                npackets += run.datagrams
+                nbytes += run.nbytes
                 for line in parts:
                     head, _, tail = line.partition(b"|")
                     name, _, value = head.partition(b":")

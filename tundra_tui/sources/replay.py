@@ -14,14 +14,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from itertools import chain
-from operator import itemgetter
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from ..capture import CaptureError, CaptureReader
+from ..protocol.runs import Runs
 from .base import Packet, Source, SourceError
 
 MAX_BATCH = 4096
+_DATAGRAMS, _NEWEST = attrgetter("datagrams"), attrgetter("newest_ns")
 ONCE_BATCH_CHUNKS = 32  # one pass: fold after 32 reader chunks (~8 MiB of datagrams), however many lines each holds
 
 
@@ -165,7 +167,7 @@ class ReplayOnce(Source):
         self.packets = 0
         self.first_ns = 0
         self.last_ns = 0  # the newest timestamp so far: the capture clock
-        self._batches: Iterator[list[Packet]] = iter(())
+        self._batches: Iterator[Runs] = iter(())
         self._done = False
 
     def start(self) -> None:
@@ -173,12 +175,13 @@ class ReplayOnce(Source):
             self.reader = CaptureReader(self.path, self.on_warning)
         except CaptureError as exc:
             raise SourceError(str(exc)) from None
-        self._batches = self.reader.batches()
+        self._batches = self.reader.runs()
 
-    def read(self, timeout: float) -> list[Packet]:
+    def read(self, timeout: float) -> Runs:  # type: ignore[override]
+        """Runs (each second's datagrams as one list of lines) from the next few chunks of the capture."""
+        batch = Runs()
         if self._done:
-            return []
-        batch: list[Packet] = []
+            return batch
         for _ in range(ONCE_BATCH_CHUNKS):  # big batches: the engine folds its slots once per batch
             part = next(self._batches, None)
             if part is None:
@@ -187,9 +190,9 @@ class ReplayOnce(Source):
             batch += part
         if batch:
             if not self.packets:
-                self.first_ns = batch[0][0]
-            self.packets += len(batch)
-            self.last_ns = max(self.last_ns, max(map(itemgetter(0), batch)))
+                self.first_ns = batch[0].first_ns
+            self.packets += sum(map(_DATAGRAMS, batch))
+            self.last_ns = max(self.last_ns, max(map(_NEWEST, batch)))
         return batch
 
     def clock_ns(self) -> int:

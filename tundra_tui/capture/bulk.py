@@ -1,0 +1,106 @@
+"""Bulk decoding of a chunk of `.dog` records laid out as the Agent and tundra write them, in C.
+
+A v3 record is `<u32 length>` then timestamp (field 1, a 9-byte varint), payload size (field 2), payload
+(field 3) and nothing else. One regex split of the chunk at every `timestamp, size, length` head gives the
+payloads, each followed by the next record's length. Nothing from the split is trusted: the records are
+rebuilt from it with the lengths they must have, and used only if the rebuilt bytes are the chunk itself
+and every payload is as long as its record says, so a record-by-record read would have found exactly the
+same records. A payload that happens to hold a
+head, a record with another layout, a damaged length: each makes the rebuilt bytes differ, and the chunk
+is read record by record instead.
+
+Timestamps stay bytes: a 9-byte varint's little-endian value orders like the number it encodes, so
+comparing them finds the second boundaries; only the boundary records' times are decoded.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from bisect import bisect_left
+from itertools import islice, repeat
+from operator import itemgetter, le
+from typing import Literal
+
+from ..protocol.runs import NS, Run, joined_run
+from .proto import read_varint
+
+# the timestamp, then `size, length` as one group: the record length it implies is one dict look-up away
+_HEAD = re.compile(rb"\x08([\x80-\xff]{8}[\x00-\x7f])(\x10[\x80-\xff]?[\x00-\x7f]\x1a[\x80-\xff]?[\x00-\x7f])")
+_PAYLOAD = itemgetter(slice(None, -4))  # a piece without the next record's length
+_U32 = struct.Struct("<I")
+_LITTLE: Literal["little"] = "little"
+_CONTINUED = int.from_bytes(b"\x80" * 8, "little")  # the continuation bits of a 9-byte varint
+
+
+class _Lengths(dict[bytes, bytes | None]):
+    """`size, length` fields -> the bytes before the timestamp (record length, field 1's key) of a record
+    whose payload is all it holds; None if size and length differ (then the layout is not the usual one).
+    Fills _SIZES (fields -> payload size) as it goes."""
+
+    def __missing__(self, fields: bytes) -> bytes | None:
+        size = fields[1:3] if fields[1] & 0x80 else fields[1:2]
+        n = _SIZES[fields] = read_varint(size, 0)[0]
+        head = self[fields] = _U32.pack(1 + 9 + len(fields) + n) + b"\x08" if fields[len(size) + 2 :] == size else None
+        return head
+
+
+_LENGTHS = _Lengths()
+_SIZES: dict[bytes, int] = {}
+
+
+def _value(key: int) -> int:
+    """The timestamp whose 9-byte varint has these little-endian bytes."""
+    key ^= _CONTINUED
+    value = 0
+    for shift in range(9):
+        value |= (key >> (8 * shift) & 0x7F) << (7 * shift)
+    return value
+
+
+def _key(ts: int) -> int:
+    """The little-endian bytes, as a number, of the 9-byte varint of `ts` (2**56 <= ts < 2**63)."""
+    key = 0
+    for shift in range(9):
+        key |= (ts >> (7 * shift) & 0x7F) << (8 * shift)
+    return key | _CONTINUED
+
+
+def bulk_runs(buf: bytes) -> tuple[list[Run], int]:
+    """Runs of the records at the start of `buf` (all but the last record seen, which may be cut), and how many
+    bytes they took: 0 when the chunk is not in the usual layout and must be read record by record."""
+    parts = _HEAD.split(buf)
+    n = len(parts) // 3 - 1  # records that are whole for sure: the last one seen may run past the chunk
+    if n < 1 or len(parts[0]) != 4:
+        return [], 0
+    stamps, fields, payloads = parts[1:-3:3], parts[2:-3:3], list(map(_PAYLOAD, parts[3:-3:3]))
+    rebuilt: list[bytes | None] = [None] * (4 * n)
+    rebuilt[0::4] = map(_LENGTHS.__getitem__, fields)
+    rebuilt[1::4] = stamps
+    rebuilt[2::4] = fields
+    rebuilt[3::4] = payloads
+    try:
+        whole = b"".join(rebuilt)  # type: ignore[arg-type]
+    except TypeError:  # a None: a size that is not the length
+        return [], 0
+    # the bytes are the chunk's, and each payload is as long as its record says: then a record-by-record read
+    # finds these very records (lengths alone could be right by accident, say in a payload holding a head)
+    if not buf.startswith(whole) or list(map(len, payloads)) != list(map(_SIZES.__getitem__, fields)):
+        return [], 0
+    keys = list(map(int.from_bytes, stamps, repeat(_LITTLE)))
+    if not all(map(le, keys, islice(keys, 1, None))):
+        return [], 0  # out of time order: record by record
+    runs: list[Run] = []
+    start = 0
+    while start < n:
+        first = _value(keys[start])
+        end = bisect_left(keys, _key((first // NS + 1) * NS), start) if _value(keys[-1]) // NS != first // NS else n
+        last = _value(keys[end - 1])
+        run = joined_run(first, last, last, payloads[start:end])
+        if run is not None:
+            runs.append(run)
+        else:  # an event or a check among them: each datagram keeps its own time
+            runs += [Run(t, t, t, p.split(b"\n"), 1, len(p))
+                     for t, p in zip(map(_value, keys[start:end]), payloads[start:end], strict=True)]
+        start = end
+    return runs, len(whole)
