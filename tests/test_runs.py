@@ -125,7 +125,7 @@ def _traffic(seed: int) -> list[tuple[int, bytes]]:
     models = [b"model:gpt-4o,provider:openai", b"model:claude-sonnet-4-5,provider:anthropic"]
     out = []
     ts = T0
-    for i in range(3000):
+    for _ in range(3000):
         ts += rng.randrange(0, 4_000_000)
         tags = b"#" + rng.choice(models) + b",agent_name:a%d" % rng.randrange(9)
         kind = rng.random()

@@ -1,13 +1,12 @@
 """Bulk decoding of a chunk of `.dog` records laid out as the Agent and tundra write them, in C.
 
 A v3 record is `<u32 length>` then timestamp (field 1, a 9-byte varint), payload size (field 2), payload
-(field 3) and nothing else. One regex split of the chunk at every `timestamp, size, length` head gives the
-payloads, each followed by the next record's length. Nothing from the split is trusted: the records are
-rebuilt from it with the lengths they must have, and used only if the rebuilt bytes are the chunk itself
-and every payload is as long as its record says, so a record-by-record read would have found exactly the
-same records. A payload that happens to hold a
-head, a record with another layout, a damaged length: each makes the rebuilt bytes differ, and the chunk
-is read record by record instead.
+(field 3) and nothing else. One regex split of the chunk at every record head (the length before it, the
+timestamp, size and length fields) gives the payloads, each followed by the next record's length. Nothing
+from the split is trusted: every record length must be the one its fields imply and every payload exactly
+as long as its size says, so a record-by-record read would find the very same records. A payload that
+happens to hold a head, a record with another layout, a damaged length: each fails a check, and the chunk is
+read record by record instead.
 
 Timestamps stay bytes: a 9-byte varint's little-endian value orders like the number it encodes, so
 comparing them finds the second boundaries; only the boundary records' times are decoded.
@@ -25,8 +24,9 @@ from typing import Literal
 from ..protocol.runs import NS, Run, joined_run
 from .proto import read_varint
 
-# the timestamp, then `size, length` as one group: the record length it implies is one dict look-up away
-_HEAD = re.compile(rb"\x08([\x80-\xff]{8}[\x00-\x7f])(\x10[\x80-\xff]?[\x00-\x7f]\x1a[\x80-\xff]?[\x00-\x7f])")
+# a literal first byte (field 1's key) keeps the regex search fast; the length is looked behind for
+_HEAD = re.compile(rb"\x08(?<=(.{4})\x08)([\x80-\xff]{8}[\x00-\x7f])"  # record length, timestamp
+                   rb"(\x10[\x80-\xff]?[\x00-\x7f]\x1a[\x80-\xff]?[\x00-\x7f])", re.DOTALL)  # size, length
 _PAYLOAD = itemgetter(slice(None, -4))  # a piece without the next record's length
 _U32 = struct.Struct("<I")
 _LITTLE: Literal["little"] = "little"
@@ -34,15 +34,14 @@ _CONTINUED = int.from_bytes(b"\x80" * 8, "little")  # the continuation bits of a
 
 
 class _Lengths(dict[bytes, bytes | None]):
-    """`size, length` fields -> the bytes before the timestamp (record length, field 1's key) of a record
-    whose payload is all it holds; None if size and length differ (then the layout is not the usual one).
-    Fills _SIZES (fields -> payload size) as it goes."""
+    """`size, length` fields -> the record length (u32) of a record whose payload is all it holds; None if size
+    and length differ (then the layout is not the usual one). Fills _SIZES (fields -> payload size) as it goes."""
 
     def __missing__(self, fields: bytes) -> bytes | None:
         size = fields[1:3] if fields[1] & 0x80 else fields[1:2]
         n = _SIZES[fields] = read_varint(size, 0)[0]
-        head = self[fields] = _U32.pack(1 + 9 + len(fields) + n) + b"\x08" if fields[len(size) + 2 :] == size else None
-        return head
+        length = self[fields] = _U32.pack(1 + 9 + len(fields) + n) if fields[len(size) + 2 :] == size else None
+        return length
 
 
 _LENGTHS = _Lengths()
@@ -70,22 +69,13 @@ def bulk_runs(buf: bytes) -> tuple[list[Run], int]:
     """Runs of the records at the start of `buf` (all but the last record seen, which may be cut), and how many
     bytes they took: 0 when the chunk is not in the usual layout and must be read record by record."""
     parts = _HEAD.split(buf)
-    n = len(parts) // 3 - 1  # records that are whole for sure: the last one seen may run past the chunk
-    if n < 1 or len(parts[0]) != 4:
+    n = len(parts) // 4 - 1  # records that are whole for sure: the last one seen may run past the chunk
+    if n < 1 or len(parts[0]) != 4:  # the first record starts the chunk
         return [], 0
-    stamps, fields, payloads = parts[1:-3:3], parts[2:-3:3], list(map(_PAYLOAD, parts[3:-3:3]))
-    rebuilt: list[bytes | None] = [None] * (4 * n)
-    rebuilt[0::4] = map(_LENGTHS.__getitem__, fields)
-    rebuilt[1::4] = stamps
-    rebuilt[2::4] = fields
-    rebuilt[3::4] = payloads
-    try:
-        whole = b"".join(rebuilt)  # type: ignore[arg-type]
-    except TypeError:  # a None: a size that is not the length
-        return [], 0
-    # the bytes are the chunk's, and each payload is as long as its record says: then a record-by-record read
-    # finds these very records (lengths alone could be right by accident, say in a payload holding a head)
-    if not buf.startswith(whole) or list(map(len, payloads)) != list(map(_SIZES.__getitem__, fields)):
+    lengths, stamps, fields = parts[1:-4:4], parts[2:-4:4], parts[3:-4:4]
+    payloads = list(map(_PAYLOAD, parts[4:-4:4]))
+    if lengths != list(map(_LENGTHS.__getitem__, fields)) or list(map(len, payloads)) != list(
+            map(_SIZES.__getitem__, fields)):
         return [], 0
     keys = list(map(int.from_bytes, stamps, repeat(_LITTLE)))
     if not all(map(le, keys, islice(keys, 1, None))):
@@ -103,4 +93,4 @@ def bulk_runs(buf: bytes) -> tuple[list[Run], int]:
             runs += [Run(t, t, t, p.split(b"\n"), 1, len(p))
                      for t, p in zip(map(_value, keys[start:end]), payloads[start:end], strict=True)]
         start = end
-    return runs, len(whole)
+    return runs, len(buf) - 4 - 10 - len(parts[-2]) - len(parts[-1])
