@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 import tundra_tui.capture.reader as reader
 from tundra_tui.capture import CaptureReader, CaptureWriter, header
 from tundra_tui.capture.bulk import bulk_runs
+from tundra_tui.capture.runs import NS, Run, Runs, runs_of
 from tundra_tui.model import Engine
-from tundra_tui.protocol.runs import NS, Run, Runs, runs_of
 from tundra_tui.sources import ReplayOnce
 
 from .strategies import check_line, event_line, metric_line, mutated

@@ -21,8 +21,8 @@ from itertools import islice, repeat
 from operator import itemgetter, le
 from typing import Literal
 
-from ..protocol.runs import NS, Run, joined_run
 from .proto import read_varint
+from .runs import NS, Run, joined_run
 
 # a literal first byte (field 1's key) keeps the regex search fast; the length is looked behind for
 _HEAD = re.compile(rb"\x08(?<=(.{4})\x08)([\x80-\xff]{8}[\x00-\x7f])"  # record length, timestamp

@@ -22,10 +22,10 @@ from typing import Any, BinaryIO
 
 import zstandard
 
-from ..protocol.runs import Runs, runs_of
 from .bulk import bulk_runs
 from .dogfile import MAGIC, ZSTD_MAGIC, CaptureError
 from .proto import DogMsg, decode, read_varint
+from .runs import Runs, runs_of
 
 CHUNK = 1 << 18  # small enough for malloc to reuse freed chunks, big enough to amortise each read
 # A record holds one datagram (at most 64 KiB) and its ancillary data: a length past this is damage or a bomb

@@ -20,9 +20,9 @@ from itertools import chain
 from operator import attrgetter
 from typing import Any
 
+from ..capture.runs import Runs, runs_of
 from ..protocol import BadLine, Context, Event, Metric, Parser, ServiceCheck
 from ..protocol.floats import go_float
-from ..protocol.runs import Runs, runs_of
 from .cost import CostSource
 from .dashboard import build
 from .llm import Groups, LLMRollup, Plan

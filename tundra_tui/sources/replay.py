@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..capture import CaptureError, CaptureReader
-from ..protocol.runs import Runs
+from ..capture.runs import Runs
 from .base import Packet, Source, SourceError
 
 MAX_BATCH = 4096
