@@ -197,6 +197,24 @@ async def test_agent_down_gives_502_counted_and_spans_still_decoded() -> None:
     assert summary.last_error.startswith("POST /evp_proxy/v2/api/v2/llmobs -> http://127.0.0.1:")
 
 
+async def test_agent_that_never_answers_gives_502_within_the_timeout() -> None:
+    with socket.socket() as mute:  # listening, never accepting: the kernel completes the handshake, no reply ever
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)
+        book = SpanBook()
+        proxy = TraceProxy("http://127.0.0.1:0", book, forward=f"http://127.0.0.1:{mute.getsockname()[1]}",
+                           timeout_s=0.3)
+        proxy.start()
+        try:
+            async with aiohttp.ClientSession() as client, client.post(
+                    proxy.url + "/v0.4/traces", data=msgpack.packb([]),
+                    timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                assert resp.status == 502
+        finally:
+            await asyncio.to_thread(proxy.stop)
+    assert book.summary().forward_errors == 1 and "TimeoutError" in book.summary().last_error
+
+
 async def test_minimal_agent_answers_and_caps_the_body() -> None:
     book = SpanBook()
     proxy = TraceProxy("http://127.0.0.1:0", book, max_request_bytes=1024)

@@ -111,15 +111,15 @@ def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPo
 def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None]:
     listen = args.listen or [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
     spans = span_feed(args, cfg)
-    agent_url = args.agent_url or cfg.agent_url
-    agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
-    pricer = HelperPricer(cfg.prices)
-    engine = make_engine(cfg, args.max_contexts, redact=not args.no_redact, pricer=pricer)
-    tap = make_tap(args, listen)
-    session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
-                      record_transform=capture_redactor(args, cfg), spans=spans,
-                      expvar=ExpvarPoller(cfg.expvar_url), record_overwrite=args.overwrite)
-    try:
+    try:  # the trace port is already serving: whatever fails from here on closes it
+        agent_url = args.agent_url or cfg.agent_url
+        agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
+        pricer = HelperPricer(cfg.prices)
+        engine = make_engine(cfg, args.max_contexts, redact=not args.no_redact, pricer=pricer)
+        tap = make_tap(args, listen)
+        session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
+                          record_transform=capture_redactor(args, cfg), spans=spans,
+                          expvar=ExpvarPoller(cfg.expvar_url), record_overwrite=args.overwrite)
         session.start()
     except BaseException:
         spans.stop()

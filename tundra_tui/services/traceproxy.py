@@ -239,7 +239,7 @@ class TraceProxy:
 
     def status(self) -> dict[str, Any]:
         """For the status bar: where the trace port is and what it does."""
-        return {"traces": self.url, "traces_forward": self.forward, "trace_forward_errors": self.book.forward_errors}
+        return {"traces": self.url, "traces_forward": self.forward}
 
     def stop(self) -> None:
         """Stop serving, then decode what was already received; idempotent."""
