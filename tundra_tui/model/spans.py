@@ -108,13 +108,17 @@ class SpanBook:
 
     def add_spans(self, spans: Iterable[LLMSpan], received: int = 0) -> list[LLMSpan]:
         """Take spans (from a payload or a recording); duplicates of a kept (trace_id, span_id) are skipped."""
-        kept = [self._shown(s) for s in spans]  # redaction runs outside the lock: readers never wait on regexes
+        spans = list(spans)
+        with self._lock:
+            fresh = [s for s in spans if not s.span_id or s.key not in self._seen]
+        kept = [self._shown(s) for s in fresh]  # redaction runs outside the lock: readers never wait on regexes
         new: list[LLMSpan] = []
         with self._lock:
             self.received += received
+            self.duplicates += len(spans) - len(fresh)
             for s in kept:
                 if s.span_id:
-                    if s.key in self._seen:
+                    if s.key in self._seen:  # the same span twice in one payload, or from another thread meanwhile
                         self.duplicates += 1
                         continue
                     self._seen[s.key] = None

@@ -22,6 +22,8 @@ def clean_name(value: object, cap: int = NAME_CAP) -> str:
         value = str(value)
     if not isinstance(value, str):
         return ""
+    if len(value) <= cap and value.isprintable():  # the usual case, checked in C: no controls, no bidi marks
+        return value.strip()
     return _LINE_BREAKS.sub(" ", _CONTROLS.sub(" ", value[: cap * 2]))[:cap].strip()
 
 
