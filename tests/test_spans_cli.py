@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tundra_tui.capture import CaptureExists
 from tundra_tui.capture.spanfile import SpanFileWriter, read_spanfile, sidecar_path
 from tundra_tui.commands import main
 from tundra_tui.model.spans import SpanBook
@@ -132,3 +133,24 @@ def _engine():
     from tundra_tui.config import load_config
 
     return make_engine(load_config())
+
+
+def test_an_existing_sidecar_is_never_clobbered(tmp_path: Path) -> None:
+    capture = tmp_path / "old.dog"
+    side = sidecar_path(capture)
+    side.write_bytes(b"earlier spans")
+    proxy = TraceProxy("http://127.0.0.1:0", SpanBook())
+    proxy.start()
+    feed = SpanFeed(proxy.book, proxy)
+    try:
+        with pytest.raises(CaptureExists, match=r"old\.dog\.spans exists"):
+            Session(Tap([parse_url("udp://127.0.0.1:0")]), _engine(), record=capture, spans=feed)
+        assert side.read_bytes() == b"earlier spans" and not capture.exists()  # no file touched
+        session = Session(Tap([parse_url("udp://127.0.0.1:0")]), _engine(), record=capture, spans=feed,
+                          record_overwrite=True)
+        session.start()
+        session.stop()
+    finally:
+        feed.stop()
+    lines, truncated = read_spanfile(side)
+    assert lines == [] and not truncated and capture.exists()

@@ -46,6 +46,8 @@ class Session:
         self.clock_ns = clock_ns
         self.engine = engine
         self.lock = threading.Lock()
+        if record and spans is not None:
+            spans.check_record(record, record_overwrite)  # refused before the capture is begun: no file touched
         self.recorder: Recorder | None = (Recorder(record, transform=record_transform, overwrite=record_overwrite)
                                           if record else None)
         self.record_error: str | None = None
@@ -63,7 +65,7 @@ class Session:
         self._prescan_gen = 0
         self._closing = False
         if record and spans is not None:
-            spans.record(record)
+            spans.record(record, record_overwrite)
 
     @property
     def replay(self) -> Replay | None:
@@ -195,9 +197,11 @@ class Session:
     def start_recording(self, path: Path, overwrite: bool = False) -> None:
         """Begin recording to `path` (stopping any recording first)."""
         self.stop_recording()
+        if self.spans is not None:
+            self.spans.check_record(path, overwrite)
         self.recorder = Recorder(path, transform=self.record_transform, overwrite=overwrite)
         if self.spans is not None:
-            self.spans.record(path)
+            self.spans.record(path, overwrite)
 
     def stop_recording(self) -> Path | None:
         """Close the recording cleanly (trailer written); return its path."""

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import zstandard
 
-from .dogfile import CaptureError
+from .dogfile import CaptureError, CaptureExists
 
 SUFFIX = ".spans"
 MAX_LINE = 1024 * 1024  # a longer line is not one tundra wrote: skipped
@@ -27,13 +27,28 @@ def sidecar_path(capture: str | os.PathLike[str]) -> Path:
     return p.with_name(p.name + SUFFIX)
 
 
-class SpanFileWriter:
-    """Appends span lines; `flush` ends a frame. One thread owns it (see services.spanfeed)."""
+def refuse_existing(capture: str | os.PathLike[str], overwrite: bool) -> None:
+    """CaptureExists if recording `capture` would replace its sidecar (checked before the capture is begun)."""
+    side = sidecar_path(capture)
+    if not overwrite and os.path.lexists(side):
+        raise CaptureExists(f"{side} exists; give another name, or --overwrite to replace it")
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+
+class SpanFileWriter:
+    """Appends span lines; `flush` ends a frame. One thread owns it (see services.spanfeed).
+
+    Like the capture beside it, an existing file is refused (CaptureExists) unless `overwrite`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL), 0o600)
+        except FileExistsError:
+            raise CaptureExists(f"{self.path} exists; give another name, or --overwrite to replace it") from None
+        except OSError as exc:
+            raise CaptureError(f"cannot record spans to {self.path}: {exc.strerror or exc}") from None
         if stat.S_ISREG(os.fstat(fd).st_mode):
             os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that was already there
         self._raw: BinaryIO = os.fdopen(fd, "wb")

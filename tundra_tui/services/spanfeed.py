@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..capture import CaptureError
-from ..capture.spanfile import SpanFileWriter, read_spanfile, sidecar_path
+from ..capture.spanfile import SpanFileWriter, read_spanfile, refuse_existing, sidecar_path
 from ..model.spans import SpanBook, SpanSummary
 from ..traces import LLMSpan
 from .traceproxy import TraceProxy
@@ -20,11 +20,11 @@ from .traceproxy import TraceProxy
 class SpanRecorder:
     """Writes span records to a sidecar on a thread of its own, one zstd frame a second; errors stop it, counted."""
 
-    def __init__(self, path: str | Path, max_queue: int = 100_000) -> None:
+    def __init__(self, path: str | Path, max_queue: int = 100_000, overwrite: bool = False) -> None:
         self.path = Path(path)
         self.error: str | None = None
         self.dropped = 0
-        self._writer = SpanFileWriter(self.path)
+        self._writer = SpanFileWriter(self.path, overwrite=overwrite)
         self._queue: collections.deque[tuple[int, LLMSpan]] = collections.deque()
         self._max = max_queue
         self._wake = threading.Event()
@@ -109,11 +109,16 @@ class SpanFeed:
         if rec is not None:
             rec.put(spans, ts_ns)
 
-    def record(self, capture: str | Path) -> None:
-        """Keep the live spans in `capture`'s sidecar from now on."""
+    def record(self, capture: str | Path, overwrite: bool = False) -> None:
+        """Keep the live spans in `capture`'s sidecar from now on (CaptureExists rather than replace one)."""
         self.stop_recording()
         if self.proxy is not None:
-            self.recorder = SpanRecorder(sidecar_path(capture))
+            self.recorder = SpanRecorder(sidecar_path(capture), overwrite=overwrite)
+
+    def check_record(self, capture: str | Path, overwrite: bool = False) -> None:
+        """CaptureExists now if `record(capture)` would have to replace a sidecar: before the capture is begun."""
+        if self.proxy is not None:
+            refuse_existing(capture, overwrite)
 
     def stop_recording(self) -> None:
         """Close the sidecar, if one is being written."""
