@@ -28,6 +28,7 @@ def test_env_points_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("TUNDRA_CONFIG", str(p))
     assert config_path() == p
     assert load_config().window_s == 120
+    assert load_config().rate_window_s == 10  # current rates: the last 10 s unless set
 
 
 def test_full_config(tmp_path: Path) -> None:
@@ -58,6 +59,8 @@ model = "llm_model"
     ("[vocabulary.metrics]\nnope = 'x'\n", "vocabulary.metrics.nope"),
     ("[vocabulary.tags]\nmodel = ''\n", "vocabulary.tags.model"),
     ("window_s = [", "TOML"),
+    ("rate_window_s = 0", "rate_window_s"),
+    ("window_s = 30\nrate_window_s = 60", "rate_window_s"),
 ])
 def test_invalid_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

@@ -1,7 +1,8 @@
 """Typed settings from `config.toml` (platformdirs config dir, or $TUNDRA_CONFIG).
 
 Example:
-    window_s = 600            # rolling window for rates and sparklines, seconds
+    window_s = 600            # rolling window for sparklines, seconds
+    rate_window_s = 10        # current rates (req/s, tok/s, $/min) cover the last this many seconds
     max_contexts = 20000      # cardinality cap of the context store
     theme = "tundra-dark"
     [prices."llama-3.1-8b"]   # USD per million tokens; wins over the genai-prices table
@@ -106,7 +107,9 @@ class Config:
     """Settings with their defaults."""
 
     window_s: int = 600
-    """Rolling window for rates and sparklines, in seconds (1-s resolution)."""
+    """Rolling window for sparklines, in seconds (1-s resolution)."""
+    rate_window_s: int = 10
+    """Seconds the current rates cover (1 to window_s): after that long a silence, rates read 0."""
     max_contexts: int = 20_000
     """Cardinality cap: contexts past it are only counted."""
     theme: str | None = None
@@ -203,6 +206,8 @@ def load_config(path: Path | None = None) -> Config:
     for key, value in raw.items():
         if key == "window_s":
             cfg.window_s = _num(value, key, 10, integer=True)
+        elif key == "rate_window_s":
+            cfg.rate_window_s = _num(value, key, 1, integer=True)
         elif key == "max_contexts":
             cfg.max_contexts = _num(value, key, 1, integer=True)
         elif key == "refresh_s":
@@ -227,6 +232,8 @@ def load_config(path: Path | None = None) -> Config:
             cfg.expvar_url = value.get("expvar_url", cfg.expvar_url)
         else:
             raise ConfigError(f"config: unknown key '{key}'")
+    if cfg.rate_window_s > cfg.window_s:
+        raise ConfigError(f"config: 'rate_window_s' ({cfg.rate_window_s}) must not exceed 'window_s' ({cfg.window_s})")
     return cfg
 
 

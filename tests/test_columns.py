@@ -1,0 +1,45 @@
+"""Columns never cut a figure; names take what is left and stay tellable apart."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tundra_tui.ui.columns import Column, cut_names, fit
+
+
+def test_lowest_priority_goes_first_and_widths_come_from_the_cells() -> None:
+    cols = [Column("in", ("99.6k", "6.0k"), 3), Column("out", ("28.9k",), 2), Column("$", ("$0.030",), 5),
+            Column("$/min", ("$0.124",), 1)]
+    kept, name_w = fit(cols, 40)
+    assert [c.header for c in kept] == ["in", "out", "$", "$/min"] and name_w == 40 - (6 + 6 + 7 + 7)
+    kept, name_w = fit(cols, 28)
+    assert [c.header for c in kept] == ["in", "out", "$"] and name_w == 28 - 19
+    kept, name_w = fit(cols, 15)
+    assert [c.header for c in kept] == ["$"] and name_w == 8
+    assert fit(cols, 5) == ([], 5)
+
+
+@given(st.lists(st.tuples(st.text("0123456789.$kMs%", min_size=1, max_size=8), st.integers(0, 9)), max_size=8),
+       st.integers(0, 200))
+def test_kept_columns_always_fit_whole(spec: list[tuple[str, int]], width: int) -> None:
+    cols = [Column(f"h{i}", (cell,), prio) for i, (cell, prio) in enumerate(spec)]
+    kept, name_w = fit(cols, width)
+    assert sum(c.width for c in kept) + name_w == width or not kept
+    for c in kept:
+        assert all(len(cell) < c.width for cell in c.cells)  # whole, with its space before it
+
+
+def test_names_cut_apart() -> None:
+    names = ["claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o"]
+    assert cut_names(names, 11) == ["claude-son…", "claude-hai…", "gpt-4o"]
+    short = cut_names(names, 8)
+    assert short[0] != short[1] and all(len(s) <= 8 for s in short)
+    assert short[:2] == ["cl…sonne", "cl…haiku"]
+    assert cut_names(names, 20) == names
+    assert cut_names(["same-prefix-a", "same-prefix-a"], 6) == ["same-…", "same-…"]  # one name twice: fine
+
+
+@given(st.lists(st.text("abc-", min_size=1, max_size=20), max_size=6), st.integers(1, 25))
+def test_cut_names_never_exceed_the_width(names: list[str], width: int) -> None:
+    assert all(len(c) <= width for c in cut_names(names, width))

@@ -1,0 +1,55 @@
+"""Pane tables that never cut a figure: columns sized to their widest cell and dropped by priority
+when space runs out, names given whatever width is left and cut so that no two read the same."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One figure column: its header, one cell per row, and how long it is kept (higher: longer)."""
+
+    header: str
+    cells: tuple[str, ...]
+    priority: int
+
+    @property
+    def width(self) -> int:
+        """Columns it takes, with one of space before it."""
+        return 1 + max(len(self.header), *(len(c) for c in self.cells)) if self.cells else 1 + len(self.header)
+
+
+def fit(columns: list[Column], width: int, name_min: int = 8) -> tuple[list[Column], int]:
+    """The columns that fit beside a name column at least `name_min` wide (lowest priority dropped first,
+    order kept), and the name column's width: everything they leave."""
+    kept = list(columns)
+    while kept and width - sum(c.width for c in kept) < name_min:
+        kept.remove(min(kept, key=lambda c: c.priority))
+    return kept, max(width - sum(c.width for c in kept), 0)
+
+
+def cut_names(names: list[str], width: int) -> list[str]:
+    """Each name cut to `width` with an ellipsis; names whose cuts would read the same keep their first
+    letters and show what tells them apart (`cla…sonn`, `cla…haik`)."""
+    if width <= 0:
+        return ["" for _ in names]
+    cuts = [n if len(n) <= width else n[: width - 1] + "…" for n in names]
+    if width < 4:
+        return cuts
+    clashes: dict[str, list[int]] = {}
+    for i, cut in enumerate(cuts):
+        if cut.endswith("…"):
+            clashes.setdefault(cut, []).append(i)
+    for idx in clashes.values():
+        originals = {names[i] for i in idx}
+        if len(originals) < 2:
+            continue
+        common = len(os.path.commonprefix(sorted(originals)))
+        head = max(1, min(common, (width - 1) // 3))
+        for i in idx:
+            rest = names[i][common:]
+            room = width - 1 - head
+            cuts[i] = names[i][:head] + "…" + (rest if len(rest) <= room else rest[:room])
+    return cuts
