@@ -3,7 +3,6 @@ when space runs out, names given whatever width is left and cut so that no two r
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 
@@ -46,7 +45,8 @@ def cut_names(names: list[str], width: int) -> list[str]:
         originals = {names[i] for i in idx}
         if len(originals) < 2:
             continue
-        common = len(os.path.commonprefix(sorted(originals)))
+        first, last = min(originals), max(originals)  # the sorted extremes share the common prefix
+        common = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first))
         head = max(1, min(common, (width - 1) // 3))
         for i in idx:
             rest = names[i][common:]
