@@ -30,7 +30,7 @@ def test_marks_drawn_by_widgets_are_explained() -> None:
     drawn = {
         timeline: ["●", "━", "─", "╍", "!", "▶"],
         profiles: ["▶", "bootstrap"],
-        statusbar: ["dg/s", "err", "drop", "redacted", "REC", "PAUSED"],
+        statusbar: ["dg/s", "err", "drop", "passive", "agent drop", "redacted", "REC", "PAUSED"],
         throughput: ["req/s", "tok/s"],
     }
     for module, marks in drawn.items():

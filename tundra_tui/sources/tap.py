@@ -317,13 +317,15 @@ class Tap(Source):
 
     def _watch_agent(self) -> procnet.SocketWatch | None:
         """The Agent's DogStatsD socket: the port watched passively, else the UDP port forwarded to,
-        else the default 8125 when another process holds it."""
+        else the default 8125 when tundra listens on UDP elsewhere (the Agent's mirror set-up)."""
         ours = frozenset(os.fstat(lst._sock.fileno()).st_ino for lst in self.listeners)
         fwd = self.forward_target
         port = next((lst.address.port for lst in self.listeners if lst.mode == "passive"), None)
         if port is None and fwd is not None and fwd.scheme == "udp":
             port = fwd.port
-        return procnet.SocketWatch(port or AGENT_PORT, exclude=ours)
+        if port is None and any(lst.address.scheme == "udp" for lst in self.listeners):
+            port = AGENT_PORT
+        return procnet.SocketWatch(port, exclude=ours) if port else None
 
     def agent_socket(self) -> dict[str, Any] | None:
         """{port, pid, process, rx_queue_bytes, drops} of the Agent's socket, None when nobody holds it."""

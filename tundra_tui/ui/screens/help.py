@@ -24,6 +24,8 @@ MARKS = [
     ("p50 p95 p99", "latency percentiles"),
     ("dg/s", "datagrams received per second"),
     ("err  drop", "lines that failed to parse; datagrams lost (kernel, recorder, forwarder)"),
+    ("passive", "watching a UDP port another process (the Agent) holds, with a packet socket"),
+    ("agent drop", "datagrams the Agent's own socket dropped (/proc); alarm colour while rising"),
     ("redacted", "datagrams whose text the redactor changed"),
     ("●REC", "recording to a capture file, with datagrams written"),
     ("↓name", "the sort key (s changes it); rows follow the grouping (g)"),
