@@ -161,7 +161,7 @@ def test_duration_with_a_file_exits_2() -> None:
 def test_once_reports_the_chosen_port() -> None:
     res = run_cli("top", "--once", "--json", "--after", "0.2", "--listen", "udp://127.0.0.1:0")
     assert res.returncode == 0, res.stderr
-    port = int(res.stderr.split("listening on udp://127.0.0.1:")[1].split()[0])
+    port = int(res.stderr.split("listening on udp://127.0.0.1:")[1].split()[0].rstrip(","))
     assert port > 0
     json.loads(res.stdout)
 
