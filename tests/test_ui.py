@@ -13,7 +13,7 @@ from tundra_tui.ui.messages import SettingChanged, ViewRefreshed
 from tundra_tui.ui.screens.help import HelpScreen
 from tundra_tui.ui.widgets.pane import Pane
 
-from .ui_fixtures import live_session, make_app, replay_session
+from .ui_fixtures import live_session, make_app, pane_lines, replay_session, toasts
 
 SIZE = (80, 24)
 
@@ -171,18 +171,17 @@ async def test_number_keys_maximise_panes(live) -> None:
 
 async def test_bad_lines_on_demand(live, tmp_path: Path) -> None:
     app = make_app(live)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         s.sendto(b"this is not dogstatsd", str(tmp_path / "dsd.sock"))
         s.close()
         for _ in range(50):
             await pilot.pause(0.02)
-            if live.engine.parser.error_total:
+            if live.snapshot()["tap"]["errors"]["metric"]:
                 break
         await pilot.press("e")
         await pilot.pause()
-        notes = [n.message for n in app._notifications]
-        assert any("this is not dogstatsd" in n for n in notes)
+        assert any("this is not dogstatsd" in n for n in toasts(app))
 
 
 async def test_replay_keys(replay) -> None:
@@ -241,7 +240,7 @@ async def test_every_theme_renders_every_pane(live, theme: str) -> None:
         assert app.theme == theme
         assert "Traceback" not in app.export_screenshot()
         for n in range(1, 7):
-            assert app.query_one(f"#pane-{n}", Pane)._last is not None
+            assert any(line.strip() for line in pane_lines(app.query_one(f"#pane-{n}", Pane)))
 
 
 async def test_bad_theme_file_notifies_and_falls_back(live, isolated_dirs: Path) -> None:
@@ -251,9 +250,9 @@ async def test_bad_theme_file_notifies_and_falls_back(live, isolated_dirs: Path)
     (user_dir() / "broken.toml").write_text('name = "broken"\nprimary = "not-a-colour"\n')
     (user_dir() / "mine.toml").write_text('name = "mine"\nprimary = "#ff00ff"\n')
     app = make_app(live, theme="broken")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
-        notes = " ".join(n.message for n in app._notifications)
+        notes = " ".join(toasts(app))
         assert "broken.toml" in notes and "not a colour" in notes
         assert app.theme == "tundra-dark"  # the fallback
         assert "mine" in app.available_themes  # user themes load beside the bundled ones
@@ -323,7 +322,7 @@ async def test_empty_panes_read_cleanly(replay) -> None:
         await pilot.press("space", "home")
         app.tick()
         await pilot.pause()
-        profiles = app.query_one("#pane-1", Pane)._lines
-        tokens = app.query_one("#pane-2", Pane)._lines
-        assert profiles[0].plain.strip() == "no profile data yet"
-        assert tokens[-1].plain.split()[-2:] == ["n/a", "n/a"]  # no price known: n/a, never $0
+        profiles = [line for line in pane_lines(app.query_one("#pane-1", Pane)) if line.strip()]
+        tokens = [line for line in pane_lines(app.query_one("#pane-2", Pane)) if line.strip()]
+        assert profiles[0].strip() == "no profile data yet"
+        assert tokens[-1].split()[-2:] == ["n/a", "n/a"]  # no price known: n/a, never $0

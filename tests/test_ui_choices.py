@@ -15,7 +15,7 @@ from tundra_tui.config import Config, data_dir, load_config, state_path
 from tundra_tui.ui.app import TundraApp
 from tundra_tui.ui.screens.themes import CURRENT_MARK, ThemePicker
 
-from .ui_fixtures import FROZEN, live_session, make_app
+from .ui_fixtures import FROZEN, live_session, make_app, toasts
 
 SIZE = (80, 24)
 
@@ -88,9 +88,9 @@ async def test_record_key_picks_a_fresh_name(live) -> None:
 async def test_exposure_warning_is_shown_inside_the_ui(live) -> None:
     warning = "warning: listening on udp://0.0.0.0:40404, which is reachable from other hosts"
     app = TundraApp(live, Config(), refresh=10.0, clock=lambda: FROZEN, notices=[warning])
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
-        assert [n.message for n in app._notifications] == [warning]
+        assert toasts(app) == [warning]
 
 
 def test_unknown_theme_in_state_is_ignored(isolated_dirs: Path) -> None:

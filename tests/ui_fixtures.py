@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+from textual.widget import Widget
+
 from tundra_tui.capture import read_capture
 from tundra_tui.commands.replay import SAMPLE
 from tundra_tui.config import Config
@@ -36,6 +38,16 @@ def replay_session(speed: float | None = None) -> Session:
     if speed is None:
         session.wait(30)
     return session
+
+
+def toasts(app: TundraApp) -> list[str]:
+    """The notifications on screen, as the user reads them (run the app with `run_test(notifications=True)`)."""
+    return [toast.render().plain for toast in app.screen.query("Toast")]
+
+
+def pane_lines(pane: Widget) -> list[str]:
+    """A pane's lines as the user reads them (what the widget renders, row by row)."""
+    return [pane.render_line(y).text for y in range(pane.size.height)]
 
 
 def make_app(session: Session, theme: str | None = None) -> TundraApp:
