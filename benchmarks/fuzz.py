@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tundra_tui.model import Engine
+from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.protocol import Parser
 
 GOOD = [b"llm.request.complete:1|c|#model:gpt-4o,provider:openai,success:true", b"m:1:2:3|d|@0.5|#a:b",
@@ -42,8 +42,9 @@ def mutate(rng: random.Random, line: bytes) -> bytes:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     rng = random.Random(1)
-    engine = Engine(max_contexts=5000)
-    dash = Engine(max_contexts=5000, context_stats=False)  # checks values per plan, not per context
+    engine = Engine(Mode.DASHBOARD, max_contexts=5000)
+    engine.set_filter(frozenset({"model:gpt-4o"}))  # LLM lines then have two plans: values checked per slot
+    dash = Engine(Mode.DASHBOARD, max_contexts=5000)  # checks values per plan, not per context
     reference = Parser()
     start = time.perf_counter()
     lines = 0
@@ -62,7 +63,7 @@ def main() -> None:
                                                                                 reference.errors)
         lines += nonempty
     full, lean = engine.dashboard(), dash.dashboard()
-    assert full["models"] == lean["models"] and full["agents"] == lean["agents"]
+    assert full.models == lean.models and full.agents == lean.agents
     elapsed = time.perf_counter() - start
     assert reference.lines == engine.lines == lines
     print(f"fuzz_datagrams {n} lines {lines} errors {reference.errors} exceptions 0 "

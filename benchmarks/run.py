@@ -29,7 +29,7 @@ from ptyrun import PtyRun  # noqa: E402
 from workload import lines, packets  # noqa: E402
 
 from tundra_tui.capture import CaptureReader, CaptureWriter  # noqa: E402
-from tundra_tui.model import Engine  # noqa: E402
+from tundra_tui.model.engine import Engine, Mode  # noqa: E402
 from tundra_tui.sources.procnet import udp_sockets  # noqa: E402
 
 PY = sys.executable
@@ -163,11 +163,11 @@ def bench_ingest() -> None:
 
 
 MEM_CODE = """
-from tundra_tui.model import Engine
+from tundra_tui.model.engine import Engine, Mode
 def hwm():  # VmHWM: peak RSS of this program (ru_maxrss would include the forking parent's)
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
 base = hwm()
-e = Engine(window=600)
+e = Engine(Mode.DASHBOARD, window=600)
 models = [("gpt-4o","openai"),("gpt-4o-mini","openai"),("claude-sonnet-4-5","anthropic"),("llama-3","local")]
 T0 = 1_700_000_000 * 10**9
 for sec in range(600):
@@ -180,7 +180,7 @@ for sec in range(600):
     for j in range(0, len(pkt), 25):
         e.feed([(T0 + sec * 10**9, "\\n".join(pkt[j:j+25]).encode())])
 d = e.dashboard()
-print(base, hwm(), d["tap"]["contexts"], d["tap"]["contexts_dropped"])
+print(base, hwm(), d.tap.contexts, d.tap.contexts_dropped)
 """
 
 
@@ -204,7 +204,7 @@ def bench_ui_tick() -> None:
     from tundra_tui.ui.app import TundraApp
 
     sock = Path(tempfile.mkdtemp()) / "ui.sock"
-    session = Session(Tap([parse_url(f"unix://{sock}")]), Engine(), clock_ns=lambda: T_END)
+    session = Session(Tap([parse_url(f"unix://{sock}")]), Engine(Mode.DASHBOARD), clock_ns=lambda: T_END)
     session.start()
     lines_ = []
     for i in range(1000):  # 1,000 contexts: 50 models x 20 agents
@@ -275,7 +275,7 @@ def bench_seek() -> None:
     for i, p in enumerate(pk):
         w.write(p, 1_700_000_000_000_000_000 + i * step)
     w.close()
-    session = Session(Replay(path, speed=1.0), Engine())
+    session = Session(Replay(path, speed=1.0), Engine(Mode.DASHBOARD))
     session.start()
     rp = session.replay
     assert rp is not None

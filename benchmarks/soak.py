@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workload import lines
 
 from tundra_tui.config import Config
-from tundra_tui.model import Engine
+from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.session import Session
 from tundra_tui.sources import Tap, parse_url
 from tundra_tui.ui.app import TundraApp
@@ -79,7 +79,7 @@ async def ping(app: TundraApp) -> float:
 
 
 async def main(minutes: float, rate: int) -> None:
-    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine())
+    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(Mode.DASHBOARD))
     session.start()
     port = session.source.listeners[0].address.port
     app = TundraApp(session, Config(), refresh=1.0)
@@ -103,7 +103,7 @@ async def main(minutes: float, rate: int) -> None:
     after_first = [r for t, r in rss if t >= 60] or [r for _, r in rss]
     growth = (max(after_first) - after_first[0]) / after_first[0]
     lost = sent[0] - session.engine.lines
-    drops = session.source.status()["kernel_drops"]
+    drops = session.source.status().kernel_drops
     print(f"soak_minutes {minutes:g} lines_sent {sent[0]} lines_seen {session.engine.lines} lost {lost} "
           f"kernel_drops {drops} rss_after_1min_mib {after_first[0]:.0f} rss_max_mib {max(after_first):.0f} "
           f"growth {growth:.1%} (target <= 10%) slowest_ui_ping_ms {max(pings) * 1000:.0f} (target <= 200) "

@@ -50,7 +50,7 @@ def main() -> int:
                 break
     st = tap.status()
     print(json.dumps({"sent": [len(x) for x in sent], "payloads": [len(x) for x in got], "agent": agent,
-                      "ok": got == sent, "status": {k: st[k] for k in ("fragments_lost", "bad_packets")}}))
+                      "ok": got == sent, "status": {k: getattr(st, k) for k in ("fragments_lost", "bad_packets")}}))
     return 0 if got == sent else 1
 
 

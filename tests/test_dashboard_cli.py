@@ -6,6 +6,7 @@ import json
 import socket
 
 from tundra_tui.model import Engine
+from tundra_tui.model.engine import Mode
 from tundra_tui.services.demo import run_demo
 from tundra_tui.sources import Tap, parse_url
 
@@ -14,7 +15,7 @@ from .waits import Tundra
 
 TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks", "dd_agent", "fleet", "spans"}
 MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
-              "p50_ms", "p95_ms", "p99_ms"}
+              "pricing", "p50_ms", "p95_ms", "p99_ms"}
 
 
 def check_contract(doc: dict) -> None:
@@ -24,7 +25,7 @@ def check_contract(doc: dict) -> None:
     assert set(doc["tap"]["errors"]) == {"metric", "event", "service_check"}
     assert set(doc["profiles"]) == {"available", "selected", "selected_provider", "bootstraps", "profiles"}
     assert set(doc["totals"]) == {"requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
-                                  "requests_per_s", "tokens_per_s"}
+                                  "pricing", "requests_per_s", "tokens_per_s"}
     for m in doc["models"]:
         assert set(m) == MODEL_KEYS
     for a in doc["agents"]:
@@ -65,7 +66,7 @@ def test_replay_sample_once_json() -> None:
 def test_demo_round_trips_through_the_tap() -> None:
     tap = Tap([parse_url("udp://127.0.0.1:0")])
     tap.start()
-    engine = Engine()
+    engine = Engine(Mode.DASHBOARD)
     try:
         n = run_demo(tap.listeners[0].address, rate=1000, duration=0.5, seed=11)
         tap.stop()  # what was sent is queued: stopping hands all of it over, then the tap is done
@@ -73,7 +74,7 @@ def test_demo_round_trips_through_the_tap() -> None:
             engine.feed(tap.read(0.1))
     finally:
         tap.stop()
-    doc = engine.dashboard()
+    doc = engine.dashboard().to_json()
     check_contract(doc)
     assert doc["totals"]["requests"] == n
     assert sum(a["executions"] for a in doc["agents"]) == n

@@ -30,7 +30,7 @@ def test_totals_per_model_and_hosts() -> None:
         wait = p.poll_once()
     st = p.state
     assert (st.status, wait) == ("ok", 30.0)
-    rows = {m["model"]: m for m in st.models}
+    rows = {m.model: m.to_json() for m in st.models}
     assert rows["gpt-4o"] == {"model": "gpt-4o", "provider": "openai", "requests": 35, "errors": 5,
                               "input_tokens": 35000, "output_tokens": 2500,
                               "cost_usd": pytest.approx(float(calc_price(
@@ -50,7 +50,7 @@ def test_wrong_keys_are_unauthorized_and_named() -> None:
         p.poll_once()
     assert p.state.status == "unauthorized"
     assert "DD_API_KEY" in p.state.message and "DD_APP_KEY" in p.state.message
-    assert "wrong-key" not in p.state.message and "1234" not in json.dumps(p.state.as_json())
+    assert "wrong-key" not in p.state.message and "1234" not in json.dumps(p.state.to_json())
 
 
 def test_429_waits_for_the_reset() -> None:
@@ -84,7 +84,7 @@ def test_failures_and_backoff(mode: str, status: str) -> None:
 def test_no_keys_means_off() -> None:
     p = FleetPoller(FleetSettings())
     p.start()
-    assert p.state.as_json()["status"] == "off" and "DD_API_KEY" in p.state.message
+    assert p.state.to_json()["status"] == "off" and "DD_API_KEY" in p.state.message
 
 
 def test_top_once_json_has_the_fleet_and_no_key(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tundra_tui.capture import read_capture
 from tundra_tui.commands.replay import SAMPLE
 from tundra_tui.model import Engine, Pricer
+from tundra_tui.model.engine import Mode
 from tundra_tui.model.llm import GROUPINGS, LLMRollup, group, total
 
 T0 = 1_700_000_000
@@ -38,7 +39,7 @@ def assert_adds_up(llm: LLMRollup, now_s: int) -> None:
 
 def test_sample_adds_up_in_every_grouping() -> None:
     packets = read_capture(SAMPLE)
-    e = Engine(pricer=Pricer())
+    e = Engine(Mode.DASHBOARD, pricer=Pricer())
     e.feed([(m.timestamp, m.payload) for m in packets])
     now_s = packets[-1].timestamp // 1_000_000_000
     assert_adds_up(e.llm, now_s)
@@ -51,7 +52,7 @@ def test_sample_adds_up_in_every_grouping() -> None:
     assert all(r.agg.latency.count for r in by["profile"].values() if r.agg.requests)
     # tokens carry no profile: they sit in the "unknown" row, not spread by guess
     assert all(not r.agg.has_tokens for k, r in by["profile"].items() if k != "unknown")
-    assert by["profile"]["unknown"].agg.input_tokens == pytest.approx(e.dashboard()["totals"]["input_tokens"])
+    assert by["profile"]["unknown"].agg.input_tokens == pytest.approx(e.dashboard().totals.input_tokens)
 
 
 _line = st.tuples(
@@ -93,14 +94,14 @@ def _lines(spec: tuple[str, str, str, str, str, str, bool, int, str, int]) -> li
 @given(st.lists(_line, min_size=1, max_size=40))
 def test_generated_traffic_adds_up_in_every_grouping(traffic: list[tuple[str, str, str, str, str, str, bool, int,
                                                                           str, int]]) -> None:
-    e = Engine(pricer=_PRICER)
+    e = Engine(Mode.DASHBOARD, pricer=_PRICER)
     for spec in traffic:
         e.feed([((T0 + spec[-1]) * 10**9, line.encode()) for line in _lines(spec)])
     assert_adds_up(e.llm, T0 + 30)
     d = e.dashboard((T0 + 30) * 10**9)
     whole = total(e.llm, T0 + 30, 10)
-    assert whole.agg.requests == pytest.approx(d["totals"]["requests"])
-    assert whole.agg.input_tokens == pytest.approx(d["totals"]["input_tokens"])
+    assert whole.agg.requests == pytest.approx(d.totals.requests)
+    assert whole.agg.input_tokens == pytest.approx(d.totals.input_tokens)
 
 
 _PRICER = Pricer({"llama-3.1-8b": {"input_mtok": 0.1, "output_mtok": 0.2}})

@@ -16,7 +16,7 @@ from datadog.dogstatsd import DogStatsd
 
 from tests.conftest import ROOT, run_cli
 from tests.waits import Tundra
-from tundra_tui.model import Engine
+from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.sources import SourceError, Tap, parse_url
 from tundra_tui.sources.passive import Decoder
 
@@ -63,7 +63,7 @@ def test_passive_sees_every_datagram_and_the_agent_keeps_them(host: str) -> None
             client.increment("llm.request.complete", 1, tags=["model:gpt-4o"])
             client.distribution("llm.request.duration", 100 + i, tags=["model:gpt-4o"])
         client.close_socket()
-        engine = Engine()
+        engine = Engine(Mode.STATS)
         drain(tap, engine, 600)
         # nothing more than once: loopback's outgoing copy of each packet is never counted
         engine.feed(tap.read(0.1))
@@ -74,11 +74,11 @@ def test_passive_sees_every_datagram_and_the_agent_keeps_them(host: str) -> None
     agent.close()
     assert engine.lines == 600 and engine.packets == 600
     assert len(got) == 600  # the Agent's socket lost nothing to the tap
-    rows = {(r["name"], r["type"]): r for r in engine.store.rows()}
+    rows = {(r.name, r.type): r.to_json() for r in engine.stats("x").contexts}
     assert rows[("llm.request.complete", "c")]["value"] == 300
     assert rows[("llm.request.duration", "d")]["value"] == sum(100 + i for i in range(300))
-    assert status["mode"] == "passive" and status["kernel_drops"] == 0 and status["bad_packets"] == 0
-    assert status["holders"][0]["port"] == port and status["holders"][0]["pid"] == os.getpid()
+    assert status.mode == "passive" and status.kernel_drops == 0 and status.bad_packets == 0
+    assert status.holders[0]["port"] == port and status.holders[0]["pid"] == os.getpid()
 
 
 def test_holder_process_is_named_from_proc() -> None:

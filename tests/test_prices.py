@@ -1,68 +1,95 @@
-"""The price table in a helper process: same answers as in-process, and a dead helper loses nothing."""
+"""The price table in a helper process: same answers as in-process, asked without anyone waiting on it."""
 
 from __future__ import annotations
 
 import copy
+import os
+import signal
 
 from tundra_tui.model import Engine, Pricer
+from tundra_tui.model.cost import PRICING
+from tundra_tui.model.engine import Mode
 from tundra_tui.services.prices import HelperPricer
 
 OVERRIDES = {"my-local-model": {"input_mtok": 2, "output_mtok": 4}}
 CASES = [("gpt-4o", "openai", 1_000_000, 200_000, 0), ("claude-sonnet-4-5", "anthropic", 50_000, 7_000, 10_000),
          ("my-local-model", "local", 1_000_000, 1_000_000, 0), ("no-such-model-xyz", "nobody", 10, 10, 0)]
+TS = 1_700_000_000 * 10**9
 
 
 def test_helper_answers_as_the_in_process_pricer() -> None:
     local, helper = Pricer(OVERRIDES), HelperPricer(OVERRIDES)
     try:
-        for case in CASES:
+        first = [helper.cost(*case) for case in CASES]
+        assert helper.settle(60)
+        for case, early in zip(CASES, first, strict=True):
             assert helper.cost(*case) == local.cost(*case)
+            assert early in (PRICING, local.cost(*case))  # asked, not waited for
         assert helper.cost(*CASES[2]) == 6.0  # the override: $2 + $4 per million
         assert helper.cost(*CASES[3]) is None  # unpriced is "n/a", never $0
-        assert helper._proc is not None and helper._proc.poll() is None  # answered by the child
+        pid = helper.helper_pid
+        assert pid is not None
+        os.kill(pid, 0)  # answered by the child, still alive
     finally:
         helper.close()
-    assert helper._proc is None
+    assert helper.helper_pid is None
 
 
 def test_a_dead_helper_falls_back_in_process() -> None:
     local, helper = Pricer(OVERRIDES), HelperPricer(OVERRIDES)
-    helper.prefetch()
-    assert helper._proc is not None
-    helper._proc.kill()
-    helper._proc.wait()
-    for case in CASES:
-        assert helper.cost(*case) == local.cost(*case)
-    assert helper._proc is None and helper._fallback is not None
-
-
-def test_engines_share_the_helper_and_prefetch_on_the_first_model() -> None:
-    helper = HelperPricer()
-    engine = Engine(pricer=helper)
-    assert helper._proc is None  # nothing priced yet: no helper
-    engine.feed([(1_700_000_000 * 10**9, b"llm.tokens.input:1000|c|#model:gpt-4o,provider:openai")])
     try:
-        assert helper._proc is not None  # started when the first model appeared
-        assert copy.deepcopy(engine).llm.pricer is helper  # replay checkpoints ask the same helper
-        (row,) = engine.dashboard()["models"]
-        assert row["cost_usd"] == Pricer().cost("gpt-4o", "openai", 1000, 0)
+        helper.prefetch()
+        assert helper.settle(30)
+        pid = helper.helper_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        for case in CASES:
+            helper.cost(*case)
+        assert helper.settle(60)
+        for case in CASES:
+            assert helper.cost(*case) == local.cost(*case)
+        assert helper.helper_pid is None
     finally:
         helper.close()
 
 
-def test_a_stuck_helper_is_given_up_on(monkeypatch) -> None:
-    """A helper that stops answering must not hang the screen: after the timeout, answers come from here."""
-    import signal
+def test_engines_share_the_helper_and_price_on_a_later_refresh() -> None:
+    helper = HelperPricer()
+    engine = Engine(Mode.DASHBOARD, pricer=helper)
+    engine.feed([(TS, b"llm.tokens.input:1000|c|#model:gpt-4o,provider:openai")])
+    try:
+        assert copy.deepcopy(engine).pricer is helper  # replay checkpoints ask the same helper
+        (early,) = engine.dashboard().models
+        want = Pricer().cost("gpt-4o", "openai", 1000, 0)
+        assert (early.pricing, early.cost_usd) in ((True, None), (False, want))
+        assert helper.settle(60)
+        (row,) = engine.dashboard().models
+        assert not row.pricing and row.cost_usd == want
+        assert row.to_json()["pricing"] is False
+    finally:
+        helper.close()
 
+
+def test_a_stopped_helper_holds_up_no_dashboard(monkeypatch) -> None:
+    """The dashboard is built under the session lock: it must not wait on a helper that answers nothing.
+    Were it to wait, it would wait out the timeout and come back with a price, not `pricing`."""
     import tundra_tui.services.prices as prices
 
     monkeypatch.setattr(prices, "ANSWER_TIMEOUT_S", 0.5)
     helper = HelperPricer()
     helper.prefetch()
-    assert helper._proc is not None
-    helper._proc.send_signal(signal.SIGSTOP)  # alive, holding its pipes, answering nothing
+    assert helper.settle(30)
+    pid = helper.helper_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # alive, holding its pipes, answering nothing
+    engine = Engine(Mode.DASHBOARD, pricer=helper)
+    engine.feed([(TS, b"llm.tokens.input:1000|c|#model:gpt-4o,provider:openai")])
     try:
-        assert helper.cost("gpt-4o", "openai", 1000, 10) == Pricer().cost("gpt-4o", "openai", 1000, 10)
-        assert helper._proc is None and helper._fallback is not None
+        (row,) = engine.dashboard().models
+        assert row.pricing and row.cost_usd is None and engine.dashboard().totals.pricing
+        assert helper.settle(60)  # the worker gives the helper up and answers in-process
+        (row,) = engine.dashboard().models
+        assert row.cost_usd == Pricer().cost("gpt-4o", "openai", 1000, 0)
+        assert helper.helper_pid is None
     finally:
         helper.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tundra_tui.model import Engine
+from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.session import Session
 from tundra_tui.sources import Tap, parse_url
 
@@ -82,9 +82,9 @@ def test_an_unprivileged_user_cannot_stop_or_blind_the_tap() -> None:
         for i in range(500):
             sender.sendto(b"after.attack:%d|c" % i, ("127.0.0.1", port))
         sender.close()
-        engine = Engine()
+        engine = Engine(Mode.DASHBOARD)
         deadline = time.monotonic() + 10
-        while tap.status()["datagrams"] < attack + 500 and time.monotonic() < deadline:
+        while tap.status().datagrams < attack + 500 and time.monotonic() < deadline:
             engine.feed(tap.read(0.05))
         alive = lst._proc.poll() is None
         status = tap.status()
@@ -93,8 +93,8 @@ def test_an_unprivileged_user_cannot_stop_or_blind_the_tap() -> None:
     forwarded = recv_all(agent, attack + 500)
     agent.close()
     assert alive
-    assert status["datagrams"] == attack + 500  # nothing after the attack was ignored...
-    assert len(forwarded) == attack + 500 and status["forward_dropped"] == 0  # ...nor kept from the Agent
+    assert status.datagrams == attack + 500  # nothing after the attack was ignored...
+    assert len(forwarded) == attack + 500 and status.forward_dropped == 0  # ...nor kept from the Agent
     assert forwarded[-1] == b"after.attack:499|c"
 
 
@@ -114,7 +114,7 @@ def test_the_agent_gets_its_copy_even_if_the_main_process_never_reads() -> None:
         tap.stop()
         agent.close()
     assert got == sent  # identical bytes, in order
-    assert status["forward_sent"] == len(sent) and status["forward_dropped"] == 0
+    assert status.forward_sent == len(sent) and status.forward_dropped == 0
 
 
 def test_forward_to_a_unix_agent(tmp_path: Path) -> None:
@@ -137,12 +137,12 @@ def test_forward_to_a_unix_agent(tmp_path: Path) -> None:
         tap.stop()
         agent.close()
     assert got == sent
-    assert tap.status()["forward_sent"] == len(sent)  # still readable after stop
+    assert tap.status().forward_sent == len(sent)  # still readable after stop
 
 
 def test_kernel_drops_are_read_before_the_socket_closes(tmp_path: Path) -> None:
     """A stalled receiver and a tiny buffer make the kernel drop; the count must survive stop()."""
-    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(), record=tmp_path / "drops.dog")
+    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(Mode.DASHBOARD), record=tmp_path / "drops.dog")
     session.start()
     tap = session.source
     assert isinstance(tap, Tap)
@@ -157,11 +157,11 @@ def test_kernel_drops_are_read_before_the_socket_closes(tmp_path: Path) -> None:
         sender.close()
     finally:
         os.kill(lst._proc.pid, signal.SIGCONT)
-    wait_until(lambda: tap.status()["datagrams"] + (tap.kernel_drops() or 0) >= n, "every datagram accounted")
+    wait_until(lambda: tap.status().datagrams + (tap.kernel_drops() or 0) >= n, "every datagram accounted")
     session.stop()
     status = session.status()
-    assert status["kernel_drops"] > 0
-    assert status["kernel_drops"] + status["recorded"] == n  # every datagram is either recorded or counted
+    assert status.source.kernel_drops is not None and status.source.kernel_drops > 0
+    assert (status.source.kernel_drops or 0) + status.recorded == n  # every datagram is either recorded or counted
 
 
 def test_record_forward_counts_what_never_reached_the_agent(tmp_path: Path) -> None:

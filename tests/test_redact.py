@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tundra_tui.capture import CaptureReader
 from tundra_tui.model import Engine
+from tundra_tui.model.engine import Mode
 from tundra_tui.model.redact import Redactor
 
 from .conftest import run_cli
@@ -34,10 +35,11 @@ def test_defaults_cover_emails_tokens_keys_and_ipv4() -> None:
 
 
 def test_engine_redacts_before_display() -> None:
-    e = Engine(redactor=Redactor())
+    e, st = Engine(Mode.DASHBOARD, redactor=Redactor()), Engine(Mode.STATS, redactor=Redactor())
     e.feed([(T0, PII)])
-    doc = e.dashboard(T0)
-    text = json.dumps(doc) + json.dumps(e.stats_json("x"))
+    st.feed([(T0, PII)])
+    doc = e.dashboard(T0).to_json()
+    text = json.dumps(doc) + json.dumps(st.stats("x").to_json())
     for secret in ("alice@corp.io", "bob@corp.io", "10.1.2.3", "192.168.0.9", "abc.def.ghi", "XYZ123",
                    "sk-abcdefghijklmnop1234"):
         assert secret not in text, secret
@@ -58,7 +60,7 @@ def test_config_rules_and_disable() -> None:
 def test_capture_mask_keeps_event_lengths() -> None:
     masked = Redactor().datagram(PII)
     assert b"alice" not in masked and b"10.1.2.3" not in masked and len(masked) == len(PII)
-    e = Engine(redactor=Redactor(enabled=False))
+    e = Engine(Mode.DASHBOARD, redactor=Redactor(enabled=False))
     e.feed([(T0, masked)])
     assert e.events == 1 and e.parser.errors["event"] == 0  # `_e{..}` lengths still right
 
@@ -93,8 +95,8 @@ def test_record_redact_captures(tmp_path: Path) -> None:
 
 
 def test_redaction_never_merges_contexts() -> None:
-    e = Engine(redactor=Redactor())
+    e = Engine(Mode.STATS, redactor=Redactor())
     e.feed([(T0, b"logins:1|c|#user:alice@corp.io\nlogins:1|c|#user:bob@corp.io\nlogins:1|c|#user:bob@corp.io")])
-    rows = e.stats_json("x")["contexts"]
+    rows = e.stats("x").to_json()["contexts"]
     assert [r["samples"] for r in rows] == [2, 1]  # two contexts, as sent
     assert all(r["tags"] == ["user:[redacted:email]"] for r in rows)  # shown redacted

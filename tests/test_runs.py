@@ -15,7 +15,7 @@ import tundra_tui.capture.reader as reader
 from tundra_tui.capture import CaptureReader, CaptureWriter, header
 from tundra_tui.capture.bulk import bulk_runs
 from tundra_tui.capture.runs import NS, Run, Runs, runs_of
-from tundra_tui.model import Engine
+from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.sources import ReplayOnce
 
 from .strategies import check_line, event_line, metric_line, mutated
@@ -155,7 +155,7 @@ def test_engine_reads_runs_as_it_reads_datagrams(tmp_path: Path, llm: bool) -> N
     w.close()
     docs = []
     for how in ("one by one", "one batch", "runs"):
-        e = Engine(llm=llm, context_stats=not llm)
+        e = Engine(Mode.DASHBOARD if llm else Mode.STATS)
         if how == "one by one":
             for p in packets:
                 e.feed([p])
@@ -167,7 +167,7 @@ def test_engine_reads_runs_as_it_reads_datagrams(tmp_path: Path, llm: bool) -> N
             while not src.done:
                 e.feed(src.read(0.1))
             assert (src.first_ns, src.last_ns) == (packets[0][0], max(ts for ts, _ in packets))
-        doc = e.dashboard() if llm else e.stats_json("x")
+        doc = e.dashboard().to_json() if llm else e.stats("x").to_json()
         docs.append((doc, e.packets, e.bytes, e.lines, e.last_ts_ns, dict(e.parser.errors)))
     assert docs[0] == docs[1] == docs[2]
     assert docs[0][1] == len(packets) and docs[0][2] == sum(len(p) for _, p in packets)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tundra_tui.model import Engine
+from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.session import Session
 from tundra_tui.sources import Packet, Tap, parse_url
 
@@ -25,13 +25,13 @@ def send(port: int, model: str, n: int) -> None:
 
 
 def requests(session: Session) -> float:
-    return session.snapshot()["totals"]["requests"]
+    return session.dashboard().totals.requests
 
 
 @pytest.fixture
 def live() -> Iterator[tuple[Session, int]]:
     tap = Tap([parse_url("udp://127.0.0.1:0")])
-    session = Session(tap, Engine())
+    session = Session(tap, Engine(Mode.DASHBOARD))
     session.start()
     yield session, tap.listeners[0].address.port or 0
     session.stop()
@@ -48,16 +48,16 @@ def test_live_filter_shows_matching_traffic_from_now_on(live: tuple[Session, int
     send(port, "claude", 4)
     wait_until(lambda: requests(session) == 10, "10 requests ingested")
 
-    rows = session.view().rows
+    rows = session.frame().grouping.rows
     assert [(r.key, r.requests) for r in rows] == [("gpt-4o", 1)]  # live: the filter starts from now
-    assert session.status()["filter"] == ["model:gpt-4o"]
-    full = {m["model"]: m["requests"] for m in session.snapshot()["models"]}
+    assert session.status().filter == ("model:gpt-4o",)
+    full = {m.model: m.requests for m in session.dashboard().models}
     assert full == {"gpt-4o": 4, "claude-sonnet-4-5": 6}  # the JSON contract stays unfiltered
 
     session.set_filter(frozenset())
-    rows = session.view().rows
+    rows = session.frame().grouping.rows
     assert {r.key: r.requests for r in rows} == {"gpt-4o": 4, "claude-sonnet-4-5": 6}
-    assert session.status()["filter"] == []
+    assert session.status().filter == ()
 
 
 class PoisonedEngine(Engine):
@@ -75,21 +75,21 @@ def test_an_internal_error_skips_one_batch_and_the_tap_goes_on(isolated_dirs: Pa
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DD_API_KEY", "sk-abcdefghijklmnop1234")
     tap = Tap([parse_url("udp://127.0.0.1:0")])
-    session = Session(tap, PoisonedEngine())
+    session = Session(tap, PoisonedEngine(Mode.DASHBOARD))
     session.start()
     try:
         port = tap.listeners[0].address.port or 0
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for n in (1, 2):  # one poisoned batch at a time
             s.sendto(PoisonedEngine.POISON, ("127.0.0.1", port))
-            wait_until(lambda n=n: session.status()["internal_errors"] == n, f"poisoned batch {n} to fail")
+            wait_until(lambda n=n: session.status().internal_errors == n, f"poisoned batch {n} to fail")
         send(port, "gpt-4o", 3)
         wait_until(lambda: requests(session) == 3, "the batches after it ingested")
         s.close()
         status = session.status()
     finally:
         session.stop()
-    assert status["internal_errors"] == 2
+    assert status.internal_errors == 2
     reports = list(isolated_dirs.rglob("crash-*.txt"))
     assert len(reports) == 1 and reports[0] == session.internal_error_report  # one report, not one per batch
     text = reports[0].read_text()

@@ -9,6 +9,20 @@ import pytest
 from .ui_fixtures import live_session, make_app, replay_session
 
 
+def drawn(*keys: str):
+    """run_before for snap_compare: press `keys`, then wait until the frames they asked for are drawn
+    (frames are built in thread workers)."""
+
+    async def run(pilot) -> None:
+        await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return run
+
+
 @pytest.fixture
 def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # a relative socket path in this test's own directory: the status bar reads the same on every run,
@@ -20,15 +34,15 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_live_demo_80x24(snap_compare, live) -> None:
-    assert snap_compare(make_app(live), terminal_size=(80, 24))
+    assert snap_compare(make_app(live), terminal_size=(80, 24), run_before=drawn())
 
 
 def test_wide_layout(snap_compare, live) -> None:
-    assert snap_compare(make_app(live), terminal_size=(160, 40))
+    assert snap_compare(make_app(live), terminal_size=(160, 40), run_before=drawn())
 
 
 def test_help_screen(snap_compare, live) -> None:
-    assert snap_compare(make_app(live), press=["question_mark"], terminal_size=(80, 24))
+    assert snap_compare(make_app(live), terminal_size=(80, 24), run_before=drawn("question_mark"))
 
 
 def test_replay_timeline(snap_compare) -> None:
@@ -37,14 +51,14 @@ def test_replay_timeline(snap_compare) -> None:
     rp.set_paused(True)
     session.seek(rp.start_ns + 40 * 10**9)
     try:
-        assert snap_compare(make_app(session), terminal_size=(80, 24))
+        assert snap_compare(make_app(session), terminal_size=(80, 24), run_before=drawn())
     finally:
         session.stop()
 
 
 def test_ansi_theme(snap_compare, live) -> None:
-    assert snap_compare(make_app(live, theme="tundra-ansi"), terminal_size=(80, 24))
+    assert snap_compare(make_app(live, theme="tundra-ansi"), terminal_size=(80, 24), run_before=drawn())
 
 
 def test_light_theme_grouped_by_provider(snap_compare, live) -> None:
-    assert snap_compare(make_app(live, theme="tundra-light"), press=["g"], terminal_size=(100, 30))
+    assert snap_compare(make_app(live, theme="tundra-light"), terminal_size=(100, 30), run_before=drawn("g"))

@@ -131,8 +131,9 @@ def test_a_cut_sidecar_replays_what_it_holds(tmp_path: Path) -> None:
 def _engine():
     from tundra_tui.commands.common import make_engine
     from tundra_tui.config import load_config
+    from tundra_tui.model.engine import Mode
 
-    return make_engine(load_config())
+    return make_engine(load_config(), Mode.DASHBOARD)
 
 
 def test_an_existing_sidecar_is_never_clobbered(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 from datadog.dogstatsd import DogStatsd
 
 from tundra_tui.model import Engine
+from tundra_tui.model.engine import Mode
 from tundra_tui.sources import SourceError, Tap, parse_url
 from tundra_tui.sources.tap import RECV_BUFFER
 
@@ -43,20 +44,20 @@ def test_udp_counts_exactly(buffered: bool) -> None:
                            origin_detection_enabled=False)
         send_traffic(client, 200)
         client.close_socket()
-        engine = Engine()
+        engine = Engine(Mode.STATS)
         drain(tap, engine, 602)
     finally:
         tap.stop()
     assert engine.lines == 602
     assert engine.parser.error_total == 0
-    rows = {(r["name"], r["type"]): r for r in engine.store.rows()}
+    rows = {(r.name, r.type): r.to_json() for r in engine.stats("x").contexts}
     assert rows[("llm.request.complete", "c")]["value"] == 200
     assert rows[("llm.request.duration", "d")]["samples"] == 200
     assert rows[("llm.request.duration", "d")]["value"] == sum(100 + i for i in range(200))
     assert rows[("queue.depth", "g")]["value"] == 199
     assert engine.events == 1 and engine.service_checks == 1
     ev = engine.llm.events[-1]
-    assert ev["text"] == "v1 line1\nline2" and ev["alert_type"] == "success"
+    assert ev.text == "v1 line1\nline2" and ev.alert_type == "success"
     if buffered:
         assert engine.packets < 602  # several lines per datagram
     else:
@@ -73,7 +74,7 @@ def test_unix_datagram_socket(tmp_path: Path) -> None:
                            socket_timeout=5)
         send_traffic(client, 50)
         client.close_socket()
-        engine = Engine()
+        engine = Engine(Mode.DASHBOARD)
         drain(tap, engine, 152)
     finally:
         tap.stop()
@@ -127,7 +128,7 @@ def test_rcvbuf_reported_and_truncation_counted(tmp_path: Path) -> None:
     tap = Tap([parse_url(f"unix://{path}")])
     tap.start()
     try:
-        assert tap.status()["rcvbuf"][0] >= 212992  # at least the kernel default was granted
+        assert tap.status().rcvbuf[0] >= 212992  # at least the kernel default was granted
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
         s.sendto(b"big:1|c|#" + b"x" * (RECV_BUFFER + 100), str(path))
@@ -140,7 +141,7 @@ def test_rcvbuf_reported_and_truncation_counted(tmp_path: Path) -> None:
         status = tap.status()
     finally:
         tap.stop()
-    assert status["truncated"] == 1
+    assert status.truncated == 1
     assert len(got[0][1]) == RECV_BUFFER and got[1][1] == b"ok:1|c"
 
 
@@ -168,7 +169,7 @@ def test_forward_passes_datagrams_unchanged() -> None:
         sent = [b"a:1|c", b"b:2|g\r\nc:3|d\n", b"\xff\x00garbage"]
         for d in sent:
             sender.sendto(d, ("127.0.0.1", tap.listeners[0].address.port))
-        engine = Engine()
+        engine = Engine(Mode.DASHBOARD)
         drain(tap, engine, 3)  # forwarding happens as the session drains the tap
         received = [agent.recv(65536) for _ in sent]
         sender.close()
@@ -192,7 +193,7 @@ def test_forward_to_a_sink_that_never_reads(tmp_path: Path) -> None:
         start = time.monotonic()
         for i in range(n):
             sender.sendto(b"m:%d|c" % i, ("127.0.0.1", port))
-        engine = Engine()
+        engine = Engine(Mode.DASHBOARD)
         drain(tap, engine, n)
         elapsed = time.monotonic() - start
         sender.close()
@@ -201,8 +202,8 @@ def test_forward_to_a_sink_that_never_reads(tmp_path: Path) -> None:
         tap.stop()
         sink.close()
     assert engine.lines == n  # the tap saw everything
-    assert st["forward_dropped"] > 0  # the stuck agent's share is counted...
-    assert st["forward_sent"] + st["forward_dropped"] == n  # ...and nothing vanished unaccounted
+    assert st.forward_dropped > 0  # the stuck agent's share is counted...
+    assert st.forward_sent + st.forward_dropped == n  # ...and nothing vanished unaccounted
     assert elapsed < 30
 
 
@@ -214,9 +215,9 @@ def test_forward_to_absent_agent_counts_drops() -> None:
         for _ in range(10):
             s.sendto(b"m:1|c", ("127.0.0.1", tap.listeners[0].address.port))
         s.close()
-        engine = Engine()
+        engine = Engine(Mode.DASHBOARD)
         drain(tap, engine, 10)
-        dropped = tap.status()["forward_dropped"]
+        dropped = tap.status().forward_dropped
     finally:
         tap.stop()
     assert engine.lines == 10 and dropped == 10
@@ -227,19 +228,19 @@ def test_full_disk_stops_recording_not_the_tap(tmp_path: Path) -> None:
 
     full = tmp_path / "full.dog"
     full.symlink_to("/dev/full")  # every write: ENOSPC
-    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(), record=full)
+    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(Mode.DASHBOARD), record=full)
     session.start()
     try:
         port = session.source.listeners[0].address.port
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for _ in range(100):
             s.sendto(b"m:1|c", ("127.0.0.1", port))
-        status = wait_until(lambda: (st := session.status())["record_error"] and st, "the recording to fail")
+        status = wait_until(lambda: (st := session.status()).record_error and st, "the recording to fail")
         for _ in range(20):
             s.sendto(b"after:1|c", ("127.0.0.1", port))
         s.close()
-        wait_until(lambda: session.snapshot()["tap"]["lines"] == 120, "all 120 lines counted")
+        wait_until(lambda: session.dashboard().tap.lines == 120, "all 120 lines counted")
     finally:
         session.stop()
-    assert "disk full" in status["record_error"]
-    assert session.snapshot()["tap"]["lines"] == 120  # the tap kept counting after the recording died
+    assert status.record_error is not None and "disk full" in status.record_error
+    assert session.dashboard().tap.lines == 120  # the tap kept counting after the recording died

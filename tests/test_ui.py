@@ -9,7 +9,8 @@ import pytest
 from textual.message import Message
 
 from tundra_tui.capture import CaptureReader
-from tundra_tui.ui.messages import SettingChanged, ViewRefreshed
+from tundra_tui.model.engine import Mode
+from tundra_tui.ui.messages import FrameReady, SettingChanged
 from tundra_tui.ui.screens.help import HelpScreen
 from tundra_tui.ui.widgets.pane import Pane
 
@@ -50,7 +51,9 @@ async def test_quit_and_refresh_messages(live) -> None:
     watch = Watch()
     async with app.run_test(size=SIZE, message_hook=watch) as pilot:
         await pilot.pause()
-        assert any(isinstance(m, ViewRefreshed) and m.packets > 0 for m in watch.messages)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any(isinstance(m, FrameReady) and m.frame.status.packets > 0 for m in watch.messages)
         await pilot.press("q")
     assert app.return_code == 0
 
@@ -95,11 +98,11 @@ async def test_group_and_sort_cycle(live) -> None:
             await pilot.press("g")
             seen.append(app.group)
         assert seen == ["provider", "agent", "profile", "model"]
-        view = live.view("provider", "requests")
-        assert {r.key for r in view.rows} == {"Local", "OpenAI", "Anthropic"}
+        rows = live.frame("provider", "requests").grouping.rows
+        assert {r.key for r in rows} == {"Local", "OpenAI", "Anthropic"}
         await pilot.press("s")
         assert app.sort == "errors"
-        rows = live.view(app.group, app.sort).rows
+        rows = live.frame(app.group, app.sort).grouping.rows
         assert [r.error_rate for r in rows] == sorted((r.error_rate for r in rows), reverse=True)
     assert ("group", "provider") in watch.settings() and ("sort", "errors") in watch.settings()
 
@@ -124,11 +127,11 @@ async def test_filter_by_tags_replay(tmp_path: Path) -> None:
             await pilot.press("enter")
             await pilot.pause()
             assert session.filter == frozenset({"model:gpt-4o"})
-            rows = session.view().rows
+            rows = session.frame().grouping.rows
             assert [r.key for r in rows] == ["gpt-4o"]
-            full = session.snapshot()  # the JSON contract stays unfiltered
-            gpt = next(m for m in full["models"] if m["model"] == "gpt-4o")
-            assert rows[0].requests == gpt["requests"]
+            full = session.dashboard()  # the JSON contract stays unfiltered
+            gpt = next(m for m in full.models if m.model == "gpt-4o")
+            assert rows[0].requests == gpt.requests and len(full.models) > 1
             await pilot.press("slash", "ctrl+u", "b", "a", "d", "enter")
             assert session.filter == frozenset({"model:gpt-4o"})  # rejected, screen still open
             await pilot.press("escape")
@@ -197,7 +200,7 @@ async def test_replay_keys(replay) -> None:
         assert rp.position_ns == max(start - 10**9, rp.start_ns)
         await pilot.press("end")
         assert rp.position_ns == rp.end_ns
-        assert replay.snapshot()["totals"]["requests"] == 1200  # everything up to the end is in
+        assert replay.dashboard().totals.requests == 1200  # everything up to the end is in
         await pilot.press("left")
         assert rp.position_ns == rp.end_ns - 10 * 10**9
         await pilot.press("home")
@@ -222,9 +225,9 @@ async def test_seek_equals_straight_play() -> None:
         sought.seek(rp.end_ns)
         sought.seek(rp.start_ns + 5 * 10**9)
         sought.seek(target)
-        ref = straight.engine.__class__()
+        ref = straight.engine.__class__(Mode.DASHBOARD)
         ref.feed([p for p in straight.replay.packets if p[0] <= target])
-        got, want = sought.engine.dashboard(target), ref.dashboard(target)
+        got, want = sought.engine.dashboard(target).to_json(), ref.dashboard(target).to_json()
         assert got["totals"] == want["totals"] and got["models"] == want["models"]
     finally:
         straight.stop()
@@ -236,6 +239,7 @@ async def test_every_theme_renders_every_pane(live, theme: str) -> None:
     app = make_app(live, theme=theme)
     async with app.run_test(size=SIZE) as pilot:
         app.tick()
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.theme == theme
         assert "Traceback" not in app.export_screenshot()
@@ -285,6 +289,7 @@ async def test_fleet_key_shows_host_beside_fleet(tmp_path: Path) -> None:
                 await pilot.pause()
                 assert isinstance(app.screen, FleetScreen)
                 app.tick()
+                await app.workers.wait_for_complete()
                 await pilot.pause()
                 text = app.export_screenshot()
                 assert "fleet: ok" in text.replace("&#160;", " ")
@@ -321,6 +326,7 @@ async def test_empty_panes_read_cleanly(replay) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("space", "home")
         app.tick()
+        await app.workers.wait_for_complete()
         await pilot.pause()
         profiles = [line for line in pane_lines(app.query_one("#pane-1", Pane)) if line.strip()]
         tokens = [line for line in pane_lines(app.query_one("#pane-2", Pane)) if line.strip()]

@@ -51,6 +51,7 @@ async def test_x_lists_spans_and_enter_opens_the_waterfall(tmp_path: Path) -> No
             await pilot.pause()
             assert isinstance(app.screen, SpansScreen)
             app.tick()
+            await app.workers.wait_for_complete()
             await pilot.pause()
             table = app.screen.query_one(DataTable)
             assert table.row_count == 3
@@ -90,6 +91,7 @@ async def test_spans_screen_with_no_trace_port_says_so(tmp_path: Path) -> None:
             await pilot.press("x")
             await pilot.pause()
             app.tick()
+            await app.workers.wait_for_complete()
             await pilot.pause()
             assert app.screen.query_one(DataTable).row_count == 0
             assert "received 0" in str(app.screen.query_one("#spans-counters", Static).render())

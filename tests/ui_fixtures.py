@@ -12,6 +12,7 @@ from tundra_tui.capture import read_capture
 from tundra_tui.commands.replay import SAMPLE
 from tundra_tui.config import Config
 from tundra_tui.model import Engine
+from tundra_tui.model.engine import Mode
 from tundra_tui.session import Session
 from tundra_tui.sources import Address, Replay, Tap
 from tundra_tui.ui.app import TundraApp
@@ -25,7 +26,7 @@ FROZEN = END_NS / 1e9
 
 def live_session(sock: Path, feed: bool = True) -> Session:
     """A real tap on a unix socket, pre-fed with the demo sample, its clock frozen at the sample's end."""
-    session = Session(Tap([Address("unix", str(sock), None)]), Engine(), clock_ns=lambda: END_NS)
+    session = Session(Tap([Address("unix", str(sock), None)]), Engine(Mode.DASHBOARD), clock_ns=lambda: END_NS)
     session.start()
     if feed:
         session.engine.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
@@ -33,7 +34,7 @@ def live_session(sock: Path, feed: bool = True) -> Session:
 
 
 def replay_session(speed: float | None = None) -> Session:
-    session = Session(Replay(SAMPLE, speed=speed), Engine())
+    session = Session(Replay(SAMPLE, speed=speed), Engine(Mode.DASHBOARD))
     session.start()
     if speed is None:
         session.wait(30)

@@ -12,13 +12,13 @@ import gc
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .model import Engine
-from .model.fleet import FleetState
+from .model.snapshot import Dashboard, DdAgentPart, FleetPart, Frame, SessionStatus, Stats
 from .model.spans import SpanSummary
-from .model.view import View, build_view
 from .services.agent import AgentProbe
 from .services.expvar import ExpvarPoller
 from .services.fleet import FleetPoller
@@ -27,10 +27,11 @@ from .sources import Replay, Source
 from .sources.recorder import Recorder
 
 CHECKPOINT_S = 30
+PRICE_WAIT_S = 20.0  # `--once`: how long the final dashboard waits for the price helper (no lock held)
 
 
 class Session:
-    """Owns the ingest thread. Readers use `snapshot()`/`view()`; they never touch the engine unlocked."""
+    """Owns the ingest thread. Readers use `dashboard()`/`frame()`; they never touch the engine unlocked."""
 
     def __init__(self, source: Source, engine: Engine, record: Path | None = None,
                  clock_ns: Callable[[], int] = time.time_ns, fleet: FleetPoller | None = None,
@@ -217,34 +218,33 @@ class Session:
         return rec.path
 
     # -- reading ----------------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        """Source status plus recording facts."""
-        st = dict(self.source.status())
+    def status(self) -> SessionStatus:
+        """Source status plus recording facts (packets and lines are filled in with a snapshot)."""
         rec = self.recorder
-        if rec is not None:
-            if rec.error:
-                self.record_error = rec.error
-            st.update(recording=str(rec.path), recorded=rec.records, recorder_dropped=rec.dropped)
-        elif self.last_recording is not None:
-            st["recorded"] = self.last_recording[1]
-        st["record_error"] = self.record_error
-        st["filter"] = sorted(self.filter)
-        st["redactions"] = self.engine.redactor.count
-        st["internal_errors"] = self.internal_errors
-        if self.agent is not None:
-            st["agent"] = self.agent.state.summary()
-        if "agent_socket" in st:  # a live tap: where the Agent may lose what we saw
-            st["dd_agent"] = self._dd_agent(st.pop("agent_socket"))
-        if self.spans is not None:
-            st.update(self.spans.status())
-        return st
+        if rec is not None and rec.error:
+            self.record_error = rec.error
+        recorded = rec.records if rec is not None else self.last_recording[1] if self.last_recording else 0
+        report = self.internal_error_report
+        traces = self.spans.status() if self.spans is not None else {}
+        source = self.source.status()
+        return SessionStatus(
+            source, self.engine.packets, self.engine.lines,
+            recording=str(rec.path) if rec is not None else None, recorded=recorded,
+            recorder_dropped=rec.dropped if rec is not None else 0, record_error=self.record_error,
+            filter=tuple(sorted(self.filter)), redactions=self.engine.redactor.count,
+            internal_errors=self.internal_errors, internal_error_report=str(report) if report else None,
+            agent=self.agent.state.summary() if self.agent is not None else None,
+            traces=traces.get("traces"), traces_forward=traces.get("traces_forward"),
+            traces_note=traces.get("traces_note"), spans_record_error=traces.get("spans_record_error"),
+            dd_agent=self._dd_agent(source.agent_socket) if source.kind == "live" else None)
 
-    def _dd_agent(self, sock: dict[str, Any] | None) -> dict[str, Any]:
-        """The `dd_agent` object: its DogStatsD socket (/proc), its own counters (expvar), its /info facts."""
+    def _dd_agent(self, sock: dict[str, Any] | None) -> DdAgentPart:
+        """The `dd_agent` part: its DogStatsD socket (/proc), its own counters (expvar), its /info facts."""
         info = self.agent.state if self.agent is not None else None
-        return {"socket": sock, "expvar": self.expvar.counters if self.expvar is not None else None,
-                "reachable": info.reachable if info else None, "version": info.version if info else None,
-                "endpoints": list(info.endpoints) if info else []}
+        counters = self.expvar.counters if self.expvar is not None else None
+        return DdAgentPart(dict(sock) if sock is not None else None, dict(counters) if counters is not None else None,
+                           info.reachable if info else None, info.version if info else None,
+                           tuple(info.endpoints) if info else ())
 
     def span_summary(self) -> SpanSummary:
         """The LLM spans as of the session clock (empty when there is no trace port or sidecar)."""
@@ -252,36 +252,51 @@ class Session:
             return SpanSummary()
         return self.spans.summary(self.now_ns() if self.replay is not None else None)
 
-    def fleet_json(self) -> dict[str, Any]:
-        """The `fleet` object: `off` when no poller (no keys)."""
-        if self.fleet is None:
-            return FleetState().as_json()
-        return self.fleet.state.as_json()
+    def fleet_part(self) -> FleetPart:
+        """The poller's last state; `off` when there is no poller (no keys)."""
+        return self.fleet.state if self.fleet is not None else FleetPart()
 
     def now_ns(self) -> int:
         """The session clock: capture time for a replay, wall time when live."""
         ts = self.source.clock_ns()
         return ts if ts is not None else self.clock_ns()
 
-    def snapshot(self) -> dict[str, Any]:
-        """A consistent dashboard document (unfiltered: the JSON contract)."""
-        status = self.status()
+    def dashboard(self) -> Dashboard:
+        """A consistent dashboard (unfiltered: the JSON contract). Models still being priced say so."""
+        status, fleet, spans = self.status(), self.fleet_part(), self.span_summary()  # I/O before the lock
         with self.lock:
-            doc = self.engine.dashboard(self.now_ns(), status)
-        doc["fleet"] = self.fleet_json()
-        doc["spans"] = self.span_summary().as_json()
-        return doc
+            return self.engine.dashboard(self.now_ns(), status, fleet, spans=spans)
 
-    def view(self, group: str = "model", sort: str = "requests") -> View:
-        """What one UI refresh shows."""
-        status = self.status()
+    def settled_dashboard(self, timeout: float = PRICE_WAIT_S) -> Dashboard:
+        """The dashboard once the price helper has answered for every model (or `timeout` passed):
+        the wait holds no lock, so ingest goes on meanwhile."""
+        dash = self.dashboard()
+        if dash.totals.pricing and self.engine.pricer.settle(timeout):
+            dash = self.dashboard()
+        return dash
+
+    def frame(self, group: str = "model", sort: str = "requests") -> Frame:
+        """What one screen refresh draws: the filtered dashboard, its grouped rows, the status."""
+        status, fleet, spans = self.status(), self.fleet_part(), self.span_summary()
         with self.lock:
-            status["packets"], status["lines"] = self.engine.packets, self.engine.lines
-            view = build_view(self.engine, self.now_ns(), status, group, sort)
-        view.doc["fleet"] = self.fleet_json()
-        view.spans = self.span_summary()
-        view.doc["spans"] = view.spans.as_json()
-        return view
+            engine = self.engine
+            now = self.now_ns()
+            status = replace(status, packets=engine.packets, lines=engine.lines)
+            dash = engine.dashboard(now, status, fleet, shown=True, spans=spans)
+            grouping = engine.grouping(dash, now, group, sort)
+        return Frame(dash, grouping, status)
+
+    def stats(self, source: str, top: int | None = None) -> Stats:
+        """The `stats` document: per-context counts, under the lock."""
+        with self.lock:
+            return self.engine.stats(source, top)
+
+    def bad_lines(self, n: int = 3) -> list[str]:
+        """The last `n` malformed lines, redacted, as `kind: reason: line`."""
+        with self.lock:
+            bad = list(self.engine.parser.bad_lines)[-n:]
+            redact = self.engine.redactor.line
+            return [f"{b.kind}: {b.reason}: {redact(b.text)}" for b in bad]
 
     def drain(self, timeout: float = 10.0) -> None:
         """End the input and let what is in flight land: every datagram already queued reaches the engine,

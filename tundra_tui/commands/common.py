@@ -14,9 +14,11 @@ from typing import Any, NoReturn
 from ..config import MIN_REFRESH_S, Config, load_state
 from ..model import Engine, Pricer, Vocabulary
 from ..model.cost import CostSource
+from ..model.engine import Mode
 from ..model.numbers import finite_json
 from ..model.redact import Redactor
 from ..model.spans import SpanBook
+from ..services.prices import HelperPricer
 from ..services.spanfeed import SpanFeed
 from ..services.traceproxy import DEFAULT_TRACES, TraceProxy, TraceProxyError
 from ..session import Session
@@ -141,15 +143,22 @@ def url(text: str) -> Address:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def make_engine(cfg: Config, max_contexts: int | None = None, llm: bool = True, redact: bool = True,
+def make_engine(cfg: Config, mode: Mode, max_contexts: int | None = None, redact: bool = True,
                 pricer: CostSource | None = None) -> Engine:
-    """An Engine configured from settings (`llm=False`: contexts only, for `stats`).
+    """An Engine configured from settings, in `mode`.
 
     Screens and dashboards pass a HelperPricer: the price table then loads beside ingest, not in its way.
     """
     vocab = Vocabulary.with_overrides(cfg.vocab_metrics, cfg.vocab_tags)
-    return Engine(max_contexts or cfg.max_contexts, cfg.window_s, vocab, pricer or Pricer(cfg.prices), llm=llm,
-                  redactor=Redactor.from_config(cfg.redact, enabled=redact), context_stats=not llm)
+    return Engine(mode, max_contexts or cfg.max_contexts, cfg.window_s, vocab, pricer or Pricer(cfg.prices),
+                  redactor=Redactor.from_config(cfg.redact, enabled=redact))
+
+
+def launch_pricer(cfg: Config) -> HelperPricer:
+    """The price helper, started now: its table loads on the other core while the session starts."""
+    pricer = HelperPricer(cfg.prices)
+    pricer.prefetch()
+    return pricer
 
 
 def capture_redactor(args: argparse.Namespace, cfg: Config) -> Callable[[bytes], bytes] | None:
@@ -264,14 +273,14 @@ def print_once(session: Session, as_json: bool) -> int:
 
     A recording that failed (a full disk) is one line and exit 1."""
     session.drain()
-    doc = session.snapshot()
+    dash = session.settled_dashboard()
     session.stop()
     if as_json:
-        dump(doc)
+        dump(dash.to_json())
     else:
         from .report import print_dashboard
 
-        print_dashboard(doc)
+        print_dashboard(dash)
     error = session.record_error or (session.recorder.error if session.recorder else None)
     if error:
         warn(f"tundra: {error}")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..model.engine import Mode
 from ..session import Session
 from ..sources import DEFAULT_LISTEN, parse_url
 from .common import (
@@ -65,8 +66,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     stop = stop_on_signals()
     listen = args.listen or [parse_url(DEFAULT_LISTEN)]
     tap = make_tap(args, listen)
-    session = Session(tap, make_engine(cfg), record=args.file, record_transform=capture_redactor(args, cfg),
-                      record_overwrite=args.overwrite)
+    session = Session(tap, make_engine(cfg, Mode.DASHBOARD), record=args.file,
+                      record_transform=capture_redactor(args, cfg), record_overwrite=args.overwrite)
     session.start()
     announce_tap(tap)
     warn_exposure(tap.addresses)
@@ -77,12 +78,12 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         left = 1.0 if args.duration is None else min(1.0, args.duration - (time.monotonic() - start))
         stop.wait(max(left, 0.0))
         if tty:
-            sys.stderr.write("\r" + progress_line(session) + "\033[K")
+            sys.stderr.write("\r" + progress_line(session.status()) + "\033[K")
             sys.stderr.flush()
         if session.record_error or (session.recorder and session.recorder.error):
             break
     session.stop()
-    sys.stderr.write(("\r" if tty else "") + progress_line(session) + ("\033[K\n" if tty else "\n"))
+    sys.stderr.write(("\r" if tty else "") + progress_line(session.status()) + ("\033[K\n" if tty else "\n"))
     if session.record_error:
         warn(session.record_error)
         return 1

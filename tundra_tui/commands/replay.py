@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..model.engine import Mode
 from ..model.redact import Redactor
 from ..model.spans import SpanBook
-from ..services.prices import HelperPricer
 from ..services.spanfeed import SpanFeed
 from ..session import Session
 from ..sources import Replay, ReplayOnce, Source
@@ -18,6 +18,7 @@ from .common import (
     add_command,
     check_themes,
     count,
+    launch_pricer,
     make_engine,
     need_terminal,
     print_once,
@@ -90,8 +91,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
                                            path)
     if problem:
         warn(problem)
-    session = Session(source, make_engine(cfg, args.max_contexts, redact=not args.no_redact,
-                                          pricer=HelperPricer(cfg.prices)), spans=spans)
+    session = Session(source, make_engine(cfg, Mode.DASHBOARD, args.max_contexts, redact=not args.no_redact,
+                                          pricer=launch_pricer(cfg)), spans=spans)
     session.start()
     if args.once:
         session.wait()

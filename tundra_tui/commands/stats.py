@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..model.engine import Mode
 from ..session import Session
 from ..sources import ReplayOnce
 from .common import (
@@ -50,7 +52,7 @@ tundra stats --listen udp://127.0.0.1:8125 --duration 10""")
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     """Collect, then print the per-context table or JSON."""
-    engine = make_engine(cfg, args.max_contexts, llm=False, redact=not args.no_redact)
+    engine = make_engine(cfg, Mode.STATS, args.max_contexts, redact=not args.no_redact)
     if args.listen is not None:
         if args.source is not None:
             raise UsageError("give a capture file or --listen, not both")
@@ -76,14 +78,13 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         session.wait()
         session.stop()
         label = str(args.source)
-    status = session.status()
+    status, stats = session.status(), session.stats(label, args.top)
     if args.json:
-        doc = engine.stats_json(label, args.top)
         if args.listen is not None:
-            doc["mode"] = status.get("mode")
-        dump(doc)
+            stats = replace(stats, mode=status.source.mode)
+        dump(stats.to_json())
     else:
         from .report import print_stats
 
-        print_stats(engine, label, status, args.top)
+        print_stats(stats, status)
     return 0

@@ -10,10 +10,10 @@ from typing import Any
 
 from ..config import Config
 from ..model.cost import CostSource
+from ..model.engine import Mode
 from ..services.agent import AgentProbe
 from ..services.expvar import ExpvarPoller
 from ..services.fleet import FleetPoller, FleetSettings
-from ..services.prices import HelperPricer
 from ..services.traceproxy import DEFAULT_TRACES
 from ..session import Session
 from ..sources import DEFAULT_LISTEN, parse_url
@@ -27,6 +27,7 @@ from .common import (
     check_themes,
     count,
     exposure_warnings,
+    launch_pricer,
     make_engine,
     make_tap,
     need_terminal,
@@ -114,8 +115,8 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     try:  # the trace port is already serving: whatever fails from here on closes it
         agent_url = args.agent_url or cfg.agent_url
         agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
-        pricer = HelperPricer(cfg.prices)
-        engine = make_engine(cfg, args.max_contexts, redact=not args.no_redact, pricer=pricer)
+        pricer = launch_pricer(cfg)
+        engine = make_engine(cfg, Mode.DASHBOARD, args.max_contexts, redact=not args.no_redact, pricer=pricer)
         tap = make_tap(args, listen)
         session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
                           record_transform=capture_redactor(args, cfg), spans=spans,

@@ -1,4 +1,4 @@
-"""Aggregation and the LLM view. No Textual here."""
+"""Aggregation, the LLM rollups and the typed snapshot. No Textual here."""
 
 from .cost import Pricer
 from .engine import Engine

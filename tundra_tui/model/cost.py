@@ -1,11 +1,12 @@
 """Dollar cost from token counts: genai-prices, user overrides, and daemon-reported cost.
 
-Rules (telemetry.md): a cost the daemon reports itself wins; then prices the user configured;
+Rules (docs/json.md, "Pricing"): a cost the daemon reports itself wins; then prices the user configured;
 then the genai-prices table. A model with no price has cost None ("n/a"), never 0.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,13 +33,27 @@ def price_from_config(entry: dict[str, Any]) -> ModelPrice:
     return ModelPrice(**kwargs)
 
 
+class Pending(enum.Enum):
+    """An answer not known yet: the price helper is still being asked (shown as "…", JSON `pricing: true`)."""
+
+    PRICING = "pricing"
+
+
+PRICING = Pending.PRICING
+CostAnswer = float | None | Pending  # USD; None when nothing prices the model; PRICING while it is asked
+
+
 class CostSource(Protocol):
-    """What the LLM view asks for a price (Pricer here; services.prices.HelperPricer out of process)."""
+    """What the LLM rollup asks for a price (Pricer here; services.prices.HelperPricer out of process).
+
+    `cost` never blocks on I/O: an answer not known yet is PRICING, and a later call has it."""
 
     def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
-             cache_read_tokens: float = 0.0) -> float | None: ...
+             cache_read_tokens: float = 0.0) -> CostAnswer: ...
 
     def prefetch(self) -> None: ...
+
+    def settle(self, timeout: float) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -80,6 +95,10 @@ class Pricer(MemoCost):
     def prefetch(self) -> None:
         """Nothing to start ahead: the table loads on the first lookup."""
 
+    def settle(self, timeout: float) -> bool:
+        """Answers here are never pending."""
+        return True
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -116,8 +135,6 @@ def _table_price(model: str, provider: str) -> ModelPrice | None:
             return None  # a local runtime's model name must not be priced as a cloud model
         try:
             return calc_price(probe, model, provider_id=provider_id).model_price
-        except LookupError:
+        except LookupError:  # what genai-prices raises for a model or provider it does not know
             continue
-        except Exception:
-            return None
     return None

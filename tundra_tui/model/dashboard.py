@@ -1,78 +1,100 @@
-"""Build the dashboard document (telemetry.md's `--once --json` contract) from the engine state."""
+"""Build the typed Dashboard (docs/json.md) from the engine state. Called with the engine lock held: no I/O."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .fleet import FleetState
+from .cost import PRICING
 from .numbers import number, quantile
+from .series import Series
+from .snapshot import (
+    AgentRow,
+    Dashboard,
+    FleetPart,
+    ModelRow,
+    ParseErrors,
+    ProfileRow,
+    ProfilesPart,
+    SessionStatus,
+    TapPart,
+    Totals,
+)
 from .spans import SpanSummary
 
 if TYPE_CHECKING:
+    from ddsketch import DDSketch
+
     from .engine import Engine
     from .llm import LLMRollup
 
+SPARK_SECONDS = 60
 
-def _rate(errors: float, total: float) -> float:
+
+def rate(errors: float, total: float) -> float:
+    """errors/total, 0 when there is no total."""
     return errors / total if total else 0.0
 
 
-def build(engine: Engine, llm: LLMRollup, now_s: int, status: dict[str, Any]) -> dict[str, Any]:
-    """The whole dashboard as plain data."""
-    span = llm.rate_span(now_s)
-    models: list[dict[str, Any]] = []
-    tot_req = tot_err = tot_in = tot_out = 0.0
-    costs: list[float] = []
+def spark(series: Series, now_s: int) -> tuple[float, ...]:
+    """The last SPARK_SECONDS one-second buckets, oldest first."""
+    return tuple(series.values(now_s, SPARK_SECONDS))
+
+
+def parse_errors(engine: Engine) -> ParseErrors:
+    """The parser's error counters as a part."""
+    e = engine.parser.errors
+    return ParseErrors(e["metric"], e["event"], e["service_check"])
+
+
+def tap_part(engine: Engine, status: SessionStatus | None) -> TapPart:
+    """The `tap` section: the engine's counters plus the drops and truncation the source saw."""
+    return TapPart(status.source.mode if status else None, engine.packets, engine.lines, parse_errors(engine),
+                   status.dropped if status else 0,
+                   status.source.truncated if status else 0, engine.bad_values, len(engine.store.contexts),
+                   engine.store.dropped_contexts)
+
+
+def model_rows(llm: LLMRollup) -> list[ModelRow]:
+    """One row per (model, provider), in the rollup's order."""
+    rows = []
     for key, agg in llm.models.items():
         cost = llm.model_cost(key, agg)
-        if cost is not None:
-            costs.append(cost)
-        tot_req += agg.requests
-        tot_err += agg.errors
-        tot_in += agg.input_tokens
-        tot_out += agg.output_tokens
         lat = agg.latency
-        models.append({
-            "model": key[0], "provider": key[1], "requests": number(agg.requests), "errors": number(agg.errors),
-            "error_rate": _rate(agg.errors, agg.requests), "input_tokens": number(agg.input_tokens),
-            "output_tokens": number(agg.output_tokens), "cost_usd": cost,
-            "p50_ms": _quantile(lat, 0.50), "p95_ms": _quantile(lat, 0.95), "p99_ms": _quantile(lat, 0.99),
-        })
-    models.sort(key=lambda m: (-float(m["requests"]), str(m["model"]), str(m["provider"])))
-    agents: list[dict[str, Any]] = [
-        {"agent_name": k[0], "task_type": k[1], "executions": number(a.executions), "errors": number(a.errors),
-         "error_rate": _rate(a.errors, a.executions), "p95_ms": _quantile(a.latency, 0.95)}
-        for k, a in llm.agents.items()]
-    agents.sort(key=lambda a: (-float(a["executions"]), str(a["agent_name"]), str(a["task_type"])))
-    profiles = [{"name": name, "provider": p["provider"], "requests": number(p["requests"]),
-                 "error_rate": _rate(p["errors"], p["requests"])} for name, p in llm.profiles.items()]
-    profiles.sort(key=lambda p: (-p["requests"], p["name"]))
-    kernel = status.get("kernel_drops") or 0
-    return {
-        "tap": {"mode": status.get("mode"), "packets": engine.packets, "lines": engine.lines,
-                "errors": dict(engine.parser.errors),
-                "dropped": kernel + (status.get("recorder_dropped") or 0),
-                "truncated": status.get("truncated", 0), "bad_values": engine.bad_values,
-                "contexts": len(engine.store.contexts), "contexts_dropped": engine.store.dropped_contexts},
-        "profiles": {"available": llm.available, "selected": llm.selected,
-                     "selected_provider": llm.selected_provider, "bootstraps": number(llm.bootstraps),
-                     "profiles": profiles},
-        "totals": {"requests": number(tot_req), "errors": number(tot_err), "error_rate": _rate(tot_err, tot_req),
-                   "input_tokens": number(tot_in), "output_tokens": number(tot_out),
-                   "cost_usd": sum(costs) if costs else None,
-                   "requests_per_s": llm.req_series.total(now_s, span) / span,
-                   "tokens_per_s": llm.tok_series.total(now_s, span) / span},
-        "models": models,
-        "agents": agents,
-        "events": list(llm.events),
-        "service_checks": sorted(({k: v for k, v in c.items() if k in ("name", "status", "tags", "message")}
-                                  for c in llm.checks.values()), key=lambda c: (c["name"], c["tags"])),
-        "dd_agent": status.get("dd_agent"),  # live only: the Agent's socket, its expvar counters, /info
-        "fleet": FleetState().as_json(),  # the Session puts its poller's state here
-        "spans": SpanSummary().as_json(),  # and its trace port's (or sidecar's) spans here
-    }
+        rows.append(ModelRow(
+            key[0], key[1], number(agg.requests), number(agg.errors), rate(agg.errors, agg.requests),
+            number(agg.input_tokens), number(agg.output_tokens), None if cost is PRICING else cost,
+            cost is PRICING, _ms(lat, 0.50), _ms(lat, 0.95), _ms(lat, 0.99)))
+    return rows
 
 
-def _quantile(sketch: Any, q: float) -> float | None:
+def build(engine: Engine, llm: LLMRollup, now_s: int, status: SessionStatus | None,
+          fleet: FleetPart | None = None, spans: SpanSummary | None = None) -> Dashboard:
+    """The whole dashboard from the rollup `llm` (the full one for JSON, the filtered one on screen)."""
+    span = llm.rate_span(now_s)
+    models = model_rows(llm)
+    priced = [m.cost_usd for m in models if m.cost_usd is not None]  # summed in the rollup's order
+    models.sort(key=lambda m: (-m.requests, m.model, m.provider))
+    agents = sorted((AgentRow(k[0], k[1], number(a.executions), number(a.errors), rate(a.errors, a.executions),
+                              _ms(a.latency, 0.95)) for k, a in llm.agents.items()),
+                    key=lambda a: (-a.executions, a.agent_name, a.task_type))
+    profiles = sorted((ProfileRow(name, p["provider"], number(p["requests"]), rate(p["errors"], p["requests"]))
+                       for name, p in llm.profiles.items()), key=lambda p: (-p.requests, p.name))
+    t_req = sum(a.requests for a in llm.models.values())
+    t_err = sum(a.errors for a in llm.models.values())
+    totals = Totals(
+        number(t_req), number(t_err), rate(t_err, t_req), number(sum(a.input_tokens for a in llm.models.values())),
+        number(sum(a.output_tokens for a in llm.models.values())), sum(priced) if priced else None,
+        any(m.pricing for m in models), llm.req_series.total(now_s, span) / span,
+        llm.tok_series.total(now_s, span) / span, spark(llm.req_series, now_s), spark(llm.tok_series, now_s))
+    return Dashboard(
+        tap_part(engine, status),
+        ProfilesPart(llm.available, llm.selected, llm.selected_provider, number(llm.bootstraps), tuple(profiles),
+                     tuple(llm.switches)),
+        totals, tuple(models), tuple(agents), tuple(llm.events),
+        tuple(sorted(llm.checks.values(), key=lambda c: (c.name, c.tags))), status.dd_agent if status else None,
+        fleet if fleet is not None else FleetPart(), spans if spans is not None else SpanSummary())
+
+
+def _ms(sketch: DDSketch, q: float) -> float | None:
     value = quantile(sketch, q)
     return None if value is None else round(value, 3)

@@ -1,17 +1,18 @@
-"""The ingest engine: packets -> parser -> store + LLM view, plus tap counters. No I/O, no UI.
+"""The ingest engine: packets -> parser -> store + LLM rollups, plus tap counters. No I/O, no UI.
 
 Hot path: a line whose shape (name and everything after its value) was seen before skips the
 parser: its raw value bytes are appended to that shape's Slot, nothing more. Once per second of
-packet time (when an LLM view keeps 1-s series; `stats` needs no such thing), and at the end of
+packet time (when an LLM rollup keeps 1-s series; `stats` needs no such thing), and at the end of
 each batch, pending values are checked and converted in bulk
 (one `isdigit` over the joined batch in the common case), folded into the store, and folded into
-the LLM views grouped by plan: thousands of contexts usually feed a handful of models.
+the LLM rollups grouped by plan: thousands of contexts usually feed a handful of models.
 The first line of each shape, and any value the bulk check refuses, goes through the full
 Agent-grammar parser, which counts and samples what is malformed.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections import deque
@@ -24,10 +25,13 @@ from ..capture.runs import Runs, runs_of
 from ..protocol import BadLine, Context, Event, Metric, Parser, ServiceCheck
 from ..protocol.floats import go_float
 from .cost import CostSource
-from .dashboard import build
+from .dashboard import build, parse_errors
+from .grouping import build_grouping
 from .llm import Groups, LLMRollup, Plan
 from .numbers import bounded, fsum, limit
 from .redact import Redactor
+from .snapshot import ContextRow, Dashboard, FleetPart, Grouping, SessionStatus, Stats
+from .spans import SpanSummary
 from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
 from .vocab import Vocabulary
 
@@ -58,19 +62,27 @@ class Slot:
         self.vals: list[Any] = []  # values the parser produced (floats, or set members)
 
 
+class Mode(enum.Enum):
+    """What an engine keeps: per-context sums for `stats`, or the LLM rollups for the dashboards."""
+
+    STATS = "stats"  # per-context samples, counts and values; no LLM rollup, no 1-s series
+    DASHBOARD = "dashboard"  # the LLM rollups (1-s series, plans); contexts only counted
+
+
 class Engine:
     """Owns all aggregation state. Thread use: one ingest thread feeds; readers take snapshots."""
 
-    def __init__(self, max_contexts: int = DEFAULT_MAX_CONTEXTS, window: int = 600,
-                 vocab: Vocabulary | None = None, pricer: CostSource | None = None, llm: bool = True,
-                 redactor: Redactor | None = None, context_stats: bool = True) -> None:
+    def __init__(self, mode: Mode, max_contexts: int = DEFAULT_MAX_CONTEXTS, window: int = 600,
+                 vocab: Vocabulary | None = None, pricer: CostSource | None = None,
+                 redactor: Redactor | None = None) -> None:
+        self.mode = mode
         self.parser = Parser()
         self.redactor = redactor or Redactor(enabled=False)
         self.store = Store(max_contexts)
         self.llm = LLMRollup(vocab, pricer, window)
-        self.llm_enabled = llm  # `stats` needs no LLM view
-        self.context_stats = context_stats  # per-context sums: `stats` shows them; dashboards only count contexts
-        self.filtered: LLMRollup | None = None  # the UI's tag-filtered view, fed beside the full one
+        self.llm_enabled = mode is Mode.DASHBOARD
+        self.context_stats = mode is Mode.STATS  # per-context sums: `stats` shows them; dashboards count contexts
+        self.filtered: LLMRollup | None = None  # the UI's tag-filtered rollup, fed beside the full one
         self._vocab, self._pricer = vocab, pricer
         self.window = window
         self.packets = 0
@@ -159,16 +171,16 @@ class Engine:
         elif type(rec) is Event:
             self.events += 1
             rec = self.redactor.event(rec)
-            for view in self._views(rec.tags):
-                view.add_event(rec, ts)
+            for rollup in self._rollups(rec.tags):
+                rollup.add_event(rec, ts)
         elif type(rec) is ServiceCheck:
             self.service_checks += 1
             rec = self.redactor.check(rec)
-            for view in self._views(rec.tags):
-                view.add_check(rec, ts)
+            for rollup in self._rollups(rec.tags):
+                rollup.add_check(rec, ts)
 
-    def _views(self, tags: tuple[str, ...]) -> tuple[LLMRollup, ...]:
-        """The LLM views a record with these tags belongs to: the full one, and the filtered one if it matches."""
+    def _rollups(self, tags: tuple[str, ...]) -> tuple[LLMRollup, ...]:
+        """The LLM rollups a record with these tags belongs to: the full one, and the filtered one if it matches."""
         flt = self.filtered
         return (self.llm, flt) if flt is not None and flt.accepts(tags) else (self.llm,)
 
@@ -179,7 +191,7 @@ class Engine:
             store = self.store
             if len(store.contexts) >= store.max_contexts and rec.context not in store.contexts:
                 # past the cap: a throwaway slot, not cached, so a cardinality bomb allocates nothing
-                # lasting; the LLM views still get the samples (their totals count every request)
+                # lasting; the LLM rollups still get the samples (their totals count every request)
                 return self._new_slot(rec, None)
             if len(self._by_ctx) >= MAX_SLOTS:
                 self._flush()
@@ -250,7 +262,7 @@ class Engine:
         return slot.key[0] + b":" + value + b"|" + slot.key[1]
 
     def _flush(self) -> None:
-        """Fold pending samples into the store and the LLM views."""
+        """Fold pending samples into the store and the LLM rollups."""
         ts, sec = self.last_ts_ns, self._sec
         dirty = self._dirty
         groups: Groups = {}
@@ -315,49 +327,65 @@ class Engine:
         pending.clear()
 
     def close(self) -> None:
-        """Release what the views hold (a price helper process, when they ask one)."""
+        """Release what the rollups hold (a price helper process, when they ask one)."""
         self.llm.pricer.close()
 
-    # -- views ----------------------------------------------------------------------------------
+    # -- rollups and snapshots --------------------------------------------------------------------
     def set_filter(self, terms: frozenset[str]) -> None:
         """Show only contexts carrying every `key:value` term (an empty set clears the filter)."""
         self._flush()
         if not terms:
             self.filtered = None
         else:
-            view = LLMRollup(self._vocab, self._pricer, self.window)
-            view.tag_filter = terms
-            self.filtered = view
+            rollup = LLMRollup(self._vocab, self._pricer, self.window)
+            rollup.tag_filter = terms
+            self.filtered = rollup
         self._slots.clear()  # slots carry the old filter's plans
         self._by_ctx.clear()
 
     @property
-    def display(self) -> LLMRollup:
-        """The view the screen shows: the filtered one when a filter is set."""
+    def shown(self) -> LLMRollup:
+        """The rollup the screen shows: the filtered one when a filter is set."""
         return self.filtered if self.filtered is not None else self.llm
+
+    @property
+    def pricer(self) -> CostSource:
+        """Where the rollups get prices."""
+        return self.llm.pricer
 
     @property
     def lines(self) -> int:
         return self.parser.lines
 
-    def stats_json(self, source: str, top: int | None = None) -> dict[str, Any]:
-        """The `tundra stats --json` document."""
-        return {"source": source, "packets": self.packets, "lines": self.lines,
-                "errors": dict(self.parser.errors), "bad_values": self.bad_values, "events": self.events,
-                "service_checks": self.service_checks, "contexts": self.store.rows(top, self.redactor.tags)}
+    def stats(self, source: str, top: int | None = None) -> Stats:
+        """The `tundra stats --json` document (docs/json.md)."""
+        rows = tuple(ContextRow(r["name"], r["type"], tuple(r["tags"]), r["samples"], r["count"], r["value"],
+                                r.get("bad_values", 0)) for r in self.store.rows(top, self.redactor.tags))
+        redactions = self.redactor.count  # before the bad lines below are redacted for showing
+        bad = tuple(f"{b.kind} ({b.reason}): {self.redactor.line(b.text)}" for b in self.parser.bad_lines)
+        store = self.store
+        return Stats(source, self.packets, self.lines, parse_errors(self), self.bad_values, self.events,
+                     self.service_checks, rows, contexts_total=len(store.contexts),
+                     contexts_dropped=store.dropped_contexts, max_contexts=store.max_contexts, redactions=redactions,
+                     bad_lines=bad)
 
-    def dashboard(self, now_ns: int | None = None, source_status: dict[str, Any] | None = None,
-                  llm: LLMRollup | None = None) -> dict[str, Any]:
-        """The `top|replay --once --json` document (see telemetry.md)."""
+    def dashboard(self, now_ns: int | None = None, status: SessionStatus | None = None,
+                  fleet: FleetPart | None = None, shown: bool = False, spans: SpanSummary | None = None) -> Dashboard:
+        """The `top|replay --once --json` document (docs/json.md); `shown`: of the filtered rollup, as on screen.
+        The fleet and spans sections come from the session's services (empty without them)."""
         now = now_ns if now_ns is not None else (self.last_ts_ns or time.time_ns())
-        return build(self, llm or self.llm, now // 1_000_000_000, source_status or {})
+        return build(self, self.shown if shown else self.llm, now // 1_000_000_000, status, fleet, spans)
+
+    def grouping(self, dash: Dashboard, now_ns: int, group: str, sort: str) -> Grouping:
+        """The grouped rows of a dashboard built with `shown=True` at `now_ns`."""
+        return build_grouping(self.shown, dash, now_ns // 1_000_000_000, group, sort)
 
 
 def _group(groups: Groups, plan: Plan, vals: list[Any], s: float) -> None:
     """Gather samples that fold the same way (one plan) into one fold."""
     g = groups.get(plan)
     if g is None:
-        groups[plan] = [vals[:], s]  # a copy: the same list may go to the filtered view's group too
+        groups[plan] = [vals[:], s]  # a copy: the same list may go to the filtered rollup's group too
     else:
         g[0] += vals
         g[1] += s

@@ -6,15 +6,15 @@ fetches it lives in services/fleet.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol.text import clean_any
-from .cost import CostSource
+from .cost import PRICING, CostSource
 from .numbers import MAX_MAGNITUDE, fsum, number
+from .snapshot import FleetModel
 from .vocab import FALSE_VALUES
 
-STATUSES = ("off", "ok", "rate_limited", "unauthorized", "error")
+STATUSES = ("off", "ok", "rate_limited", "unauthorized", "error")  # FleetPart.status
 
 
 def fleet_queries(scope: str, metrics: dict[str, str], tags: dict[str, str]) -> list[tuple[str, str]]:
@@ -26,23 +26,6 @@ def fleet_queries(scope: str, metrics: dict[str, str], tags: dict[str, str]) -> 
         ("input_tokens", f"sum:{metrics['tokens_input']}{{{s}}} by {{{m},{p}}}.as_count()"),
         ("output_tokens", f"sum:{metrics['tokens_output']}{{{s}}} by {{{m},{p}}}.as_count()"),
     ]
-
-
-@dataclass
-class FleetState:
-    """What the fleet pane and the JSON show."""
-
-    status: str = "off"
-    window_s: int = 900
-    updated: float | None = None
-    message: str | None = None
-    models: list[dict[str, Any]] = field(default_factory=list)
-    hosts: int | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        """The `fleet` object of the dashboard JSON."""
-        return {"status": self.status, "window_s": self.window_s, "updated": self.updated,
-                "message": self.message, "models": [dict(m) for m in self.models]}
 
 
 def _tagmap(group_tags: object) -> dict[str, str]:
@@ -62,8 +45,9 @@ def _total(values: object) -> float:
 
 
 def fold_answer(answer: dict[str, Any], tags: dict[str, str],
-                pricer: CostSource) -> tuple[list[dict[str, Any]], int | None]:
-    """Rows per (model, provider) and the host count, from a timeseries answer's JSON."""
+                pricer: CostSource) -> tuple[tuple[FleetModel, ...], int | None, bool]:
+    """Rows per (model, provider), the host count, and whether a price is still being asked, from a
+    timeseries answer's JSON."""
     attrs = (answer.get("data") or {}).get("attributes") or {}
     series = attrs.get("series") or []
     values = attrs.get("values") or []
@@ -86,10 +70,12 @@ def fold_answer(answer: dict[str, Any], tags: dict[str, str],
             if tm.get("host") and total > 0:
                 hosts.add(tm["host"])
     out = []
+    pending = False
     for (model, provider), r in sorted(rows.items(), key=lambda kv: -kv[1]["requests"]):
-        out.append({"model": model, "provider": provider, "requests": number(r["requests"]),
-                    "errors": number(r["errors"]), "input_tokens": number(r["input_tokens"]),
-                    "output_tokens": number(r["output_tokens"]),
-                    "cost_usd": pricer.cost(model, provider, r["input_tokens"], r["output_tokens"])})
-    return out, (len(hosts) if hosts else None)
+        cost = pricer.cost(model, provider, r["input_tokens"], r["output_tokens"])
+        pending = pending or cost is PRICING
+        out.append(FleetModel(model, provider, number(r["requests"]), number(r["errors"]),
+                              number(r["input_tokens"]), number(r["output_tokens"]),
+                              None if cost is PRICING else cost))
+    return tuple(out), (len(hosts) if hosts else None), pending
 

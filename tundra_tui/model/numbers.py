@@ -1,4 +1,4 @@
-"""Small number helpers shared by the engine, the dashboard, the fleet section and the view.
+"""Small number helpers shared by the engine, the dashboard, the fleet section and the grouped rows.
 
 The numeric guard lives here. A value from outside (a datagram, a capture, an API answer) is folded
 only when it is finite and within ±MAX_MAGNITUDE once weighted: anything else is counted as a bad

@@ -13,16 +13,19 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model.cost import CostSource, Pricer
-from ..model.fleet import FleetState, fleet_queries, fold_answer
+from ..model.fleet import fleet_queries, fold_answer
+from ..model.snapshot import FleetPart
 from ..model.vocab import AT_METRICS, AT_TAGS
 from .bounded_http import bound
 
 MIN_RETRY_S = 0.5  # a 429 saying "reset in 0 s" (or 1e-9) waits this long: at most two requests a second
 MAX_RETRY_S = 600.0
+
+PRICE_WAIT_S = 10.0  # a fleet answer waits this long (on its own thread) for prices the helper is still loading
 
 
 @dataclass
@@ -56,7 +59,7 @@ class FleetSettings:
 
 
 class FleetPoller:
-    """A daemon thread that refreshes `state` every `interval_s`."""
+    """A daemon thread that replaces `state` (immutable) every `interval_s`."""
 
     def __init__(self, settings: FleetSettings, pricer: CostSource | None = None,
                  metrics: dict[str, str] | None = None, tags: dict[str, str] | None = None,
@@ -66,13 +69,12 @@ class FleetPoller:
         self.metrics = {**AT_METRICS, **(metrics or {})}
         self.tags = {**AT_TAGS, **(tags or {})}
         self.clock = clock
-        self.state = FleetState(window_s=settings.window_s)
+        self.state = FleetPart(window_s=settings.window_s, message=None if settings.enabled else
+                               "set DD_API_KEY and DD_APP_KEY to see the fleet")
         self.answered = threading.Event()  # set after the first answer of any kind but a 429
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failures = 0
-        if not settings.enabled:
-            self.state.message = "set DD_API_KEY and DD_APP_KEY to see the fleet"
 
     def start(self) -> None:
         if self.settings.enabled:
@@ -139,7 +141,7 @@ class FleetPoller:
         from datadog_api_client.exceptions import ApiException
 
         api = api or self._api()
-        st, interval = self.state, self.settings.interval_s
+        interval = self.settings.interval_s
         try:
             answer = api.query_timeseries_data(body=self._body())
         except ApiException as exc:
@@ -147,36 +149,38 @@ class FleetPoller:
         except Exception as exc:
             return self._failed(0, {}, type(exc).__name__)
         try:
-            rows, hosts = fold_answer(answer.to_dict(), self.tags, self.pricer)
+            data = answer.to_dict()
+            rows, hosts, pending = fold_answer(data, self.tags, self.pricer)
+            if pending and self.pricer.settle(PRICE_WAIT_S):  # this thread holds no lock: it may wait for prices
+                rows, hosts, _ = fold_answer(data, self.tags, self.pricer)
         except Exception as exc:  # an answer of the wrong shape is the API's problem, not a reason to stop
             return self._failed(0, {}, f"unreadable answer: {type(exc).__name__}")
-        st.models, st.hosts = rows, hosts
-        st.status, st.updated = "ok", self.clock()
-        st.message = f"{hosts} hosts" if hosts else None
+        self.state = replace(self.state, status="ok", updated=self.clock(), models=rows, hosts=hosts,
+                             message=f"{hosts} hosts" if hosts else None)
         self._failures = 0
         self.answered.set()
         return interval
 
+    def _set(self, status: str, message: str) -> None:
+        """A new state keeping the last rows (a failed poll does not erase what the fleet last said)."""
+        self.state = replace(self.state, status=status, message=message)
+
     def _failed(self, status: int, headers: dict[str, str], what: str = "") -> float:
-        st = self.state
         if status in (401, 403):
-            st.status = "unauthorized"
-            st.message = (f"Datadog answered {status}: check DD_API_KEY and DD_APP_KEY "
-                          f"(and DD_SITE={self.settings.site})")
+            self._set("unauthorized", f"Datadog answered {status}: check DD_API_KEY and DD_APP_KEY "
+                                      f"(and DD_SITE={self.settings.site})")
             self.answered.set()
             return max(self.settings.interval_s, 60.0)
         if status == 429:
             # never sooner than MIN_RETRY_S: a reset of 0 once meant thousands of requests a second
             reset = min(max(_seconds(headers, "X-RateLimit-Reset", default=self.settings.interval_s),
                             MIN_RETRY_S), MAX_RETRY_S)
-            st.status = "rate_limited"
-            st.message = f"rate limited by Datadog; next request in {reset:g}s"
+            self._set("rate_limited", f"rate limited by Datadog; next request in {reset:g}s")
             return reset
         self._failures += 1
         backoff = min(max(self.settings.interval_s, MIN_RETRY_S) * 2 ** min(self._failures - 1, 10), MAX_RETRY_S)
-        st.status = "error"
-        st.message = (f"Datadog answered {status}" if status else f"Datadog API: {what}") + \
-            f"; retrying in {backoff:g}s"
+        self._set("error", (f"Datadog answered {status}" if status else f"Datadog API: {what}")
+                  + f"; retrying in {backoff:g}s")
         self.answered.set()
         return float(backoff)
 

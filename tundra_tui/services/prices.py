@@ -1,11 +1,14 @@
-"""The price table in a helper process, so loading it does not hold up ingest.
+"""The price table in a helper process, asked from a worker thread, so no caller ever waits on it.
 
 genai-prices brings pydantic and an HTTP client, and its first lookup builds the whole table:
 about 0.7 s of pure Python that, in-process, holds the GIL while a replay or the live screen
-waits. `HelperPricer` starts a child (`python -m tundra_tui.services.prices`) the first time a
-model shows up; the child loads the table on the other core while ingest goes on, then answers
-cost questions over a pipe, one JSON line each way. If the child cannot start or stops
-answering, the same answers come from an in-process `Pricer` instead.
+waits. `HelperPricer` starts a child (`python -m tundra_tui.services.prices`) at launch; the child
+loads the table on the other core while ingest goes on, then answers cost questions over a pipe,
+one JSON line each way. Only the pricer's worker thread talks to the pipe: `cost()` answers from
+what the worker already knows (PRICING for a model never answered yet; the last answer while a
+newer token count is asked) and queues the question, so a dashboard built under the session
+lock never waits on the helper. `settle()` waits, with no lock held, for the answers in flight.
+If the child cannot start or stops answering, the worker answers with an in-process `Pricer`.
 
 The child is given only the user's price overrides, never a key. It is killed when the session
 ends, and exits by itself when its stdin closes (which the kernel does when this process ends).
@@ -14,6 +17,7 @@ ends, and exits by itself when its stdin closes (which the kernel does when this
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import subprocess
@@ -21,43 +25,142 @@ import sys
 import threading
 from typing import IO, Any
 
-from ..model.cost import MemoCost, Pricer, Tokens
+from ..model.cost import PRICING, CostAnswer, Pricer, Tokens
 
-ANSWER_TIMEOUT_S = 20.0  # the first answer waits for the table to load; a stuck helper must not hang the screen
+ANSWER_TIMEOUT_S = 20.0  # the first answer waits for the table to load; a stuck helper is given up on
 
 
-class HelperPricer(MemoCost):
-    """`Pricer.cost` answered by a helper process; same rules, same results. Thread-safe."""
+class HelperPricer:
+    """`Pricer.cost` answered by a helper process, asynchronously; same rules, same results. Thread-safe."""
 
     def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
-        super().__init__()
         self._overrides = overrides or {}
-        self._lock = threading.Lock()
-        self._proc: subprocess.Popen[str] | None = None
+        self._cond = threading.Condition()  # guards the dicts below; never held across the pipe
+        self._known: dict[tuple[str, str], tuple[Tokens, float | None]] = {}  # model -> its last answer
+        self._wanted: dict[tuple[str, str], Tokens] = {}  # questions not asked yet (newest tokens per model)
+        self._busy = False  # the worker is asking
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._proc: subprocess.Popen[str] | None = None  # the worker's alone
         self._fallback: Pricer | None = None
 
     def __deepcopy__(self, memo: dict[int, object]) -> HelperPricer:
         return self  # one helper per process: replay checkpoints copy engines, not the service they ask
 
     def prefetch(self) -> None:
-        """Start loading the table now (idempotent): called when the first model appears."""
-        with self._lock:
-            if self._proc is None and self._fallback is None:
-                self._spawn()
+        """Start the worker and the helper now (idempotent), so the table loads before anyone asks."""
+        with self._cond:
+            self._start()
+
+    def _start(self) -> None:
+        if self._thread is None and not self._closed:
+            self._busy = True  # until the helper is spawned: `settle()` after `prefetch()` waits for it
+            self._thread = threading.Thread(target=self._run, name="tundra-prices", daemon=True)
+            self._thread.start()
+
+    def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
+             cache_read_tokens: float = 0.0) -> CostAnswer:
+        """The known answer for these tokens; else the model's last answer (or PRICING) while the worker asks."""
+        if not (math.isfinite(input_tokens) and math.isfinite(output_tokens) and math.isfinite(cache_read_tokens)):
+            return None  # no price for tokens nobody can count (the engine never folds such values)
+        tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
+        key = (model, provider)
+        with self._cond:
+            known = self._known.get(key)
+            if known is not None and known[0] == tokens:
+                return known[1]
+            if self._wanted.get(key) != tokens:
+                self._wanted[key] = tokens
+                self._start()
+                self._cond.notify_all()
+            return PRICING if known is None else known[1]
+
+    @property
+    def helper_pid(self) -> int | None:
+        """The helper process answering now; None before it starts and after it is given up on."""
+        proc = self._proc
+        return proc.pid if proc is not None else None
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until every question asked so far is answered (call with no lock held); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._closed or not (self._wanted or self._busy), timeout)
+
+    def close(self) -> None:
+        """Let the helper go (it also goes by itself when this process ends)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            proc = self._proc
+        if proc is not None:
+            proc.kill()  # wakes a worker waiting on the pipe; the worker reaps it
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    # -- the worker thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        self._spawn()
+        try:
+            while True:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+                    self._cond.wait_for(lambda: self._closed or bool(self._wanted))
+                    if self._closed:
+                        return
+                    key, tokens = next(iter(self._wanted.items()))
+                    del self._wanted[key]
+                    self._busy = True
+                answer = self._ask(key, tokens)  # the pipe round trip, with no lock held
+                with self._cond:
+                    self._known[key] = (tokens, answer)
+        finally:
+            with self._cond:
+                self._busy = False
+                self._closed = True
+                self._cond.notify_all()
+            self._kill()
 
     def _spawn(self) -> None:
         try:
-            self._proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "tundra_tui.services.prices"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
-            try:
-                os.setpriority(os.PRIO_PROCESS, self._proc.pid, 10)  # ingest and the screen come first
-            except OSError:
-                pass
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(json.dumps({"overrides": self._overrides}) + "\n")
+        except OSError:
+            self._fallback = Pricer(self._overrides)
+            return
+        with self._cond:
+            self._proc = proc
+            if self._closed:
+                proc.kill()
+        try:
+            os.setpriority(os.PRIO_PROCESS, proc.pid, 10)  # ingest and the screen come first
+        except OSError:
+            pass
+        try:
+            if proc.stdin is not None:
+                proc.stdin.write(json.dumps({"overrides": self._overrides}) + "\n")
         except (OSError, ValueError):
             self._give_up()
+
+    def _ask(self, key: tuple[str, str], tokens: Tokens) -> float | None:
+        proc = self._proc
+        if proc is not None and proc.stdin is not None and proc.stdout is not None:
+            try:
+                proc.stdin.write(json.dumps([*key, *tokens]) + "\n")
+                ready, _, _ = select.select([proc.stdout], [], [], ANSWER_TIMEOUT_S)
+                answer = json.loads(proc.stdout.readline()) if ready else "timeout"
+                if answer is None or isinstance(answer, (int, float)):
+                    return None if answer is None else float(answer)
+            except (OSError, ValueError):
+                pass
+            self._give_up()  # a helper that died, stalled or said something odd: answer here from now on
+        if self._closed:
+            return None  # closing: nobody waits for this answer, and the table need not load here
+        if self._fallback is None:
+            self._fallback = Pricer(self._overrides)
+        answer_here = self._fallback.cost(key[0], key[1], *tokens)
+        return answer_here if isinstance(answer_here, float) or answer_here is None else None
 
     def _give_up(self) -> None:
         self._kill()
@@ -65,7 +168,8 @@ class HelperPricer(MemoCost):
 
     def _kill(self) -> None:
         """Stop the helper (it holds nothing worth a graceful exit) and release its pipes."""
-        proc, self._proc = self._proc, None
+        with self._cond:
+            proc, self._proc = self._proc, None
         if proc is None:
             return
         proc.kill()
@@ -76,38 +180,6 @@ class HelperPricer(MemoCost):
             except OSError:
                 pass
         proc.wait()
-
-    def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
-             cache_read_tokens: float = 0.0) -> float | None:
-        with self._lock:  # the screen and the fleet poller ask from different threads
-            return super().cost(model, provider, input_tokens, output_tokens, cache_read_tokens)
-
-    def _compute(self, model: str, provider: str, tokens: Tokens) -> float | None:
-        if self._proc is None and self._fallback is None:
-            self._spawn()
-        proc = self._proc
-        if proc is not None:
-            try:
-                assert proc.stdin is not None and proc.stdout is not None
-                proc.stdin.write(json.dumps([model, provider, *tokens]) + "\n")
-                ready, _, _ = select.select([proc.stdout], [], [], ANSWER_TIMEOUT_S)
-                if not ready:
-                    raise TimeoutError("price helper did not answer")
-                answer = json.loads(proc.stdout.readline())
-                if answer is None:
-                    return None
-                if isinstance(answer, (int, float)):
-                    return float(answer)
-            except (OSError, ValueError, AssertionError):  # TimeoutError is an OSError
-                pass
-            self._give_up()  # a helper that died or said something odd: answer here from now on
-        assert self._fallback is not None
-        return self._fallback.cost(model, provider, *tokens)
-
-    def close(self) -> None:
-        """Let the helper go (it also goes by itself when this process ends)."""
-        with self._lock:
-            self._kill()
 
 
 def serve(stdin: IO[str], stdout: IO[str]) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+
+from ..model.snapshot import SourceStatus
 
 Packet = tuple[int, bytes]  # (receive time in ns since the epoch, raw datagram)
 
@@ -36,6 +37,6 @@ class Source(ABC):
         """Capture time for a replayed source; None for a live one (the session uses wall time)."""
         return None
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> SourceStatus:
         """Source facts for the status bar and JSON (drops, truncation, position)."""
-        return {}
+        return SourceStatus("live", self.label)

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
 
 from ..capture import CaptureError, CaptureReader
 from ..capture.runs import Runs
+from ..model.snapshot import ReplayPosition, SourceStatus
 from .base import Packet, Source, SourceError
 
 MAX_BATCH = 4096
@@ -149,11 +149,10 @@ class Replay(Source):
     def stop(self) -> None:
         self._stopped = True
 
-    def status(self) -> dict[str, Any]:
-        return {"kind": "replay", "file": str(self.path), "position_ns": self.position_ns,
-                "start_ns": self.start_ns, "end_ns": self.end_ns, "speed": self.speed,
-                "paused": self.paused, "index": self.pos, "packets_total": len(self.packets),
-                "truncated_file": self.truncated, "loops": self.loops}
+    def status(self) -> SourceStatus:
+        return SourceStatus("replay", self.label, replay=ReplayPosition(
+            str(self.path), self.position_ns, self.start_ns, self.end_ns, self.speed, self.paused, self.pos,
+            len(self.packets), self.truncated, self.loops))
 
 
 class ReplayOnce(Source):
@@ -206,8 +205,8 @@ class ReplayOnce(Source):
         self._done = True
         self._batches = iter(())
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> SourceStatus:
         truncated = self.reader.truncated if self.reader is not None else False
-        return {"kind": "replay", "file": str(self.path), "position_ns": self.last_ns, "start_ns": self.first_ns,
-                "end_ns": self.last_ns, "speed": None, "paused": False, "index": self.packets,
-                "packets_total": self.packets, "truncated_file": truncated, "loops": 0}
+        return SourceStatus("replay", self.label, replay=ReplayPosition(
+            str(self.path), self.last_ns, self.first_ns, self.last_ns, None, False, self.packets, self.packets,
+            truncated, 0))

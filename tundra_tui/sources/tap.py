@@ -22,6 +22,7 @@ import sys
 import threading
 from typing import Any
 
+from ..model.snapshot import SourceStatus
 from . import passive, procnet, receiver
 from .base import Packet, Source, SourceError
 from .kernel import grow_rcvbuf, udp_drops
@@ -366,24 +367,15 @@ class Tap(Source):
                 known = True
         return total if known else None
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> SourceStatus:
         """Counters for the status bar / JSON."""
         lsts = self.listeners
-        return {
-            "kind": "live",
-            "mode": self.mode,
-            "listen": [str(lst.address) for lst in lsts],
-            "holders": [lst.holder for lst in lsts if lst.holder],
-            "forward": str(self.forward_target) if self.forward_target else None,
-            "datagrams": sum(lst.datagrams for lst in lsts),
-            "bytes": sum(lst.bytes for lst in lsts),
-            "truncated": sum(lst.truncated for lst in lsts),
-            "oversize": sum(lst.oversize for lst in lsts),
-            "kernel_drops": self.kernel_drops(),
-            "forward_sent": sum(lst.counter("forward_sent") for lst in lsts),
-            "forward_dropped": sum(lst.counter("forward_dropped") for lst in lsts),
-            "fragments_lost": sum(lst.counter("fragments_lost") for lst in lsts),
-            "bad_packets": sum(lst.counter("bad_packets") for lst in lsts),
-            "rcvbuf": [lst.rcvbuf for lst in lsts],
-            "agent_socket": self.agent_socket(),
-        }
+        return SourceStatus(
+            "live", self.label, self.mode, tuple(str(lst.address) for lst in lsts),
+            tuple(lst.holder for lst in lsts if lst.holder),
+            str(self.forward_target) if self.forward_target else None,
+            sum(lst.datagrams for lst in lsts), sum(lst.bytes for lst in lsts),
+            sum(lst.truncated for lst in lsts), sum(lst.oversize for lst in lsts), self.kernel_drops(),
+            sum(lst.counter("forward_sent") for lst in lsts), sum(lst.counter("forward_dropped") for lst in lsts),
+            sum(lst.counter("fragments_lost") for lst in lsts), sum(lst.counter("bad_packets") for lst in lsts),
+            tuple(lst.rcvbuf for lst in lsts), agent_socket=self.agent_socket())

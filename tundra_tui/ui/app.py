@@ -1,9 +1,10 @@
-"""The `tundra top` / `tundra replay` app: six panes fed from session snapshots on a timer."""
+"""The `tundra top` / `tundra replay` app: six panes fed typed frames, built off the UI thread on a timer."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -14,9 +15,10 @@ from textual.widgets import Footer
 
 from ..capture import CaptureError
 from ..config import Config, fresh_capture_path, save_state
-from ..model.view import GROUPS, SORTS
+from ..model.grouping import GROUPS, SORTS
+from ..model.snapshot import Frame
 from ..session import Session
-from .messages import SettingChanged, ViewRefreshed
+from .messages import FrameReady, SettingChanged
 from .screens.filter import FilterScreen
 from .screens.fleet import FleetScreen
 from .screens.help import HelpScreen
@@ -56,13 +58,13 @@ HELP_TEXT = {
     "jump('end')": "Jump to the end",
 }
 REFRESH_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
-PANES = (ProfilesPane, TokensPane, ThroughputPane, ErrorsPane, LatencyPane, EventsPane)
+PANES: tuple[type[Pane[Any]], ...] = (ProfilesPane, TokensPane, ThroughputPane, ErrorsPane, LatencyPane, EventsPane)
 REPLAY_ACTIONS = {"step", "speed", "seek", "jump"}
 WIDE_AT = 150
 
 
 class TundraApp(App[int]):
-    """The live monitor. All state it shows comes from `Session.view()`."""
+    """The live monitor. All state it shows comes from `Session.frame()`, built in a thread worker."""
 
     CSS_PATH = "app.tcss"
     TITLE = "tundra"
@@ -110,6 +112,8 @@ class TundraApp(App[int]):
         self.maximized: int | None = None
         self._wanted_theme = theme or self.config.theme or DEFAULT_THEME
         self._timer: Timer | None = None
+        self._told_record_error = self._told_internal = False
+        self._asked = self._drawn = 0  # frames asked for and the newest drawn
         fleet = session.fleet
         self.fleet_key_hint = fleet.settings.key_hint() if fleet is not None and fleet.settings.enabled else None
 
@@ -176,24 +180,40 @@ class TundraApp(App[int]):
 
     # -- the tick ---------------------------------------------------------------------------
     def tick(self) -> None:
-        """Read one session view and hand it to every widget that shows it."""
-        view = self.session.view(self.group, self.sort)
-        if isinstance(self.screen, (FleetScreen, SpansScreen)):
-            self.screen.show(view)
+        """Ask for a frame: built in a thread (the session lock is never taken on the UI thread for it)."""
+        self._asked += 1
+        seq, group, sort = self._asked, self.group, self.sort
+        self.run_worker(lambda: self.post_message(FrameReady(self.session.frame(group, sort), seq)),
+                        name="frame", group="frame", thread=True)
+
+    def on_frame_ready(self, message: FrameReady) -> None:
+        """Hand each widget the typed part it draws (a frame older than the one drawn is dropped)."""
+        if message.seq <= self._drawn:
+            return
+        self._drawn = message.seq
+        frame = message.frame
+        if isinstance(self.screen, FleetScreen):
+            self.screen.show(frame.dashboard.fleet, frame.dashboard.models)
+        elif isinstance(self.screen, SpansScreen):
+            self.screen.show(frame.dashboard.spans, frame.status)
         if not self.display_paused:
             for pane in self.query(Pane):
-                pane.show(view)
+                pane.show(pane.part(frame))
             if self.session.replay is not None:
                 self.query_one(Timeline).refresh_position()
-        self.query_one(StatusBar).show(view, self.display_paused, self.group, self.sort)
-        if view.status.get("record_error") and not getattr(self, "_told_record_error", False):
+        self.query_one(StatusBar).show(frame.status, frame.dashboard.tap, frame.dashboard.spans, self.display_paused)
+        self._tell(frame)
+
+    def _tell(self, frame: Frame) -> None:
+        """Notify once of a failed recording and of an internal error."""
+        st = frame.status
+        if st.record_error and not self._told_record_error:
             self._told_record_error = True
-            self.notify(view.status["record_error"], severity="error", timeout=10, markup=False)
-        if view.status.get("internal_errors") and not getattr(self, "_told_internal", False):
+            self.notify(st.record_error, severity="error", timeout=10, markup=False)
+        if st.internal_errors and not self._told_internal:
             self._told_internal = True
-            self.notify(f"tundra skipped a batch after an internal error; report: "
-                        f"{self.session.internal_error_report}", severity="error", timeout=15, markup=False)
-        self.post_message(ViewRefreshed(view.status.get("packets", 0)))
+            self.notify(f"tundra skipped a batch after an internal error; report: {st.internal_error_report}",
+                        severity="error", timeout=15, markup=False)
 
     def _changed(self, name: str, value: object, note: str | None = None) -> None:
         self.post_message(SettingChanged(name, value))
@@ -298,12 +318,11 @@ class TundraApp(App[int]):
         self.push_screen(ThemePicker(list(self.available_themes), self.theme), picked)
 
     def action_bad_lines(self) -> None:
-        bad = list(self.session.engine.parser.bad_lines)[-3:]
+        bad = self.session.bad_lines(3)
         if not bad:
             self.notify("no parse errors", timeout=3)
             return
-        redact = self.session.engine.redactor.line
-        text = "\n".join(f"{b.kind}: {b.reason}: {redact(b.text)[:70]}" for b in bad)
+        text = "\n".join(line[:100] for line in bad)
         self.notify(text, title="last bad lines", severity="warning", timeout=10, markup=False)
 
     def action_pane(self, n: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -47,11 +48,11 @@ def clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
-def spark(values: list[float], width: int) -> str:
+def spark(values: Sequence[float], width: int) -> str:
     """A sparkline of the last `width` values, scaled to their own max."""
     if width <= 0:
         return ""
-    vals = values[-width:]
+    vals = list(values[-width:])
     vals = [0.0] * (width - len(vals)) + vals
     top = max(vals) or 1.0
     return "".join(" " if v <= 0 else BARS[min(len(BARS) - 1, int(v / top * (len(BARS) - 1) + 0.5))] for v in vals)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from ..model.snapshot import Frame
 
-class ViewRefreshed(Message):
-    """The panes were fed a new view. Bursty, so a newer one replaces an unprocessed older one."""
 
-    def __init__(self, packets: int) -> None:
+class FrameReady(Message):
+    """A frame built off the UI thread, for the panes to draw. Bursty: a newer one replaces an unprocessed older
+    one."""
+
+    def __init__(self, frame: Frame, seq: int) -> None:
         super().__init__()
-        self.packets = packets
+        self.frame = frame
+        self.seq = seq  # frames are built in threads: a later request may finish first
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ViewRefreshed)
+        return isinstance(message, FrameReady) and message.seq < self.seq
 
 
 class SettingChanged(Message):

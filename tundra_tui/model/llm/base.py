@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import collections
-from typing import Any
 
 from ..cost import CostSource, Pricer
 from ..series import Series
+from ..snapshot import CheckRow, EventRow, Switch
 from ..vocab import Vocabulary
 from .aggregates import MAX_KEYS, OTHER, UNKNOWN, AgentAgg, Key, KeyAgg
 
@@ -27,9 +27,9 @@ class RollupBase:
         self.selected: str | None = None
         self.selected_provider: str | None = None
         self.bootstraps = 0.0
-        self.switches: collections.deque[tuple[float, str | None, str]] = collections.deque(maxlen=50)
-        self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_events)
-        self.checks: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+        self.switches: collections.deque[Switch] = collections.deque(maxlen=50)
+        self.events: collections.deque[EventRow] = collections.deque(maxlen=max_events)
+        self.checks: dict[tuple[str, tuple[str, ...]], CheckRow] = {}
         self.first_s: int | None = None
         self.req_series = Series(window)
         self.tok_series = Series(window)
@@ -73,12 +73,11 @@ class RollupBase:
     def _select(self, name: str, provider: str | None, sec: float) -> None:
         if name != self.selected:
             if self.selected is not None:
-                self.switches.append((sec, self.selected, name))
-                self.events.append({"ts": float(sec), "title": "profile switch",
-                                    "text": f"{self.selected} -> {name}", "alert_type": "warning",
-                                    "tags": [f"profile:{name}"] + ([f"provider:{provider}"] if provider else [])})
+                self.switches.append(Switch(float(sec), self.selected, name))
+                self.events.append(EventRow(float(sec), "profile switch", f"{self.selected} -> {name}", "warning",
+                                            (f"profile:{name}", *((f"provider:{provider}",) if provider else ()))))
             elif self.switches.maxlen:
-                self.switches.append((sec, None, name))
+                self.switches.append(Switch(float(sec), None, name))
         self.selected = name
         if provider:
             self.selected_provider = provider

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..cost import PRICING
 from ..numbers import fsum
 from .aggregates import Key, KeyAgg
 
@@ -45,10 +46,12 @@ def _unit_prices(llm: RollupBase, model: str, provider: str) -> tuple[float, flo
     """USD per token for input, output and cache reads (0 when unknown), asked once per model."""
     found = llm.unit_prices.get((model, provider))
     if found is None:
-        cin = llm.pricer.cost(model, provider, _UNIT, 0.0) or 0.0
-        cout = llm.pricer.cost(model, provider, 0.0, _UNIT) or 0.0
-        ccache = llm.pricer.cost(model, provider, _UNIT, 0.0, _UNIT) or 0.0
-        found = llm.unit_prices[(model, provider)] = (cin / _UNIT, cout / _UNIT, ccache / _UNIT)
+        answers = [llm.pricer.cost(model, provider, _UNIT, 0.0), llm.pricer.cost(model, provider, 0.0, _UNIT),
+                   llm.pricer.cost(model, provider, _UNIT, 0.0, _UNIT)]
+        units = tuple(a / _UNIT if isinstance(a, float) else 0.0 for a in answers)
+        if PRICING in answers:
+            return units[0], units[1], units[2]  # asked, not known yet: kept only once answered
+        found = llm.unit_prices[(model, provider)] = (units[0], units[1], units[2])
     return found
 
 
@@ -58,15 +61,16 @@ def key_costs(llm: RollupBase) -> dict[Key, float | None]:
     by_model: dict[tuple[str, str], list[Key]] = {}
     for k, a in llm.keys.items():
         if a.reported_total_cost is not None:
-            out[k] = a.reported_total_cost  # the daemon's own figure wins (telemetry.md)
+            out[k] = a.reported_total_cost  # the daemon's own figure wins (docs/json.md, "Pricing")
         elif a.reported_part_cost is not None:
             out[k] = a.reported_part_cost
         elif a.has_tokens:
             by_model.setdefault((k[0], k[1]), []).append(k)
     for (model, provider), keys in by_model.items():
         aggs = [llm.keys[k] for k in keys]
-        total = llm.pricer.cost(model, provider, fsum(a.input_tokens for a in aggs),
-                                fsum(a.output_tokens for a in aggs), fsum(a.cache_read_tokens for a in aggs))
+        answer = llm.pricer.cost(model, provider, fsum(a.input_tokens for a in aggs),
+                                 fsum(a.output_tokens for a in aggs), fsum(a.cache_read_tokens for a in aggs))
+        total = None if answer is PRICING else answer  # still being asked: unpriced until a later refresh
         if total is None or len(keys) == 1:
             out.update(dict.fromkeys(keys, total))
             continue

@@ -6,7 +6,8 @@ import re
 from typing import Any
 
 from ...protocol import STATUS_NAMES, Context, Event, ServiceCheck
-from ..cost import CostSource
+from ..cost import CostAnswer, CostSource
+from ..snapshot import CheckRow, EventRow
 from ..vocab import Vocabulary
 from .aggregates import MAX_PLANS, Groups, Handler, KeyAgg, Plan, TagMap
 from .at_daemon import AtDaemonHandlers
@@ -71,8 +72,8 @@ class LLMRollup(AtDaemonHandlers, MlObsHandlers, GenAIHandlers):
 
     def add_event(self, e: Event, ts_ns: int) -> None:
         """Keep the event; a bootstrap event naming the selected profile also selects it."""
-        self.events.append({"ts": float(e.timestamp) if e.timestamp else ts_ns / 1e9, "title": e.title,
-                            "text": e.text, "alert_type": e.alert_type, "tags": list(e.tags)})
+        self.events.append(EventRow(float(e.timestamp) if e.timestamp else ts_ns / 1e9, e.title, e.text,
+                                    e.alert_type, tuple(e.tags)))
         if "bootstrap" in e.title or "selected" in e.text:
             found = _SELECTED_TEXT.search(e.text)
             if found:
@@ -81,9 +82,8 @@ class LLMRollup(AtDaemonHandlers, MlObsHandlers, GenAIHandlers):
 
     def add_check(self, sc: ServiceCheck, ts_ns: int) -> None:
         """Latest status per (name, tags)."""
-        self.checks[(sc.name, sc.tags)] = {"name": sc.name, "status": sc.status, "tags": list(sc.tags),
-                                           "message": sc.message, "ts": ts_ns / 1e9,
-                                           "status_name": STATUS_NAMES[sc.status]}
+        self.checks[(sc.name, sc.tags)] = CheckRow(sc.name, sc.status, tuple(sc.tags), sc.message,
+                                                   STATUS_NAMES[sc.status], ts_ns / 1e9)
 
     @property
     def models(self) -> dict[tuple[str, str], KeyAgg]:
@@ -107,8 +107,8 @@ class LLMRollup(AtDaemonHandlers, MlObsHandlers, GenAIHandlers):
         return {name: {"provider": self.profile_providers[name], "requests": n, "errors": e}
                 for name, (n, e) in counts.items()}
 
-    def model_cost(self, key: tuple[str, str], agg: KeyAgg) -> float | None:
-        """Reported cost wins; else the configured or table price; None when unpriced."""
+    def model_cost(self, key: tuple[str, str], agg: KeyAgg) -> CostAnswer:
+        """Reported cost wins; else the configured or table price; None when unpriced, PRICING while asked."""
         if agg.reported_total_cost is not None:
             return agg.reported_total_cost
         if agg.reported_part_cost is not None:

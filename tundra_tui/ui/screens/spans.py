@@ -15,8 +15,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from ...model.snapshot import SessionStatus
 from ...model.spans import SpanSummary
-from ...model.view import View
 from ...traces import LLMSpan
 from ..fmt import clock, num
 from ..fmt import ms as _ms
@@ -53,13 +53,13 @@ def rollup_table(summary: SpanSummary) -> Table:
     return table
 
 
-def counters_line(summary: SpanSummary, status: dict[str, object]) -> Text:
+def counters_line(summary: SpanSummary, status: SessionStatus) -> Text:
     """Where the spans come from and what was received, dropped or not forwarded."""
     line = Text()
-    where = status.get("traces") or status.get("traces_note") or "replayed from the capture's sidecar"
+    where = status.traces or status.traces_note or "replayed from the capture's sidecar"
     line.append(f"trace port {where}")
-    if status.get("traces_forward"):
-        line.append(f" → {status['traces_forward']}")
+    if status.traces_forward:
+        line.append(f" → {status.traces_forward}")
     line.append(f"   received {num(summary.received)}  llm {num(summary.llm)}  ")
     line.append(f"dropped {num(summary.dropped)}", style="red" if summary.dropped else "")
     line.append("  ")
@@ -95,11 +95,10 @@ class SpansScreen(ModalScreen[None]):
             table.add_columns(*COLUMNS)
             yield table
 
-    def show(self, view: View) -> None:
-        """Repaint from a view; the cursor stays on its span while new ones arrive above it."""
-        summary = view.spans
+    def show(self, summary: SpanSummary, status: SessionStatus) -> None:
+        """Repaint from the spans part; the cursor stays on its span while new ones arrive above it."""
         self.summary = summary
-        self.query_one("#spans-counters", Static).update(counters_line(summary, view.status))
+        self.query_one("#spans-counters", Static).update(counters_line(summary, status))
         self.query_one("#spans-models", Static).update(rollup_table(summary))
         keys = tuple(f"{s.trace_id}:{s.span_id}:{i}" for i, s in enumerate(summary.recent))
         if keys == self._keys:

@@ -1,10 +1,12 @@
-"""Base for the six dashboard panes: render a View to Text, repaint only the lines that changed.
+"""Base for the six dashboard panes: render a typed part of the Frame to Text, repaint only the lines that changed.
 
 SSH budget: Textual repaints a dirty region in full, so a pane that updated as one block would
 rewrite every line each tick. Panes use the Line API instead and mark only changed lines dirty.
 """
 
 from __future__ import annotations
+
+from typing import Generic, TypeVar
 
 from rich.console import Console
 from rich.segment import Segment
@@ -13,12 +15,14 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ...model.view import View
+from ...model.snapshot import Frame, Grouping
 from ..fmt import rich_colour
 
+P = TypeVar("P")
 
-class Pane(Widget, can_focus=True):
-    """A bordered pane fed a View on each UI tick."""
+
+class Pane(Widget, Generic[P], can_focus=True):
+    """A bordered pane fed its typed part of each Frame (`part()` picks it, `render_part()` draws it)."""
 
     DEFAULT_CSS = """
     Pane { border: round $pane-border; padding: 0 1; height: 1fr; }
@@ -26,7 +30,6 @@ class Pane(Widget, can_focus=True):
     """
     TITLE = ""
     KEY = ""
-    GROUPED = False  # panes whose rows follow the `g` grouping and `s` sort
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -34,7 +37,7 @@ class Pane(Widget, can_focus=True):
         self._last: Text | None = None
         self._lines: list[Text] = []
         self._strips: list[Strip] = []
-        self._view: View | None = None
+        self._part: P | None = None
 
     @property
     def inner_width(self) -> int:
@@ -57,14 +60,23 @@ class Pane(Widget, can_focus=True):
         """Error-rate colour: under 2% ok, under 10% warn, else alarm."""
         return self.c("ok") if rate < 0.02 else self.c("warn") if rate < 0.10 else self.c("alarm")
 
-    def show(self, view: View, force: bool = False) -> None:
-        """Lay out the view; mark dirty only the lines whose text or style changed."""
-        self._view = view
-        if self.GROUPED:
-            subtitle = f"by {view.group} ↓{view.sort}"
+    def part(self, frame: Frame) -> P:
+        """The piece of the frame this pane draws."""
+        raise NotImplementedError
+
+    def grouping(self, part: P) -> Grouping | None:
+        """The grouping a pane's rows follow (`g`/`s`), shown in its subtitle; None for ungrouped panes."""
+        return None
+
+    def show(self, part: P, force: bool = False) -> None:
+        """Lay out the part; mark dirty only the lines whose text or style changed."""
+        self._part = part
+        grouping = self.grouping(part)
+        if grouping is not None:
+            subtitle = f"by {grouping.group} ↓{grouping.sort}"
             if self.border_subtitle != subtitle:
                 self.border_subtitle = subtitle
-        text = self.render_view(view)
+        text = self.render_part(part)
         if text == self._last and not force:
             return
         self._last = text
@@ -101,10 +113,10 @@ class Pane(Widget, can_focus=True):
         return strip.apply_style(self.rich_style)
 
     def on_resize(self) -> None:
-        """Widths and row counts depend on the size: lay the last view out again."""
-        if self._view is not None:
-            self.show(self._view, force=True)
+        """Widths and row counts depend on the size: lay the last part out again."""
+        if self._part is not None:
+            self.show(self._part, force=True)
 
-    def render_view(self, view: View) -> Text:
+    def render_part(self, part: P) -> Text:
         """The pane's content; lines are cut to the width (with an ellipsis) when laid out."""
         raise NotImplementedError

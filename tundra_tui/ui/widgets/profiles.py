@@ -4,36 +4,39 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ...model.view import View
+from ...model.snapshot import Frame, ProfilesPart
 from ..fmt import clock, fit, pct
 from .pane import Pane
 
 
-class ProfilesPane(Pane):
+class ProfilesPane(Pane[ProfilesPart]):
     TITLE = "Profiles"
     KEY = "1"
 
-    def render_view(self, view: View) -> Text:
-        p = view.doc["profiles"]
+    def part(self, frame: Frame) -> ProfilesPart:
+        return frame.dashboard.profiles
+
+    def render_part(self, part: ProfilesPart) -> Text:
+        p = part
         w = self.inner_width
         out = Text()
-        total = sum(x["requests"] for x in p["profiles"]) or 1
-        rows = p["profiles"][: max(self.inner_height - 1, 1)]
+        total = sum(x.requests for x in p.profiles) or 1
+        rows = p.profiles[: max(self.inner_height - 1, 1)]
         if not rows:
             out.append("no profile data yet\n", style=self.c("stale"))
         name_w = max(w - 24, 6)
         for x in rows:
-            selected = x["name"] == p["selected"]
+            selected = x.name == p.selected
             mark = "▶ " if selected else "  "
-            line = f"{mark}{fit(x['name'], name_w)} {fit(x['provider'] or '?', 9)}{x['requests'] / total:>5.0%}"
+            line = f"{mark}{fit(x.name, name_w)} {fit(x.provider or '?', 9)}{x.requests / total:>5.0%}"
             out.append(line, style="bold reverse" if selected else "")
-            out.append(f"{pct(x['error_rate']):>7}", style=self.rate_style(x["error_rate"]))
+            out.append(f"{pct(x.error_rate):>7}", style=self.rate_style(x.error_rate))
             out.append("\n")
-        avail = "?" if p["available"] is None else str(p["available"])
-        switches = [s for s in view.switches if s[1] is not None]
-        foot = f"{avail} available · {p['bootstraps']} bootstrap · {len(switches)} switches"
+        avail = "?" if p.available is None else str(p.available)
+        switches = [s for s in p.switches if s.old is not None]
+        foot = f"{avail} available · {p.bootstraps} bootstrap · {len(switches)} switches"
         out.append(fit(foot, w), style=self.c("stale"))
         room = self.inner_height - len(rows) - 1
-        for ts, old, new in switches[-room:] if room > 0 else []:
-            out.append("\n" + fit(f"{clock(ts)} switch {old} → {new}", w), style=self.c("warn"))
+        for s in switches[-room:] if room > 0 else []:
+            out.append("\n" + fit(f"{clock(s.ts)} switch {s.old} → {s.new}", w), style=self.c("warn"))
         return out

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
-from ...model.view import View
+from ...model.snapshot import SessionStatus, TapPart
+from ...model.spans import SpanSummary
 from ..fmt import clock, num, rich_colour
 
 RISING_HOLD_S = 5.0  # the Agent's drops stay in the alarm colour this long after they last rose
@@ -32,9 +32,9 @@ class StatusBar(Static):
     def c(self, var: str) -> str:
         return rich_colour(self.app.theme_variables.get(var, ""))
 
-    def _agent_socket(self, out: Text, st: dict[str, Any], now: float) -> None:
+    def _agent_socket(self, out: Text, st: SessionStatus, now: float) -> None:
         """The Agent's own socket drops (from /proc), in the alarm colour while they rise."""
-        sock = (st.get("dd_agent") or {}).get("socket")
+        sock = st.dd_agent.socket if st.dd_agent is not None else None
         if not sock:
             return
         drops = sock["drops"]
@@ -47,11 +47,11 @@ class StatusBar(Static):
         out.append(" │")
         out.append(f"agent drop {num(drops)}", style=self.c("alarm") if rising else "")
 
-    def show(self, view: View, paused: bool, group: str, sort: str) -> None:
-        """Repaint from the view, if anything visible changed."""
-        st = view.status
+    def show(self, st: SessionStatus, tap: TapPart, spans: SpanSummary, paused: bool) -> None:
+        """Repaint from the session status, the tap counters and the spans, if anything visible changed."""
         now = self.clock_fn()
-        packets = st.get("packets", 0)
+        packets = st.packets
+        src = st.source
         if self._prev is not None and now > self._prev[0]:
             self.rate = max(packets - self._prev[1], 0) / (now - self._prev[0])  # a seek back lowers it
         self._prev = (now, packets)
@@ -59,40 +59,40 @@ class StatusBar(Static):
         if paused:
             out.append(" PAUSED ", style="reverse " + self.c("warn"))
             out.append(" ")
-        if st.get("kind") == "replay":
-            out.append(f"▶ {st['file'].rsplit('/', 1)[-1]}")
+        if src.replay is not None:
+            out.append(f"▶ {src.replay.file.rsplit('/', 1)[-1]}")
         else:
-            out.append(",".join(a.removeprefix("udp://") for a in st.get("listen", [])))
-            if st.get("mode") == "passive":
+            out.append(",".join(a.removeprefix("udp://") for a in src.listen))
+            if src.mode == "passive":
                 out.append(" passive", style=self.c("warn"))
-            if st.get("forward"):
-                out.append(f" → {st['forward']}")
+            if src.forward:
+                out.append(f" → {src.forward}")
         out.append(f" │{num(self.rate)} dg/s")
-        errs = sum(view.doc["tap"]["errors"].values())
+        errs = tap.errors.metric + tap.errors.event + tap.errors.service_check
         out.append(" │")
         out.append(f"err {num(errs)}", style=self.c("alarm") if errs else "")
-        drops = view.doc["tap"]["dropped"] + (st.get("forward_dropped") or 0)
+        drops = tap.dropped + src.forward_dropped
         out.append(" │")
         out.append(f"drop {num(drops)}", style=self.c("alarm") if drops else "")
         self._agent_socket(out, st, now)
-        if st.get("redactions"):
-            out.append(f" │redacted {num(st['redactions'])}")
-        if st.get("recording"):
+        if st.redactions:
+            out.append(f" │redacted {num(st.redactions)}")
+        if st.recording:
             out.append(" │")
-            out.append(f"●REC {num(st.get('recorded', 0))}", style="bold " + self.c("alarm"))
-        if st.get("record_error"):
+            out.append(f"●REC {num(st.recorded)}", style="bold " + self.c("alarm"))
+        if st.record_error:
             out.append(" │")
             out.append("rec failed", style=self.c("alarm"))
         out.append(f" │{clock(now)}")
-        if st.get("agent"):
+        if st.agent:
             out.append(" │")
-            out.append(st["agent"], style=self.c("stale") if "not reachable" in st["agent"] else "")
-        if st.get("traces") or view.spans.llm:
-            out.append(f" │spans {num(view.spans.llm)}")
-            if view.spans.forward_errors:
-                out.append(f" agent err {num(view.spans.forward_errors)}", style=self.c("alarm"))
-        if st.get("filter"):
-            out.append(f" │/{' '.join(st['filter'])}", style=self.c("warn"))
+            out.append(st.agent, style=self.c("stale") if "not reachable" in st.agent else "")
+        if st.traces or spans.llm:
+            out.append(f" │spans {num(spans.llm)}")
+            if spans.forward_errors:
+                out.append(f" agent err {num(spans.forward_errors)}", style=self.c("alarm"))
+        if st.filter:
+            out.append(f" │/{' '.join(st.filter)}", style=self.c("warn"))
         if out != self._last:
             self._last = out
             self.update(out)

@@ -1,0 +1,382 @@
+"""The typed, immutable snapshot the engine builds and everything above it reads (docs/json.md).
+
+Every part is a frozen dataclass. A part's JSON is its fields in order, nested parts as objects and
+tuples as arrays; a field marked `screen_only()` is for the panes and stays out of the JSON. Adding
+a section to the dashboard is adding one field (and its row in docs/json.md, which a test checks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .spans import SpanSummary
+
+Number = int | float  # counts are ints unless sample rates made them fractional
+
+
+def screen_only(default: Any = ()) -> Any:
+    """A field the panes read that is not part of the JSON contract."""
+    return field(default=default, metadata={"json": False})
+
+
+def omitted_when_zero(default: Any = 0) -> Any:
+    """A field the JSON carries only when it is not zero or None (so the usual row keeps its shape)."""
+    return field(default=default, metadata={"omit_zero": True})
+
+
+def plain(value: Any) -> Any:
+    """A part (or anything inside one) as JSON-ready data."""
+    if isinstance(value, SpanSummary):
+        return value.as_json()  # the trace port's section renders itself
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.metadata.get("json", True) and not (f.metadata.get("omit_zero") and not getattr(value, f.name))}
+    if isinstance(value, tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+class Part:
+    """Base of every snapshot part: `to_json()` renders it."""
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """This part as the JSON object docs/json.md describes."""
+        out: dict[str, Any] = plain(self)
+        return out
+
+
+# -- the dashboard (`top|replay --once --json`) ------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ParseErrors(Part):
+    """Malformed lines counted by kind."""
+
+    metric: int = 0
+    event: int = 0
+    service_check: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TapPart(Part):
+    """What reached the tap: how it listens, packets, lines, parse errors, drops and contexts."""
+
+    mode: str | None
+    packets: int
+    lines: int
+    errors: ParseErrors
+    dropped: int
+    truncated: int
+    bad_values: int
+    contexts: int
+    contexts_dropped: int
+
+
+@dataclass(frozen=True, slots=True)
+class Switch(Part):
+    """A profile selection: `old` None for the first one."""
+
+    ts: float
+    old: str | None
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRow(Part):
+    """One daemon profile."""
+
+    name: str
+    provider: str | None
+    requests: Number
+    error_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProfilesPart(Part):
+    """Profiles: how many the daemon has, which one is selected, each one's share."""
+
+    available: int | None
+    selected: str | None
+    selected_provider: str | None
+    bootstraps: Number
+    profiles: tuple[ProfileRow, ...]
+    switches: tuple[Switch, ...] = screen_only()
+
+
+@dataclass(frozen=True, slots=True)
+class Totals(Part):
+    """Session totals, and rates over the rate window."""
+
+    requests: Number
+    errors: Number
+    error_rate: float
+    input_tokens: Number
+    output_tokens: Number
+    cost_usd: float | None
+    pricing: bool
+    requests_per_s: float
+    tokens_per_s: float
+    req_spark: tuple[float, ...] = screen_only()
+    tok_spark: tuple[float, ...] = screen_only()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRow(Part):
+    """One (model, provider)."""
+
+    model: str
+    provider: str
+    requests: Number
+    errors: Number
+    error_rate: float
+    input_tokens: Number
+    output_tokens: Number
+    cost_usd: float | None
+    pricing: bool
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow(Part):
+    """One (agent_name, task_type)."""
+
+    agent_name: str
+    task_type: str
+    executions: Number
+    errors: Number
+    error_rate: float
+    p95_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow(Part):
+    """A DogStatsD event (or a profile switch), redacted."""
+
+    ts: float
+    title: str
+    text: str
+    alert_type: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow(Part):
+    """The latest status of one service check (name, tags)."""
+
+    name: str
+    status: int
+    tags: tuple[str, ...]
+    message: str | None
+    status_name: str = screen_only("")
+    ts: float = screen_only(0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetModel(Part):
+    """One (model, provider) across the fleet, as Datadog aggregated it."""
+
+    model: str
+    provider: str
+    requests: Number
+    errors: Number
+    input_tokens: Number
+    output_tokens: Number
+    cost_usd: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class FleetPart(Part):
+    """The fleet poller's last answer; status `off` without keys."""
+
+    status: str = "off"
+    window_s: int = 900
+    updated: float | None = None
+    message: str | None = None
+    models: tuple[FleetModel, ...] = ()
+    hosts: int | None = screen_only(None)
+
+
+@dataclass(frozen=True, slots=True)
+class DdAgentPart(Part):
+    """Where the local Agent may lose what the tap saw (live only)."""
+
+    socket: dict[str, Any] | None  # its DogStatsD socket in /proc/net/udp: port, pid, process, rx_queue_bytes, drops
+    expvar: dict[str, int | None] | None  # its own DogStatsD counters
+    reachable: bool | None  # /info answered (None: not probed)
+    version: str | None
+    endpoints: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard(Part):
+    """The whole dashboard: the `--once --json` document, and what the panes draw."""
+
+    tap: TapPart
+    profiles: ProfilesPart
+    totals: Totals
+    models: tuple[ModelRow, ...]
+    agents: tuple[AgentRow, ...]
+    events: tuple[EventRow, ...]
+    service_checks: tuple[CheckRow, ...]
+    dd_agent: DdAgentPart | None
+    fleet: FleetPart
+    spans: SpanSummary
+
+
+# -- `stats --json` ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ContextRow(Part):
+    """One context: name, type, sorted (redacted) tags and its aggregates."""
+
+    name: str
+    type: str
+    tags: tuple[str, ...]
+    samples: int
+    count: float
+    value: float
+    bad_values: int = omitted_when_zero()
+
+
+@dataclass(frozen=True, slots=True)
+class Stats(Part):
+    """The `stats --json` document."""
+
+    source: str
+    packets: int
+    lines: int
+    errors: ParseErrors
+    bad_values: int
+    events: int
+    service_checks: int
+    contexts: tuple[ContextRow, ...]
+    mode: str | None = omitted_when_zero(None)  # with --listen: "listen" or "passive"
+    contexts_total: int = screen_only(0)
+    contexts_dropped: int = screen_only(0)
+    max_contexts: int = screen_only(0)
+    redactions: int = screen_only(0)
+    bad_lines: tuple[str, ...] = screen_only()  # `kind (reason): line`, redacted
+
+
+# -- status: the same shape for every source ------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ReplayPosition(Part):
+    """Where a replay is in its capture."""
+
+    file: str
+    position_ns: int
+    start_ns: int
+    end_ns: int
+    speed: float | None
+    paused: bool
+    index: int
+    packets_total: int
+    truncated_file: bool
+    loops: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus(Part):
+    """A source's facts: a tap fills the counters, a replay its position."""
+
+    kind: str  # "live" or "replay"
+    label: str = ""
+    mode: str | None = None  # a tap's: "listen" or "passive"
+    listen: tuple[str, ...] = ()
+    holders: tuple[dict[str, Any], ...] = ()  # who holds a port the tap watches passively (pid, port, ...)
+    forward: str | None = None
+    datagrams: int = 0
+    bytes: int = 0
+    truncated: int = 0
+    oversize: int = 0
+    kernel_drops: int | None = None
+    forward_sent: int = 0
+    forward_dropped: int = 0
+    fragments_lost: int = 0
+    bad_packets: int = 0
+    rcvbuf: tuple[int, ...] = ()  # receive buffer granted per listener
+    replay: ReplayPosition | None = None
+    agent_socket: dict[str, Any] | None = None  # the Agent's socket as /proc/net/udp shows it
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStatus(Part):
+    """The source's status plus what the session adds: recording, filter, redactions, errors, the Agent."""
+
+    source: SourceStatus
+    packets: int = 0
+    lines: int = 0
+    recording: str | None = None
+    recorded: int = 0
+    recorder_dropped: int = 0
+    record_error: str | None = None
+    filter: tuple[str, ...] = ()
+    redactions: int = 0
+    internal_errors: int = 0
+    internal_error_report: str | None = None
+    agent: str | None = None
+    traces: str | None = None  # where the trace port listens
+    traces_forward: str | None = None  # the Agent it passes traces on to
+    traces_note: str | None = None  # why there is none
+    spans_record_error: str | None = None
+    dd_agent: DdAgentPart | None = None
+
+    @property
+    def dropped(self) -> int:
+        """Datagrams lost before the engine: the kernel's and the recorder's."""
+        return (self.source.kernel_drops or 0) + self.recorder_dropped
+
+
+# -- what one screen refresh shows ------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class GroupRow(Part):
+    """One line of the grouped panes; None means "not known for this grouping"."""
+
+    key: str
+    sub: str = ""
+    requests: float = 0.0
+    errors: float = 0.0
+    input_tokens: float | None = None
+    output_tokens: float | None = None
+    cost_usd: float | None = None
+    cost_per_min: float | None = None
+    pricing: bool = False
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    req_spark: tuple[float, ...] = ()
+    tok_spark: tuple[float, ...] = ()
+    req_rate: float = 0.0
+    tok_rate: float = 0.0
+
+    @property
+    def error_rate(self) -> float:
+        """Errors over requests (0 without requests)."""
+        return self.errors / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping(Part):
+    """The rows of the grouped panes, grouped by `group` and sorted by `sort`."""
+
+    group: str
+    sort: str
+    rows: tuple[GroupRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame(Part):
+    """Everything one screen refresh draws: the (filtered) dashboard, its grouped rows, the status."""
+
+    dashboard: Dashboard
+    grouping: Grouping
+    status: SessionStatus
