@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from tundra_tui.model import Engine
+from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.session import Session
 from tundra_tui.sources import Tap, parse_url, procnet
 from tundra_tui.ui.widgets.statusbar import StatusBar
@@ -31,13 +31,15 @@ async def test_status_bar_passive_and_agent_drops() -> None:
     agent.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # a stuck Agent: tiny buffer, never read
     agent.bind(("127.0.0.1", 0))
     port = agent.getsockname()[1]
-    session = Session(Tap([parse_url(f"udp://127.0.0.1:{port}")]), Engine())
+    session = Session(Tap([parse_url(f"udp://127.0.0.1:{port}")]), Engine(Mode.DASHBOARD))
     session.start()
     try:
         app = make_app(session)
         async with app.run_test(size=(160, 24)) as pilot:
             bar = app.query_one(StatusBar)
             app.tick()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
             assert "passive" in bar._last.plain  # type: ignore[union-attr]
             assert styled(bar, "agent drop") == ("agent drop 0", "")  # nothing lost yet: no alarm
             sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -45,8 +47,10 @@ async def test_status_bar_passive_and_agent_drops() -> None:
                 sender.sendto(b"m:%d|c" % i, ("127.0.0.1", port))
             sender.close()
             drops = wait_until(lambda: procnet.udp_sockets(port)[0].drops, "the stuck Agent dropping")
-            wait_until(lambda: session.status()["datagrams"] >= 300, "the tap seeing all 300")
+            wait_until(lambda: session.status().source.datagrams >= 300, "the tap seeing all 300")
             app.tick()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
             piece, style = styled(bar, "agent drop")
             assert piece.startswith("agent drop ") and int(piece.split()[-1].replace(",", "")) >= drops
             assert style == bar.c("alarm")  # rising

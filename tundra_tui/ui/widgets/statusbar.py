@@ -38,7 +38,7 @@ class StatusBar(Static):
         if not sock:
             return
         drops = sock["drops"]
-        if not drops and st.get("mode") != "passive" and not st.get("forward"):
+        if not drops and st.source.mode != "passive" and not st.source.forward:
             return  # an Agent beside tundra, not in its path: only worth room once it loses something
         if self._agent_drops is not None and drops > self._agent_drops:
             self._agent_rose_at = now
