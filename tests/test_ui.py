@@ -180,7 +180,7 @@ async def test_bad_lines_on_demand(live, tmp_path: Path) -> None:
         s.close()
         for _ in range(50):
             await pilot.pause(0.02)
-            if live.snapshot()["tap"]["errors"]["metric"]:
+            if live.dashboard().tap.errors.metric:
                 break
         await pilot.press("e")
         await pilot.pause()
