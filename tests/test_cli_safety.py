@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 from pathlib import Path
@@ -161,8 +162,8 @@ def test_duration_with_a_file_exits_2() -> None:
 def test_once_reports_the_chosen_port() -> None:
     res = run_cli("top", "--once", "--json", "--after", "0.2", "--listen", "udp://127.0.0.1:0")
     assert res.returncode == 0, res.stderr
-    port = int(res.stderr.split("listening on udp://127.0.0.1:")[1].split()[0].rstrip(","))
-    assert port > 0
+    found = re.search(r"listening on udp://127\.0\.0\.1:(\d+)", res.stderr)
+    assert found and int(found.group(1)) > 0, res.stderr
     json.loads(res.stdout)
 
 
