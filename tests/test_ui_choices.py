@@ -100,3 +100,23 @@ def test_unknown_theme_in_state_is_ignored(isolated_dirs: Path) -> None:
     state_path().write_text("not json")
     assert starting_theme(None, Config()) == "tundra-dark"
     assert str(state_path()).startswith(os.environ["XDG_STATE_HOME"])
+
+
+async def test_status_bar_shows_the_chosen_port_not_zero() -> None:
+    from tundra_tui.model import Engine
+    from tundra_tui.model.engine import Mode
+    from tundra_tui.session import Session
+    from tundra_tui.sources import Tap, parse_url
+    from tundra_tui.ui.widgets.statusbar import StatusBar
+
+    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(Mode.DASHBOARD))
+    session.start()
+    try:
+        port = session.source.addresses[0].port  # type: ignore[attr-defined]
+        app = make_app(session)
+        async with app.run_test(size=(120, 24)) as pilot:
+            await pilot.pause()
+            line = app.query_one(StatusBar).render_line(0).text
+    finally:
+        session.stop()
+    assert port and f"127.0.0.1:{port}" in line and "127.0.0.1:0 " not in line, line
