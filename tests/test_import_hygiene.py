@@ -39,3 +39,13 @@ def test_core_loads_neither_textual_nor_rich() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_the_command_line_starts_without_network_clients() -> None:
+    """`tundra` (and every CLI test) starts in a fraction of a second: aiohttp, urllib3 and the Datadog
+    client load when a trace port, a probe or the fleet starts, Textual when a screen opens."""
+    heavy = ("aiohttp", "urllib3", "datadog_api_client", "textual", "genai_prices")
+    code = f"import sys, tundra_tui.commands\nprint([m for m in {heavy!r} if m in sys.modules])\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

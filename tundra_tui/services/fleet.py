@@ -20,7 +20,6 @@ from ..model.cost import CostSource, Pricer
 from ..model.fleet import fleet_queries, fold_answer
 from ..model.snapshot import FleetPart
 from ..model.vocab import AT_METRICS, AT_TAGS
-from .bounded_http import bound
 
 MIN_RETRY_S = 0.5  # a 429 saying "reset in 0 s" (or 1e-9) waits this long: at most two requests a second
 MAX_RETRY_S = 600.0
@@ -99,6 +98,8 @@ class FleetPoller:
     def _api(self) -> Any:
         from datadog_api_client import ApiClient, Configuration
         from datadog_api_client.v2.api.metrics_api import MetricsApi
+
+        from .bounded_http import bound  # urllib3, like the client: loaded when the fleet is polled
 
         cfg = Configuration(request_timeout=self.settings.timeout_s)
         if self.settings.url:

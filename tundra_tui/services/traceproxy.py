@@ -15,16 +15,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
-from multidict import CIMultiDict
-from yarl import URL
 
 from .. import __version__
 from ..model.spans import SpanBook
 from ..traces import LLMSpan, decode, endpoint
+
+if TYPE_CHECKING:  # aiohttp is imported when the port starts: every command imports this module, few serve
+    from aiohttp import ClientSession, web
 
 DEFAULT_TRACES = "http://127.0.0.1:8126"
 MAX_REQUEST_BYTES = 25 * 1024 * 1024  # the Agent's own apm_config.max_request_bytes default
@@ -140,6 +139,8 @@ class TraceProxy:
             self._started.set()
 
     async def _main(self) -> None:
+        from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+
         self._stop_async = asyncio.Event()
         app = web.Application(client_max_size=self.max_request_bytes)
         app.router.add_route("*", "/{tail:.*}", self._handle)
@@ -161,6 +162,8 @@ class TraceProxy:
             await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
         self.requests += 1
         try:
             body = await request.read()
@@ -176,6 +179,8 @@ class TraceProxy:
         return response
 
     async def _answer(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         path = request.path
         if path == "/info":
             return web.json_response(agent_info(self.port))
@@ -187,6 +192,10 @@ class TraceProxy:
         return web.Response(status=404, text="404 page not found\n")
 
     async def _relay(self, request: web.Request, body: bytes) -> web.Response:
+        from aiohttp import ClientError, web
+        from multidict import CIMultiDict
+        from yarl import URL
+
         assert self._session is not None and self.forward is not None
         drop = _NOT_RELAYED | _listed(request.headers.get("Connection", ""))
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in drop)
