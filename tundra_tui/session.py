@@ -300,11 +300,13 @@ class Session:
 
     def drain(self, timeout: float = 10.0) -> None:
         """End the input and let what is in flight land: every datagram already queued reaches the engine,
-        a fleet request already sent is folded (each within `timeout`). A snapshot then is final."""
+        a fleet request already sent is folded, the Agent's counters are read once (each within `timeout`).
+        A snapshot then is final."""
         self.source.stop()
         self.finished.wait(timeout)
-        if self.fleet is not None:
-            self.fleet.stop(wait=timeout)
+        for poller in (self.fleet, self.expvar):
+            if poller is not None:
+                poller.stop(wait=timeout)
         if self.spans is not None:
             self.spans.drain(timeout)
 

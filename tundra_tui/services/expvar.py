@@ -71,16 +71,19 @@ class ExpvarPoller:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._loop()), name="tundra-expvar", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop polling (the thread ends within one poll's timeout)."""
+    def stop(self, wait: float = 0.0) -> None:
+        """Stop polling (the thread ends within one poll's timeout); with `wait`, first let the poll in
+        flight, or the first one, land (`--once` prints an answer, however loaded the machine)."""
         self._stop.set()
+        if wait and self._thread is not None:
+            self._thread.join(wait)
 
     async def _loop(self) -> None:
         import aiohttp
 
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:
-            while not self._stop.is_set():
+            while True:  # the first poll always runs: a stop during start-up still gets one answer
                 self.counters, self.message = await self.poll(http)
                 self.polls += 1
                 for _ in range(max(1, int(self.interval_s * 10))):
