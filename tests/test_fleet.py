@@ -96,7 +96,8 @@ def test_top_once_json_has_the_fleet_and_no_key(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     fleet = doc["fleet"]
-    assert set(fleet) == {"status", "window_s", "updated", "message", "models"}
+    assert set(fleet) == {"status", "window_s", "updated", "message", "models", "this_host"}
+    assert fleet["this_host"]["host"] == socket.gethostname()  # no DD_HOSTNAME in the tests
     assert fleet["status"] == "ok" and fleet["window_s"] == 900 and fleet["updated"]
     assert {m["model"] for m in fleet["models"]} == {"gpt-4o", "claude-sonnet-4-5"}
     for secret in (API_KEY, APP_KEY, API_KEY[:12], APP_KEY[:12]):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import Engine
+from .model.fleet import host_check
 from .model.snapshot import Dashboard, DdAgentPart, FleetPart, Frame, SessionStatus, Stats
 from .model.spans import SpanSummary
 from .services.agent import AgentProbe
@@ -27,6 +28,7 @@ from .sources import Replay, Source
 from .sources.recorder import Recorder
 
 CHECKPOINT_S = 30
+DATADOG_DELAY_S = 120  # Datadog's newest points are still filling: compare only what is older
 PRICE_WAIT_S = 20.0  # `--once`: how long the final dashboard waits for the price helper (no lock held)
 
 
@@ -65,6 +67,7 @@ class Session:
         self._fed = 0  # replay: packets fed into the engine
         self._prescan_gen = 0
         self._closing = False
+        self._started_s: int | None = None  # wall second the source started (live: the fleet check's start)
         if record and spans is not None:
             spans.record(record, record_overwrite)
 
@@ -81,6 +84,7 @@ class Session:
                 self.recorder.abandon()
                 self.recorder = None
             raise
+        self._started_s = int(self.clock_ns() // 1_000_000_000)
         gc.freeze()  # start-up objects (imports, price table, UI) leave the collector's full passes
         gc.set_threshold(50_000, 20, 20)  # ingest allocates in bursts of short-lived objects: collect less often
         for extra in (self.fleet, self.agent, self.expvar):
@@ -253,8 +257,18 @@ class Session:
         return self.spans.summary(self.now_ns() if self.replay is not None else None)
 
     def fleet_part(self) -> FleetPart:
-        """The poller's last state; `off` when there is no poller (no keys)."""
-        return self.fleet.state if self.fleet is not None else FleetPart()
+        """The poller's last state (`off` without a poller, no keys); live, with this host's check against the tap."""
+        if self.fleet is None:
+            return FleetPart()
+        fleet = self.fleet.state
+        if self.replay is not None or self._started_s is None or fleet.host is None:
+            return fleet
+        now_s = int(self.clock_ns() // 1_000_000_000)
+        with self.lock:  # a short read of one series, no I/O
+            series = self.engine.llm.req_series
+            since = max(self._started_s + 1, now_s - series.window + 1)
+            check = host_check(fleet, since, now_s - DATADOG_DELAY_S, series.total)
+        return replace(fleet, this_host=check)
 
     def now_ns(self) -> int:
         """The session clock: capture time for a replay, wall time when live."""

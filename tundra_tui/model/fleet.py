@@ -6,12 +6,13 @@ fetches it lives in services/fleet.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..protocol.text import clean_any
 from .cost import PRICING, CostSource
 from .numbers import MAX_MAGNITUDE, fsum, number
-from .snapshot import FleetModel
+from .snapshot import FleetModel, FleetPart, HostCheck
 from .vocab import FALSE_VALUES
 
 STATUSES = ("off", "ok", "rate_limited", "unauthorized", "error")  # FleetPart.status
@@ -79,3 +80,44 @@ def fold_answer(answer: dict[str, Any], tags: dict[str, str],
                               None if cost is PRICING else cost))
     return tuple(out), (len(hosts) if hosts else None), pending
 
+
+
+def host_points(answer: dict[str, Any], host: str) -> tuple[tuple[int, float], ...]:
+    """(point start in ms, requests) of one host, from the requests query of a timeseries answer."""
+    attrs = (answer.get("data") or {}).get("attributes") or {}
+    times, series, values = attrs.get("times"), attrs.get("series"), attrs.get("values")
+    if not isinstance(times, list) or not isinstance(series, list) or not isinstance(values, list):
+        return ()
+    if not all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < 1 << 50 for t in times):
+        return ()
+    sums = [0.0] * len(times)
+    seen = False
+    for s, vals in zip(series, values, strict=False):
+        if not isinstance(s, dict) or s.get("query_index", 0) != 0 or not isinstance(vals, list):
+            continue
+        if _tagmap(s.get("group_tags")).get("host") != host:
+            continue
+        seen = True
+        for j, v in enumerate(vals[: len(times)]):
+            if isinstance(v, int | float) and -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE:
+                sums[j] += v
+    return tuple(sorted(zip(times, sums, strict=True))) if seen else ()
+
+
+def host_check(fleet: FleetPart, since_s: int, until_s: int,
+               tap_total: Callable[[int, int], float]) -> HostCheck | None:
+    """This host's requests in Datadog beside what the tap saw, over the same whole points.
+
+    Only points that start at or after `since_s` (the tap running, its series still holding
+    them) and end by `until_s` (the poll, less Datadog's ingestion delay) are compared;
+    `tap_total(end_s, span_s)` counts the tap's requests in (end - span, end]. None: no keys."""
+    if fleet.host is None or fleet.status == "off":
+        return None
+    pts = fleet.host_points
+    step = (pts[1][0] - pts[0][0]) // 1000 if len(pts) >= 2 else 0
+    whole = [(t // 1000, v) for t, v in pts if t // 1000 >= since_s and t // 1000 + step <= until_s] if step > 0 else []
+    if not whole:
+        return HostCheck(fleet.host)
+    start, end = whole[0][0], whole[-1][0] + step
+    return HostCheck(fleet.host, start, end, number(fsum(v for _, v in whole)),
+                     number(tap_total(end - 1, end - start)))

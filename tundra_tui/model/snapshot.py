@@ -192,6 +192,17 @@ class FleetModel(Part):
 
 
 @dataclass(frozen=True, slots=True)
+class HostCheck(Part):
+    """This host's requests as Datadog counted them beside the tap's, over the same whole points."""
+
+    host: str
+    start: int | None = None  # unix seconds: the first whole point compared
+    end: int | None = None  # and where the last one ends
+    datadog_requests: Number | None = None  # null: no whole point since the tap started yet
+    tap_requests: Number | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FleetPart(Part):
     """The fleet poller's last answer; status `off` without keys."""
 
@@ -200,7 +211,10 @@ class FleetPart(Part):
     updated: float | None = None
     message: str | None = None
     models: tuple[FleetModel, ...] = ()
+    this_host: HostCheck | None = None  # live, with keys: this host in Datadog beside the tap
     hosts: int | None = screen_only(None)
+    host: str | None = screen_only(None)  # this host's name in Datadog
+    host_points: tuple[tuple[int, float], ...] = screen_only(())  # (point start ms, its requests)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model.cost import CostSource, Pricer
-from ..model.fleet import fleet_queries, fold_answer
+from ..model.fleet import fleet_queries, fold_answer, host_points
 from ..model.snapshot import FleetPart
 from ..model.vocab import AT_METRICS, AT_TAGS
 
@@ -39,6 +40,7 @@ class FleetSettings:
     window_s: int = 900
     interval_s: float = 30.0
     timeout_s: float = 10.0
+    host: str | None = None  # this host's name in Datadog (default: $DD_HOSTNAME, else the hostname)
 
     @classmethod
     def from_env(cls, url: str | None = None, **kw: Any) -> FleetSettings:
@@ -68,7 +70,9 @@ class FleetPoller:
         self.metrics = {**AT_METRICS, **(metrics or {})}
         self.tags = {**AT_TAGS, **(tags or {})}
         self.clock = clock
-        self.state = FleetPart(window_s=settings.window_s, message=None if settings.enabled else
+        self.host = settings.host or os.environ.get("DD_HOSTNAME") or socket.gethostname()
+        self.state = FleetPart(window_s=settings.window_s, host=self.host if settings.enabled else None,
+                               message=None if settings.enabled else
                                "set DD_API_KEY and DD_APP_KEY to see the fleet")
         self.answered = threading.Event()  # set after the first answer of any kind but a 429
         self._stop = threading.Event()
@@ -154,9 +158,10 @@ class FleetPoller:
             rows, hosts, pending = fold_answer(data, self.tags, self.pricer)
             if pending and self.pricer.settle(PRICE_WAIT_S):  # this thread holds no lock: it may wait for prices
                 rows, hosts, _ = fold_answer(data, self.tags, self.pricer)
+            mine = host_points(data, self.host)
         except Exception as exc:  # an answer of the wrong shape is the API's problem, not a reason to stop
             return self._failed(0, {}, f"unreadable answer: {type(exc).__name__}")
-        self.state = replace(self.state, status="ok", updated=self.clock(), models=rows, hosts=hosts,
+        self.state = replace(self.state, status="ok", updated=self.clock(), models=rows, hosts=hosts, host_points=mine,
                              message=f"{hosts} hosts" if hosts else None)
         self._failures = 0
         self.answered.set()

@@ -70,5 +70,14 @@ class FleetScreen(ModalScreen[None]):
         hint = getattr(self.app, "fleet_key_hint", None)
         if hint:
             line.append(f"  keys: {hint}", style="grey50")  # at most the last 4 characters
+        mine = fleet.this_host
+        if mine is not None:
+            line.append(f"\nthis host ({mine.host}): ")
+            if mine.datadog_requests is None or mine.tap_requests is None or mine.start is None or mine.end is None:
+                line.append("no whole Datadog points since the tap started yet", style="grey50")
+            else:
+                dd, tap = mine.datadog_requests, mine.tap_requests
+                line.append(f"Datadog {num(dd)} requests, tap {num(tap)}, {clock(mine.start)}-{clock(mine.end)}",
+                            style=_STATUS_STYLE["error"] if dd < tap else "")
         self.query_one("#fleet-status", Static).update(line)
         self.query_one("#fleet-table", Static).update(fleet_table(fleet, models))
