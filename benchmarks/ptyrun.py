@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import select
 import struct
 import subprocess
@@ -11,11 +12,18 @@ import termios
 import threading
 import time
 
+_ESCAPES = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78])")
+
 
 class PtyRun:
     """A child process on a pty; a thread drains and counts its output, timestamped."""
 
-    def __init__(self, argv: list[str], cols: int = 80, rows: int = 24, env: dict[str, str] | None = None) -> None:
+    def __init__(self, argv: list[str], cols: int = 80, rows: int = 24, env: dict[str, str] | None = None,
+                 watch: dict[str, bytes] | None = None) -> None:
+        self.watch = {name: re.compile(pat) for name, pat in (watch or {}).items()}
+        self.seen: dict[str, float] = {}  # watched pattern -> seconds from spawn until the screen first showed it
+        self.started = time.monotonic()
+        self._recent = b""  # the last screen output, escape sequences removed
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         full_env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows))
@@ -41,8 +49,14 @@ class PtyRun:
                 return
             if not data:
                 return
-            self.chunks.append((time.monotonic(), len(data)))
+            now = time.monotonic()
+            self.chunks.append((now, len(data)))
             self.tail = (self.tail + data)[-4096:]
+            if len(self.seen) < len(self.watch):
+                self._recent = (self._recent + _ESCAPES.sub(b"", data))[-8192:]
+                for name, pat in self.watch.items():
+                    if name not in self.seen and pat.search(self._recent):
+                        self.seen[name] = now - self.started
 
     def send(self, keys: bytes) -> None:
         os.write(self.master, keys)

@@ -26,6 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 from agent_host import BENCHES as AGENT_HOST_BENCHES  # noqa: E402
 from baseline_loops import parse_rate  # noqa: E402
 from ptyrun import PtyRun  # noqa: E402
+from speed import BENCHES as SPEED_BENCHES  # noqa: E402
 from workload import lines, packets  # noqa: E402
 
 from tundra_tui.capture import CaptureReader, CaptureWriter  # noqa: E402
@@ -303,6 +304,7 @@ BENCHES = {"ingest": bench_ingest, "flood": bench_flood_headless, "flood_ui": be
            "memory": bench_memory, "ui": bench_ui_tick, "ssh": bench_ssh_bytes,
            "seek": bench_seek}
 BENCHES.update(AGENT_HOST_BENCHES)  # passive tap and inline forwarding on a host where the Agent runs
+BENCHES.update(SPEED_BENCHES)  # one-line datagrams, the first frame
 
 
 def main() -> None:
