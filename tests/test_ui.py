@@ -300,7 +300,8 @@ async def test_fleet_key_shows_host_beside_fleet(tmp_path: Path) -> None:
             session.stop()
 
 
-async def test_crash_writes_a_scrubbed_report(live, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_crash_writes_a_scrubbed_report(live, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
     secret = "dd-api-key-0123456789abcdef"
     monkeypatch.setenv("DD_API_KEY", secret)
     app = make_app(live)
@@ -319,6 +320,10 @@ async def test_crash_writes_a_scrubbed_report(live, isolated_dirs: Path, monkeyp
     text = report.read_text()
     assert "RuntimeError" in text and secret not in text and "alice@corp.io" not in text
     assert oct(report.stat().st_mode & 0o777) == "0o600"
+    shown = capfd.readouterr()
+    said = shown.out + shown.err
+    assert "tundra hit an internal error (RuntimeError)" in said  # one line on exit, not Textual's traceback
+    assert secret not in said and "Traceback" not in said
 
 
 async def test_empty_panes_read_cleanly(replay) -> None:

@@ -1,7 +1,5 @@
 """`python -m tundra_tui` runs the `tundra` command."""
 
-import sys
+from .commands import entry
 
-from .commands import main
-
-sys.exit(main())
+entry()

@@ -8,7 +8,6 @@ seek anywhere cost at most that much re-ingest.
 from __future__ import annotations
 
 import copy
-import gc
 import threading
 import time
 from collections.abc import Callable
@@ -85,8 +84,6 @@ class Session:
                 self.recorder = None
             raise
         self._started_s = int(self.clock_ns() // 1_000_000_000)
-        gc.freeze()  # start-up objects (imports, price table, UI) leave the collector's full passes
-        gc.set_threshold(50_000, 20, 20)  # ingest allocates in bursts of short-lived objects: collect less often
         for extra in (self.fleet, self.agent, self.expvar):
             if extra is not None:
                 extra.start()

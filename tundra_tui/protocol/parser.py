@@ -8,6 +8,7 @@ the packet is still parsed.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable
 
 from .floats import go_float, go_int
 from .records import BadLine, Context, Event, Metric, Record, ServiceCheck
@@ -163,32 +164,9 @@ class Parser:
             raise ParseError("event shorter than its declared lengths")
         title = _multiline(message[:title_len])
         text = _multiline(message[title_len + 1 : title_len + 1 + text_len])
-        ev = {"title": title, "text": text}
+        ev: dict[str, object] = {"title": title, "text": text}
         rest = message[title_len + 1 + text_len + 1 :]
-        for field in rest.split(b"|") if rest else ():
-            if field.startswith(b"d:"):
-                try:
-                    ev["timestamp"] = go_int(field[2:])  # type: ignore[assignment]
-                except ValueError:
-                    pass  # the Agent only warns
-            elif field.startswith(b"h:"):
-                ev["host"] = _text(field[2:])
-            elif field.startswith(b"k:"):
-                ev["aggregation_key"] = _text(field[2:])
-            elif field.startswith(b"p:"):
-                ev["priority"] = _PRIORITIES.get(field[2:], "normal")
-            elif field.startswith(b"s:"):
-                ev["source_type"] = _text(field[2:])
-            elif field.startswith(b"t:"):
-                ev["alert_type"] = _ALERTS.get(field[2:], "info")
-            elif field.startswith(b"#"):
-                ev["tags"] = split_tags(field[1:])[0]  # type: ignore[assignment]
-            elif field.startswith(b"c:"):
-                ev["container"] = _text(field[2:])
-            elif field.startswith(b"e:"):
-                ev["external"] = _text(field[2:])
-            elif field.startswith(b"card:"):
-                ev["cardinality"] = _text(field[5:])
+        _fields(rest.split(b"|") if rest else (), _EVENT_FIELDS, ev)
         return Event(**ev)  # type: ignore[arg-type]
 
     # -- service checks ---------------------------------------------------------
@@ -202,22 +180,34 @@ class Parser:
         if raw_status not in (b"0", b"1", b"2", b"3"):
             raise ParseError("service check status must be 0-3")
         sc: dict[str, object] = {"name": _text(name), "status": int(raw_status)}
-        for field in fields[2:]:
-            if field.startswith(b"d:"):
-                try:
-                    sc["timestamp"] = go_int(field[2:])
-                except ValueError:
-                    pass
-            elif field.startswith(b"h:"):
-                sc["host"] = _text(field[2:])
-            elif field.startswith(b"#"):
-                sc["tags"] = split_tags(field[1:])[0]
-            elif field.startswith(b"m:"):
-                sc["message"] = _text(field[2:])
-            elif field.startswith(b"c:"):
-                sc["container"] = _text(field[2:])
-            elif field.startswith(b"e:"):
-                sc["external"] = _text(field[2:])
-            elif field.startswith(b"card:"):
-                sc["cardinality"] = _text(field[5:])
+        _fields(fields[2:], _CHECK_FIELDS, sc)
         return ServiceCheck(**sc)  # type: ignore[arg-type]
+
+
+_Field = tuple[str, Callable[[bytes], object]]  # the record's field name, and how its value is read
+_COMMON: dict[bytes, _Field] = {b"d:": ("timestamp", go_int), b"h:": ("host", _text),
+                                b"#": ("tags", lambda v: split_tags(v)[0]), b"c:": ("container", _text),
+                                b"e:": ("external", _text), b"card:": ("cardinality", _text)}
+_EVENT_FIELDS: dict[bytes, _Field] = {
+    **_COMMON, b"k:": ("aggregation_key", _text), b"s:": ("source_type", _text),
+    b"p:": ("priority", lambda v: _PRIORITIES.get(v, "normal")),
+    b"t:": ("alert_type", lambda v: _ALERTS.get(v, "info"))}
+_CHECK_FIELDS: dict[bytes, _Field] = {**_COMMON, b"m:": ("message", _text)}
+
+
+def _fields(parts: Iterable[bytes], wanted: dict[bytes, _Field], out: dict[str, object]) -> None:
+    """The optional `|x:value` fields of an event or a service check, read by one table per kind of record."""
+    for field in parts:
+        if field.startswith(b"#"):
+            key, value = b"#", field[1:]
+        elif field.startswith(b"card:"):
+            key, value = b"card:", field[5:]
+        else:
+            key, value = field[:2], field[2:]
+        spec = wanted.get(key)
+        if spec is None:
+            continue  # a field this kind of record does not have: ignored, as the Agent does
+        try:
+            out[spec[0]] = spec[1](value)
+        except ValueError:
+            pass  # a timestamp that is not a number: the Agent only warns

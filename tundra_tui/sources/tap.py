@@ -196,7 +196,7 @@ class Listener:
         while pos < end:
             ts, n = unpack_from(blob, pos)
             pos += frame
-            if n > RECV_BUFFER:  # MSG_TRUNC gave the real size of a datagram cut to our buffer
+            if n > RECV_BUFFER:  # the receiver marks a datagram cut to our buffer (MSG_TRUNC) one byte past it
                 self.truncated += 1
                 n = RECV_BUFFER
             elif n > AGENT_BUFFER:

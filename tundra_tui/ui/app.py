@@ -369,19 +369,36 @@ class TundraApp(App[int]):
             rp.set_speed(max(0.125, min(64.0, current * factor)))
             self._changed("speed", rp.speed, f"speed {rp.speed:g}x")
 
+    def _handle_exception(self, error: Exception) -> None:
+        """Unhandled exception: write a scrubbed report, and leave one line instead of Textual's traceback.
 
-    def _fatal_error(self) -> None:
-        """Unhandled exception: restore the terminal (Textual does), write a scrubbed report, say one line.
+        Textual has no public hook for this; it is its one route for an unhandled exception (textual is pinned
+        below 9; tests/test_ui.py's crash test fails if the route moves). Its default prints a traceback with
+        locals, and locals may hold keys. An exception with `__rich__` is shown by that alone (public `panic`)."""
+        from rich.text import Text
 
-        Overrides Textual's handler, which prints a traceback with locals, and locals may hold keys."""
         from ..crash import write_report
 
-        exc = self._exception
-        path = write_report(exc, "tundra top/replay") if exc is not None else None
+        path = write_report(error, "tundra top/replay")
         self.crash_report = path
-        self._exit_renderables.append(f"tundra hit an internal error ({type(exc).__name__}); "
-                                      f"report saved to {path}" if path else "tundra hit an internal error")
-        self._close_messages_no_wait()
+        line = Text(f"tundra hit an internal error ({type(error).__name__}); "
+                    + (f"report saved to {path}" if path else "no report could be saved"))
+        try:
+            error.__rich__ = lambda: line  # type: ignore[attr-defined]
+        except AttributeError:  # an exception that takes no attributes: show a stand-in carrying the line
+            error = _Shown(line)
+        super()._handle_exception(error)
+
+
+class _Shown(Exception):
+    """Stands in for an exception that cannot carry `__rich__`."""
+
+    def __init__(self, line: object) -> None:
+        super().__init__()
+        self.line = line
+
+    def __rich__(self) -> object:
+        return self.line
 
 
 def run_app(session: Session, config: Config, theme: str | None = None, refresh: float | None = None,

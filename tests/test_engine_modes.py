@@ -1,0 +1,88 @@
+"""Each engine mode's hot path, in process: `stats` (per-context sums) and `dashboard` (per-plan gather with its
+bulk check), and the MAX_SLOTS reset that empties the shape caches mid-batch."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import tundra_tui.model.engine as engine_module
+from tundra_tui.model.engine import Engine, Mode
+
+T0 = 1_700_000_000 * 10**9
+
+
+def traffic(seed: int, seconds: int = 4, bad: bool = False) -> tuple[list[tuple[int, bytes]], dict[str, float]]:
+    """Token lines from many hosts (one plan per model), as packets; and the exact totals they carry."""
+    rng = random.Random(seed)
+    packets, want = [], {"gpt-4o": 0.0, "claude": 0.0}
+    for sec in range(seconds):
+        lines = []
+        for _ in range(300):
+            model = rng.choice(["gpt-4o", "claude"])
+            v = rng.randrange(1, 5000)
+            value = b"%d" % v
+            if bad and rng.random() < 0.05:
+                value = rng.choice([b"1_0", b"", b" 7", b"1e400"])  # refused by the bulk check, counted by the parser
+            else:
+                want[model] += v
+            lines.append(b"llm.tokens.input:%s|c|#model:%s,provider:p,host:h%d" % (value, model.encode(),
+                                                                                   rng.randrange(40)))
+        packets += [(T0 + sec * 10**9 + i, b"\n".join(lines[i : i + 10])) for i in range(0, len(lines), 10)]
+    return packets, want
+
+
+def tokens(e: Engine) -> dict[str, float]:
+    return {m.model: m.input_tokens for m in e.dashboard().models}
+
+
+def test_dashboard_mode_gathers_per_plan_and_counts_every_value() -> None:
+    packets, want = traffic(1)
+    e = Engine(Mode.DASHBOARD)
+    e.feed(packets[:5])  # first sight of most shapes: the parser
+    e.feed(packets[5:])  # then the hot path: raw values gathered per plan, checked in bulk
+    assert tokens(e) == want
+    assert e.dashboard().tap.contexts == 80  # contexts counted...
+    assert e.stats("x").contexts[0].samples == 0  # ...but no per-context sums kept: that is `stats`
+
+
+def test_dashboard_mode_bulk_check_falls_back_per_slot_on_odd_values() -> None:
+    packets, want = traffic(2, bad=True)
+    e = Engine(Mode.DASHBOARD)
+    e.feed(packets[:5])
+    e.feed(packets[5:])
+    assert tokens(e) == want  # odd values left out, the rest all counted
+    bad = e.parser.errors["metric"] + e.bad_values
+    assert bad > 0 and all(b.text.startswith("llm.tokens.input:") for b in e.parser.bad_lines)
+
+
+def test_stats_mode_sums_per_context_and_keeps_no_rollup() -> None:
+    packets, want = traffic(3)
+    e = Engine(Mode.STATS)
+    e.feed(packets[:5])
+    e.feed(packets[5:])
+    rows = e.stats("x").contexts
+    assert sum(r.value for r in rows) == sum(want.values())
+    assert sum(r.samples for r in rows) == len(packets) * 10
+    assert e.dashboard().models == ()  # no LLM rollup in `stats`
+
+
+@pytest.mark.parametrize("mode", [Mode.DASHBOARD, Mode.STATS])
+def test_the_max_slots_reset_loses_nothing(monkeypatch: pytest.MonkeyPatch, mode: Mode) -> None:
+    """Past MAX_SLOTS the shape caches are flushed and emptied in the middle of a batch; pending raw values
+    (odd ones included, which go back through the parser from inside that flush) must all still count."""
+    packets, want = traffic(4, bad=True)
+    reference = Engine(mode)
+    reference.feed(packets)
+    monkeypatch.setattr(engine_module, "MAX_SLOTS", 7)  # 80 contexts: many resets per batch
+    e = Engine(mode)
+    e.feed(packets[:3])
+    e.feed(packets[3:])
+    assert e.parser.errors == reference.parser.errors and e.bad_values == reference.bad_values
+    assert e.lines == reference.lines
+    if mode is Mode.DASHBOARD:
+        assert tokens(e) == tokens(reference) == want
+    else:
+        got = {(r.name, r.tags): (r.samples, r.value) for r in e.stats("x").contexts}
+        assert got == {(r.name, r.tags): (r.samples, r.value) for r in reference.stats("x").contexts}
