@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,38 @@ def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None,
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "tundra_tui", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=ROOT, input=input)
+
+
+def _clean_run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`tundra ARGS` with default settings: its own config/data dirs, no keys, whatever the caller's env."""
+    drop = {"TUNDRA_CONFIG", "DD_API_KEY", "DD_APP_KEY", "DD_SITE"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
+    return subprocess.run([sys.executable, "-m", "tundra_tui", *args], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=ROOT)
+
+
+# Outputs several tests read: each run costs a start-up (and the demo a wait), so each is made once per session.
+@pytest.fixture(scope="session")
+def sample_replay_json(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """`tundra replay --sample --once --json` with default settings."""
+    return _clean_run(tmp_path_factory.mktemp("sample-home"), "replay", "--sample", "--once", "--json")
+
+
+@pytest.fixture(scope="session")
+def demo_once_json(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """`tundra top --demo --once --after 1.5 --json` with default settings (the demo sends 20 requests/s),
+    run while this process holds udp 127.0.0.1:8125 if it can: the demo must pick a free port of its own."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        holder.bind(("127.0.0.1", 8125))
+    except OSError:
+        pass  # someone (an Agent) already holds it: just as good
+    try:
+        return _clean_run(tmp_path_factory.mktemp("demo-home"), "top", "--demo", "--once", "--after", "1.5",
+                          "--json")
+    finally:
+        holder.close()
 
 
 # Fuzz budgets: `everyday` keeps `uv run pytest` fast; .ci/run adds a `thorough` pass over the fuzz and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -74,11 +75,12 @@ def test_cli_reports_bad_config_in_one_line(tmp_path: Path) -> None:
     assert len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
 
 
-def test_price_override_reaches_the_dashboard(tmp_path: Path) -> None:
+def test_price_override_reaches_the_dashboard(tmp_path: Path,
+                                              sample_replay_json: subprocess.CompletedProcess[str]) -> None:
     import json
 
     p = write(tmp_path, '[prices."llama-3.1-8b-instruct"]\ninput_mtok = 0\noutput_mtok = 0\n')
-    plain = json.loads(run_cli("replay", "--sample", "--once", "--json").stdout)
+    plain = json.loads(sample_replay_json.stdout)  # the same run without the override
     priced = json.loads(run_cli("replay", "--sample", "--once", "--json", env={"TUNDRA_CONFIG": str(p)}).stdout)
     llama = "llama-3.1-8b-instruct"
     assert next(m for m in plain["models"] if m["model"] == llama)["cost_usd"] is None

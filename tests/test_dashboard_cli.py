@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
+import subprocess
 
 from tundra_tui.model import Engine
 from tundra_tui.model.engine import Mode
@@ -42,8 +42,8 @@ def check_contract(doc: dict) -> None:
             assert set(doc["dd_agent"]["socket"]) == {"port", "pid", "process", "rx_queue_bytes", "drops"}
 
 
-def test_replay_sample_once_json() -> None:
-    res = run_cli("replay", "--sample", "--once", "--json")
+def test_replay_sample_once_json(sample_replay_json: subprocess.CompletedProcess[str]) -> None:
+    res = sample_replay_json
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     check_contract(doc)
@@ -99,16 +99,8 @@ def test_top_once_with_demo_in_another_process() -> None:
     assert doc["totals"]["requests_per_s"] > 0 and doc["profiles"]["available"] == 3
 
 
-def test_top_once_demo_in_process_uses_a_free_port() -> None:
-    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        holder.bind(("127.0.0.1", 8125))  # even with 8125 taken
-    except OSError:
-        pass
-    try:
-        res = run_cli("top", "--demo", "--once", "--after", "1", "--json")  # the demo sends 20 requests/s
-    finally:
-        holder.close()
+def test_top_once_demo_in_process_uses_a_free_port(demo_once_json: subprocess.CompletedProcess[str]) -> None:
+    res = demo_once_json  # run with 8125 held by the test process
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["totals"]["requests"] > 10
