@@ -155,8 +155,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if stop is not None:
         after = args.after if args.after is not None else 1.0
         proxy = session.spans.proxy if session.spans is not None else None
-        traces = f", traces on {proxy.url}" if proxy is not None else ""
-        warn(f"listening on {session.source.label}{traces} for {after:g}s")
+        traces = f" (traces on {proxy.url})" if proxy is not None else ""
+        warn(f"listening on {session.source.label} for {after:g}s{traces}")
         stop.wait(after)
         if demo_stop:
             demo_stop.set()
