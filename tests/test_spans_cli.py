@@ -155,3 +155,18 @@ def test_an_existing_sidecar_is_never_clobbered(tmp_path: Path) -> None:
         feed.stop()
     lines, truncated = read_spanfile(side)
     assert lines == [] and not truncated and capture.exists()
+
+
+def test_a_capture_to_a_device_has_no_sidecar(tmp_path: Path) -> None:
+    sink = tmp_path / "sink.dog"
+    sink.symlink_to("/dev/null")
+    proxy = TraceProxy("http://127.0.0.1:0", SpanBook())
+    proxy.start()
+    feed = SpanFeed(proxy.book, proxy)
+    try:
+        session = Session(Tap([parse_url("udp://127.0.0.1:0")]), _engine(), record=sink, spans=feed)
+        session.start()
+        session.stop()
+    finally:
+        feed.stop()
+    assert not sidecar_path(sink).exists() and not Path("/dev/null.spans").exists()

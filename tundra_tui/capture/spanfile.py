@@ -27,6 +27,15 @@ def sidecar_path(capture: str | os.PathLike[str]) -> Path:
     return p.with_name(p.name + SUFFIX)
 
 
+def has_sidecar(capture: str | os.PathLike[str]) -> bool:
+    """False when `capture` is a device or FIFO (/dev/null, a pipe): its sidecar would land beside it, in /dev."""
+    try:
+        mode = os.stat(capture).st_mode
+    except OSError:
+        return True
+    return not (stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode))
+
+
 def refuse_existing(capture: str | os.PathLike[str], overwrite: bool) -> None:
     """CaptureExists if recording `capture` would replace its sidecar (checked before the capture is begun)."""
     side = sidecar_path(capture)

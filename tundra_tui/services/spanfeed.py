@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..capture import CaptureError
-from ..capture.spanfile import SpanFileWriter, read_spanfile, refuse_existing, sidecar_path
+from ..capture.spanfile import SpanFileWriter, has_sidecar, read_spanfile, refuse_existing, sidecar_path
 from ..model.spans import SpanBook, SpanSummary
 from ..traces import LLMSpan
 from .traceproxy import TraceProxy
@@ -112,12 +112,12 @@ class SpanFeed:
     def record(self, capture: str | Path, overwrite: bool = False) -> None:
         """Keep the live spans in `capture`'s sidecar from now on (CaptureExists rather than replace one)."""
         self.stop_recording()
-        if self.proxy is not None:
+        if self.proxy is not None and has_sidecar(capture):
             self.recorder = SpanRecorder(sidecar_path(capture), overwrite=overwrite)
 
     def check_record(self, capture: str | Path, overwrite: bool = False) -> None:
         """CaptureExists now if `record(capture)` would have to replace a sidecar: before the capture is begun."""
-        if self.proxy is not None:
+        if self.proxy is not None and has_sidecar(capture):
             refuse_existing(capture, overwrite)
 
     def stop_recording(self) -> None:
