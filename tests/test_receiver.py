@@ -178,3 +178,27 @@ def test_record_forward_counts_what_never_reached_the_agent(tmp_path: Path) -> N
     assert res.returncode == 0, res.stderr
     final = res.stderr.rstrip().rsplit("\r", 1)[-1]
     assert "recorded 300" in final and "forwarded 0" in final and "forward drops 300" in final
+
+
+def test_the_portable_loop_counts_forwards_and_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where there is no recvmmsg (macOS) the receiver falls back to a plain loop: same counts, same forwarding."""
+    from tundra_tui.sources import tap as tap_module
+
+    monkeypatch.setattr(tap_module, "RECEIVER_LOOP", "plain")
+    agent = agent_socket()
+    tap = Tap([parse_url("udp://127.0.0.1:0")], forward=parse_url(f"udp://127.0.0.1:{agent.getsockname()[1]}"))
+    tap.start()
+    try:
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sent = [b"p%d:1|c" % i for i in range(1000)]
+        for d in sent:
+            sender.sendto(d, ("127.0.0.1", tap.listeners[0].address.port))
+        sender.close()
+        got = recv_all(agent, len(sent))
+        engine = Engine(Mode.STATS)
+        wait_until(lambda: engine.feed(tap.read(0.05)) or engine.lines >= len(sent), "every line")
+    finally:
+        tap.stop()
+        agent.close()
+    assert got == sent and engine.lines == len(sent)
+    assert tap.status().forward_sent == len(sent)

@@ -1,6 +1,6 @@
 """The receive loop, run as a process of its own so Python work elsewhere never stalls it.
 
-Started as `python receiver.py sock=FD pipe=FD counters=FD [passive=PORT] [forward=TARGET]`
+Started as `python receiver.py sock=FD pipe=FD counters=FD [passive=PORT] [forward=TARGET] [loop=plain]`
 with the fds inherited; nothing on that command line is secret or lets anyone stop it.
 It blocks for a datagram, then takes what is queued with recvmmsg, forwards the batch to the
 Agent first (sendmmsg) when asked, and writes it to the pipe as one blob:
@@ -124,6 +124,58 @@ def receive(ring: mmsg.Ring, out: _PipeWriter, counters: memoryview, port: int |
     out.close()
 
 
+def receive_plain(sock: socket.socket, out: _PipeWriter, counters: memoryview, target: str | None) -> None:
+    """Where there is no recvmmsg (not Linux): a blocking receive, then what is queued without blocking.
+
+    SO_RCVTIMEO wakes the blocking call now and then, so a stop is seen within IDLE_WAKE_S."""
+    buf = bytearray(RECV_BUFFER)
+    view = memoryview(buf)
+    trunc = getattr(socket, "MSG_TRUNC", 0)
+    fwd, dest = _plain_forward(target) if target else (None, "")
+    sent = dropped = 0
+    while True:
+        try:
+            n = sock.recv_into(buf, 0, trunc)
+        except (BlockingIOError, TimeoutError, InterruptedError):
+            if _Stop.requested:
+                break
+            continue
+        parts: list[bytes] = []
+        while True:
+            kept = min(n, RECV_BUFFER)
+            if fwd is not None:
+                try:
+                    fwd.sendto(view[:kept], dest)
+                    sent += 1
+                except OSError:  # absent or not reading: counted, never retried
+                    dropped += 1
+            parts += [FRAME.pack(time.time_ns(), n), bytes(view[:kept])]
+            if len(parts) >= 2 * mmsg.VLEN:
+                break
+            try:
+                n = sock.recv_into(buf, 0, trunc | socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                break
+        counters[0], counters[1] = sent, dropped
+        blob = b"".join(parts)
+        out.put(SIZE.pack(len(blob)) + blob)
+        out.flush()
+    out.close()
+
+
+def _plain_forward(target: str) -> tuple[socket.socket, str | tuple[str, int]]:
+    scheme, _, rest = target.partition(":")
+    if scheme == "unix":
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.setblocking(False)
+        return s, rest
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    return s, (host, int(port))
+
+
 class _PipeWriter:
     """Batches wait here until the pipe takes them: writes never block, so a slow reader
     never stalls the receive loop (and no thread fights it for the GIL)."""
@@ -182,11 +234,17 @@ def main() -> None:
         os.setpriority(os.PRIO_PROCESS, 0, -10)
     except OSError:
         pass
-    ring = mmsg.Ring(sock_fd, passive.SLOT if port is not None else RECV_BUFFER)
-    fwd = forward.Sender(ring, args["forward"]) if "forward" in args else None
+    plain = args.get("loop") == "plain" or mmsg.libc_fn("recvmmsg") is None
+    if plain and port is not None:
+        return  # a packet socket is Linux-only: the parent sees no "ready" and says so
+    ring = None if plain else mmsg.Ring(sock_fd, passive.SLOT if port is not None else RECV_BUFFER)
+    fwd = forward.Sender(ring, args["forward"]) if "forward" in args and ring is not None else None
     os.write(pipe_fd, SIZE.pack(0))  # ready: the parent waits for this before reporting the tap up
     try:
-        receive(ring, _PipeWriter(pipe_fd), counters, port, fwd)
+        if ring is None:
+            receive_plain(sock, _PipeWriter(pipe_fd), counters, args.get("forward"))
+        else:
+            receive(ring, _PipeWriter(pipe_fd), counters, port, fwd)
     except (OSError, KeyboardInterrupt):
         pass
     finally:

@@ -32,6 +32,7 @@ from .urls import Address
 AGENT_BUFFER = 8192  # dogstatsd_buffer_size: the Agent truncates larger datagrams
 MIRROR_PORT = 8127  # where the Agent's statsd_forward_port mirror is suggested to send
 AGENT_PORT = 8125
+RECEIVER_LOOP: str | None = None  # "plain": the portable loop even where recvmmsg exists (tests)
 
 
 def no_privilege(addr: Address, holder: str) -> str:
@@ -139,13 +140,15 @@ class Listener:
     def start(self) -> None:
         """Start the receiver process and the thread that unpacks its batches."""
         r, w = os.pipe()
-        self._counters_fd = os.memfd_create("tundra-counters")
+        self._counters_fd = _shared_fd()
         os.ftruncate(self._counters_fd, COUNTERS_SIZE)
         self._counters = memoryview(mmap.mmap(self._counters_fd, COUNTERS_SIZE)).cast("Q")
         sock_fd = self._sock.fileno()
         argv = [sys.executable, receiver.__file__, f"sock={sock_fd}", f"pipe={w}", f"counters={self._counters_fd}"]
         if self.mode == "passive":
             argv.append(f"passive={self.address.port}")
+        if RECEIVER_LOOP:
+            argv.append(f"loop={RECEIVER_LOOP}")
         if self.forward is not None:
             fwd = self.forward
             argv.append(f"forward=unix:{fwd.host}" if fwd.scheme == "unix" else f"forward=udp:{fwd.host}:{fwd.port}")
@@ -252,6 +255,17 @@ class Listener:
         if self.address.scheme == "unix":
             with contextlib.suppress(OSError):
                 os.unlink(self.address.host)
+
+
+def _shared_fd() -> int:
+    """An fd for the receiver's counters: an anonymous memfd, or an unlinked temporary file elsewhere."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("tundra-counters")
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="tundra-counters-")
+    os.unlink(path)
+    return fd
 
 
 def _remove_stale_socket(path: str) -> None:
