@@ -75,7 +75,7 @@ class Screen:
                 self.out += data
 
     def wait(self) -> int:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # reached only when broken: a loaded machine can take seconds
         while time.monotonic() < deadline:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:

@@ -163,7 +163,15 @@ class TundraApp(App[int]):
             pass  # not the main thread (tests), or a platform without it
 
     def _signalled(self, sig: int) -> None:
+        import os
+        import signal
+
         self.quitting = True
+        if sig == signal.SIGHUP:  # the terminal is gone: writes to it fail, and a writer stuck on them never
+            devnull = os.open(os.devnull, os.O_RDWR)  # lets the app end, so its output goes nowhere instead
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.close(devnull)
         self.exit(128 + sig, return_code=128 + sig)
 
     async def action_quit(self) -> None:
