@@ -95,7 +95,7 @@ def bench_flood_ui() -> None:
 
 def make_capture(path: Path, n_lines: int, lines_per_s: int = 50_000) -> list[bytes]:
     pk = packets(lines(n_lines, seed=4), 25)
-    w = CaptureWriter(path)
+    w = CaptureWriter(path, overwrite=True)
     step = int(25 / lines_per_s * 1e9)
     for i, p in enumerate(pk):
         w.write(p, 1_700_000_000_000_000_000 + i * step)
@@ -118,7 +118,7 @@ def bench_ingest() -> None:
     OUT.mkdir(exist_ok=True)
     path, empty = OUT / "2M.dog", OUT / "empty.dog"
     pk = make_capture(path, 2_000_000)
-    CaptureWriter(empty).close()
+    CaptureWriter(empty, overwrite=True).close()
     shared = HERE.parent.parent / "shared" / "bench" / "baseline.py"  # the team's reference loop, if present
     runs: dict[str, list[float]] = {k: [] for k in ("stats0", "stats", "replay0", "replay")}
     base = shared_base = 0.0
@@ -144,7 +144,7 @@ def bench_ingest() -> None:
     # the same 2M lines, a quarter of them one per datagram (as an unbuffered client sends): per-record costs
     mixed = OUT / "2M-mixed.dog"
     all_lines = lines(2_000_000, seed=4)
-    w = CaptureWriter(mixed)
+    w = CaptureWriter(mixed, overwrite=True)
     for i, p in enumerate(all_lines[:500_000] + packets(all_lines[500_000:], 25)):
         w.write(p, 1_700_000_000_000_000_000 + i * 10_000)
     w.close()
@@ -153,7 +153,7 @@ def bench_ingest() -> None:
           f"{2_000_000 / took / base:.2f} (560k datagrams: 500k of one line, 60k of 25)")
     # the same packets spread thin in time (2,500 lines/s over 13 minutes): per-second folding costs
     sparse = OUT / "2M-sparse.dog"
-    w = CaptureWriter(sparse)
+    w = CaptureWriter(sparse, overwrite=True)
     for i, p in enumerate(pk):
         w.write(p, 1_700_000_000_000_000_000 + i * 10_000_000)
     w.close()
@@ -271,7 +271,7 @@ def bench_seek() -> None:
     path = OUT / "1h.dog"
     per_s = 150  # lines/s, about what `tundra demo` sends
     pk = packets(lines(3600 * per_s, seed=6), 5)
-    w = CaptureWriter(path)
+    w = CaptureWriter(path, overwrite=True)
     step = int(5 / per_s * 1e9)
     for i, p in enumerate(pk):
         w.write(p, 1_700_000_000_000_000_000 + i * step)

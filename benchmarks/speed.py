@@ -61,7 +61,7 @@ def single_capture() -> tuple[Path, list[bytes]]:
     path = OUT / "1M-single-1k.dog"
     all_lines = context_lines(DATAGRAMS, contexts=1000, seed=4)
     if not path.exists():
-        w = CaptureWriter(path.with_suffix(".tmp"))
+        w = CaptureWriter(path.with_suffix(".tmp"), overwrite=True)
         for i, line in enumerate(all_lines):
             w.write(line, T0 + i * 20_000)
         w.close()
@@ -77,7 +77,7 @@ def bench_single(rounds: int = 5) -> None:
     """One line per datagram: stats and replay --once against the minimal loop, round by round."""
     path, all_lines = single_capture()
     empty = OUT / "empty-single.dog"
-    CaptureWriter(empty).close()
+    CaptureWriter(empty, overwrite=True).close()
     pk = packets(all_lines[:100_000], 25)
     shared = _shared_baseline()
     walls: dict[str, list[float]] = {"stats": [], "replay": [], "replay_over_stats": [], "shared": []}
