@@ -282,7 +282,7 @@ def bench_seek() -> None:
     assert rp is not None
     rp.set_paused(True)
     t = time.perf_counter()
-    session.seek(rp.end_ns)  # at once, before the background pass has built many checkpoints
+    session.replay_control.seek(rp.end_ns)  # at once, before the background pass has built many checkpoints
     first = time.perf_counter() - t
     time.sleep(8)  # the background pass (started with the replay) finishes its checkpoints
     import random
@@ -292,7 +292,7 @@ def bench_seek() -> None:
     for _ in range(20):
         target = rng.randint(rp.start_ns, rp.end_ns)
         t = time.perf_counter()
-        session.seek(target)
+        session.replay_control.seek(target)
         worst = max(worst, time.perf_counter() - t)
     session.stop()
     print(f"seek_1h_capture immediate_jump_to_end_s {first:.2f} worst_random_seek_s {worst:.3f} (target < 1) "

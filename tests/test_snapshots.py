@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from .ui_fixtures import live_session, make_app, replay_session
+from .waits import wait_until
 
 
 def drawn(*keys: str):
@@ -49,7 +50,8 @@ def test_replay_timeline(snap_compare) -> None:
     session = replay_session(speed=1.0)
     rp = session.replay
     rp.set_paused(True)
-    session.seek(rp.start_ns + 40 * 10**9)
+    session.replay_control.seek(rp.start_ns + 40 * 10**9)
+    wait_until(lambda: session.replay_control.timeline().errors is not None, "the error marks scanned")
     try:
         assert snap_compare(make_app(session), terminal_size=(80, 24), run_before=drawn())
     finally:

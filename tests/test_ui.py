@@ -222,9 +222,9 @@ async def test_seek_equals_straight_play() -> None:
         rp = sought.replay
         rp.set_paused(True)
         target = rp.start_ns + 45 * 10**9
-        sought.seek(rp.end_ns)
-        sought.seek(rp.start_ns + 5 * 10**9)
-        sought.seek(target)
+        sought.replay_control.seek(rp.end_ns)
+        sought.replay_control.seek(rp.start_ns + 5 * 10**9)
+        sought.replay_control.seek(target)
         ref = straight.engine.__class__(Mode.DASHBOARD)
         ref.feed([p for p in straight.replay.packets if p[0] <= target])
         got, want = sought.engine.dashboard(target).to_json(), ref.dashboard(target).to_json()
@@ -337,3 +337,14 @@ async def test_empty_panes_read_cleanly(replay) -> None:
         tokens = [line for line in pane_lines(app.query_one("#pane-2", Pane)) if line.strip()]
         assert profiles[0].strip() == "no profile data yet"
         assert tokens[-1].split()[-2:] == ["n/a", "n/a"]  # no price known: n/a, never $0
+
+
+def test_the_screen_reads_typed_parts_only() -> None:
+    """Widgets, screens and the app get typed parts (or ask the session or the replay controller): none of
+    them reaches into the engine, its parser or redactor, or the Replay source."""
+    from .conftest import ROOT
+
+    for path in [*sorted((ROOT / "tundra_tui" / "ui").rglob("*.py")), ROOT / "tundra_tui" / "commands" / "report.py"]:
+        text = path.read_text()
+        for internal in (".engine", ".parser", ".redactor", "sources", "Replay(", "session.replay."):
+            assert internal not in text, f"{path.name} uses {internal}"

@@ -37,3 +37,15 @@ def write_report(exc: BaseException, context: str = "", extra_secrets: tuple[str
         return path
     except OSError:
         return None
+
+
+class ShownError(Exception):
+    """Stands in for an exception that cannot carry `__rich__`: the screen shows `line` for it on exit."""
+
+    def __init__(self, line: object) -> None:
+        super().__init__()
+        self.line = line
+
+    def __rich__(self) -> object:
+        """What the screen shows."""
+        return self.line

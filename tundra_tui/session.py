@@ -1,13 +1,12 @@
 """A running session: one Source feeding the Engine on an ingest thread, optionally recording.
 
 Shared by `record`, `stats --listen`, `top` (headless and UI) and `replay`. No Textual here.
-For a replay it also seeks: engine checkpoints every CHECKPOINT_S of capture time make a
-seek anywhere cost at most that much re-ingest.
+The Session keeps ingest, the lock and recording; a replay's play, pause, seek and checkpoints
+belong to its ReplayController (replay_control.py).
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from .model import Engine
 from .model.fleet import host_check
 from .model.snapshot import Dashboard, DdAgentPart, FleetPart, Frame, SessionStatus, Stats
 from .model.spans import SpanSummary
+from .replay_control import ReplayController
 from .services.agent import AgentProbe
 from .services.expvar import ExpvarPoller
 from .services.fleet import FleetPoller
@@ -26,7 +26,6 @@ from .services.spanfeed import SpanFeed
 from .sources import Replay, Source
 from .sources.recorder import Recorder
 
-CHECKPOINT_S = 30
 DATADOG_DELAY_S = 120  # Datadog's newest points are still filling: compare only what is older
 PRICE_WAIT_S = 20.0  # `--once`: how long the final dashboard waits for the price helper (no lock held)
 
@@ -60,11 +59,8 @@ class Session:
         self.finished = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._blank = copy.deepcopy(engine)  # the empty engine a replay restarts from
-        # replay: checkpoint slot (CHECKPOINT_S of capture time) -> (packets fed, engine state after them)
-        self._checkpoints: dict[int, tuple[int, Engine]] = {}
-        self._fed = 0  # replay: packets fed into the engine
-        self._prescan_gen = 0
+        # a replay is played, paused, sought and re-filtered by its controller; the app talks only to it
+        self.replay_control = ReplayController(self, source) if isinstance(source, Replay) else None
         self._closing = False
         self._started_s: int | None = None  # wall second the source started (live: the fleet check's start)
         if record and spans is not None:
@@ -72,6 +68,7 @@ class Session:
 
     @property
     def replay(self) -> Replay | None:
+        """The Replay source, if this session plays one (its controller is `replay_control`)."""
         return self.source if isinstance(self.source, Replay) else None
 
     def start(self) -> None:
@@ -89,37 +86,11 @@ class Session:
                 extra.start()
         self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)
         self._thread.start()
-        self._start_prescan()
-
-    def _start_prescan(self) -> None:
-        """Replay: build every checkpoint in the background, so a seek anywhere costs < CHECKPOINT_S of ingest."""
-        rp = self.replay
-        if rp is None or rp.speed is None or not rp.packets:
-            return
-        self._prescan_gen += 1
-        threading.Thread(target=self._prescan, args=(rp, self._prescan_gen), name="tundra-prescan",
-                         daemon=True).start()
-
-    def _prescan(self, rp: Replay, gen: int) -> None:
-        """The only place checkpoints are made: off the ingest thread, outside the lock while copying."""
-        engine = self._fresh()
-        next_slot = 1
-        for i in range(0, len(rp.packets), 2048):
-            if gen != self._prescan_gen or self._stop.is_set():
-                return  # a new filter (or the end of the session) made this pass stale
-            end = min(i + 2048, len(rp.packets))
-            engine.feed(rp.packets[i:end])
-            slot = (rp.times[end - 1] - rp.start_ns) // (CHECKPOINT_S * 1_000_000_000)
-            if slot >= next_slot:
-                snapshot = copy.deepcopy(engine)
-                with self.lock:
-                    if gen == self._prescan_gen:
-                        self._checkpoints.setdefault(slot, (end, snapshot))
-                next_slot = slot + 1
-            time.sleep(0)  # let the screen and the player have the GIL between chunks
+        if self.replay_control is not None:
+            self.replay_control.start()
 
     def _run(self) -> None:
-        src, lock, rp = self.source, self.lock, self.replay
+        src, lock, ctl = self.source, self.lock, self.replay_control
         try:
             while not self._stop.is_set():  # after source.stop() a tap is drained, then done
                 batch = src.read(0.1)
@@ -130,20 +101,18 @@ class Session:
                     if self._closing and rec is not None:
                         continue  # quitting while recording: the file gets everything, the screen nothing
                     with lock:
-                        if rp is not None:
-                            if rp.read_generation != rp.generation:
-                                continue  # read just before a seek: the seek already placed the engine
-                            self._feed(batch)
-                            self._fed = rp.read_end
+                        if ctl is not None:
+                            ctl.ingest(batch)  # a batch read just before a seek is dropped there
                         else:
-                            self._feed(batch)
+                            self.feed_locked(batch)
                 elif src.done:
                     break
         finally:
             self.finished.set()
 
-    def _feed(self, batch: list[tuple[int, bytes]]) -> None:
-        """Feed, surviving our own bugs: the tap must outlive any one batch (the report says what broke)."""
+    def feed_locked(self, batch: list[tuple[int, bytes]]) -> None:
+        """Feed (with the lock held), surviving our own bugs: the tap must outlive any one batch (the report
+        says what broke)."""
         try:
             self.engine.feed(batch)
         except Exception as exc:
@@ -157,43 +126,31 @@ class Session:
         """Wait until the source is exhausted (or `seconds` pass); True if it finished."""
         return self.finished.wait(seconds)
 
-    # -- replay control -------------------------------------------------------------------
-    def seek(self, ts_ns: int) -> None:
-        """Move a replay to capture time `ts_ns`: everything up to it is ingested, nothing after."""
-        rp = self.replay
-        if rp is None:
-            return
-        with self.lock:
-            target = rp.rewind(ts_ns)
-            best = max((cp for cp in self._checkpoints.values() if cp[0] <= target), default=None,
-                       key=lambda cp: cp[0])
-            if target < self._fed or (best is not None and best[0] > self._fed):  # behind us, or nearer ahead
-                self.engine, self._fed = (copy.deepcopy(best[1]), best[0]) if best else (self._fresh(), 0)
-            _feed_range(self.engine, rp, self._fed, target)
-            self._fed = target
-        if not rp.done:
-            self.finished.clear()
-        if self._thread is not None and not self._thread.is_alive() and not rp.done:
+    def resume_ingest(self) -> None:
+        """After a replay seek: the ingest thread runs again if it had finished at the end of the capture."""
+        self.finished.clear()
+        if self._thread is not None and not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)
             self._thread.start()
 
-    def _fresh(self) -> Engine:
-        engine = copy.deepcopy(self._blank)
-        engine.set_filter(self.filter)
-        return engine
+    def replace_engine_locked(self, engine: Engine) -> None:
+        """Put `engine` in place (replay seeks and filters; call with the lock held). Readers never keep a
+        reference: they read through `dashboard()`, `frame()` and `stats()`, which take the lock."""
+        self.engine = engine
+
+    @property
+    def stopping(self) -> bool:
+        """True once the session is being stopped."""
+        return self._stop.is_set()
 
     def set_filter(self, terms: frozenset[str]) -> None:
         """Filter the display by tags. A replay re-ingests up to its position; live starts from now."""
-        rp = self.replay
+        self.filter = terms
+        if self.replay_control is not None:
+            self.replay_control.refilter(terms)
+            return
         with self.lock:
-            self.filter = terms
-            if rp is None:
-                self.engine.set_filter(terms)
-                return
-            self._checkpoints.clear()
-            self.engine = self._fresh()
-            _feed_range(self.engine, rp, 0, self._fed)
-        self._start_prescan()
+            self.engine.set_filter(terms)
 
     # -- recording ------------------------------------------------------------------------
     def start_recording(self, path: Path, overwrite: bool = False) -> None:
@@ -295,7 +252,8 @@ class Session:
             status = replace(status, packets=engine.packets, lines=engine.lines)
             dash = engine.dashboard(now, status, fleet, shown=True, spans=spans)
             grouping = engine.grouping(dash, now, group, sort)
-        return Frame(dash, grouping, status)
+        ctl = self.replay_control
+        return Frame(dash, grouping, status, ctl.timeline() if ctl is not None else None)
 
     def stats(self, source: str, top: int | None = None) -> Stats:
         """The `stats` document: per-context counts, under the lock."""
@@ -335,9 +293,3 @@ class Session:
             self.spans.stop()  # the trace port first: what it already received is decoded into the sidecar
         self.stop_recording()
         self.engine.close()
-
-
-def _feed_range(engine: Engine, rp: Replay, start: int, end: int, size: int = 4096) -> None:
-    """Feed replay packets [start, end) in batches."""
-    for i in range(start, end, size):
-        engine.feed(rp.packets[i : min(i + size, end)])

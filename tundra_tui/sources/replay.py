@@ -149,10 +149,13 @@ class Replay(Source):
     def stop(self) -> None:
         self._stopped = True
 
+    def position(self) -> ReplayPosition:
+        """Where the head is, at what speed, paused or not."""
+        return ReplayPosition(str(self.path), self.position_ns, self.start_ns, self.end_ns, self.speed, self.paused,
+                              self.pos, len(self.packets), self.truncated, self.loops)
+
     def status(self) -> SourceStatus:
-        return SourceStatus("replay", self.label, replay=ReplayPosition(
-            str(self.path), self.position_ns, self.start_ns, self.end_ns, self.speed, self.paused, self.pos,
-            len(self.packets), self.truncated, self.loops))
+        return SourceStatus("replay", self.label, replay=self.position())
 
 
 class ReplayOnce(Source):

@@ -103,6 +103,7 @@ class TundraApp(App[int]):
         self.notices = notices or []  # said on stderr before the screen took over: say them again inside
         self.quitting = False
         self.session = session
+        self.replay = session.replay_control  # play, pause, seek and speed go through it alone
         self.config = config or Config()
         self.clock = clock
         self.refresh_s = refresh or self.config.refresh_s
@@ -122,8 +123,8 @@ class TundraApp(App[int]):
         with Container(id="panes"):
             for i, cls in enumerate(PANES, 1):
                 yield cls(id=f"pane-{i}")
-        if self.session.replay is not None:
-            yield Timeline(self.session.replay, id="timeline")
+        if self.replay is not None:
+            yield Timeline(id="timeline")
         yield StatusBar(self.clock, id="status")
         yield Footer()
 
@@ -207,8 +208,8 @@ class TundraApp(App[int]):
         if not self.display_paused:
             for pane in self.query(Pane):
                 pane.show(pane.part(frame))
-            if self.session.replay is not None:
-                self.query_one(Timeline).refresh_position()
+            if frame.timeline is not None:
+                self.query_one(Timeline).show(frame.timeline)
         self.query_one(StatusBar).show(frame.status, frame.dashboard.tap, frame.dashboard.spans, self.display_paused)
         self._tell(frame)
 
@@ -234,9 +235,9 @@ class TundraApp(App[int]):
         if self.quitting:
             return False
         if action in REPLAY_ACTIONS:
-            return self.session.replay is not None
+            return self.replay is not None
         if action in ("record", "fleet"):
-            return self.session.replay is None
+            return self.replay is None
         return True
 
     def action_help(self) -> None:
@@ -267,10 +268,8 @@ class TundraApp(App[int]):
         self.call_after_refresh(self.tick)
 
     def action_pause(self) -> None:
-        rp = self.session.replay
-        if rp is not None:
-            rp.set_paused(not rp.paused)
-            self._changed("replay_paused", rp.paused)
+        if self.replay is not None:
+            self._changed("replay_paused", self.replay.toggle_pause())
         else:
             self.display_paused = not self.display_paused
             self._changed("paused", self.display_paused)
@@ -295,7 +294,7 @@ class TundraApp(App[int]):
                 return
             self.session.set_filter(terms)
             note = f"filter: {' '.join(sorted(terms))}" if terms else "filter cleared"
-            if terms and self.session.replay is None:
+            if terms and self.replay is None:
                 note += " (from now on)"
             self._changed("filter", terms, note)
 
@@ -351,31 +350,24 @@ class TundraApp(App[int]):
 
     # -- replay -----------------------------------------------------------------------------
     def action_step(self, seconds: int) -> None:
-        rp = self.session.replay
-        if rp is None:
-            return
-        rp.set_paused(True)
-        self.session.seek(rp.position_ns + seconds * 1_000_000_000)
-        self._changed("position", rp.position_ns)
+        if self.replay is not None:
+            self.replay.step(seconds)
+            self._changed("position", self.replay.position_ns)
 
     def action_seek(self, seconds: int) -> None:
-        rp = self.session.replay
-        if rp is not None:
-            self.session.seek(rp.position_ns + seconds * 1_000_000_000)
-            self._changed("position", rp.position_ns)
+        if self.replay is not None:
+            self.replay.seek_by(seconds)
+            self._changed("position", self.replay.position_ns)
 
     def action_jump(self, where: str) -> None:
-        rp = self.session.replay
-        if rp is not None:
-            self.session.seek(rp.start_ns - 1 if where == "start" else rp.end_ns)
-            self._changed("position", rp.position_ns)
+        if self.replay is not None:
+            self.replay.jump(where)
+            self._changed("position", self.replay.position_ns)
 
     def action_speed(self, factor: float) -> None:
-        rp = self.session.replay
-        if rp is not None:
-            current = rp.speed or 64.0
-            rp.set_speed(max(0.125, min(64.0, current * factor)))
-            self._changed("speed", rp.speed, f"speed {rp.speed:g}x")
+        if self.replay is not None:
+            speed = self.replay.scale_speed(factor)
+            self._changed("speed", speed, f"speed {speed:g}x")
 
     def _handle_exception(self, error: Exception) -> None:
         """Unhandled exception: write a scrubbed report, and leave one line instead of Textual's traceback.
@@ -385,7 +377,7 @@ class TundraApp(App[int]):
         locals, and locals may hold keys. An exception with `__rich__` is shown by that alone (public `panic`)."""
         from rich.text import Text
 
-        from ..crash import write_report
+        from ..crash import ShownError, write_report
 
         path = write_report(error, "tundra top/replay")
         self.crash_report = path
@@ -394,19 +386,8 @@ class TundraApp(App[int]):
         try:
             error.__rich__ = lambda: line  # type: ignore[attr-defined]
         except AttributeError:  # an exception that takes no attributes: show a stand-in carrying the line
-            error = _Shown(line)
+            error = ShownError(line)
         super()._handle_exception(error)
-
-
-class _Shown(Exception):
-    """Stands in for an exception that cannot carry `__rich__`."""
-
-    def __init__(self, line: object) -> None:
-        super().__init__()
-        self.line = line
-
-    def __rich__(self) -> object:
-        return self.line
 
 
 def run_app(session: Session, config: Config, theme: str | None = None, refresh: float | None = None,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ...model.timeline import error_seconds, spikes
-from ...sources import Replay
+from ...model.snapshot import TimelinePart
+from ...model.timeline import spikes
 from ..fmt import rich_colour
 
 
@@ -20,17 +20,17 @@ class Timeline(Static):
 
     DEFAULT_CSS = "Timeline { height: 1; padding: 0 1; background: $surface; }"
 
-    def __init__(self, replay: Replay, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.replay = replay
-        self._errors: dict[int, int] | None = None
+        self._errors: dict[int, int] = {}
+        self._scanned: tuple[tuple[int, int], ...] | None = None
         self._last: Text | None = None
 
-    def refresh_position(self) -> None:
-        """Redraw from the replay head."""
-        rp = self.replay
-        if self._errors is None:
-            self._errors = error_seconds(rp.packets)
+    def show(self, part: TimelinePart) -> None:
+        """Redraw from the head's position and the capture's error marks (none until they are scanned)."""
+        rp = part.position
+        if part.errors is not None and part.errors is not self._scanned:
+            self._scanned, self._errors = part.errors, dict(part.errors)
         start, end = rp.start_ns / 1e9, rp.end_ns / 1e9
         pos = rp.position_ns / 1e9
         speed = "max" if rp.speed is None else f"{rp.speed:g}x"

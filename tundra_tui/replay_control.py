@@ -1,0 +1,165 @@
+"""Replay control: the one place that plays, pauses, seeks and re-filters a capture in the monitor.
+
+The app talks only to `ReplayController`; the Session keeps ingest, the lock and recording. Engine
+checkpoints every CHECKPOINT_S of capture time (built by a prescan thread, off the ingest thread) make
+a seek anywhere cost at most that much re-ingest. Where the capture's errors are (the timeline's marks)
+is found by a byte scan on its own thread, never on the UI's. No Textual here.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from .model.engine import Engine
+from .model.snapshot import TimelinePart
+from .model.timeline import error_seconds
+from .sources import Replay
+
+if TYPE_CHECKING:
+    from .session import Session
+
+CHECKPOINT_S = 30
+MIN_SPEED, MAX_SPEED = 0.125, 64.0
+
+
+class ReplayController:
+    """Owns a session's Replay: checkpoints, prescan, seek, speed, pause and the error marks."""
+
+    def __init__(self, session: Session, replay: Replay) -> None:
+        self.session = session
+        self.replay = replay
+        self._blank = copy.deepcopy(session.engine)  # the empty engine a replay restarts from
+        # checkpoint slot (CHECKPOINT_S of capture time) -> (packets fed, engine state after them)
+        self._checkpoints: dict[int, tuple[int, Engine]] = {}
+        self._fed = 0  # packets fed into the session's engine
+        self._prescan_gen = 0
+        self._errors: tuple[tuple[int, int], ...] | None = None  # (second, error marks), once scanned
+
+    def start(self) -> None:
+        """After the source has loaded: scan for error marks and build checkpoints, each on its own thread."""
+        threading.Thread(target=self._scan_errors, name="tundra-error-scan", daemon=True).start()
+        self._start_prescan()
+
+    def _scan_errors(self) -> None:
+        self._errors = tuple(sorted(error_seconds(self.replay.packets).items()))
+
+    # -- what the screen shows ------------------------------------------------------------
+    def timeline(self) -> TimelinePart:
+        """The head's position and where the errors are (None until the scan is done)."""
+        return TimelinePart(self.replay.position(), self._errors)
+
+    # -- ingest (called by the Session's ingest thread, with the session lock held) ----------------
+    def ingest(self, batch: list[tuple[int, bytes]]) -> None:
+        """Feed a batch the ingest thread just read, unless a seek since then already placed the engine."""
+        rp = self.replay
+        if rp.read_generation != rp.generation:
+            return
+        self.session.feed_locked(batch)
+        self._fed = rp.read_end
+
+    # -- control (from the UI thread) -----------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        """Whether playback is paused."""
+        return self.replay.paused
+
+    @property
+    def speed(self) -> float | None:
+        """Playback speed (None: as fast as possible)."""
+        return self.replay.speed
+
+    @property
+    def position_ns(self) -> int:
+        """Capture time of the head."""
+        return self.replay.position_ns
+
+    def toggle_pause(self) -> bool:
+        """Pause or resume; the new state."""
+        self.replay.set_paused(not self.replay.paused)
+        return self.replay.paused
+
+    def scale_speed(self, factor: float) -> float:
+        """Multiply the speed (max speed counts as MAX_SPEED), within [MIN_SPEED, MAX_SPEED]; the new speed."""
+        speed = max(MIN_SPEED, min(MAX_SPEED, (self.replay.speed or MAX_SPEED) * factor))
+        self.replay.set_speed(speed)
+        return speed
+
+    def step(self, seconds: int) -> None:
+        """Pause, then move `seconds` of capture time."""
+        self.replay.set_paused(True)
+        self.seek(self.replay.position_ns + seconds * 1_000_000_000)
+
+    def seek_by(self, seconds: int) -> None:
+        """Move `seconds` of capture time, playing on if playing."""
+        self.seek(self.replay.position_ns + seconds * 1_000_000_000)
+
+    def jump(self, where: str) -> None:
+        """To the `start` or the `end` of the capture."""
+        self.seek(self.replay.start_ns - 1 if where == "start" else self.replay.end_ns)
+
+    def seek(self, ts_ns: int) -> None:
+        """Move to capture time `ts_ns`: everything up to it is ingested, nothing after."""
+        rp, session = self.replay, self.session
+        with session.lock:
+            target = rp.rewind(ts_ns)
+            best = max((cp for cp in self._checkpoints.values() if cp[0] <= target), default=None,
+                       key=lambda cp: cp[0])
+            if target < self._fed or (best is not None and best[0] > self._fed):  # behind us, or nearer ahead
+                engine, self._fed = (copy.deepcopy(best[1]), best[0]) if best else (self._fresh(), 0)
+                session.replace_engine_locked(engine)
+            _feed_range(session.engine, rp, self._fed, target)
+            self._fed = target
+        if not rp.done:
+            session.resume_ingest()
+
+    def refilter(self, terms: frozenset[str]) -> None:
+        """A new tag filter: the engine is rebuilt up to the head (a replay can show the past filtered)."""
+        with self.session.lock:
+            self._checkpoints.clear()
+            engine = self._fresh(terms)
+            _feed_range(engine, self.replay, 0, self._fed)
+            self.session.replace_engine_locked(engine)
+        self._start_prescan()
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def _fresh(self, terms: frozenset[str] | None = None) -> Engine:
+        engine = copy.deepcopy(self._blank)
+        engine.set_filter(self.session.filter if terms is None else terms)
+        return engine
+
+    def _start_prescan(self) -> None:
+        """Build every checkpoint in the background, so a seek anywhere costs < CHECKPOINT_S of ingest."""
+        rp = self.replay
+        if rp.speed is None or not rp.packets:
+            return
+        self._prescan_gen += 1
+        threading.Thread(target=self._prescan, args=(self._prescan_gen,), name="tundra-prescan",
+                         daemon=True).start()
+
+    def _prescan(self, gen: int) -> None:
+        """The only place checkpoints are made: off the ingest thread, outside the lock while copying."""
+        rp, session = self.replay, self.session
+        engine = self._fresh()
+        next_slot = 1
+        for i in range(0, len(rp.packets), 2048):
+            if gen != self._prescan_gen or session.stopping:
+                return  # a new filter (or the end of the session) made this pass stale
+            end = min(i + 2048, len(rp.packets))
+            engine.feed(rp.packets[i:end])
+            slot = (rp.times[end - 1] - rp.start_ns) // (CHECKPOINT_S * 1_000_000_000)
+            if slot >= next_slot:
+                snapshot = copy.deepcopy(engine)
+                with session.lock:
+                    if gen == self._prescan_gen:
+                        self._checkpoints.setdefault(slot, (end, snapshot))
+                next_slot = slot + 1
+            time.sleep(0)  # let the screen and the player have the GIL between chunks
+
+
+def _feed_range(engine: Engine, rp: Replay, start: int, end: int, size: int = 4096) -> None:
+    """Feed replay packets [start, end) in batches."""
+    for i in range(start, end, size):
+        engine.feed(rp.packets[i : min(i + size, end)])
