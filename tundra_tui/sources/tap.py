@@ -235,8 +235,9 @@ class Listener:
             return
         self._stop = True
         if self._proc is not None:
-            with contextlib.suppress(OSError):
-                os.kill(self._proc.pid, STOP_SIGNAL)
+            if self._proc.poll() is None:  # never signal a pid that may already belong to someone else
+                with contextlib.suppress(OSError):
+                    os.kill(self._proc.pid, STOP_SIGNAL)
             try:
                 self._proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
