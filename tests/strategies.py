@@ -60,3 +60,40 @@ def mutated(draw: st.DrawFn) -> bytes:
 
 datagram = st.lists(st.one_of(valid_line, mutated(), st.binary(max_size=60)), min_size=1, max_size=10).map(
     b"\n".join)
+
+
+# -- hostile input: what an attacker sends (numbers that overflow, markup, escapes, PII, huge sizes) --------
+BAD_VALUES = ["1e308", "-1e308", "1e308:1e308", "NaN", "nan", "inf", "-Inf", "+Infinity", "9" * 400, "0x1p1023",
+              "1e101", "-1e300", "1e-320"]
+SNIPPETS = ["[/x]", "[bold red]", "[redacted:email]", "[link=http://e]", "\x1b]2;EVIL\x07", "\x1b[2J", "\x1b[?1049l",
+            "\x1b]8;;http://evil/\x1b\\", "\u202e", "\u2066", "\x9b31m", "\x00", "\r", "\x7f"]
+PII = ["bob@example.com", "AKIAIOSFODNN7EXAMPLE", "10.1.2.3", "fe80::1", "2001:db8::8a2e:370:7334",
+       "4111111111111111", "Bearer abc.def.ghi", "sk-abcdefghijklmnop1234"]
+_piece = st.one_of(st.sampled_from(SNIPPETS + PII), st.text(st.characters(blacklist_characters="\n|,# "), max_size=6),
+                   st.just("x" * 700))
+# words joined by spaces, so a PII word stands alone as it would in real text; no `\n`, `|` or `,` here:
+# the grammar fuzzers above mutate structure, these attack what is inside the fields
+hostile_text = st.lists(_piece, min_size=1, max_size=5).map(" ".join)
+LLM_NAMES = ["llm.request.complete", "llm.request.duration", "llm.tokens.input", "llm.tokens.output",
+             "ml_obs.span.llm.input.tokens", "gen_ai.client.token.usage"]
+
+
+@st.composite
+def hostile_line(draw: st.DrawFn) -> bytes:
+    """A line from an attacker: any LLM or odd name, a bad or plain value, any rate, hostile text in every field.
+    Its model is never `gpt-4o` and its names never start with `clean.`: clean lines can be counted exactly."""
+    kind = draw(st.sampled_from(["metric", "metric", "event", "check", "junk"]))
+    text = draw(hostile_text)
+    if kind == "metric":
+        name = draw(st.one_of(st.sampled_from(LLM_NAMES), hostile_text.map(lambda t: "h " + t)))
+        val = draw(st.one_of(st.sampled_from(BAD_VALUES), st.integers(0, 10**6).map(str)))
+        rate = draw(st.sampled_from(["", "|@0.5", "|@1e-300", "|@5e-324", "|@NaN", "|@-1"]))
+        mtype = draw(st.sampled_from(["c", "d", "g", "h", "ms", "s"]))
+        return (f"{name}:{val}|{mtype}{rate}|#model:h {text},provider:{draw(hostile_text)},{text}:{text},"
+                f"gen_ai.token.type:input,gen_ai.request.model:h {text}").encode()
+    if kind == "event":
+        title, body = text.encode(), draw(hostile_text).encode()
+        return b"_e{%d,%d}:%s|%s|h:%s|#user:%s" % (len(title), len(body), title, body, text.encode(), text.encode())
+    if kind == "check":
+        return f"_sc|h {text}|{draw(st.sampled_from('0123'))}|#k:{text}|m:{draw(hostile_text)}".encode()
+    return draw(st.binary(max_size=80)).replace(b"\n", b" ")

@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import zstandard
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tundra_tui.capture import CaptureError, CaptureReader, DogMsg, encode, header
@@ -111,7 +111,6 @@ def hostile_capture(draw: st.DrawFn) -> tuple[bytes, int, bool]:
     return bytes(data), clean if damage in ("none", "length") else -1, damage == "none"
 
 
-@settings(max_examples=80, deadline=None)
 @given(cap=hostile_capture(), compress=st.booleans())
 def test_reader_survives_any_damage(tmp_path_factory: object, cap: tuple[bytes, int, bool], compress: bool) -> None:
     data, clean, intact = cap

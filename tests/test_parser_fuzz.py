@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tundra_tui.protocol import Metric, Parser
-from tundra_tui.protocol.text import clean
+from tundra_tui.text import clean
 
 from .strategies import datagram, event_line, metric_line, valid_line
 

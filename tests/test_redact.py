@@ -30,8 +30,8 @@ def test_defaults_cover_emails_tokens_keys_and_ipv4() -> None:
     assert tags == tuple(sorted(("user:[redacted:email]", "ip:[redacted:ipv4]", "auth:[redacted:bearer]",
                                  "k:[redacted:api_key]", "aws:[redacted:api_key]", "hex:[redacted:api_key]",
                                  "version:1.2.3", "env:prod")))
-    assert r.text("from 10.0.0.1") == "from 10.0.0.1"  # IPv4 only in tag values
-    assert r.count == 6
+    assert r.text("from 10.0.0.1") == "from [redacted:ipv4]"  # in event text and check messages too
+    assert r.count == 7
 
 
 def test_engine_redacts_before_display() -> None:

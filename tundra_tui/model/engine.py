@@ -360,7 +360,7 @@ class Engine:
     def stats(self, source: str, top: int | None = None) -> Stats:
         """The `tundra stats --json` document (docs/json.md)."""
         rows = tuple(ContextRow(r["name"], r["type"], tuple(r["tags"]), r["samples"], r["count"], r["value"],
-                                r.get("bad_values", 0)) for r in self.store.rows(top, self.redactor.tags))
+                                r.get("bad_values", 0)) for r in self.store.rows(top, self.redactor.context))
         redactions = self.redactor.count  # before the bad lines below are redacted for showing
         bad = tuple(f"{b.kind} ({b.reason}): {self.redactor.line(b.text)}" for b in self.parser.bad_lines)
         store = self.store

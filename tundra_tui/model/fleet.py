@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..protocol.text import clean_any
+from ..text import clean_any
 from .cost import PRICING, CostSource
 from .numbers import MAX_MAGNITUDE, fsum, number
 from .snapshot import FleetModel, FleetPart, HostCheck

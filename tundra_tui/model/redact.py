@@ -1,26 +1,79 @@
-"""PII redaction: configurable regexes over tag values and event text, applied before anything is
-shown (and, with --redact-captures, before anything is recorded).
+"""PII redaction: configurable regexes over parsed fields, applied before anything is shown (and, with
+--redact-captures, before anything is recorded).
 
-Display redaction replaces a match with `[redacted:<rule>]`. Capture redaction masks a match
-with `*` of the same length, so event byte lengths in `_e{..}` headers stay right.
+Rules see one field at a time: a metric or check name, a tag key, a tag value, an event title or
+text, a check message or host. Never a whole line (so no match runs into the next one), and never the
+numeric value or type of a metric (numbers and the grammar stay untouched; set members are text).
+Rules marked "tags" apply to names and tags, "text" to event text and check messages, "both" to all.
+
+Display redaction replaces a match with `[redacted:<rule>]`. Capture redaction masks a match with `*`
+of the same length, field by field, so every datagram still parses and `_e{..}` lengths stay right.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..protocol import Context, Event, ServiceCheck
+from ..protocol.floats import go_float
+
+_HEX4 = "[0-9A-Fa-f]{1,4}"
+_V4 = r"(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}"
+_V6 = (rf"(?<![0-9A-Za-z])(?:(?:{_HEX4}:){{7}}{_HEX4}"  # full form
+       rf"|(?:{_HEX4}:){{1,7}}:(?:{_HEX4}(?::{_HEX4}){{0,5}}|{_V4})?"  # a::, a::b, a:b::c:d, ::ffff:1.2.3.4
+       rf"|::(?:{_HEX4}(?::{_HEX4}){{0,6}}|{_V4}))(?![0-9A-Za-z])")  # ::1
 
 # (name, pattern, where): where is "tags", "text" or "both"
 DEFAULT_RULES: list[tuple[str, str, str]] = [
-    ("email", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "both"),
-    ("bearer", r"(?i)\bbearer[\s:=]+[A-Za-z0-9._~+/-]+=*", "both"),
-    ("api_key", r"\b(?:sk|pk|rk)[-_][A-Za-z0-9_-]{16,}|\bAKIA[0-9A-Z]{16}\b|\bxox[abpr]-[A-Za-z0-9-]{10,}"
-                r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\b[0-9a-fA-F]{32,}\b", "both"),
-    ("ipv4", r"\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b", "tags"),
+    # a match may start only where a run of local-part characters starts: without the look-behind, a
+    # 64 KiB name with no `@` cost a quadratic scan (seconds per new context)
+    ("email", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "both"),
+    ("bearer", r"(?i)\bbearer[ \t:=]+[A-Za-z0-9._~+/-]+=*", "both"),  # spaces and tabs only: never a line break
+    ("api_key", r"\b(?:sk|pk|rk)[-_][A-Za-z0-9_-]{16,}|(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![A-Z0-9])"
+                r"|\bxox[abpr]-[A-Za-z0-9-]{10,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\b[0-9a-fA-F]{32,}\b", "both"),
+    ("ipv4", rf"\b{_V4}\b", "both"),
+    ("ipv6", _V6, "both"),
+    # 13-19 digits in one run, or in groups as printed (4-4-4-4, 4-6-5); kept only when the Luhn check passes
+    ("card", r"(?<![\d.])(?:\d{13,19}|\d{4}[ -]\d{4,6}[ -]\d{4,5}(?:[ -]\d{1,4})?)(?![\d.])", "both"),
 ]
+
+
+def luhn(digits: str) -> bool:
+    """True for a 13-19 digit card number whose Luhn checksum holds (spaces and dashes ignored)."""
+    ds = [int(c) for c in digits if c.isdigit()]
+    if not 13 <= len(ds) <= 19:
+        return False
+    total = 0
+    for i, d in enumerate(reversed(ds)):
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_CHECKS: dict[str, Callable[[str], bool]] = {"card": luhn}
+
+
+def _numbers(value: bytes) -> bool:
+    """True when a metric's value field is numbers the parser takes: those are never masked."""
+    try:
+        for v in value.split(b":"):
+            if v:
+                go_float(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _star(check: Callable[[str], bool] | None) -> Callable[[re.Match[bytes]], bytes]:
+    """A capture mask: `*` of the match's length, where the rule's check (if any) agrees."""
+    def sub(m: re.Match[bytes]) -> bytes:
+        hit = m.group(0)
+        return hit if check is not None and not check(hit.decode("latin-1")) else b"*" * len(hit)
+    return sub
 
 
 @dataclass
@@ -29,16 +82,17 @@ class Rule:
     pattern: re.Pattern[str]
     bytes_pattern: re.Pattern[bytes]
     where: str
+    check: Callable[[str], bool] | None = None  # a match counts only if this agrees (card numbers: Luhn)
 
 
 class Redactor:
-    """Applies the rules and counts what it replaced."""
+    """Applies the rules to parsed fields and counts what it replaced."""
 
     def __init__(self, rules: list[tuple[str, str, str]] | None = None, enabled: bool = True) -> None:
         self.enabled = enabled
         self.count = 0
-        self.rules = [Rule(n, re.compile(p), re.compile(p.encode()), w)
-                      for n, p, w in (DEFAULT_RULES if rules is None else rules)]
+        self.rules = [Rule(n, re.compile(p), re.compile(p.encode()), w, _CHECKS.get(n) if (n, p, w) in
+                           DEFAULT_RULES else None) for n, p, w in (DEFAULT_RULES if rules is None else rules)]
 
     @classmethod
     def from_config(cls, raw: dict[str, Any], enabled: bool = True) -> Redactor:
@@ -47,32 +101,52 @@ class Redactor:
         base = DEFAULT_RULES if raw.get("defaults", True) else []
         return cls([*base, *extra], enabled=enabled and raw.get("enabled", True))
 
+    # -- display: `[redacted:rule]` -------------------------------------------------------------
     def _sub(self, text: str, where: str) -> str:
         for rule in self.rules:
             if rule.where in (where, "both"):
-                text, n = rule.pattern.subn(f"[redacted:{rule.name}]", text)
-                self.count += n
+                label = f"[redacted:{rule.name}]"
+                if rule.check is None:
+                    text, n = rule.pattern.subn(label, text)
+                    self.count += n
+                elif rule.pattern.search(text):
+                    text = rule.pattern.sub(self._checked_sub(rule, label), text)
         return text
 
+    def _checked_sub(self, rule: Rule, label: str) -> Callable[[re.Match[str]], str]:
+        """The replacement for a rule with a check: only matches the check agrees with are redacted (and counted)."""
+        def sub(m: re.Match[str]) -> str:
+            if rule.check is not None and not rule.check(m.group(0)):
+                return m.group(0)
+            self.count += 1
+            return label
+        return sub
+
+    def name(self, name: str) -> str:
+        """A metric or check name as it may be shown."""
+        return self._sub(name, "tags") if self.enabled else name
+
     def tags(self, tags: tuple[str, ...]) -> tuple[str, ...]:
-        """Tags with their values redacted (keys are kept)."""
+        """Tags with keys and values redacted, each on its own."""
         if not self.enabled:
             return tags
         out = []
         for t in tags:
             key, sep, value = t.partition(":")
-            out.append(key + sep + self._sub(value, "tags") if sep else self._sub(t, "tags"))
+            # key and value each, then the whole tag: an IPv6 address spans the `:` between them
+            out.append(self._sub(self._sub(key, "tags") + sep + self._sub(value, "tags") if sep else t, "tags"))
         return tuple(sorted(set(out)))
 
     def text(self, text: str) -> str:
+        """Event text or a check message as it may be shown."""
         return self._sub(text, "text") if self.enabled and text else text
 
     def context(self, ctx: Context) -> Context:
-        """The context as it may be shown."""
+        """The context as it may be shown: name, tag keys and tag values."""
         if not self.enabled:
             return ctx
-        tags = self.tags(ctx.tags)
-        return ctx if tags == ctx.tags else ctx._replace(tags=tags)
+        name, tags = self.name(ctx.name), self.tags(ctx.tags)
+        return ctx if name == ctx.name and tags == ctx.tags else ctx._replace(name=name, tags=tags)
 
     def event(self, e: Event) -> Event:
         if not self.enabled:
@@ -82,14 +156,71 @@ class Redactor:
     def check(self, sc: ServiceCheck) -> ServiceCheck:
         if not self.enabled:
             return sc
-        return sc._replace(tags=self.tags(sc.tags), message=self.text(sc.message) if sc.message else sc.message)
+        return sc._replace(name=self.name(sc.name), tags=self.tags(sc.tags),
+                           message=self.text(sc.message) if sc.message else sc.message)
 
     def line(self, raw: str) -> str:
-        """A raw line shown as a bad-line sample: every rule applies."""
+        """A raw line shown as a bad-line sample (one line, unparsed): every rule applies."""
         return self._sub(self._sub(raw, "tags"), "text") if self.enabled else raw
 
+    # -- captures: `*` masks, field by field -------------------------------------------------------
     def datagram(self, payload: bytes) -> bytes:
-        """For captures: every rule, matches masked with `*` of the same length."""
+        """For captures: each line masked field by field, `*` of the same length; values and types untouched."""
+        return b"\n".join(self._mask_line(line) for line in payload.split(b"\n"))
+
+    def _mask(self, field: bytes, where: str) -> bytes:
         for rule in self.rules:
-            payload = rule.bytes_pattern.sub(lambda m: b"*" * len(m.group(0)), payload)
-        return payload
+            if rule.where in (where, "both") and rule.bytes_pattern.search(field):
+                field = rule.bytes_pattern.sub(_star(rule.check), field)
+        return field
+
+    def _mask_tags(self, raw: bytes) -> bytes:
+        out = []
+        for tag in raw.split(b","):
+            key, sep, value = tag.partition(b":")
+            out.append(self._mask(self._mask(key, "tags") + sep + self._mask(value, "tags"), "tags"))
+        return b",".join(out)
+
+    def _mask_fields(self, fields: list[bytes]) -> list[bytes]:
+        """Optional `|` fields: tags, host, aggregation key, source and check message; the rest as they are."""
+        out = []
+        for f in fields:
+            if f[:1] == b"#":
+                f = b"#" + self._mask_tags(f[1:])
+            elif f[:2] in (b"h:", b"k:", b"s:"):
+                f = f[:2] + self._mask(f[2:], "tags")
+            elif f[:2] == b"m:":
+                f = f[:2] + self._mask(f[2:], "text")
+            out.append(f)
+        return out
+
+    def _mask_line(self, line: bytes) -> bytes:
+        if line.startswith(b"_e{"):
+            return self._mask_event(line)
+        if line.startswith(b"_sc|"):
+            fields = line[4:].split(b"|")
+            return b"_sc|" + b"|".join([self._mask(fields[0], "tags"), *fields[1:2],
+                                        *self._mask_fields(fields[2:])])
+        name, sep, rest = line.partition(b":")
+        if not sep:  # not a metric: one field, masked whole
+            return self._mask(line, "tags")
+        value, *fields = rest.split(b"|")  # the value(s), then the type
+        if (fields and fields[0] == b"s") or not _numbers(value):
+            value = self._mask(value, "tags")  # a set member is text (a user id, often); so is a value that is not
+        return b"|".join([self._mask(name, "tags") + b":" + value, *self._mask_fields(fields)])
+
+    def _mask_event(self, line: bytes) -> bytes:
+        header, sep, message = line.partition(b":")
+        lengths = header[3:-1].split(b",")
+        if not sep or not header.endswith(b"}") or len(lengths) != 2 or not all(x.isdigit() for x in lengths):
+            return self._mask(line, "text")  # unparseable anyway: masked whole, still one line
+        tl, xl = int(lengths[0]), int(lengths[1])
+        title, text, rest = message[:tl], message[tl + 1 : tl + 1 + xl], message[tl + 1 + xl :]
+        if len(title) + len(text) + 1 != len(message[: tl + 1 + xl]):
+            return self._mask(line, "text")  # shorter than its lengths: malformed, masked whole
+        body = self._mask(title, "text") + message[tl : tl + 1] + self._mask(text, "text")
+        if rest[:1] == b"|":
+            rest = b"|" + b"|".join(self._mask_fields(rest[1:].split(b"|")))
+        elif rest:
+            rest = self._mask(rest, "text")
+        return header + b":" + body + rest

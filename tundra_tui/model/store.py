@@ -84,13 +84,16 @@ class Store:
         return None
 
     def rows(self, top: int | None = None,
-             show: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
-        """Contexts as the `stats --json` contract, sorted by samples (desc), then name; `show` redacts tags."""
+             show: Callable[[Context], Context] | None = None) -> list[dict[str, Any]]:
+        """Contexts as the `stats --json` contract, sorted by samples (desc), then name; `show` redacts them."""
         items = sorted(self.contexts.items(), key=lambda kv: (-kv[1].samples, kv[0].name, kv[0].tags))
         if top is not None:
             items = items[:top]
-        rows = [{"name": c.name, "type": c.mtype, "tags": list(show(c.tags) if show else c.tags),
-                 "samples": s.samples, "count": s.count, "value": s.value} for c, s in items]
+        rows = []
+        for c, s in items:
+            shown = show(c) if show else c
+            rows.append({"name": shown.name, "type": c.mtype, "tags": list(shown.tags),
+                         "samples": s.samples, "count": s.count, "value": s.value})
         for row, (_, s) in zip(rows, items, strict=True):
             if s.bad:
                 row["bad_values"] = s.bad  # only where there were any: the usual row keeps its six keys

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 
+from ..text import clean, clean_bytes
 from .floats import go_float, go_int
 from .records import BadLine, Context, Event, Metric, Record, ServiceCheck
-from .text import clean, clean_bytes
 
 _TYPES = {b"c": "c", b"g": "g", b"h": "h", b"d": "d", b"s": "s", b"ms": "ms"}
 _STRIPPED_TAG_PREFIXES = ("dd.internal.entity_id:", "dd.internal.card:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .text import clean_bytes
+from ..text import clean_bytes
 
 METRIC_TYPES = ("c", "g", "h", "d", "s", "ms")
 

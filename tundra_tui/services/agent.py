@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.text import clean_any
+from ..text import clean_any
 
 DEFAULT_AGENT_URL = "http://127.0.0.1:8126/info"
 MAX_INFO = 1 << 20  # the Agent's /info is a few KiB; any local user can bind 8126 when no Agent runs

@@ -1,0 +1,100 @@
+"""Hostile datagrams: overflow, NaN, inf, markup, terminal escapes, PII and huge fields in every field,
+mixed with clean lines whose numbers must come out exact. Written to find the next bug, not pin one."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import re
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tundra_tui.commands.report import print_dashboard, print_stats
+from tundra_tui.model import Engine
+from tundra_tui.model.redact import Redactor
+from tundra_tui.protocol import Metric, Parser
+
+from .strategies import PII, hostile_line, valid_line
+
+T0 = 1_700_000_000 * 10**9
+CLEAN = [b"clean.count:1|c|#k:v", b"llm.request.complete:1|c|#model:gpt-4o,provider:openai,success:true",
+         b"llm.request.duration:100|d|#model:gpt-4o,provider:openai"]
+# what a terminal obeys: C0 but newline, DEL, C1, bidi controls
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _strings(doc: Any) -> list[str]:
+    if isinstance(doc, str):
+        return [doc]
+    if isinstance(doc, dict):
+        return [s for k, v in doc.items() for s in _strings(k) + _strings(v)]
+    if isinstance(doc, list | tuple):
+        return [s for v in doc for s in _strings(v)]
+    return []
+
+
+def _safe(doc: Any) -> None:
+    """Finite JSON; no string a terminal would obey; no PII word whole."""
+    json.dumps(doc, allow_nan=False)
+    for s in _strings(doc):
+        assert not _CONTROL.search(s), repr(s[:200])
+        for word in PII:
+            assert word not in s, (word, s[:200])
+
+
+@st.composite
+def mixed(draw: st.DrawFn) -> tuple[list[bytes], list[int]]:
+    """Packets of clean and hostile lines, shuffled; how many of each clean line were sent."""
+    counts = [draw(st.integers(0, 6)) for _ in CLEAN]
+    lines = [c for c, n in zip(CLEAN, counts, strict=True) for _ in range(n)]
+    lines += draw(st.lists(hostile_line(), min_size=1, max_size=12))
+    lines = draw(st.permutations(lines))
+    cut = sorted(draw(st.lists(st.integers(0, len(lines)), max_size=3)))
+    packets = [b"\n".join(lines[a:b]) for a, b in zip([0, *cut], [*cut, len(lines)], strict=True)]
+    return [p for p in packets if p], counts
+
+
+@given(mixed())
+def test_hostile_lines_never_poison_the_clean_ones(case: tuple[list[bytes], list[int]]) -> None:
+    packets, (n_count, n_req, n_dur) = case
+    for twice in (1, 2):  # the second round goes through the hot path's known shapes
+        stats = Engine(llm=False, redactor=Redactor())
+        dash = Engine(redactor=Redactor())
+        for eng in (stats, dash):
+            eng.feed([(T0 + i, p) for i, p in enumerate(packets * twice)])
+        rows = {r["name"]: r for r in stats.stats_json("x")["contexts"]}
+        if n_count:
+            assert (rows["clean.count"]["samples"], rows["clean.count"]["count"]) == (n_count * twice,) * 2
+        doc = dash.dashboard(T0 + 10**9)
+        model = next((m for m in doc["models"] if m["model"] == "gpt-4o"), None)
+        if n_req or n_dur:
+            assert model is not None and model["requests"] == n_req * twice
+            assert model["p50_ms"] is None if not n_dur else math.isclose(model["p50_ms"], 100, rel_tol=0.02)
+        _safe(stats.stats_json("x"))
+        _safe(doc)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_stats(stats, "hostile", {}, None)
+        print_dashboard(doc)
+    assert "\x1b" not in out.getvalue() and "\x9b" not in out.getvalue()  # no escape reaches the terminal
+
+
+@given(st.lists(st.one_of(valid_line, hostile_line()), min_size=1, max_size=8).map(b"\n".join))
+def test_capture_masks_keep_every_datagram_parseable(packet: bytes) -> None:
+    """--redact-captures: same lines, same records, same values and types; only fields masked, PII gone."""
+    masked = Redactor().datagram(packet)
+    assert len(masked) == len(packet) and masked.count(b"\n") == packet.count(b"\n")
+    p, q = Parser(), Parser()
+    before, after = p.parse_packet(packet), q.parse_packet(masked)
+    assert p.errors == q.errors and len(before) == len(after)
+    for a, b in zip(before, after, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, Metric) and isinstance(b, Metric):
+            assert a.context.mtype == b.context.mtype and repr((a.values, a.rate)) == repr((b.values, b.rate))
+    for word in PII:
+        if word.encode() in packet:
+            assert word.encode() not in masked or word == "Bearer abc.def.ghi", word
