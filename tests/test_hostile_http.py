@@ -166,7 +166,7 @@ def test_the_fleet_poller_survives_hostile_numbers_tags_and_shapes() -> None:
     with Server(hostile) as api:
         p = _poller(api.url)
         p.poll_once()
-        first = p.state.as_json()
+        first = p.state.to_json()
         for _ in answers[1:]:
             p.poll_once()  # none of these may raise: the poller thread would die with the status stuck
     assert first["status"] == "ok"

@@ -205,8 +205,10 @@ class Redactor:
         if not sep:  # not a metric: one field, masked whole
             return self._mask(line, "tags")
         value, *fields = rest.split(b"|")  # the value(s), then the type
-        if (fields and fields[0] == b"s") or not _numbers(value):
-            value = self._mask(value, "tags")  # a set member is text (a user id, often); so is a value that is not
+        if fields and fields[0] == b"s":
+            value = self._mask(value, "tags")  # a set member is text (a user id, often)
+        elif not _numbers(value):  # a line the parser refuses anyway: masked whole, so nothing hides in a split
+            return self._mask(self._mask(line, "tags"), "text")
         return b"|".join([self._mask(name, "tags") + b":" + value, *self._mask_fields(fields)])
 
     def _mask_event(self, line: bytes) -> bytes:
