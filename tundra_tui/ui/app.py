@@ -102,6 +102,7 @@ class TundraApp(App[int]):
         super().__init__()
         self.notices = notices or []  # said on stderr before the screen took over: say them again inside
         self.quitting = False
+        self.early_signals: list[int] = []  # SIGTERM/SIGHUP caught before the app could handle them
         self.session = session
         self.replay = session.replay_control  # play, pause, seek and speed go through it alone
         self.config = config or Config()
@@ -161,7 +162,9 @@ class TundraApp(App[int]):
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(sig, self._signalled, sig)
         except (RuntimeError, NotImplementedError, ValueError):
-            pass  # not the main thread (tests), or a platform without it
+            return  # not the main thread (tests), or a platform without it
+        if self.early_signals:  # arrived while the screen was starting
+            self._signalled(self.early_signals[0])
 
     def _signalled(self, sig: int) -> None:
         import os
@@ -393,7 +396,15 @@ class TundraApp(App[int]):
 def run_app(session: Session, config: Config, theme: str | None = None, refresh: float | None = None,
             notices: list[str] | None = None) -> int:
     """Run the TUI until the user quits (or a signal ends it); return the exit status."""
+    import signal
+
     app = TundraApp(session, config, theme=theme, refresh=refresh, notices=notices)
+
+    def early(sig: int, frame: object) -> None:
+        app.early_signals.append(sig)  # kept for on_mount, which ends the app the same way
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # until the app's own handlers take over at mount
+        signal.signal(sig, early)
     result = app.run()
     return app.return_code or int(result or 0)  # Textual sets 1 after an internal error
 
