@@ -1,6 +1,6 @@
 """Per-context aggregation for `stats`: counts, gauges and sets, under a cardinality cap.
 
-Quantiles live in the LLM view's DDSketches, not here: the stats contract needs only
+Quantiles live in the LLM rollup's DDSketches, not here: the stats contract needs only
 samples, weighted count and value per context.
 """
 
