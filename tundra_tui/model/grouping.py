@@ -28,9 +28,11 @@ def _model_rows(llm: LLMRollup, dash: Dashboard, now_s: int, span: int) -> list[
         # $/min: the session cost scaled by the share of tokens spent in the rate window
         per_min = None if cost is None or not all_tokens else cost * (tok_window / all_tokens) / (span / 60)
         rows.append(GroupRow(
-            key[0], key[1], agg.requests, agg.errors, agg.input_tokens, agg.output_tokens, cost, per_min, m.pricing,
-            m.p50_ms, m.p95_ms, m.p99_ms, spark(agg.req_series, now_s), spark(agg.tok_series, now_s),
-            agg.req_series.total(now_s, span) / span, tok_window / span))
+            key[0], key[1], requests=agg.requests, errors=agg.errors, input_tokens=agg.input_tokens,
+            output_tokens=agg.output_tokens, cost_usd=cost, cost_per_min=per_min, pricing=m.pricing,
+            p50=m.p50_ms, p95=m.p95_ms, p99=m.p99_ms, req_spark=spark(agg.req_series, now_s),
+            tok_spark=spark(agg.tok_series, now_s), req_rate=agg.req_series.total(now_s, span) / span,
+            tok_rate=tok_window / span))
     return rows
 
 
@@ -57,12 +59,12 @@ def _provider_rows(models: list[GroupRow], llm: LLMRollup) -> list[GroupRow]:
         for r in rows:
             req_spark, tok_spark = _add(req_spark, r.req_spark), _add(tok_spark, r.tok_spark)
         out.append(GroupRow(
-            name, "", sum(r.requests for r in rows), sum(r.errors for r in rows),
-            sum(r.input_tokens or 0 for r in rows), sum(r.output_tokens or 0 for r in rows),
-            sum(r.cost_usd or 0.0 for r in priced) if priced else None,
-            sum(r.cost_per_min or 0.0 for r in priced) if priced else None, any(r.pricing for r in rows),
-            *lat,
-            req_spark, tok_spark, sum(r.req_rate for r in rows), sum(r.tok_rate for r in rows)))
+            name, requests=sum(r.requests for r in rows), errors=sum(r.errors for r in rows),
+            input_tokens=sum(r.input_tokens or 0 for r in rows), output_tokens=sum(r.output_tokens or 0 for r in rows),
+            cost_usd=sum(r.cost_usd or 0.0 for r in priced) if priced else None,
+            cost_per_min=sum(r.cost_per_min or 0.0 for r in priced) if priced else None,
+            pricing=any(r.pricing for r in rows), p50=lat[0], p95=lat[1], p99=lat[2], req_spark=req_spark,
+            tok_spark=tok_spark, req_rate=sum(r.req_rate for r in rows), tok_rate=sum(r.tok_rate for r in rows)))
     return out
 
 
