@@ -55,7 +55,7 @@ def check_shadow(decoded_spans: tuple[LLMSpan, ...], trace: list[Span], origin_p
     assert rec.trace_id == f"{web.trace_id:032x}", origin_path  # 128 bits, rebuilt from _dd.p.tid
     assert rec.span_id == str(call.span_id) and rec.parent_id == str(web.span_id)
     assert rec.status == "error" and rec.error_type == "openai.RateLimitError"
-    assert rec.error_message == "slow down [2J"  # the escape is gone before any renderer sees it
+    assert rec.error_message == "slow down\\x1b[2J"  # shown, not obeyed, before any renderer sees it
     assert rec.duration_ns == call.duration_ns and rec.start_ns == call.start_ns
 
 
@@ -99,7 +99,7 @@ def test_evp_json_gzipped_list_and_single_object() -> None:
     assert rec.trace_id == "6b09ad8300000000d104eaf4e896529d"  # the APM id: the v0.4 copy dedupes with this one
     assert rec.parent_id == "" and rec.ml_app == "shop" and rec.service == "svc"
     assert rec.input == "system: be brief\nuser: I am ann@corp.example.org"
-    assert rec.output == "assistant: helloevil"  # the bidi override is stripped
+    assert rec.output == "assistant: hello\\u202eevil"  # the bidi override is shown, not obeyed
     assert (rec.status, rec.error_type, rec.input_tokens) == ("error", "builtins.ValueError", 12)
     book = SpanBook()
     book.add(a)

@@ -1,6 +1,7 @@
 """The one sanitiser for text from outside (datagrams, captures, the Agent's /info, the Datadog API).
 
-Every string that can reach a screen, a terminal or a report passes here where it enters tundra.
+Every string that can reach a screen, a terminal or a report passes here where it enters tundra
+(the DogStatsD parser, the trace-port decoders, the Agent probe, the fleet answer).
 Control characters are shown, not obeyed: ESC, OSC, BEL, C1 controls and the bidi overrides that
 reorder a line are written as visible `\\xNN` / `\\uNNNN` escapes, so `\\x1b]2;EVIL\\x07` can neither
 retitle a terminal nor break a layout, and two different names stay tell-apart-able. Pure: no I/O.
@@ -12,9 +13,9 @@ import re
 
 # C0 (tab and newline included), DEL, C1, the bidi embeddings/overrides/isolates and marks, and the
 # Unicode line and paragraph separators (a terminal may move the cursor on them)
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
-_CONTROL_BUT_NL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
-                             "\u2066-\u2069\ufeff]")
+_BIDI = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_CONTROL_BUT_NL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")  # multi-line text keeps tab and newline
 MAX_TEXT = 1024  # characters kept of one string from an HTTP answer (datagram text is bounded by its datagram)
 
 
@@ -24,9 +25,11 @@ def _escape(m: re.Match[str]) -> str:
 
 
 def clean(text: str, multiline: bool = False) -> str:
-    """`text` with control characters made visible (newlines kept when `multiline`)."""
+    """`text` with control characters made visible (tabs and newlines kept when `multiline`)."""
+    if text.isprintable():  # the usual case, checked in C: no controls, no bidi or line-separator marks
+        return text
     pattern = _CONTROL_BUT_NL if multiline else _CONTROL
-    return pattern.sub(_escape, text) if pattern.search(text) else text
+    return pattern.sub(_escape, text)
 
 
 def clean_bytes(raw: bytes, multiline: bool = False) -> str:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from ..text import clean
 
 NAME_CAP = 200  # names, models, services, error types: one line each
 TEXT_CAP = 64 * 1024  # prompts and completions as decoded; the aggregator redacts, then cuts to its own limit
 
-# C0 and C1 controls, DEL, and the bidi overrides that can make a line lie about its contents
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_LINE_BREAKS = re.compile("[\t\n]")
-
 
 def clean_name(value: object, cap: int = NAME_CAP) -> str:
-    """A one-line field: not-a-string becomes "", controls and line breaks become spaces, cut to `cap`."""
+    """A one-line field: not-a-string becomes "", controls and line breaks shown as escapes (the one
+    sanitiser, tundra_tui/text.py), cut to `cap`."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -24,12 +22,12 @@ def clean_name(value: object, cap: int = NAME_CAP) -> str:
         return ""
     if len(value) <= cap and value.isprintable():  # the usual case, checked in C: no controls, no bidi marks
         return value.strip()
-    return _LINE_BREAKS.sub(" ", _CONTROLS.sub(" ", value[: cap * 2]))[:cap].strip()
+    return clean(value[: cap * 2])[:cap].strip()
 
 
 def clean_text(value: str, cap: int = TEXT_CAP) -> str:
-    """Multi-line text: newlines and tabs kept, other controls dropped, cut to `cap` characters."""
-    return _CONTROLS.sub("", value[: cap * 2])[:cap]
+    """Multi-line text: newlines and tabs kept, other controls made visible, cut to `cap` characters."""
+    return clean(value[: cap * 2], multiline=True)[:cap]
 
 
 def cut_bytes(text: str, limit: int) -> str:
