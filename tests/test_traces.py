@@ -164,3 +164,14 @@ def test_record_round_trips_through_a_sidecar_line() -> None:
     [rec] = decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": [EVP_EVENT]}).encode()).spans
     assert LLMSpan.from_dict(json.loads(json.dumps(rec.as_dict()))) == rec
     assert LLMSpan.from_dict({"trace_id": 1}) is None and LLMSpan.from_dict([]) is None
+
+
+def test_kept_spans_and_dedupe_memory_are_bounded() -> None:
+    book = SpanBook(recent=5, seen=10)
+    events = [dict(EVP_EVENT, span_id=str(i), _dd={}) for i in range(30)]
+    book.add(decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": events}).encode()))
+    book.add(decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": events[-10:]}).encode()))
+    summary = book.summary()
+    assert summary.llm == 30 and summary.received == 40  # the last ten, remembered, were not counted twice
+    assert [s.span_id for s in summary.recent] == ["29", "28", "27", "26", "25"]
+    assert len(book._seen) == 10 and book.duplicates == 10

@@ -22,7 +22,7 @@ from .redact import Redactor
 TEXT_LIMIT = 2048  # bytes kept per prompt or completion
 RECENT = 500  # spans kept for the list and the waterfalls
 RECENT_JSON = 100  # the newest of them in the dashboard document
-SEEN = 200_000  # (trace_id, span_id) pairs remembered for dedupe
+SEEN = 100_000  # spans remembered for dedupe (the copies a tracer sends twice arrive close together)
 
 
 @dataclass
@@ -95,7 +95,7 @@ class SpanBook:
         self._seen_cap = seen
         self._lock = threading.Lock()
         self._recent: deque[LLMSpan] = deque(maxlen=recent)
-        self._seen: dict[tuple[str, str], None] = {}
+        self._seen: dict[int, None] = {}  # hash of (trace_id, span_id): ~100 bytes a span instead of ~300
         self._models: dict[tuple[str, str], _ModelAgg] = {}
         self.received = self.llm = self.dropped = self.forward_errors = self.duplicates = 0
         self.last_error = ""
@@ -110,7 +110,7 @@ class SpanBook:
         """Take spans (from a payload or a recording); duplicates of a kept (trace_id, span_id) are skipped."""
         spans = list(spans)
         with self._lock:
-            fresh = [s for s in spans if not s.span_id or s.key not in self._seen]
+            fresh = [s for s in spans if not s.span_id or hash(s.key) not in self._seen]
         kept = [self._shown(s) for s in fresh]  # redaction runs outside the lock: readers never wait on regexes
         new: list[LLMSpan] = []
         with self._lock:
@@ -118,10 +118,11 @@ class SpanBook:
             self.duplicates += len(spans) - len(fresh)
             for s in kept:
                 if s.span_id:
-                    if s.key in self._seen:  # the same span twice in one payload, or from another thread meanwhile
+                    key = hash(s.key)
+                    if key in self._seen:  # the same span twice in one payload, or from another thread meanwhile
                         self.duplicates += 1
                         continue
-                    self._seen[s.key] = None
+                    self._seen[key] = None
                     if len(self._seen) > self._seen_cap:
                         del self._seen[next(iter(self._seen))]
                 new.append(s)

@@ -7,6 +7,8 @@ a plain `str` as markup) and the waterfall is built from `Text` alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,7 +20,7 @@ from textual.widgets import DataTable, Static
 from ...model.snapshot import SessionStatus
 from ...model.spans import SpanSummary
 from ...traces import LLMSpan
-from ..fmt import clock, num
+from ..fmt import clock, num, rich_colour
 from ..fmt import ms as _ms
 
 COLUMNS = ("time", "ml_app/service", "kind", "provider/model", "tokens in/out", "duration", "status", "error")
@@ -30,17 +32,24 @@ def ms(x: float | None) -> str:
     return f"{x:.2f}ms" if x is not None and x < 10 else _ms(x)
 
 
-def span_row(s: LLMSpan) -> list[Text]:
+Colour = Callable[[str], str]  # a domain colour ($ok, $alarm, $stale) of the current theme, as Rich names it
+
+
+def _plain(var: str) -> str:
+    return ""
+
+
+def span_row(s: LLMSpan, c: Colour = _plain) -> list[Text]:
     """The list row of one span."""
     tokens = "-" if s.input_tokens is None and s.output_tokens is None else \
         f"{num(s.input_tokens)}/{num(s.output_tokens)}"
     model = "/".join(p for p in (s.provider, s.model) if p) or "-"
     return [Text(clock(s.start_ns / 1e9)), Text(s.ml_app or s.service or "-"), Text(s.kind or "-"), Text(model),
             Text(tokens, justify="right"), Text(ms(s.duration_ns / 1e6), justify="right"),
-            Text(s.status, style="red" if s.status == "error" else "green"), Text(s.error_type or "")]
+            Text(s.status, style=c("alarm") if s.status == "error" else c("ok")), Text(s.error_type or "")]
 
 
-def rollup_table(summary: SpanSummary) -> Table:
+def rollup_table(summary: SpanSummary, c: Colour = _plain) -> Table:
     """Per (model, provider): spans, errors, tokens and p95, as the trace port saw them."""
     table = Table(expand=True, box=None, padding=(0, 1), header_style="bold")
     table.add_column("model (spans)", no_wrap=True, overflow="ellipsis", ratio=1)
@@ -48,12 +57,12 @@ def rollup_table(summary: SpanSummary) -> Table:
         table.add_column(col, justify="right", no_wrap=True)
     for m in summary.models:
         table.add_row(Text(f"{m.provider}/{m.model}" if m.provider else m.model), num(m.spans),
-                      Text(num(m.errors), style="red" if m.errors else ""), num(m.input_tokens),
+                      Text(num(m.errors), style=c("alarm") if m.errors else ""), num(m.input_tokens),
                       num(m.output_tokens), ms(m.p95_ms))
     return table
 
 
-def counters_line(summary: SpanSummary, status: SessionStatus) -> Text:
+def counters_line(summary: SpanSummary, status: SessionStatus, c: Colour = _plain) -> Text:
     """Where the spans come from and what was received, dropped or not forwarded."""
     line = Text()
     where = status.traces or status.traces_note or "replayed from the capture's sidecar"
@@ -61,15 +70,21 @@ def counters_line(summary: SpanSummary, status: SessionStatus) -> Text:
     if status.traces_forward:
         line.append(f" → {status.traces_forward}")
     line.append(f"   received {num(summary.received)}  llm {num(summary.llm)}  ")
-    line.append(f"dropped {num(summary.dropped)}", style="red" if summary.dropped else "")
+    line.append(f"dropped {num(summary.dropped)}", style=c("alarm") if summary.dropped else "")
     line.append("  ")
-    line.append(f"agent errors {num(summary.forward_errors)}", style="red" if summary.forward_errors else "")
+    line.append(f"agent errors {num(summary.forward_errors)}", style=c("alarm") if summary.forward_errors else "")
     if summary.last_error:
-        line.append(f"\nlast problem: {summary.last_error}", style="grey50")
+        line.append(f"\nlast problem: {summary.last_error}", style=c("stale"))
     return line
 
 
-class SpansScreen(ModalScreen[None]):
+class _Themed(ModalScreen[None]):
+    def colour(self, var: str) -> str:
+        """A domain colour of the app's current theme, as Rich names it."""
+        return rich_colour(self.app.theme_variables.get(var, ""))
+
+
+class SpansScreen(_Themed):
     """Refreshed by the app's tick while it is open; Enter opens the selected span's trace."""
 
     BINDINGS = [Binding("escape,x,q", "dismiss", "Close", id="spans.close")]
@@ -98,8 +113,8 @@ class SpansScreen(ModalScreen[None]):
     def show(self, summary: SpanSummary, status: SessionStatus) -> None:
         """Repaint from the spans part; the cursor stays on its span while new ones arrive above it."""
         self.summary = summary
-        self.query_one("#spans-counters", Static).update(counters_line(summary, status))
-        self.query_one("#spans-models", Static).update(rollup_table(summary))
+        self.query_one("#spans-counters", Static).update(counters_line(summary, status, self.colour))
+        self.query_one("#spans-models", Static).update(rollup_table(summary, self.colour))
         keys = tuple(f"{s.trace_id}:{s.span_id}:{i}" for i, s in enumerate(summary.recent))
         if keys == self._keys:
             return
@@ -108,7 +123,7 @@ class SpansScreen(ModalScreen[None]):
         self._keys = keys
         table.clear()
         for key, s in zip(keys, summary.recent, strict=True):
-            table.add_row(*span_row(s), key=key)
+            table.add_row(*span_row(s, self.colour), key=key)
         if selected is not None:
             base = selected.rsplit(":", 1)[0]
             for i, key in enumerate(keys):
@@ -124,7 +139,7 @@ class SpansScreen(ModalScreen[None]):
             self.app.push_screen(WaterfallScreen(self.summary.trace(span.trace_id) or (span,), span))
 
 
-def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = BAR_WIDTH) -> Text:
+def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = BAR_WIDTH, c: Colour = _plain) -> Text:
     """One line per span, indented under its parent, with a bar placed on the trace's time axis."""
     ids = {s.span_id for s in spans}
     children: dict[str, list[LLMSpan]] = {}
@@ -150,24 +165,24 @@ def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = BAR_WI
         style = "bold" if s.key == selected.key else ""
         out.append(f"{label[:38]:<38} ", style=style)
         out.append(" " * left)
-        out.append("█" * min(size, width - left or 1), style="red" if s.status == "error" else "cyan")
+        out.append("█" * min(size, width - left or 1), style=c("alarm") if s.status == "error" else c("ok"))
         out.append(" " * max(width - left - size, 0))
         out.append(f" {ms(s.duration_ns / 1e6):>6} {s.kind}", style=style)
         if s.model:
-            out.append(f" {s.model}", style="grey50")
+            out.append(f" {s.model}", style=c("stale"))
         out.append("\n")
     out.rstrip()
     return out
 
 
-def span_detail(s: LLMSpan) -> Text:
+def span_detail(s: LLMSpan, c: Colour = _plain) -> Text:
     """The selected span's facts, then its input and output (already redacted and cut to size)."""
     out = Text()
     out.append(f"{s.name}  ", style="bold")
     out.append(f"{s.kind} · {s.provider}/{s.model} · {ms(s.duration_ns / 1e6)} · {s.status}")
     if s.error_type or s.error_message:
-        out.append(f"\n{s.error_type}: {s.error_message}", style="red")
-    out.append(f"\ntrace {s.trace_id} span {s.span_id}\n", style="grey50")
+        out.append(f"\n{s.error_type}: {s.error_message}", style=c("alarm"))
+    out.append(f"\ntrace {s.trace_id} span {s.span_id}\n", style=c("stale"))
     out.append("\ninput\n", style="bold underline")
     out.append(s.input or "-")
     out.append("\n\noutput\n", style="bold underline")
@@ -175,7 +190,7 @@ def span_detail(s: LLMSpan) -> Text:
     return out
 
 
-class WaterfallScreen(ModalScreen[None]):
+class WaterfallScreen(_Themed):
     """A trace's spans on one time axis; the selected span's input and output below."""
 
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="waterfall.close")]
@@ -195,5 +210,5 @@ class WaterfallScreen(ModalScreen[None]):
         with VerticalScroll() as box:
             box.border_title = f"trace {self.selected.trace_id}"
             box.border_subtitle = "esc to go back"
-            yield Static(waterfall(self.spans, self.selected), id="waterfall")
-            yield Static(span_detail(self.selected), id="span-detail")
+            yield Static(waterfall(self.spans, self.selected, c=self.colour), id="waterfall")
+            yield Static(span_detail(self.selected, self.colour), id="span-detail")
