@@ -83,6 +83,8 @@ def test_hostile_lines_never_poison_the_clean_ones(case: tuple[list[bytes], list
         print_stats(stats.stats("hostile"), SessionStatus(SourceStatus("replay")))
         print_dashboard(dash.dashboard(T0 + 10**9))
     assert "\x1b" not in out.getvalue() and "\x9b" not in out.getvalue()  # no escape reaches the terminal
+    bad = stats.stats("x").bad_values
+    assert (f"{bad:,} values not finite" in out.getvalue()) == (bad > 0)  # counted, and said
 
 
 @given(st.lists(st.one_of(valid_line, hostile_line()), min_size=1, max_size=8).map(b"\n".join))

@@ -46,6 +46,8 @@ def print_stats(stats: Stats, status: SessionStatus) -> None:
     con.print(f"events {stats.events:,}   service checks {stats.service_checks:,}   "
               f"parse errors: metric {errs.metric:,}, event {errs.event:,}, "
               f"service check {errs.service_check:,}")
+    if stats.bad_values:
+        con.print(f"[yellow]{stats.bad_values:,} values not finite or past ±1e100 were counted, not folded[/]")
     if stats.contexts_dropped:
         con.print(f"[yellow]{stats.contexts_dropped:,} contexts past the cap of "
                   f"{stats.max_contexts:,} were only counted[/]")
