@@ -13,7 +13,7 @@ from tundra_tui.sources import Tap, parse_url
 from .conftest import run_cli
 from .waits import Tundra
 
-TOP_KEYS = {"tap", "profiles", "totals", "models", "agents", "events", "service_checks", "dd_agent", "fleet", "spans"}
+TOP_KEYS = {"generated_at", "source", "as_of", "rate_window_s", "window_s", "tap", "profiles", "totals", "models", "agents", "events", "service_checks", "dd_agent", "fleet", "spans"}
 MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
               "pricing", "p50_ms", "p95_ms", "p99_ms"}
 
@@ -21,11 +21,15 @@ MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_to
 def check_contract(doc: dict) -> None:
     assert set(doc) == TOP_KEYS
     assert {"mode", "packets", "lines", "errors", "dropped", "truncated", "contexts", "contexts_dropped",
-            "bad_values"} == set(doc["tap"])
+            "bad_values", "last_datagram_age_s", "datagrams_per_s"} == set(doc["tap"])
     assert set(doc["tap"]["errors"]) == {"metric", "event", "service_check"}
     assert set(doc["profiles"]) == {"available", "selected", "selected_provider", "bootstraps", "profiles"}
-    assert set(doc["totals"]) == {"requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
-                                  "pricing", "requests_per_s", "tokens_per_s"}
+    assert set(doc["totals"]) == {"since", "requests", "errors", "error_rate", "input_tokens", "output_tokens",
+                                  "cost_usd", "cost_models", "cost_priced", "pricing", "requests_per_s",
+                                  "tokens_per_s", "cost_per_min"}
+    assert doc["rate_window_s"] <= doc["window_s"]
+    for counter in ("requests", "errors", "input_tokens", "output_tokens"):
+        assert isinstance(doc["totals"][counter], int)
     for m in doc["models"]:
         assert set(m) == MODEL_KEYS
     for a in doc["agents"]:

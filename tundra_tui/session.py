@@ -251,7 +251,7 @@ class Session:
             now = self.now_ns()
             status = replace(status, packets=engine.packets, lines=engine.lines)
             dash = engine.dashboard(now, status, fleet, shown=True, spans=spans)
-            grouping = engine.grouping(dash, now, group, sort)
+            grouping = engine.grouping(now, group, sort)
         ctl = self.replay_control
         return Frame(dash, grouping, status, ctl.timeline() if ctl is not None else None)
 

@@ -151,7 +151,7 @@ def make_engine(cfg: Config, mode: Mode, max_contexts: int | None = None, redact
     """
     vocab = Vocabulary.with_overrides(cfg.vocab_metrics, cfg.vocab_tags)
     return Engine(mode, max_contexts or cfg.max_contexts, cfg.window_s, vocab, pricer or Pricer(cfg.prices),
-                  redactor=Redactor.from_config(cfg.redact, enabled=redact))
+                  redactor=Redactor.from_config(cfg.redact, enabled=redact), rate_window=cfg.rate_window_s)
 
 
 def launch_pricer(cfg: Config) -> HelperPricer:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from .cost import PRICING
-from .numbers import number, quantile
+from .llm import Group, group
+from .llm.grouping import total_of
+from .numbers import count, quantile
 from .series import Series
+from .series import rate as series_rate
 from .snapshot import (
     AgentRow,
     Dashboard,
@@ -27,17 +30,34 @@ if TYPE_CHECKING:
     from .engine import Engine
     from .llm import LLMRollup
 
-SPARK_SECONDS = 60
-
-
 def rate(errors: float, total: float) -> float:
     """errors/total, 0 when there is no total."""
     return errors / total if total else 0.0
 
 
+def elapsed(llm: LLMRollup, now_s: int) -> int | None:
+    """Seconds of traffic seen so far (rates divide by fewer than their window early in a session)."""
+    return None if llm.first_s is None else now_s - llm.first_s + 1
+
+
+def current(series: Series, now_s: int, rate_window: int, since: int | None) -> float:
+    """The series' per-second rate over the last `rate_window` seconds ending at `now_s`."""
+    return series_rate(series.values(now_s, rate_window), rate_window, since)
+
+
 def spark(series: Series, now_s: int) -> tuple[float, ...]:
-    """The last SPARK_SECONDS one-second buckets, oldest first."""
-    return tuple(series.values(now_s, SPARK_SECONDS))
+    """Per-second values over the series' whole window, oldest first (the panes fold them to their width)."""
+    return tuple(series.values(now_s))
+
+
+def source_label(status: SessionStatus | None) -> str:
+    """What the document describes: `replay:FILE`, `live:URL,...`, or `engine` without a session."""
+    if status is None:
+        return "engine"
+    src = status.source
+    if src.replay is not None:
+        return f"replay:{src.replay.file}"
+    return "live:" + ",".join(src.listen) if src.listen else src.kind
 
 
 def parse_errors(engine: Engine) -> ParseErrors:
@@ -46,51 +66,55 @@ def parse_errors(engine: Engine) -> ParseErrors:
     return ParseErrors(e["metric"], e["event"], e["service_check"])
 
 
-def tap_part(engine: Engine, status: SessionStatus | None) -> TapPart:
+def tap_part(engine: Engine, status: SessionStatus | None, now_ns: int) -> TapPart:
     """The `tap` section: the engine's counters plus the drops and truncation the source saw."""
+    age = max(now_ns - engine.last_ts_ns, 0) / 1e9 if engine.packets else None
     return TapPart(status.source.mode if status else None, engine.packets, engine.lines, parse_errors(engine),
                    status.dropped if status else 0,
                    status.source.truncated if status else 0, engine.bad_values, len(engine.store.contexts),
-                   engine.store.dropped_contexts)
+                   engine.store.dropped_contexts, None if age is None else round(age, 3),
+                   current(engine.datagram_series, now_ns // 1_000_000_000, engine.rate_window,
+                           None if not engine.first_ts_ns else (now_ns - engine.first_ts_ns) // 1_000_000_000 + 1))
 
 
-def model_rows(llm: LLMRollup) -> list[ModelRow]:
-    """One row per (model, provider), in the rollup's order."""
-    rows = []
-    for key, agg in llm.models.items():
-        cost = llm.model_cost(key, agg)
-        lat = agg.latency
-        rows.append(ModelRow(
-            key[0], key[1], number(agg.requests), number(agg.errors), rate(agg.errors, agg.requests),
-            number(agg.input_tokens), number(agg.output_tokens), None if cost is PRICING else cost,
-            cost is PRICING, _ms(lat, 0.50), _ms(lat, 0.95), _ms(lat, 0.99)))
-    return rows
+def model_rows(llm: LLMRollup, rows: list[Group]) -> list[ModelRow]:
+    """One row per (model, provider), most requests first."""
+    out = [ModelRow(g.key, g.sub, count(g.agg.requests), count(g.agg.errors), rate(g.agg.errors, g.agg.requests),
+                    count(g.agg.input_tokens), count(g.agg.output_tokens), g.cost_usd, g.pricing,
+                    _ms(g.agg.latency, 0.50), _ms(g.agg.latency, 0.95), _ms(g.agg.latency, 0.99)) for g in rows]
+    out.sort(key=lambda m: (-m.requests, m.model, m.provider))
+    return out
 
 
-def build(engine: Engine, llm: LLMRollup, now_s: int, status: SessionStatus | None,
+def build(engine: Engine, llm: LLMRollup, now_ns: int, status: SessionStatus | None,
           fleet: FleetPart | None = None, spans: SpanSummary | None = None) -> Dashboard:
     """The whole dashboard from the rollup `llm` (the full one for JSON, the filtered one on screen)."""
-    span = llm.rate_span(now_s)
-    models = model_rows(llm)
-    priced = [m.cost_usd for m in models if m.cost_usd is not None]  # summed in the rollup's order
-    models.sort(key=lambda m: (-m.requests, m.model, m.provider))
-    agents = sorted((AgentRow(k[0], k[1], number(a.executions), number(a.errors), rate(a.errors, a.executions),
+    now_s = now_ns // 1_000_000_000
+    rw = engine.rate_window
+    since = elapsed(llm, now_s)
+    by_model = group(llm, "model", now_s, rw)
+    whole = total_of(by_model, llm.window)
+    agents = sorted((AgentRow(k[0], k[1], count(a.executions), count(a.errors), rate(a.errors, a.executions),
                               _ms(a.latency, 0.95)) for k, a in llm.agents.items()),
                     key=lambda a: (-a.executions, a.agent_name, a.task_type))
-    profiles = sorted((ProfileRow(name, p["provider"], number(p["requests"]), rate(p["errors"], p["requests"]))
-                       for name, p in llm.profiles.items()), key=lambda p: (-p.requests, p.name))
-    t_req = sum(a.requests for a in llm.models.values())
-    t_err = sum(a.errors for a in llm.models.values())
+    profiles = sorted((ProfileRow(g.key, g.sub or None, count(g.agg.requests), rate(g.agg.errors, g.agg.requests))
+                       for g in group(llm, "profile", now_s, rw) if g.key in llm.profile_providers),
+                      key=lambda p: (-p.requests, p.name))
+    t = whole.agg
     totals = Totals(
-        number(t_req), number(t_err), rate(t_err, t_req), number(sum(a.input_tokens for a in llm.models.values())),
-        number(sum(a.output_tokens for a in llm.models.values())), sum(priced) if priced else None,
-        any(m.pricing for m in models), llm.req_series.total(now_s, span) / span,
-        llm.tok_series.total(now_s, span) / span, spark(llm.req_series, now_s), spark(llm.tok_series, now_s))
+        float(llm.first_s) if llm.first_s is not None else None,
+        count(t.requests), count(t.errors), rate(t.errors, t.requests), count(t.input_tokens),
+        count(t.output_tokens), whole.cost_usd, len(whole.models), whole.priced, whole.pricing,
+        current(llm.req_series, now_s, rw, since), current(llm.tok_series, now_s, rw, since),
+        None if whole.cost_per_s is None else whole.cost_per_s * 60,
+        spark(llm.req_series, now_s), spark(llm.tok_series, now_s))
     return Dashboard(
-        tap_part(engine, status),
-        ProfilesPart(llm.available, llm.selected, llm.selected_provider, number(llm.bootstraps), tuple(profiles),
+        datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"), source_label(status),
+        now_ns / 1e9, rw, llm.window,
+        tap_part(engine, status, now_ns),
+        ProfilesPart(llm.available, llm.selected, llm.selected_provider, count(llm.bootstraps), tuple(profiles),
                      tuple(llm.switches)),
-        totals, tuple(models), tuple(agents), tuple(llm.events),
+        totals, tuple(model_rows(llm, by_model)), tuple(agents), tuple(llm.events),
         tuple(sorted(llm.checks.values(), key=lambda c: (c.name, c.tags))), status.dd_agent if status else None,
         fleet if fleet is not None else FleetPart(), spans if spans is not None else SpanSummary())
 

@@ -30,6 +30,7 @@ from .grouping import build_grouping
 from .llm import Groups, LLMRollup, Plan
 from .numbers import bounded, fsum, limit
 from .redact import Redactor
+from .series import Series
 from .snapshot import ContextRow, Dashboard, FleetPart, Grouping, SessionStatus, Stats
 from .spans import SpanSummary
 from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
@@ -74,8 +75,9 @@ class Engine:
 
     def __init__(self, mode: Mode, max_contexts: int = DEFAULT_MAX_CONTEXTS, window: int = 600,
                  vocab: Vocabulary | None = None, pricer: CostSource | None = None,
-                 redactor: Redactor | None = None) -> None:
+                 redactor: Redactor | None = None, rate_window: int = 10) -> None:
         self.mode = mode
+        self.rate_window = min(rate_window, window)  # seconds the current rates cover
         self.parser = Parser()
         self.redactor = redactor or Redactor(enabled=False)
         self.store = Store(max_contexts)
@@ -91,6 +93,8 @@ class Engine:
         self.service_checks = 0
         self.bad_values = 0  # non-finite or out-of-range values, counted and never folded
         self.last_ts_ns = 0
+        self.first_ts_ns = 0
+        self.datagram_series = Series(window)  # datagrams per second of packet time (dg/s survives seeks)
         self._slots: dict[tuple[bytes, bytes], Slot] = {}
         self._by_ctx: dict[tuple[Context, float], Slot] = {}
         self._dirty: list[Slot] = []
@@ -118,6 +122,9 @@ class Engine:
         try:
             for run in runs:
                 ts = run.last_ns
+                if not self.first_ts_ns:
+                    self.first_ts_ns = ts
+                self.datagram_series.add(ts // 1_000_000_000, run.datagrams)
                 if ts // 1_000_000_000 != cur:
                     if dirty and per_second:
                         self._flush()
@@ -374,11 +381,11 @@ class Engine:
         """The `top|replay --once --json` document (docs/json.md); `shown`: of the filtered rollup, as on screen.
         The fleet and spans sections come from the session's services (empty without them)."""
         now = now_ns if now_ns is not None else (self.last_ts_ns or time.time_ns())
-        return build(self, self.shown if shown else self.llm, now // 1_000_000_000, status, fleet, spans)
+        return build(self, self.shown if shown else self.llm, now, status, fleet, spans)
 
-    def grouping(self, dash: Dashboard, now_ns: int, group: str, sort: str) -> Grouping:
-        """The grouped rows of a dashboard built with `shown=True` at `now_ns`."""
-        return build_grouping(self.shown, dash, now_ns // 1_000_000_000, group, sort)
+    def grouping(self, now_ns: int, group: str, sort: str) -> Grouping:
+        """The grouped rows of the rollup the screen shows, at `now_ns`."""
+        return build_grouping(self.shown, now_ns // 1_000_000_000, self.rate_window, group, sort)
 
 
 def _group(groups: Groups, plan: Plan, vals: list[Any], s: float) -> None:

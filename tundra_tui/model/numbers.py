@@ -55,6 +55,11 @@ def finite_json(doc: Any) -> Any:
     return doc
 
 
+def count(x: float) -> int:
+    """A counter as an int: counts weighted by sample rates (1/0.3 per datagram) are rounded."""
+    return int(round(x)) if math.isfinite(x) else 0
+
+
 def quantile(sketch: DDSketch, q: float) -> float | None:
     """The sketch's q-quantile, or None when it holds nothing."""
     value = sketch.get_quantile_value(q) if sketch.count else None

@@ -13,7 +13,7 @@ from typing import Any
 from .parts import Part, omitted_when_zero, screen_only
 from .spans import SpanSummary
 
-Number = int | float  # counts are ints unless sample rates made them fractional
+Number = int | float  # figures from elsewhere (the fleet API) may be fractional; our counters are ints
 
 
 # -- the dashboard (`top|replay --once --json`) ------------------------------------------------
@@ -40,6 +40,8 @@ class TapPart(Part):
     bad_values: int
     contexts: int
     contexts_dropped: int
+    last_datagram_age_s: float | None  # seconds since the last datagram (capture time in a replay)
+    datagrams_per_s: float  # over the rate window
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class ProfileRow(Part):
 
     name: str
     provider: str | None
-    requests: Number
+    requests: int
     error_rate: float
 
 
@@ -68,25 +70,29 @@ class ProfilesPart(Part):
     available: int | None
     selected: str | None
     selected_provider: str | None
-    bootstraps: Number
+    bootstraps: int
     profiles: tuple[ProfileRow, ...]
     switches: tuple[Switch, ...] = screen_only()
 
 
 @dataclass(frozen=True, slots=True)
 class Totals(Part):
-    """Session totals, and rates over the rate window."""
+    """Totals since the first datagram (`since`), and rates over the last `rate_window_s`."""
 
-    requests: Number
-    errors: Number
+    since: float | None
+    requests: int
+    errors: int
     error_rate: float
-    input_tokens: Number
-    output_tokens: Number
+    input_tokens: int
+    output_tokens: int
     cost_usd: float | None
+    cost_models: int
+    cost_priced: int
     pricing: bool
     requests_per_s: float
     tokens_per_s: float
-    req_spark: tuple[float, ...] = screen_only()
+    cost_per_min: float | None
+    req_spark: tuple[float, ...] = screen_only()  # per second over `window_s`, ending at `as_of`
     tok_spark: tuple[float, ...] = screen_only()
 
 
@@ -96,11 +102,11 @@ class ModelRow(Part):
 
     model: str
     provider: str
-    requests: Number
-    errors: Number
+    requests: int
+    errors: int
     error_rate: float
-    input_tokens: Number
-    output_tokens: Number
+    input_tokens: int
+    output_tokens: int
     cost_usd: float | None
     pricing: bool
     p50_ms: float | None
@@ -114,8 +120,8 @@ class AgentRow(Part):
 
     agent_name: str
     task_type: str
-    executions: Number
-    errors: Number
+    executions: int
+    errors: int
     error_rate: float
     p95_ms: float | None
 
@@ -197,6 +203,11 @@ class DdAgentPart(Part):
 class Dashboard(Part):
     """The whole dashboard: the `--once --json` document, and what the panes draw."""
 
+    generated_at: str
+    source: str
+    as_of: float
+    rate_window_s: int
+    window_s: int
     tap: TapPart
     profiles: ProfilesPart
     totals: Totals
@@ -336,6 +347,9 @@ class GroupRow(Part):
     tok_spark: tuple[float, ...] = ()
     req_rate: float = 0.0
     tok_rate: float = 0.0
+    executions: float | None = None  # agent runs (`llm.agent.execution`), by agent only
+    cost_models: int = 0  # (model, provider) pairs in the row with tokens to price
+    cost_priced: int = 0  # ... of which priced: the cost is partial when fewer
 
     @property
     def error_rate(self) -> float:

@@ -20,7 +20,6 @@ class RollupBase:
         self.pricer: CostSource = pricer or Pricer()
         self.window = window
         self.keys: dict[Key, KeyAgg] = {}
-        self.unit_prices: dict[tuple[str, str], tuple[float, float, float]] = {}  # USD/token: in, out, cache
         self.agents: dict[tuple[str, str], AgentAgg] = {}
         self.profile_providers: dict[str, str | None] = {}  # every profile named, with its provider once known
         self.available: int | None = None

@@ -2,7 +2,7 @@
 
 Every key lands in exactly one row of every grouping, so each grouping's rows add up to the same
 totals. A key's cost is what the daemon reported for it, else its share of its model's priced
-cost (split by what its tokens would cost at the model's unit prices), so costs add up too.
+cost (split by its share of the model's tokens), so costs add up too.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..cost import PRICING
+from ..cost import PRICING, CostAnswer
 from ..numbers import fsum
 from .aggregates import Key, KeyAgg
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 GROUPINGS = ("model", "provider", "agent", "profile")
 _PART = {"model": 0, "provider": 1, "agent": 2, "profile": 3}
-_UNIT = 1000.0  # tokens priced to learn a model's unit prices: small enough to stay in the first tier
 
 
 @dataclass
@@ -33,55 +33,46 @@ class Group:
     cost_per_s: float | None = None  # over the rate window, from the keys' token rates
     models: set[tuple[str, str]] = field(default_factory=set)  # (model, provider) with something to price
     unpriced: set[tuple[str, str]] = field(default_factory=set)  # ... of which nothing prices
+    pending: set[tuple[str, str]] = field(default_factory=set)  # ... whose price is still being asked
     executions: float | None = None  # `llm.agent.execution` runs, by agent only (they name no model)
     execution_errors: float = 0.0
 
     @property
     def priced(self) -> int:
         """How many of `models` are priced (the cost is partial when fewer than all)."""
-        return len(self.models - self.unpriced)
+        return len(self.models - self.unpriced - self.pending)
+
+    @property
+    def pricing(self) -> bool:
+        """Some price is still being asked (shown as "…")."""
+        return bool(self.pending)
 
 
-def _unit_prices(llm: RollupBase, model: str, provider: str) -> tuple[float, float, float]:
-    """USD per token for input, output and cache reads (0 when unknown), asked once per model."""
-    found = llm.unit_prices.get((model, provider))
-    if found is None:
-        answers = [llm.pricer.cost(model, provider, _UNIT, 0.0), llm.pricer.cost(model, provider, 0.0, _UNIT),
-                   llm.pricer.cost(model, provider, _UNIT, 0.0, _UNIT)]
-        units = tuple(a / _UNIT if isinstance(a, float) else 0.0 for a in answers)
-        if PRICING in answers:
-            return units[0], units[1], units[2]  # asked, not known yet: kept only once answered
-        found = llm.unit_prices[(model, provider)] = (units[0], units[1], units[2])
-    return found
+def key_costs(llm: RollupBase) -> dict[Key, CostAnswer]:
+    """The cost of every key with something to price (None: nothing prices it; PRICING: being asked).
 
-
-def key_costs(llm: RollupBase) -> dict[Key, float | None]:
-    """The cost of every key with something to price (None: nothing prices it); keys with nothing absent."""
-    out: dict[Key, float | None] = {}
+    A model is priced once, on the tokens of all its keys (the price helper remembers one answer
+    per model); each key gets the share of that cost its tokens make of the model's tokens."""
+    out: dict[Key, CostAnswer] = {}
     by_model: dict[tuple[str, str], list[Key]] = {}
     for k, a in llm.keys.items():
         if a.reported_total_cost is not None:
-            out[k] = a.reported_total_cost  # the daemon's own figure wins (docs/json.md, "Pricing")
+            out[k] = a.reported_total_cost  # the daemon's own figure wins (docs/json.md, Pricing)
         elif a.reported_part_cost is not None:
             out[k] = a.reported_part_cost
         elif a.has_tokens:
             by_model.setdefault((k[0], k[1]), []).append(k)
     for (model, provider), keys in by_model.items():
         aggs = [llm.keys[k] for k in keys]
-        answer = llm.pricer.cost(model, provider, fsum(a.input_tokens for a in aggs),
-                                 fsum(a.output_tokens for a in aggs), fsum(a.cache_read_tokens for a in aggs))
-        total = None if answer is PRICING else answer  # still being asked: unpriced until a later refresh
-        if total is None or len(keys) == 1:
-            out.update(dict.fromkeys(keys, total))
+        whole = llm.pricer.cost(model, provider, fsum(a.input_tokens for a in aggs),
+                                fsum(a.output_tokens for a in aggs), fsum(a.cache_read_tokens for a in aggs))
+        if not isinstance(whole, float) or len(keys) == 1:
+            out.update(dict.fromkeys(keys, whole))
             continue
-        pin, pout, pcache = _unit_prices(llm, model, provider)
-        weights = [pin * (a.input_tokens - a.cache_read_tokens) + pcache * a.cache_read_tokens
-                   + pout * a.output_tokens for a in aggs]
-        if not fsum(weights) > 0:
-            weights = [a.input_tokens + a.output_tokens + a.used_tokens for a in aggs]
-        whole = fsum(weights)
+        weights = [a.input_tokens + a.output_tokens + a.used_tokens for a in aggs]
+        total_w = fsum(weights)
         for k, w in zip(keys, weights, strict=True):
-            out[k] = total * (w / whole if whole > 0 else 1 / len(keys))
+            out[k] = whole * (w / total_w if total_w > 0 else 1 / len(keys))
     return out
 
 
@@ -109,7 +100,10 @@ def group(llm: RollupBase, by: str, now_s: int, rate_window: int) -> list[Group]
             continue
         g.models.add((k[0], k[1]))
         cost = costs[k]
-        if cost is None:
+        if cost is PRICING:
+            g.pending.add((k[0], k[1]))
+            continue
+        if not isinstance(cost, float):
             g.unpriced.add((k[0], k[1]))
             continue
         g.cost_usd = (g.cost_usd or 0.0) + cost
@@ -128,15 +122,21 @@ def group(llm: RollupBase, by: str, now_s: int, rate_window: int) -> list[Group]
     return list(rows.values())
 
 
-def total(llm: RollupBase, now_s: int, rate_window: int) -> Group:
-    """Every key merged: what the rows of any grouping add up to."""
-    whole = Group("total", "", KeyAgg(llm.window))
-    for g in group(llm, "provider", now_s, rate_window):
+def total_of(rows: list[Group], window: int) -> Group:
+    """Rows of one grouping merged: what the rows of any grouping add up to."""
+    whole = Group("total", "", KeyAgg(window))
+    for g in rows:
         whole.agg.absorb(g.agg)
         whole.models |= g.models
         whole.unpriced |= g.unpriced
+        whole.pending |= g.pending
         if g.cost_usd is not None:
             whole.cost_usd = (whole.cost_usd or 0.0) + g.cost_usd
         if g.cost_per_s is not None:
             whole.cost_per_s = (whole.cost_per_s or 0.0) + g.cost_per_s
     return whole
+
+
+def total(llm: RollupBase, now_s: int, rate_window: int) -> Group:
+    """Every key merged: what the rows of any grouping add up to."""
+    return total_of(group(llm, "provider", now_s, rate_window), llm.window)
