@@ -57,7 +57,7 @@ def finite_json(doc: Any) -> Any:
 
 def count(x: float) -> int:
     """A counter as an int: counts weighted by sample rates (1/0.3 per datagram) are rounded."""
-    return int(round(x)) if math.isfinite(x) else 0
+    return round(x) if math.isfinite(x) else 0
 
 
 def quantile(sketch: DDSketch, q: float) -> float | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..cost import PRICING
 from ..cost import PRICING, CostAnswer
 from ..numbers import fsum
 from .aggregates import Key, KeyAgg
