@@ -31,6 +31,7 @@ from .widgets.latency import LatencyPane
 from .widgets.pane import Pane
 from .widgets.profiles import ProfilesPane
 from .widgets.statusbar import StatusBar
+from .widgets.too_small import TooSmall
 from .widgets.throughput import ThroughputPane
 from .widgets.timeline import Timeline
 from .widgets.tokens import TokensPane
@@ -124,6 +125,7 @@ class TundraApp(App[int]):
         with Container(id="panes"):
             for i, cls in enumerate(PANES, 1):
                 yield cls(id=f"pane-{i}")
+        yield TooSmall()
         if self.replay is not None:
             yield Timeline(id="timeline")
         yield StatusBar(self.clock, id="status")
@@ -183,7 +185,9 @@ class TundraApp(App[int]):
         await super().action_quit()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.query_one("#panes").set_class(event.size.width >= WIDE_AT, "wide")
+        panes = self.query_one("#panes")
+        panes.set_class(event.size.width >= WIDE_AT, "wide")
+        panes.display = not self.query_one(TooSmall).fit_to(event.size)
 
     def _start_timer(self) -> None:
         if self._timer is not None:
@@ -213,7 +217,7 @@ class TundraApp(App[int]):
                 pane.show(pane.part(frame))
             if frame.timeline is not None:
                 self.query_one(Timeline).show(frame.timeline)
-        self.query_one(StatusBar).show(frame.status, frame.dashboard.tap, frame.dashboard.spans, self.display_paused)
+        self.query_one(StatusBar).show(frame.status, frame.dashboard, self.display_paused)
         self._tell(frame)
 
     def _tell(self, frame: Frame) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
+
 
 @dataclass(frozen=True)
 class Column:
@@ -53,3 +55,25 @@ def cut_names(names: list[str], width: int) -> list[str]:
             room = width - 1 - head
             cuts[i] = names[i][:head] + "…" + (rest if len(rest) <= room else rest[:room])
     return cuts
+
+
+def render(name_header: str, names: list[str], columns: list[Column], width: int, *, name_min: int = 8,
+           styles: dict[tuple[int, int], str] | None = None, row_styles: list[str] | None = None,
+           header_style: str = "bold") -> Text:
+    """A header line and one line per name: figures whole and right-aligned, names cut apart in what is left.
+    `styles[(row, column)]` colours one cell (column -1: the name); `row_styles[row]` a whole line."""
+    kept, name_w = fit(columns, width, name_min)
+    index = {id(c): i for i, c in enumerate(columns)}
+    out = Text(no_wrap=True)
+    out.append(name_header[:name_w].ljust(name_w), style=header_style)
+    for c in kept:
+        out.append(c.header.rjust(c.width), style=header_style)
+    styles = styles or {}
+    for row, shown in enumerate(cut_names(names, name_w)):
+        line = Text(no_wrap=True, style=(row_styles or [])[row] if row < len(row_styles or []) else "")
+        line.append(shown.ljust(name_w), style=styles.get((row, -1), ""))
+        for c in kept:
+            line.append(c.cells[row].rjust(c.width), style=styles.get((row, index[id(c)]), ""))
+        out.append("\n")
+        out.append_text(line)
+    return out

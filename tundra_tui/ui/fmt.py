@@ -71,3 +71,31 @@ def rich_colour(value: str) -> str:
     """A theme variable's colour as Rich understands it (`ansi_bright_red` -> `bright_red`)."""
     colour = value.split()[0] if value else ""
     return colour[5:] if colour.startswith("ansi_") else colour
+
+
+def span(seconds: float) -> str:
+    """A window as people say it: 10s, 10m, 1h, 1h30m."""
+    s = int(seconds)
+    if s < 120 and s % 60:
+        return f"{s}s"
+    if s < 3600 or (s % 3600 and (s % 3600) % 60):
+        return f"{s // 60}m" if s % 60 == 0 else f"{s}s"
+    h, m = divmod(s // 60, 60)
+    return f"{h}h{m}m" if m else f"{h}h"
+
+
+def cost(value: float | None, models: int, priced: int, pricing: bool) -> str:
+    """A cost cell: `…` while priced, `-` with nothing to price, `n/a` when nothing prices it, and a
+    trailing `+` when only some of its models are priced (the figure is a lower bound)."""
+    if pricing and value is None:
+        return "…"
+    if not models and value is None:
+        return "-"
+    return usd(value) + ("+" if value is not None and priced < models else "")
+
+
+def covers(since: float | None, as_of: float, replay: bool) -> str:
+    """What the totals cover: since the first datagram, or a replay's span in capture time."""
+    if since is None:
+        return "no data yet"
+    return f"{clock(since)}-{clock(as_of)}" if replay else f"since {clock(since)}"

@@ -13,11 +13,15 @@ from textual.widgets import Static
 
 MARKS = [
     ("▶", "Profiles: the selected profile. Timeline and status bar: replay playing"),
+    ("■ end", "the replay reached the end of its capture"),
+    ("last datagram", "nothing received for longer than the rate window (idle: the short form)"),
     ("❚❚ PAUSED", "the screen is frozen (p or space resumes); a replay stops at its head"),
     ("●  ━  ─", "timeline: the replay head, what has played, what is to come"),
     ("╍  !", "timeline: seconds with errors; ! where errors reach half the busiest second"),
     ("bootstrap", "daemon start-ups counted by llm.profile.bootstrap"),
-    ("req/s tok/s", "requests and tokens per second over the last rate window"),
+    ("req/s tok/s", "requests and tokens per second over the last rate window (/s 10s)"),
+    ("last 10m", "the sparklines' span (window_s), and the seconds one column folds"),
+    ("$3.33+", "a partial cost: some models have no price (n priced of m)"),
     ("$  $/min", "cost so far, and per minute over the rate window"),
     ("n/a", "no price known for the model (never shown as $0)"),
     ("-", "nothing sent for this figure with this grouping's tag"),

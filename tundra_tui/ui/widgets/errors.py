@@ -1,16 +1,15 @@
-"""Pane 4: error rate per group with colour thresholds, recent error events and failing checks."""
+"""Pane 4: errors per group (rows with errors first), recent error events and failing checks."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
 from ...model.snapshot import CheckRow, EventRow, Frame, Grouping
+from ..columns import Column, render
 from ..fmt import clock, fit, num, pct
 from .pane import Pane
 
 _CHECK_STYLE = {0: "ok", 1: "warn", 2: "alarm", 3: "stale"}
-
-
 ErrorsPart = tuple[Grouping, tuple[CheckRow, ...], tuple[EventRow, ...]]
 
 
@@ -27,20 +26,21 @@ class ErrorsPane(Pane[ErrorsPart]):
     def render_part(self, part: ErrorsPart) -> Text:
         g, checks, events = part
         w = self.inner_width
-        name_w = self.name_width(16)
         h = self.inner_height
-        out = Text()
-        rows = g.rows[: max(h - 3, 1)]
-        for r in rows:
-            out.append(f"{fit(r.key, name_w)}{num(r.errors):>7} ")
-            out.append(f"{pct(r.error_rate):>7}\n", style=self.rate_style(r.error_rate))
+        ranked = sorted(g.rows, key=lambda r: r.errors <= 0)  # stable: rows with errors first, in the sort's order
+        rows = ranked[: max(h - 3, 1)]
+        columns = [Column("errors", tuple(num(r.errors) for r in rows), 4),
+                   Column("err%", tuple(pct(r.error_rate) for r in rows), 5)]
+        styles = {(i, 1): self.rate_style(r.error_rate) for i, r in enumerate(rows)}
+        out = render(g.group, [r.key for r in rows], columns, w, styles=styles)
+        used = 1 + len(rows)
         bad_checks = [c for c in checks if c.status != 0]
-        for c in bad_checks[: max(h - len(rows) - 1, 0)]:
+        for c in bad_checks[: max(h - used - 1, 0)]:
             tag = ",".join(t for t in c.tags if not t.startswith(("env:", "service:", "version:")))
-            out.append(fit(f"{c.status_name} {c.name} {tag}", w) + "\n", style=self.c(_CHECK_STYLE[c.status]))
+            out.append("\n" + fit(f"{c.status_name} {c.name} {tag}", w), style=self.c(_CHECK_STYLE[c.status]))
+            used += 1
         errors = [e for e in events if e.alert_type == "error"]
-        room = h - len(rows) - min(len(bad_checks), max(h - len(rows) - 1, 0))
+        room = h - used
         for e in errors[-room:] if room > 0 else []:
-            out.append(fit(f"{clock(e.ts)} {e.text or e.title}", w) + "\n", style=self.c("alarm"))
-        out.rstrip()
+            out.append("\n" + fit(f"{clock(e.ts)} {e.text or e.title}", w), style=self.c("alarm"))
         return out

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 
 from ...model.snapshot import Frame, Grouping
-from ..fmt import fit, ms
+from ..columns import Column, render
+from ..fmt import ms
 from .pane import Pane
 
 
@@ -21,13 +22,9 @@ class LatencyPane(Pane[Grouping]):
 
     def render_part(self, part: Grouping) -> Text:
         g = part
-        name_w = self.name_width(21)
-        out = Text()
-        out.append(f"{fit(g.group, name_w)}{'p50':>7}{'p95':>7}{'p99':>7}\n", style="bold")
+        rows = list(g.rows[: max(self.inner_height - 1, 1)])
         worst = max((r.p95 for r in g.rows if r.p95 is not None), default=None)
-        for r in g.rows[: max(self.inner_height - 1, 1)]:
-            out.append(f"{fit(r.key, name_w)}{ms(r.p50):>7}")
-            out.append(f"{ms(r.p95):>7}", style=self.c("warn") if worst is not None and r.p95 == worst else "")
-            out.append(f"{ms(r.p99):>7}\n")
-        out.rstrip()
-        return out
+        columns = [Column("p50", tuple(ms(r.p50) for r in rows), 3), Column("p95", tuple(ms(r.p95) for r in rows), 5),
+                   Column("p99", tuple(ms(r.p99) for r in rows), 4)]
+        styles = {(i, 1): self.c("warn") for i, r in enumerate(rows) if worst is not None and r.p95 == worst}
+        return render(g.group, [r.key for r in rows], columns, self.inner_width, styles=styles)

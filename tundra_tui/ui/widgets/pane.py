@@ -15,6 +15,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ...model.grouping import ASCENDING
 from ...model.snapshot import Frame, Grouping
 from ..fmt import rich_colour
 
@@ -73,7 +74,8 @@ class Pane(Widget, Generic[P], can_focus=True):
         self._part = part
         grouping = self.grouping(part)
         if grouping is not None:
-            subtitle = f"by {grouping.group} ↓{grouping.sort}"
+            arrow = "↑" if grouping.sort in ASCENDING else "↓"  # name sorts a-z; every other, largest first
+            subtitle = f"by {grouping.group} {arrow}{grouping.sort}"
             if self.border_subtitle != subtitle:
                 self.border_subtitle = subtitle
         text = self.render_part(part)

@@ -1,10 +1,11 @@
-"""Pane 1: profiles — the selected one highlighted, each one's share and health, switches."""
+"""Pane 1: profiles — the selected one marked ▶, each one's share and health, switches."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
 from ...model.snapshot import Frame, ProfilesPart
+from ..columns import Column, render
 from ..fmt import clock, fit, pct
 from .pane import Pane
 
@@ -19,24 +20,24 @@ class ProfilesPane(Pane[ProfilesPart]):
     def render_part(self, part: ProfilesPart) -> Text:
         p = part
         w = self.inner_width
-        out = Text()
         total = sum(x.requests for x in p.profiles) or 1
-        rows = p.profiles[: max(self.inner_height - 1, 1)]
-        if not rows:
-            out.append("no profile data yet\n", style=self.c("stale"))
-        name_w = max(w - 24, 6)
-        for x in rows:
-            selected = x.name == p.selected
-            mark = "▶ " if selected else "  "
-            line = f"{mark}{fit(x.name, name_w)} {fit(x.provider or '?', 9)}{x.requests / total:>5.0%}"
-            out.append(line, style="bold reverse" if selected else "")
-            out.append(f"{pct(x.error_rate):>7}", style=self.rate_style(x.error_rate))
-            out.append("\n")
+        rows = list(p.profiles[: max(self.inner_height - 2, 1)])
         avail = "?" if p.available is None else str(p.available)
         switches = [s for s in p.switches if s.old is not None]
-        foot = f"{avail} available · {p.bootstraps} bootstrap · {len(switches)} switches"
-        out.append(fit(foot, w), style=self.c("stale"))
-        room = self.inner_height - len(rows) - 1
+        foot = Text(fit(f"{avail} available · {p.bootstraps} bootstrap · {len(switches)} switches", w),
+                    style=self.c("stale"))
+        if not rows:
+            return Text("no profile data yet", style=self.c("stale")) + Text("\n") + foot
+        columns = [Column("provider", tuple(x.provider or "?" for x in rows), 2),
+                   Column("share", tuple(f"{x.requests / total:.0%}" for x in rows), 4),
+                   Column("err%", tuple(pct(x.error_rate) for x in rows), 5)]
+        names = [("▶ " if x.name == p.selected else "  ") + x.name for x in rows]
+        styles = {(i, 2): self.rate_style(x.error_rate) for i, x in enumerate(rows)}
+        out = render("  profile", names, columns, w, styles=styles,
+                     row_styles=["bold reverse" if x.name == p.selected else "" for x in rows])
+        out.append("\n")
+        out.append_text(foot)
+        room = self.inner_height - len(rows) - 2
         for s in switches[-room:] if room > 0 else []:
             out.append("\n" + fit(f"{clock(s.ts)} switch {s.old} → {s.new}", w), style=self.c("warn"))
         return out

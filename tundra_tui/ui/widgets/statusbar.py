@@ -8,23 +8,21 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import Static
 
-from ...model.snapshot import SessionStatus, TapPart
-from ...model.spans import SpanSummary
+from ...model.snapshot import Dashboard, SessionStatus
 from ..fmt import clock, num, rich_colour
+from ..statusline import Item, fit_items
 
 RISING_HOLD_S = 5.0  # the Agent's drops stay in the alarm colour this long after they last rose
 
 
 class StatusBar(Static):
-    """One line at the bottom; rates come from the change in counters between ticks."""
+    """One line at the bottom: what the screen is doing, the tap's health, recording, the Agent, the filter."""
 
     DEFAULT_CSS = "StatusBar { height: 1; background: $panel; color: $foreground; padding: 0 1; }"
 
     def __init__(self, clock_fn: Callable[[], float] = time.time, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock_fn = clock_fn
-        self._prev: tuple[float, int] | None = None
-        self.rate = 0.0
         self._last: Text | None = None
         self._agent_drops: int | None = None
         self._agent_rose_at = float("-inf")
@@ -32,67 +30,86 @@ class StatusBar(Static):
     def c(self, var: str) -> str:
         return rich_colour(self.app.theme_variables.get(var, ""))
 
-    def _agent_socket(self, out: Text, st: SessionStatus, now: float) -> None:
+    def _agent_socket(self, st: SessionStatus, now: float) -> Item | None:
         """The Agent's own socket drops (from /proc), in the alarm colour while they rise."""
         sock = st.dd_agent.socket if st.dd_agent is not None else None
         if not sock:
-            return
+            return None
         drops = sock["drops"]
         if not drops and st.source.mode != "passive" and not st.source.forward:
-            return  # an Agent beside tundra, not in its path: only worth room once it loses something
+            return None  # an Agent beside tundra, not in its path: only worth room once it loses something
         if self._agent_drops is not None and drops > self._agent_drops:
             self._agent_rose_at = now
         self._agent_drops = drops
         rising = now - self._agent_rose_at < RISING_HOLD_S
-        out.append(" │")
-        out.append(f"agent drop {num(drops)}", style=self.c("alarm") if rising else "")
+        return Item(Text(f"agent drop {num(drops)}", style=self.c("alarm") if rising else ""), None, 6)
 
-    def show(self, st: SessionStatus, tap: TapPart, spans: SpanSummary, paused: bool) -> None:
-        """Repaint from the session status, the tap counters and the spans, if anything visible changed."""
-        now = self.clock_fn()
-        packets = st.packets
+    def _state(self, st: SessionStatus, paused: bool) -> Item | None:
+        """PAUSED, or a replay's ▶ / end of capture: what the screen is doing."""
+        rp = st.source.replay
+        warn = "reverse " + self.c("warn")
+        if rp is None:
+            return Item(Text(" PAUSED ", style=warn), Text("❚❚", style=warn), 10) if paused else None
+        name = rp.file.rsplit("/", 1)[-1]
+        if paused or rp.paused:
+            return Item(Text(f"❚❚ PAUSED {name}", style=warn), Text("❚❚", style=warn), 10)
+        if rp.position_ns >= rp.end_ns:
+            return Item(Text(f"■ end of {name}"), Text("■ end"), 10)
+        return Item(Text(f"▶ {name}"), Text("▶"), 10)
+
+    def _source(self, st: SessionStatus) -> Item | None:
         src = st.source
-        if self._prev is not None and now > self._prev[0]:
-            self.rate = max(packets - self._prev[1], 0) / (now - self._prev[0])  # a seek back lowers it
-        self._prev = (now, packets)
-        out = Text(no_wrap=True, overflow="ellipsis")
-        if paused:
-            out.append(" PAUSED ", style="reverse " + self.c("warn"))
-            out.append(" ")
         if src.replay is not None:
-            out.append(f"▶ {src.replay.file.rsplit('/', 1)[-1]}")
-        else:
-            out.append(",".join(a.removeprefix("udp://") for a in src.listen))
-            if src.mode == "passive":
-                out.append(" passive", style=self.c("warn"))
-            if src.forward:
-                out.append(f" → {src.forward}")
-        out.append(f" │{num(self.rate)} dg/s")
+            return None
+        full = Text(",".join(a.removeprefix("udp://") for a in src.listen))
+        if src.mode == "passive":
+            full.append(" passive", style=self.c("warn"))
+        if src.forward:
+            full.append(f" → {src.forward}")
+        short = Text(",".join(a.rsplit(":", 1)[-1] for a in src.listen))
+        return Item(full, short, 3)
+
+    def show(self, st: SessionStatus, dash: Dashboard, paused: bool) -> None:
+        """Repaint from the session status and the dashboard, if anything visible changed.
+        Items that do not fit abbreviate, then drop, least important first (ui/statusline.py)."""
+        now = self.clock_fn()
+        tap = dash.tap
+        replay = st.source.replay is not None
+        items = [self._state(st, paused), self._source(st)]
+        age = tap.last_datagram_age_s
+        if age is not None and age > dash.rate_window_s:
+            stale = self.c("stale")
+            items.append(Item(Text(f"last datagram {age:.0f} s ago", style=stale),
+                              Text(f"idle {age:.0f}s", style=stale), 8))
+        items.append(Item(Text(f"{num(tap.datagrams_per_s)} dg/s"), None, 5))
         errs = tap.errors.metric + tap.errors.event + tap.errors.service_check
-        out.append(" │")
-        out.append(f"err {num(errs)}", style=self.c("alarm") if errs else "")
-        drops = tap.dropped + src.forward_dropped
-        out.append(" │")
-        out.append(f"drop {num(drops)}", style=self.c("alarm") if drops else "")
-        self._agent_socket(out, st, now)
+        items.append(Item(Text(f"err {num(errs)}", style=self.c("alarm") if errs else ""), None, 6))
+        drops = tap.dropped + st.source.forward_dropped
+        items.append(Item(Text(f"drop {num(drops)}", style=self.c("alarm") if drops else ""), None, 6))
+        items.append(self._agent_socket(st, now))
         if st.redactions:
-            out.append(f" │redacted {num(st.redactions)}")
+            items.append(Item(Text(f"redacted {num(st.redactions)}"), None, 2))
         if st.recording:
-            out.append(" │")
-            out.append(f"●REC {num(st.recorded)}", style="bold " + self.c("alarm"))
+            rec = "bold " + self.c("alarm")
+            items.append(Item(Text(f"●REC {num(st.recorded)}", style=rec), Text("●REC", style=rec), 9))
         if st.record_error:
-            out.append(" │")
-            out.append("rec failed", style=self.c("alarm"))
-        out.append(f" │{clock(now)}")
+            items.append(Item(Text("rec failed", style=self.c("alarm")), None, 9))
+        items.append(Item(Text(clock(dash.as_of if replay else now)), None, 1))  # capture time in a replay
         if st.agent:
-            out.append(" │")
-            out.append(st.agent, style=self.c("stale") if "not reachable" in st.agent else "")
+            style = self.c("stale") if "not reachable" in st.agent else ""
+            short = "agent ✗" if "not reachable" in st.agent else st.agent.split(" (")[0]
+            items.append(Item(Text(st.agent, style=style), Text(short, style=style), 7))
+        spans = dash.spans
         if st.traces or spans.llm:
-            out.append(f" │spans {num(spans.llm)}")
+            full = Text(f"spans {num(spans.llm)}")
             if spans.forward_errors:
-                out.append(f" agent err {num(spans.forward_errors)}", style=self.c("alarm"))
+                full.append(f" agent err {num(spans.forward_errors)}", style=self.c("alarm"))
+            items.append(Item(full, Text(f"spans {num(spans.llm)}"), 4))
         if st.filter:
-            out.append(f" │/{' '.join(st.filter)}", style=self.c("warn"))
+            flt = "/" + " ".join(st.filter)
+            style = self.c("warn")
+            items.append(Item(Text(flt, style=style), Text(flt[:23] + "…" if len(flt) > 24 else flt, style=style), 9))
+        out = fit_items([it for it in items if it is not None], max(self.content_size.width, 20))
         if out != self._last:
             self._last = out
             self.update(out)

@@ -1,38 +1,48 @@
-"""Pane 3: requests/s and tokens/s as sparklines over the last minute, in total and per group."""
+"""Pane 3: requests/s and tokens/s as sparklines over `window_s`, in total and per group, with the
+current rate over the rate window beside each."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
-from ...model.snapshot import Frame, Grouping, Totals
-from ..fmt import fit, num, spark
+from ...model.series import bucketed
+from ...model.snapshot import Dashboard, Frame, Grouping
+from ..columns import cut_names
+from ..fmt import num, span, spark
 from .pane import Pane
 
 
-class ThroughputPane(Pane[tuple[Grouping, Totals]]):
+class ThroughputPane(Pane[tuple[Grouping, Dashboard]]):
     TITLE = "Throughput"
     KEY = "3"
 
-    def part(self, frame: Frame) -> tuple[Grouping, Totals]:
-        return frame.grouping, frame.dashboard.totals
+    def part(self, frame: Frame) -> tuple[Grouping, Dashboard]:
+        return frame.grouping, frame.dashboard
 
-    def render_part(self, part: tuple[Grouping, Totals]) -> Text:
-        g, t = part
+    def grouping(self, part: tuple[Grouping, Dashboard]) -> Grouping:
+        return part[0]
+
+    def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
+        g, dash = part
+        t = dash.totals
+        now = int(dash.as_of)
+        rows = list(g.rows[: max(self.inner_height - 3, 0)])
+        rates = [f"{t.requests_per_s:.1f}", num(t.tokens_per_s), *(f"{r.req_rate:.1f}" for r in rows)]
+        rate_head = f"/s {span(dash.rate_window_s)}"
+        rate_w = 1 + max(len(rate_head), *(len(x) for x in rates))
         w = self.inner_width
-        name_w = min(12, max(w // 4, 6))
-        spark_w = max(w - name_w - 9, 5)
-        out = Text()
-        out.append(fit("req/s", name_w))
-        out.append(spark(t.req_spark, spark_w), style=self.c("ok"))
-        out.append(f"{t.requests_per_s:>8.1f}\n")
-        out.append(fit("tok/s", name_w))
-        out.append(spark(t.tok_spark, spark_w), style=self.c("accent"))
-        out.append(f"{num(t.tokens_per_s):>8}\n")
-        for r in g.rows[: max(self.inner_height - 2, 0)]:
-            if not r.req_spark:
-                continue
-            out.append(fit(r.key, name_w - 1) + " ")
-            out.append(spark(r.req_spark, spark_w), style=self.c("ok"))
-            out.append(f"{r.req_rate:>8.1f}\n")
-        out.rstrip()
+        name_w = min(max(len(r.key) for r in rows) if rows else 5, max(w // 3, 5))
+        name_w = max(name_w, 5)
+        spark_w = max(w - name_w - 1 - rate_w, 0)
+        per = -(-len(t.req_spark) // max(spark_w, 1)) if t.req_spark else 1
+        head = f"last {span(dash.window_s)}" + (f", {span(per)}/col" if per > 1 else "")
+        out = Text(no_wrap=True)
+        out.append(" " * (name_w + 1) + head[:spark_w].ljust(spark_w) + rate_head.rjust(rate_w), style="bold")
+        names = cut_names(["req/s", "tok/s", *(r.key for r in rows)], name_w)
+        series = [(t.req_spark, "ok"), (t.tok_spark, "accent"), *((r.req_spark, "ok") for r in rows)]
+        for name, (values, colour), rate in zip(names, series, rates, strict=True):
+            cols = bucketed(list(values), now, spark_w)
+            out.append("\n" + name.ljust(name_w) + " ")
+            out.append(spark(cols, spark_w), style=self.c(colour))
+            out.append(rate.rjust(rate_w))
         return out

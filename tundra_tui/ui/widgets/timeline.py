@@ -34,7 +34,7 @@ class Timeline(Static):
         start, end = rp.start_ns / 1e9, rp.end_ns / 1e9
         pos = rp.position_ns / 1e9
         speed = "max" if rp.speed is None else f"{rp.speed:g}x"
-        state = "❚❚" if rp.paused else "▶"
+        state = "❚❚" if rp.paused else "■" if rp.position_ns >= rp.end_ns else "▶"
         label = f" {_mmss(pos - start)}/{_mmss(end - start)} {speed} {state}"
         width = max(self.size.width - 2 - len(label) - 2, 10)
         cols = spikes(self._errors, int(start), int(end), width)

@@ -1,38 +1,47 @@
-"""Pane 2: tokens and cost per group, dollars per minute, and the session total."""
+"""Pane 2: tokens and cost per group, dollars per minute over the rate window, and the total."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
-from ...model.snapshot import Frame, Grouping, Totals
-from ..fmt import fit, num, usd
+from ...model.snapshot import Dashboard, Frame, Grouping
+from ..columns import Column, render
+from ..fmt import cost, covers, num, span, usd
 from .pane import Pane
 
 
-class TokensPane(Pane[tuple[Grouping, Totals]]):
+class TokensPane(Pane[tuple[Grouping, Dashboard]]):
     TITLE = "Tokens & cost"
     KEY = "2"
 
-    def part(self, frame: Frame) -> tuple[Grouping, Totals]:
-        return frame.grouping, frame.dashboard.totals
+    def part(self, frame: Frame) -> tuple[Grouping, Dashboard]:
+        return frame.grouping, frame.dashboard
 
-    def grouping(self, part: tuple[Grouping, Totals]) -> Grouping:
+    def grouping(self, part: tuple[Grouping, Dashboard]) -> Grouping:
         return part[0]
 
-    def render_part(self, part: tuple[Grouping, Totals]) -> Text:
-        g, t = part
-        name_w = self.name_width(26)
-        out = Text()
-        out.append(f"{fit(g.group, name_w)}{'in':>6}{'out':>6}{'$':>7}{'$/min':>7}\n", style="bold")
-        rows = g.rows[: max(self.inner_height - 2, 1)]
-        for r in rows:
-            cost_style = self.c("stale") if r.cost_usd is None else ""
-            out.append(f"{fit(r.key, name_w)}{num(r.input_tokens):>6}{num(r.output_tokens):>6}")
-            cost, per_min = ("…", "…") if r.pricing else (usd(r.cost_usd), usd(r.cost_per_min))
-            out.append(f"{cost:>7}{per_min:>7}\n", style=cost_style)
-        priced = [r.cost_per_min for r in g.rows if r.cost_per_min is not None]
-        total_per_min = sum(priced) if priced and g.group in ("model", "provider") else None
-        total = "…" if t.pricing and t.cost_usd is None else usd(t.cost_usd)
-        out.append(f"{fit('total', name_w)}{num(t.input_tokens):>6}{num(t.output_tokens):>6}"
-                   f"{total:>7}{usd(total_per_min):>7}", style="bold")
+    def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
+        g, dash = part
+        t = dash.totals
+        rows = list(g.rows[: max(self.inner_height - 3, 1)])
+        names = [r.key for r in rows] + ["total"]
+        costs = [cost(r.cost_usd, r.cost_models, r.cost_priced, r.pricing) for r in rows]
+        columns = [
+            Column("in", (*(num(r.input_tokens) for r in rows), num(t.input_tokens)), 3),
+            Column("out", (*(num(r.output_tokens) for r in rows), num(t.output_tokens)), 2),
+            Column("$", (*costs, cost(t.cost_usd, t.cost_models, t.cost_priced, t.pricing)), 5),
+            Column("$/min", (*("…" if r.pricing and r.cost_per_min is None
+                                                             else usd(r.cost_per_min) if r.cost_models else "-"
+                                                             for r in rows), usd(t.cost_per_min)), 1),
+        ]
+        stale = self.c("stale")
+        styles = {(i, 3): stale for i, r in enumerate(rows) if r.cost_usd is None}
+        styles |= {(i, 2): stale for i, r in enumerate(rows) if r.cost_usd is None}
+        out = render(g.group, names, columns, self.inner_width, styles=styles,
+                     row_styles=[""] * len(rows) + ["bold"])
+        note = covers(t.since, dash.as_of, dash.source.startswith("replay:"))
+        if t.cost_priced < t.cost_models:
+            note += f" · {t.cost_priced} priced of {t.cost_models}"
+        note += f" · $/min last {span(dash.rate_window_s)}"
+        out.append("\n" + note, style=stale)
         return out
