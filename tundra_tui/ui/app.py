@@ -31,10 +31,10 @@ from .widgets.latency import LatencyPane
 from .widgets.pane import Pane
 from .widgets.profiles import ProfilesPane
 from .widgets.statusbar import StatusBar
-from .widgets.too_small import TooSmall
 from .widgets.throughput import ThroughputPane
 from .widgets.timeline import Timeline
 from .widgets.tokens import TokensPane
+from .widgets.too_small import TooSmall
 
 HELP_TEXT = {
     "pause": "Pause the display (ingestion carries on); in a replay, pause playback",

@@ -35,7 +35,9 @@ class ThroughputPane(Pane[tuple[Grouping, Dashboard]]):
         name_w = max(name_w, 5)
         spark_w = max(w - name_w - 1 - rate_w, 0)
         per = -(-len(t.req_spark) // max(spark_w, 1)) if t.req_spark else 1
-        head = f"last {span(dash.window_s)}" + (f", {span(per)}/col" if per > 1 else "")
+        head = f"last {span(dash.window_s)}"
+        if per > 1 and len(head) + len(span(per)) + 7 <= spark_w:
+            head += f" ({span(per)}/col)"
         out = Text(no_wrap=True)
         out.append(" " * (name_w + 1) + head[:spark_w].ljust(spark_w) + rate_head.rjust(rate_w), style="bold")
         names = cut_names(["req/s", "tok/s", *(r.key for r in rows)], name_w)

@@ -40,7 +40,7 @@ class TokensPane(Pane[tuple[Grouping, Dashboard]]):
         out = render(g.group, names, columns, self.inner_width, styles=styles,
                      row_styles=[""] * len(rows) + ["bold"])
         note = covers(t.since, dash.as_of, dash.source.startswith("replay:"))
-        if t.cost_priced < t.cost_models:
+        if t.cost_priced < t.cost_models and not t.pricing:
             note += f" · {t.cost_priced} priced of {t.cost_models}"
         note += f" · $/min last {span(dash.rate_window_s)}"
         out.append("\n" + note, style=stale)
