@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -27,21 +28,38 @@ def _n(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
 
-def _usd(cost: float | None, pricing: bool) -> str:
-    return "pricing…" if pricing else "n/a" if cost is None else f"${cost:.4f}"
+def _usd(cost: float | None, pricing: bool, partial: bool = False) -> str:
+    return "pricing…" if pricing else "n/a" if cost is None else f"${cost:.4f}" + ("+" if partial else "")
 
 
-def print_stats(stats: Stats, status: SessionStatus) -> None:
+def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, int]],
+           rows: list[list[Text | str]], **kwargs: object) -> Table:
+    """A table whose figures are never cut: each figure column is as wide as its widest cell, the
+    least important (lowest priority) are left out until the table fits, and names are cut instead."""
+    widths = [max(len(head), *(len(str(r[len(names) + i])) for r in rows)) if rows else len(head)
+              for i, (head, _prio) in enumerate(figures)]
+    kept = list(range(len(figures)))
+    room = con.width - 1 - sum(w + 3 for _, w in names)  # borders, and each name column's least width
+    while kept and sum(widths[i] + 3 for i in kept) > room:
+        kept.remove(min(kept, key=lambda i: figures[i][1]))
+    table = Table(**kwargs)  # type: ignore[arg-type]
+    for name, least in names:
+        table.add_column(name, overflow="ellipsis", min_width=least)  # wrappable: rich narrows these first
+    for i in kept:
+        table.add_column(figures[i][0], justify="right", no_wrap=True, min_width=widths[i])
+    for r in rows:
+        table.add_row(*r[: len(names)], *(r[len(names) + i] for i in kept))
+    return table
+
+
+def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None) -> None:
     """A table of contexts sorted by samples, like `agent dogstatsd-stats`, then the error summary."""
-    con = _console()
-    table = Table(title=Text(f"{stats.source}: {stats.packets:,} packets, {stats.lines:,} lines, "
-                             f"{stats.contexts_total:,} contexts"), title_justify="left")
-    for col, just in (("metric", "left"), ("type", "left"), ("tags", "left"), ("samples", "right"),
-                      ("count", "right"), ("value", "right")):
-        table.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
-    for r in stats.contexts:
-        table.add_row(_t(r.name), r.type, _t(",".join(r.tags)), f"{r.samples:,}", _n(r.count), _n(r.value))
-    con.print(table)
+    con = con or _console()
+    rows: list[list[Text | str]] = [[_t(r.name), _t(",".join(r.tags)), r.type, f"{r.samples:,}", _n(r.count),
+                                     _n(r.value)] for r in stats.contexts]
+    con.print(Text(f"{stats.source}: {stats.packets:,} packets, {stats.lines:,} lines, "
+                   f"{stats.contexts_total:,} contexts"))
+    con.print(_table(con, [("metric", 16), ("tags", 16)], [("type", 4), ("samples", 5), ("count", 2), ("value", 3)], rows))
     errs = stats.errors
     con.print(f"events {stats.events:,}   service checks {stats.service_checks:,}   "
               f"parse errors: metric {errs.metric:,}, event {errs.event:,}, "
@@ -62,24 +80,26 @@ def print_stats(stats: Stats, status: SessionStatus) -> None:
         con.print(Text.assemble(("  bad ", "red"), bad[:240]))
 
 
-def print_dashboard(dash: Dashboard) -> None:
+def print_dashboard(dash: Dashboard, con: Console | None = None) -> None:
     """`top --once` without --json: the per-model table and totals."""
-    con = _console()
+    con = con or _console()
     t = dash.totals
     p = dash.profiles
     con.print(Text.assemble("profile ", (p.selected or "-", "bold"), f" ({p.selected_provider or '-'}) of "
                             f"{p.available if p.available is not None else '?'} available"))
-    con.print(Text(f"requests {t.requests:,} errors {t.errors:,} ({t.error_rate:.1%}) "
-                   f"tokens in {t.input_tokens:,} out {t.output_tokens:,} cost {_usd(t.cost_usd, t.pricing)} "
-                   f"{t.requests_per_s:.1f} req/s {t.tokens_per_s:.0f} tok/s"))
-    table = Table()
-    for col in ("model", "provider", "req", "err%", "in", "out", "cost", "p50", "p95", "p99"):
-        table.add_column(col, justify="left" if col in ("model", "provider") else "right")
-    for m in dash.models:
-        table.add_row(Text(m.model), Text(m.provider), _n(m.requests), f"{m.error_rate:.1%}", _n(m.input_tokens),
-                      _n(m.output_tokens), _usd(m.cost_usd, m.pricing),
-                      *("-" if v is None else f"{v:.0f}" for v in (m.p50_ms, m.p95_ms, m.p99_ms)))
-    con.print(table)
+    partial = t.cost_priced < t.cost_models
+    since = "" if t.since is None else time.strftime("%H:%M:%S", time.localtime(t.since))
+    con.print(Text(f"since {since}: requests {t.requests:,} errors {t.errors:,} ({t.error_rate:.1%}) "
+                   f"tokens in {t.input_tokens:,} out {t.output_tokens:,} "
+                   f"cost {_usd(t.cost_usd, t.pricing, partial)}"
+                   + (f" ({t.cost_priced} priced of {t.cost_models})" if partial else "")))
+    con.print(Text(f"last {dash.rate_window_s}s: {t.requests_per_s:.1f} req/s {t.tokens_per_s:,.0f} tok/s"))
+    rows: list[list[Text | str]] = [
+        [Text(m.model), Text(m.provider), _n(m.requests), f"{m.error_rate:.1%}", _n(m.input_tokens),
+         _n(m.output_tokens), _usd(m.cost_usd, m.pricing),
+         *("-" if v is None else f"{v:.0f}" for v in (m.p50_ms, m.p95_ms, m.p99_ms))] for m in dash.models]
+    con.print(_table(con, [("model", 16), ("provider", 8)], [("req", 9), ("err%", 8), ("in", 5), ("out", 4), ("cost", 7),
+                                                  ("p50 ms", 3), ("p95 ms", 6), ("p99 ms", 2)], rows))
 
 
 def progress_line(status: SessionStatus) -> str:

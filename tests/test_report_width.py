@@ -1,0 +1,50 @@
+"""`--once` and `stats` human output at 80 columns: every figure whole, one line per row."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from tundra_tui.commands.report import print_dashboard, print_stats
+from tundra_tui.model import Engine, Pricer
+from tundra_tui.model.engine import Mode
+from tundra_tui.model.snapshot import SessionStatus, SourceStatus
+
+from .ui_fixtures import END_NS, SAMPLE_PACKETS
+
+
+def _console(width: int) -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, width=width, color_system=None), buf
+
+
+def test_once_text_at_80_columns_keeps_figures_whole() -> None:
+    e = Engine(Mode.DASHBOARD, pricer=Pricer())
+    e.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
+    dash = e.dashboard(END_NS)
+    con, buf = _console(80)
+    print_dashboard(dash, con)
+    lines = buf.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    rows = [line for line in lines if line.startswith("│")]
+    assert len(rows) == len(dash.models)  # no row wraps
+    for m, line in zip(dash.models, rows, strict=True):
+        assert f" {m.requests:,} " in line and f"{m.input_tokens:,}" in line
+        assert ("n/a" if m.cost_usd is None else f"${m.cost_usd:.4f}") in line
+        assert "…" not in line.split("│", 3)[3]  # past the names, nothing is cut
+    assert "(4 priced of 5)" in buf.getvalue() and "+" in buf.getvalue()
+
+
+def test_stats_at_80_columns_one_line_per_context() -> None:
+    e = Engine(Mode.STATS)
+    e.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
+    stats = e.stats("sample.dog", top=10)
+    con, buf = _console(80)
+    print_stats(stats, SessionStatus(SourceStatus("replay")), con)
+    lines = buf.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    rows = [line for line in lines if line.startswith("│")]
+    assert len(rows) == len(stats.contexts) == 10
+    for c, line in zip(stats.contexts, rows, strict=True):
+        assert f" {c.samples:,} " in line

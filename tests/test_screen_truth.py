@@ -1,0 +1,147 @@
+"""What the screen says is true at a glance: figures whole at every size and grouping, current rates,
+stale data shown as stale, errors first, sort direction, and a notice when the terminal is too small."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tundra_tui.config import Config
+from tundra_tui.model import Engine
+from tundra_tui.model.engine import Mode
+from tundra_tui.session import Session
+from tundra_tui.sources import Address, Tap
+from tundra_tui.ui.app import TundraApp
+from tundra_tui.ui.fmt import ms, usd
+from tundra_tui.ui.widgets.pane import Pane
+from tundra_tui.ui.widgets.statusbar import StatusBar
+from tundra_tui.ui.widgets.too_small import TooSmall
+
+from .ui_fixtures import END_NS, SAMPLE_PACKETS, make_app, pane_lines
+
+CLOCK = re.compile(r"\d\d:\d\d:\d\d ")
+SIZES = [(80, 24), (60, 20), (200, 50)]
+GROUPS = ["model", "provider", "agent", "profile"]
+
+
+@pytest.fixture
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    session = Session(Tap([Address("unix", "dsd.sock", None)]), Engine(Mode.DASHBOARD), clock_ns=lambda: END_NS)
+    session.start()
+    session.engine.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
+    yield session
+    session.stop()
+
+
+async def _drawn(app: TundraApp, pilot, *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+    app.tick()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("group", GROUPS)
+async def test_figures_whole_in_every_grouping_and_size(live, size: tuple[int, int], group: str) -> None:
+    app = make_app(live)
+    async with app.run_test(size=size) as pilot:
+        await _drawn(app, pilot, *["g"] * GROUPS.index(group))
+        assert app.group == group
+        frame = live.frame(group, app.sort)
+        for n in (2, 3, 4, 5):  # the table panes: header and rows never run past the pane
+            pane = app.query_one(f"#pane-{n}", Pane)
+            table = [line for line in pane._lines if " · " not in line.plain and not CLOCK.match(line.plain)]
+            assert len(table) >= 2
+            for line in table:  # notes and event text may be cut; a table line never is
+                assert line.cell_len <= pane.content_size.width, (n, line.plain)
+        latency = pane_lines(app.query_one("#pane-5", Pane))
+        shown = [r for r in frame.grouping.rows if r.p95 is not None][:1]
+        for r in shown:  # the most important latency figure is there, whole
+            assert any(ms(r.p95) in line for line in latency), (ms(r.p95), latency)
+        tokens = "\n".join(pane_lines(app.query_one("#pane-2", Pane)))
+        t = frame.dashboard.totals
+        assert f"{usd(t.cost_usd)}+" in tokens  # 4 of 5 models priced: a partial total, marked
+        assert f"{t.cost_priced} priced of {t.cost_models}" in tokens or size[0] < 80
+
+
+async def test_rows_of_a_grouping_are_one_per_key(live) -> None:
+    app = make_app(live)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await _drawn(app, pilot, "g", "g")
+        assert app.group == "agent"
+        rows = live.frame("agent", "requests").grouping.rows
+        assert len({r.key for r in rows}) == len(rows)  # task_type folds: spec-agent once
+        assert all(r.input_tokens for r in rows) and all(r.cost_usd is not None for r in rows)
+        lines = "\n".join(pane_lines(app.query_one("#pane-3", Pane)))
+        assert all(r.key in lines for r in rows)  # throughput has rows by agent
+
+
+async def test_errors_pane_puts_errors_first_and_sorts_by_count(live) -> None:
+    app = make_app(live)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _drawn(app, pilot, "s")
+        assert app.sort == "errors"
+        rows = live.frame("model", "errors").grouping.rows
+        assert [r.errors for r in rows] == sorted((r.errors for r in rows), reverse=True)
+        errors = app.query_one("#pane-4", Pane)
+        assert errors.border_subtitle == "by model ↓errors"
+        first = pane_lines(errors)[1]  # under the header
+        assert rows[0].key[:8] in first
+        for _ in range(4):
+            await pilot.press("s")
+        assert app.sort == "name" and errors.border_subtitle == "by model ↑name"
+
+
+async def test_silence_reads_zero_and_shows_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    later = END_NS + 30 * 10**9  # half a minute after the last datagram
+    session = Session(Tap([Address("unix", "dsd.sock", None)]), Engine(Mode.DASHBOARD), clock_ns=lambda: later)
+    session.start()
+    try:
+        session.engine.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
+        app = TundraApp(session, Config(), refresh=10.0, clock=lambda: later / 1e9)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _drawn(app, pilot)
+            dash = session.frame().dashboard
+            assert dash.totals.requests_per_s == 0 and dash.totals.tokens_per_s == 0
+            assert dash.tap.last_datagram_age_s == pytest.approx(30, abs=1)
+            status = app.query_one(StatusBar)
+            text = status.render().plain if hasattr(status.render(), "plain") else str(status.render())
+            assert "last datagram 30 s ago" in text
+            throughput = pane_lines(app.query_one("#pane-3", Pane))
+            assert any(line.strip().startswith("req/s") and line.rstrip(" │").endswith("0.0") for line in throughput)
+    finally:
+        session.stop()
+
+
+async def test_status_bar_keeps_filter_and_state_at_80_columns(live) -> None:
+    app = make_app(live)
+    async with app.run_test(size=(80, 24)) as pilot:
+        live.set_filter(frozenset({"model:claude-sonnet-4-5", "env:development"}))
+        await _drawn(app, pilot, "p")
+        text = str(app.query_one(StatusBar).render())
+        assert "PAUSED" in text or "❚❚" in text
+        assert "/env:development model:claude-sonnet-4-5"[:20] in text
+
+
+async def test_too_small_terminal_says_so() -> None:
+    from .ui_fixtures import replay_session
+
+    session = replay_session(speed=None)
+    try:
+        app = make_app(session)
+        async with app.run_test(size=(40, 12)) as pilot:
+            await _drawn(app, pilot)
+            notice = app.query_one(TooSmall)
+            assert notice.display and str(notice.render()) == "terminal too small: 40x12, need 60x16"
+            assert not app.query_one("#panes").display
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            assert app.query_one("#panes").display and not notice.display
+    finally:
+        session.stop()
+
