@@ -59,7 +59,8 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
                                      _n(r.value)] for r in stats.contexts]
     con.print(Text(f"{stats.source}: {stats.packets:,} packets, {stats.lines:,} lines, "
                    f"{stats.contexts_total:,} contexts"))
-    con.print(_table(con, [("metric", 16), ("tags", 16)], [("type", 4), ("samples", 5), ("count", 2), ("value", 3)], rows))
+    figures = [("type", 4), ("samples", 5), ("count", 2), ("value", 3)]  # priorities: samples kept longest
+    con.print(_table(con, [("metric", 16), ("tags", 16)], figures, rows))
     errs = stats.errors
     con.print(f"events {stats.events:,}   service checks {stats.service_checks:,}   "
               f"parse errors: metric {errs.metric:,}, event {errs.event:,}, "
@@ -98,8 +99,9 @@ def print_dashboard(dash: Dashboard, con: Console | None = None) -> None:
         [Text(m.model), Text(m.provider), _n(m.requests), f"{m.error_rate:.1%}", _n(m.input_tokens),
          _n(m.output_tokens), _usd(m.cost_usd, m.pricing),
          *("-" if v is None else f"{v:.0f}" for v in (m.p50_ms, m.p95_ms, m.p99_ms))] for m in dash.models]
-    con.print(_table(con, [("model", 16), ("provider", 8)], [("req", 9), ("err%", 8), ("in", 5), ("out", 4), ("cost", 7),
-                                                  ("p50 ms", 3), ("p95 ms", 6), ("p99 ms", 2)], rows))
+    figures = [("req", 9), ("err%", 8), ("in", 5), ("out", 4), ("cost", 7), ("p50 ms", 3), ("p95 ms", 6),
+               ("p99 ms", 2)]  # priorities: requests kept longest, p99 dropped first
+    con.print(_table(con, [("model", 16), ("provider", 8)], figures, rows))
 
 
 def progress_line(status: SessionStatus) -> str:
