@@ -64,3 +64,9 @@ def test_ansi_theme(snap_compare, live) -> None:
 
 def test_light_theme_grouped_by_provider(snap_compare, live) -> None:
     assert snap_compare(make_app(live, theme="tundra-light"), terminal_size=(100, 30), run_before=drawn("g"))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20), (200, 50)])
+@pytest.mark.parametrize("presses", [0, 1, 2, 3], ids=["model", "provider", "agent", "profile"])
+def test_grouping_at_size(snap_compare, live, presses: int, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(live), terminal_size=size, run_before=drawn(*["g"] * presses))

@@ -10,6 +10,13 @@ from ..fmt import cost, covers, num, span, usd
 from .pane import Pane
 
 
+def per_min(value: float | None, models: int, pricing: bool) -> str:
+    """A $/min cell: `…` while priced, `-` with nothing to price, else dollars (n/a when unpriced)."""
+    if pricing and value is None:
+        return "…"
+    return usd(value) if models else "-"
+
+
 class TokensPane(Pane[tuple[Grouping, Dashboard]]):
     TITLE = "Tokens & cost"
     KEY = "2"
@@ -30,9 +37,8 @@ class TokensPane(Pane[tuple[Grouping, Dashboard]]):
             Column("in", (*(num(r.input_tokens) for r in rows), num(t.input_tokens)), 3),
             Column("out", (*(num(r.output_tokens) for r in rows), num(t.output_tokens)), 2),
             Column("$", (*costs, cost(t.cost_usd, t.cost_models, t.cost_priced, t.pricing)), 5),
-            Column("$/min", (*("…" if r.pricing and r.cost_per_min is None
-                                                             else usd(r.cost_per_min) if r.cost_models else "-"
-                                                             for r in rows), usd(t.cost_per_min)), 1),
+            Column("$/min", (*(per_min(r.cost_per_min, r.cost_models, r.pricing) for r in rows),
+                              per_min(t.cost_per_min, t.cost_models, t.pricing)), 1),
         ]
         stale = self.c("stale")
         styles = {(i, 3): stale for i, r in enumerate(rows) if r.cost_usd is None}
