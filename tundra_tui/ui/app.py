@@ -21,7 +21,7 @@ from ..session import Session
 from .messages import FrameReady, SettingChanged
 from .screens.filter import FilterScreen
 from .screens.fleet import FleetScreen
-from .screens.help import HelpScreen
+from .screens.help import HELP_TEXT, HelpScreen
 from .screens.spans import SpansScreen
 from .screens.themes import ThemePicker
 from .themes import DEFAULT_THEME, load_themes
@@ -36,28 +36,6 @@ from .widgets.timeline import Timeline
 from .widgets.tokens import TokensPane
 from .widgets.too_small import TooSmall
 
-HELP_TEXT = {
-    "pause": "Pause the display (ingestion carries on); in a replay, pause playback",
-    "filter": "Filter by tags, e.g. env:production model:gpt-4o",
-    "group": "Group rows by model, provider, agent or profile",
-    "sort": "Sort rows by requests, errors, cost, tokens, p95 or name",
-    "record": "Start/stop recording to the data dir",
-    "change_theme": "Pick a theme",
-    "fleet": "This host beside the fleet (Datadog API), per model",
-    "spans": "LLM spans from the trace port; Enter shows a span's trace",
-    "refresh_rate(-1)": "Refresh faster",
-    "refresh_rate(1)": "Refresh slower",
-    "bad_lines": "Show the last malformed lines",
-    "restore": "Restore a maximised pane",
-    "step(1)": "Step one second forward (pauses)",
-    "step(-1)": "Step one second back (pauses)",
-    "speed(2)": "Double replay speed",
-    "speed(0.5)": "Halve replay speed",
-    "seek(10)": "Seek 10 s forward",
-    "seek(-10)": "Seek 10 s back",
-    "jump('start')": "Jump to the start",
-    "jump('end')": "Jump to the end",
-}
 REFRESH_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 PANES: tuple[type[Pane[Any]], ...] = (ProfilesPane, TokensPane, ThroughputPane, ErrorsPane, LatencyPane, EventsPane)
 REPLAY_ACTIONS = {"step", "speed", "seek", "jump"}

@@ -11,6 +11,29 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+# what each action does, where a binding's own description is too short
+HELP_TEXT = {
+    "pause": "Pause the display (ingestion carries on); in a replay, pause playback",
+    "filter": "Filter by tags, e.g. env:production model:gpt-4o",
+    "group": "Group rows by model, provider, agent or profile",
+    "sort": "Sort rows by requests, errors, cost, tokens, p95 or name",
+    "record": "Start/stop recording to the data dir",
+    "change_theme": "Pick a theme",
+    "fleet": "This host beside the fleet (Datadog API), per model",
+    "spans": "LLM spans from the trace port; Enter shows a span's trace",
+    "refresh_rate(-1)": "Refresh faster",
+    "refresh_rate(1)": "Refresh slower",
+    "bad_lines": "Show the last malformed lines",
+    "restore": "Restore a maximised pane",
+    "step(1)": "Step one second forward (pauses)",
+    "step(-1)": "Step one second back (pauses)",
+    "speed(2)": "Double replay speed",
+    "speed(0.5)": "Halve replay speed",
+    "seek(10)": "Seek 10 s forward",
+    "seek(-10)": "Seek 10 s back",
+    "jump('start')": "Jump to the start",
+    "jump('end')": "Jump to the end",
+}
 MARKS = [
     ("▶", "Profiles: the selected profile. Timeline and status bar: replay playing"),
     ("■ end", "the replay reached the end of its capture"),
