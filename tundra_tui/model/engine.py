@@ -87,13 +87,9 @@ class Engine:
         self.filtered: LLMRollup | None = None  # the UI's tag-filtered rollup, fed beside the full one
         self._vocab, self._pricer = vocab, pricer
         self.window = window
-        self.packets = 0
-        self.bytes = 0
-        self.events = 0
-        self.service_checks = 0
+        self.packets = self.bytes = self.events = self.service_checks = 0
         self.bad_values = 0  # non-finite or out-of-range values, counted and never folded
-        self.last_ts_ns = 0
-        self.first_ts_ns = 0
+        self.first_ts_ns = self.last_ts_ns = 0
         self.datagram_series = Series(window)  # datagrams per second of packet time (dg/s survives seeks)
         self._slots: dict[tuple[bytes, bytes], Slot] = {}
         self._by_ctx: dict[tuple[Context, float], Slot] = {}
@@ -122,8 +118,7 @@ class Engine:
         try:
             for run in runs:
                 ts = run.last_ns
-                if not self.first_ts_ns:
-                    self.first_ts_ns = ts
+                self.first_ts_ns = self.first_ts_ns or ts
                 self.datagram_series.add(ts // 1_000_000_000, run.datagrams)
                 if ts // 1_000_000_000 != cur:
                     if dirty and per_second:
