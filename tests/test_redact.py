@@ -100,3 +100,13 @@ def test_redaction_never_merges_contexts() -> None:
     rows = e.stats("x").to_json()["contexts"]
     assert [r["samples"] for r in rows] == [2, 1]  # two contexts, as sent
     assert all(r["tags"] == ["user:[redacted:email]"] for r in rows)  # shown redacted
+
+
+def test_showing_a_bad_line_again_does_not_count_it_again() -> None:
+    r = Redactor()
+    shown = r.line("bad line from jane.doe@example.com")
+    assert "[redacted:" in shown and "jane.doe@example.com" not in shown
+    assert r.line("bad line from jane.doe@example.com") == shown
+    assert r.count == 0  # display only; what ingest redacts is what the status bar counts
+    r.text("mail jane.doe@example.com")
+    assert r.count == 1

@@ -160,8 +160,14 @@ class Redactor:
                            message=self.text(sc.message) if sc.message else sc.message)
 
     def line(self, raw: str) -> str:
-        """A raw line shown as a bad-line sample (one line, unparsed): every rule applies."""
-        return self._sub(self._sub(raw, "tags"), "text") if self.enabled else raw
+        """A raw line shown as a bad-line sample (one line, unparsed): every rule applies. Showing it again
+        on every refresh or key press must not count it again: `count` is what ingest redacted."""
+        if not self.enabled:
+            return raw
+        counted = self.count
+        shown = self._sub(self._sub(raw, "tags"), "text")
+        self.count = counted
+        return shown
 
     # -- captures: `*` masks, field by field -------------------------------------------------------
     def datagram(self, payload: bytes) -> bytes:
