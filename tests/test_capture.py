@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -203,3 +205,54 @@ def test_fast_batches_equal_full_decoding(tmp_path_factory: pytest.TempPathFacto
         reader.CHUNK = old
     assert fast == full
     assert len(full) == written
+
+
+def _frames(raw: bytes) -> list[bytes]:
+    """The decompressed content of each zstd frame of `raw`, one frame at a time."""
+    out = []
+    while raw:
+        d = zstandard.ZstdDecompressor().decompressobj()
+        out.append(d.decompress(raw))
+        assert d.eof  # every frame is whole
+        raw = d.unused_data
+    return out
+
+
+def _protobuf_records(body: bytes) -> list[tuple[int, bytes]]:
+    """(timestamp, payload) of every record of a decompressed v3 capture, decoded by protobuf itself."""
+    assert body[:8] == header()
+    out, pos = [], 8
+    while True:
+        (n,) = struct.unpack_from("<I", body, pos)
+        pos += 4
+        if n == 0:
+            assert body[pos:] == b"\0" * 4  # empty tagger state: the trailer the Agent expects
+            return out
+        rec = UnixDogstatsdMsg()
+        rec.ParseFromString(body[pos : pos + n])
+        out.append((rec.timestamp, rec.payload))
+        pos += n
+
+
+def test_each_flush_writes_an_independent_frame(tmp_path: Path) -> None:
+    """Tundra's captures are one zstd frame per flushed block: one stream for the Agent and for zstd's own
+    reader, and each frame decompresses on its own and starts at a record."""
+    path = tmp_path / "x.dog"
+    w = CaptureWriter(path, flush_s=0)  # every write flushes
+    sent = [(1_700_000_000_000_000_000 + i, f"m{i}:1|c".encode()) for i in range(5)]
+    for ts, p in sent:
+        w.write(p, ts)
+    w.flush()  # nothing new since the last frame: no empty frame
+    w.close()
+    raw = path.read_bytes()
+    frames = _frames(raw)
+    assert len(frames) == len(sent) + 1  # one per record (the first after the header), then the trailer
+    assert frames[0][:8] == header() and frames[-1] == b"\0" * 8
+    assert [len(f) for f in [frames[0][8:], *frames[1:-1]]] == [4 + len(encode(DogMsg(ts, p))) for ts, p in sent]
+    one_stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True).read()
+    assert one_stream == b"".join(frames)
+    assert _protobuf_records(one_stream) == sent
+    assert [(m.timestamp, m.payload) for m in CaptureReader(path)] == sent
+    if shutil.which("zstd"):  # zstd's own tool reads the frames as one stream
+        out = subprocess.run(["zstd", "-dc", str(path)], capture_output=True, check=True).stdout
+        assert out == one_stream

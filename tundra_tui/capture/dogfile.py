@@ -43,7 +43,10 @@ def header(version: int = VERSION) -> bytes:
 
 
 class CaptureWriter:
-    """Writes a v3 capture. zstd by default; flushes a compressed block every `flush_s` seconds.
+    """Writes a v3 capture. zstd by default; each flush (every `flush_s` seconds) ends an independent zstd frame.
+
+    One frame per flushed block keeps the file a single valid zstd stream for the Agent (frames concatenate),
+    and lets a reader start decompressing at any frame: a replay seeks by frame (see capture.index).
 
     A regular file is written under a temporary name in the same folder and takes its real name at the
     first flush, so a recording that fails to start leaves every file as it was. An existing file is
@@ -75,7 +78,9 @@ class CaptureWriter:
         self.records = 0
         self.bytes = 0
         self.closed = False
+        self._unflushed = False  # records written since the last frame ended: an empty frame is never written
         self._write(header())
+        self._unflushed = True  # the header goes out in the first frame
 
     def _publish(self) -> None:
         """Give the temporary file its real name: never over a file that appeared meanwhile, unless asked."""
@@ -129,6 +134,7 @@ class CaptureWriter:
         self._write(_U32.pack(len(rec)) + rec)
         self.records += 1
         self.bytes += len(payload)
+        self._unflushed = True
         self.maybe_flush()
 
     def maybe_flush(self) -> None:
@@ -139,9 +145,10 @@ class CaptureWriter:
             self._last_flush = now
 
     def flush(self) -> None:
-        """Push everything written so far to the OS as whole zstd blocks (the first one names the file)."""
-        if self._zw is not None:
-            self._zw.flush(zstandard.FLUSH_BLOCK)
+        """Push everything written so far to the OS as a whole zstd frame (the first one names the file)."""
+        if self._zw is not None and self._unflushed:
+            self._zw.flush(zstandard.FLUSH_FRAME)  # records never straddle frames: each one starts at a record
+        self._unflushed = False
         self._raw.flush()
         if self._pending is not None:
             self._publish()
