@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from .model.engine import Engine
@@ -44,7 +45,10 @@ class ReplayController:
         self._start_prescan()
 
     def _scan_errors(self) -> None:
-        self._errors = tuple(sorted(error_seconds(self.replay.packets).items()))
+        rp, found = self.replay, Counter[int]()
+        for i in range(0, rp.count, 8192):  # a block at a time: the capture stays on disk
+            found.update(error_seconds(rp.get(i, i + 8192)))
+        self._errors = tuple(sorted(found.items()))
 
     # -- what the screen shows ------------------------------------------------------------
     def timeline(self) -> TimelinePart:
@@ -133,7 +137,7 @@ class ReplayController:
     def _start_prescan(self) -> None:
         """Build every checkpoint in the background, so a seek anywhere costs < CHECKPOINT_S of ingest."""
         rp = self.replay
-        if rp.speed is None or not rp.packets:
+        if rp.speed is None or not rp.count:
             return
         self._prescan_gen += 1
         threading.Thread(target=self._prescan, args=(self._prescan_gen,), name="tundra-prescan",
@@ -144,12 +148,12 @@ class ReplayController:
         rp, session = self.replay, self.session
         engine = self._fresh()
         next_slot = 1
-        for i in range(0, len(rp.packets), 2048):
+        for i in range(0, rp.count, 2048):
             if gen != self._prescan_gen or session.stopping:
                 return  # a new filter (or the end of the session) made this pass stale
-            end = min(i + 2048, len(rp.packets))
-            engine.feed(rp.packets[i:end])
-            slot = (rp.times[end - 1] - rp.start_ns) // (CHECKPOINT_S * 1_000_000_000)
+            end = min(i + 2048, rp.count)
+            engine.feed(rp.get(i, end))
+            slot = (rp.clock_at(end - 1) - rp.start_ns) // (CHECKPOINT_S * 1_000_000_000)
             if slot >= next_slot:
                 snapshot = copy.deepcopy(engine)
                 with session.lock:
@@ -162,4 +166,4 @@ class ReplayController:
 def _feed_range(engine: Engine, rp: Replay, start: int, end: int, size: int = 4096) -> None:
     """Feed replay packets [start, end) in batches."""
     for i in range(start, end, size):
-        engine.feed(rp.packets[i : min(i + size, end)])
+        engine.feed(rp.get(i, min(i + size, end)))

@@ -1,6 +1,7 @@
 """Replay a `.dog` capture as a Source: paced by its timestamps (any speed), or as fast as possible.
 
-`Replay` holds the capture in memory: the screen pauses, changes speed and seeks in it.
+`Replay` keeps the capture on disk, indexed (capture/spill.py): the screen pauses, changes speed and seeks
+in it with memory flat in the capture's length.
 `ReplayOnce` streams it once at full speed (`stats FILE`, `replay --once`) in flat memory.
 
 Pause, speed changes and seeks keep the capture clock continuous. A seek bumps `generation`,
@@ -9,20 +10,20 @@ so a batch read just before it can be recognised as stale by the reader.
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
 from collections.abc import Callable, Iterator
-from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 
 from ..capture import CaptureError, CaptureReader
 from ..capture.runs import Runs
+from ..capture.spill import BLOCK_PACKETS, Spill
 from ..model.snapshot import ReplayPosition, SourceStatus
 from .base import Packet, Source, SourceError
 
 MAX_BATCH = 4096
+MAX_PACED = 4 * BLOCK_PACKETS
 _DATAGRAMS, _NEWEST = attrgetter("datagrams"), attrgetter("newest_ns")
 ONCE_BATCH_CHUNKS = 32  # one pass: fold after 32 reader chunks (~8 MiB of datagrams), however many lines each holds
 
@@ -31,14 +32,14 @@ class Replay(Source):
     """Plays a capture. `speed=None` means max speed."""
 
     def __init__(self, path: str | Path, speed: float | None = 1.0, loop: bool = False,
-                 on_warning: Callable[[str], None] | None = None) -> None:
+                 on_warning: Callable[[str], None] | None = None, spill_dir: str | Path | None = None) -> None:
         self.path = Path(path)
+        self.spill_dir = spill_dir  # where the private spill goes (None: $TMPDIR)
         self.speed = speed
         self.loop = loop
         self.on_warning = on_warning
         self.label = f"replay {self.path.name}"
-        self.packets: list[Packet] = []
-        self.times: list[int] = []
+        self.spill: Spill | None = None
         self.pos = 0
         self.paused = False
         self.loops = 0
@@ -52,25 +53,45 @@ class Replay(Source):
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Load the capture into memory: the packet list is the index seeks bisect."""
+        """Read the capture once into an indexed spill on disk: memory stays flat in the capture's length."""
+        spill = Spill(self.spill_dir)
         try:
             reader = CaptureReader(self.path, self.on_warning)
-            self.packets = list(chain.from_iterable(reader.batches()))
-            self.packets.sort(key=lambda p: p[0])  # merged or clock-stepped captures: seeking bisects times
+            for batch in reader.batches():
+                spill.append(batch)
+            spill.finish()
         except CaptureError as exc:
+            spill.close()
             raise SourceError(str(exc)) from None
+        except BaseException:
+            spill.close()
+            raise
+        self.spill = spill
         self.truncated = reader.truncated
-        self.times = [ts for ts, _ in self.packets]
         self._anchor(self.start_ns)
+
+    # -- the capture, by packet number ----------------------------------------------------------
+    @property
+    def count(self) -> int:
+        """Packets in the capture."""
+        return self.spill.count if self.spill is not None else 0
+
+    def get(self, start: int, end: int) -> list[Packet]:
+        """Packets [start, end), in play order."""
+        return self.spill.get(start, end) if self.spill is not None else []
+
+    def clock_at(self, i: int) -> int:
+        """Capture clock at packet `i` (the newest timestamp up to it)."""
+        return self.spill.clock_at(i) if self.spill is not None else 0
 
     # -- the capture clock ------------------------------------------------------------
     @property
     def start_ns(self) -> int:
-        return self.times[0] if self.times else 0
+        return self.spill.first_clocks[0] if self.spill is not None and self.spill.count else 0
 
     @property
     def end_ns(self) -> int:
-        return self.times[-1] if self.times else 0
+        return self.spill.last_clocks[-1] if self.spill is not None and self.spill.count else 0
 
     def _anchor(self, ts: int) -> None:
         self._anchor_ts = ts
@@ -80,7 +101,7 @@ class Replay(Source):
     def position_ns(self) -> int:
         """Capture time of the replay head."""
         if self.speed is None:
-            return self.times[self.pos - 1] if self.pos else self.start_ns
+            return self.clock_at(self.pos - 1) if self.pos else self.start_ns
         if self.paused:
             return self._anchor_ts
         elapsed = (time.monotonic() - self._anchor_wall) * 1e9 * self.speed
@@ -102,7 +123,7 @@ class Replay(Source):
 
     def index_at(self, ts_ns: int) -> int:
         """Number of packets at or before `ts_ns`."""
-        return bisect.bisect_right(self.times, ts_ns)
+        return self.spill.index_at(ts_ns) if self.spill is not None else 0
 
     def rewind(self, ts_ns: int) -> int:
         """Put the head at `ts_ns` (clamped); packets up to it count as played. Returns the index."""
@@ -117,7 +138,7 @@ class Replay(Source):
     def read(self, timeout: float) -> list[Packet]:
         if self._stopped:
             return []
-        if self.pos >= len(self.packets) and self.loop and self.packets:
+        if self.pos >= self.count and self.loop and self.count:
             self.loops += 1
             self.rewind(self.start_ns - 1)
         with self._lock:
@@ -129,13 +150,13 @@ class Replay(Source):
         return batch
 
     def _take(self) -> list[Packet]:
-        if self.pos >= len(self.packets) or (self.paused and self.speed is not None):
+        if self.pos >= self.count or (self.paused and self.speed is not None) or self.spill is None:
             return []
         if self.speed is None:
-            end = min(self.pos + MAX_BATCH, len(self.packets))
-        else:
-            end = bisect.bisect_right(self.times, self.position_ns, self.pos)
-        batch = self.packets[self.pos : end]
+            end = min(self.pos + MAX_BATCH, self.count)
+        else:  # at most a few blocks at once: a fast-forward is read in bounded steps
+            end = min(self.spill.index_at(self.position_ns, self.pos), self.pos + MAX_PACED)
+        batch = self.spill.get(self.pos, end)
         self.pos = end
         return batch
 
@@ -144,15 +165,17 @@ class Replay(Source):
 
     @property
     def done(self) -> bool:
-        return self._stopped or (not self.loop and self.pos >= len(self.packets))
+        return self._stopped or (not self.loop and self.pos >= self.count)
 
     def stop(self) -> None:
         self._stopped = True
+        if self.spill is not None:
+            self.spill.close()  # a scan still reading it finds nothing more; the file goes with its last read
 
     def position(self) -> ReplayPosition:
         """Where the head is, at what speed, paused or not."""
         return ReplayPosition(str(self.path), self.position_ns, self.start_ns, self.end_ns, self.speed, self.paused,
-                              self.pos, len(self.packets), self.truncated, self.loops)
+                              self.pos, self.count, self.truncated, self.loops)
 
     def status(self) -> SourceStatus:
         return SourceStatus("replay", self.label, replay=self.position())

@@ -1,0 +1,153 @@
+"""The replay screen's capture on disk: seek equals play on multi-frame and single-frame captures, and the
+private spill file never outlives the replay (exit, Ctrl-C, SIGKILL, an internal error)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+import zstandard
+
+import tundra_tui.capture.spill as spill_mod
+from tundra_tui.capture import CaptureWriter, DogMsg, encode, header, read_capture
+from tundra_tui.commands.replay import SAMPLE
+from tundra_tui.model import Engine
+from tundra_tui.model.engine import Mode
+from tundra_tui.session import Session
+from tundra_tui.sources import Replay
+
+PACKETS = [(m.timestamp, m.payload) for m in read_capture(SAMPLE)]
+
+
+def _multi_frame(path: Path, packets: list[tuple[int, bytes]]) -> None:
+    w = CaptureWriter(path, flush_s=0)  # tundra's way: a frame per flush (here, per record)
+    for ts, p in packets:
+        w.write(p, ts)
+    w.close()
+
+
+def _single_frame(path: Path, packets: list[tuple[int, bytes]]) -> None:
+    body = b"".join(len(r).to_bytes(4, "little") + r for r in (encode(DogMsg(ts, p)) for ts, p in packets))
+    path.write_bytes(zstandard.ZstdCompressor().compress(header() + body + b"\0" * 8))  # the Agent's way: one frame
+
+
+def _merged() -> list[tuple[int, bytes]]:
+    """The sample with neighbours swapped here and there, as a merged capture is: timestamps go back."""
+    out = list(PACKETS)
+    for i in range(0, len(out) - 1, 97):
+        out[i], out[i + 1] = out[i + 1], out[i]
+    assert any(a[0] > b[0] for a, b in pairwise(out))
+    return out
+
+
+@pytest.mark.parametrize(("write", "packets"), [(_multi_frame, PACKETS), (_single_frame, PACKETS),
+                                                (_single_frame, _merged())], ids=["multi", "single", "merged"])
+def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write, packets) -> None:
+    """Seeks back and forth land on the numbers of a straight play to the same point, across many blocks."""
+    monkeypatch.setattr(spill_mod, "BLOCK_PACKETS", 97)  # ~90 blocks from the small sample
+    path = tmp_path / "c.dog"
+    write(path, packets)
+    session = Session(Replay(path, speed=1.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD))
+    session.start()
+    try:
+        rp, ctl = session.replay, session.replay_control
+        assert rp is not None and ctl is not None
+        rp.set_paused(True)
+        assert rp.count == len(packets) and len(rp.spill.offsets) > 50
+        assert rp.get(0, rp.count) == packets  # play order is file order
+        start = rp.start_ns
+        for offset_s in (59, 3, 31, 30, 45, 0, 17):
+            target = start + offset_s * 10**9 + 123
+            ctl.seek(rp.end_ns)
+            ctl.seek(target)
+            clock, played = -(2**63), []
+            for p in packets:  # a straight play: every packet until the capture clock passes the target
+                clock = max(clock, p[0])
+                if clock > target:
+                    break
+                played.append(p)
+            ref = Engine(Mode.DASHBOARD)
+            ref.feed(played)
+            with session.lock:
+                got = session.engine.dashboard(target).to_json()
+            want = ref.dashboard(target).to_json()
+            assert rp.pos == len(played)
+            assert got["totals"] == want["totals"] and got["models"] == want["models"]
+    finally:
+        session.stop()
+
+
+def _spill_fds(pid: int | str, folder: Path) -> list[str]:
+    """Where the process's open files in `folder` point (a spill shows as '... (deleted)')."""
+    fds = Path(f"/proc/{pid}/fd")
+    out = []
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            out.append(target)
+    return out
+
+
+def test_spill_is_private_nameless_and_closed_on_stop(tmp_path: Path) -> None:
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    rp = Replay(SAMPLE, spill_dir=spill_dir)
+    rp.start()
+    assert rp.count == len(PACKETS)
+    assert list(spill_dir.iterdir()) == []  # it never has a name: nothing to find, nothing to leave behind
+    (target,) = _spill_fds("self", spill_dir)
+    assert target.endswith("(deleted)")
+    fd = rp.spill._fd
+    assert os.fstat(fd).st_mode & 0o777 == 0o600 and os.fstat(fd).st_size == rp.spill.spilled_bytes > 0
+    rp.stop()
+    assert _spill_fds("self", spill_dir) == []
+
+
+def test_spill_goes_on_an_internal_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: spill_mod.Spill) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(spill_mod.Spill, "finish", broken)
+    rp = Replay(SAMPLE, spill_dir=tmp_path)
+    with pytest.raises(RuntimeError):
+        rp.start()
+    assert _spill_fds("self", tmp_path) == [] and list(tmp_path.iterdir()) == []
+
+
+_CHILD = """
+import sys
+from itertools import pairwise
+from tundra_tui.sources import Replay
+rp = Replay(sys.argv[1], spill_dir=sys.argv[2])
+rp.start()
+print(rp.count, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_spill_goes_on_ctrl_c_and_kill(tmp_path: Path, sig: signal.Signals) -> None:
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    with subprocess.Popen([sys.executable, "-c", _CHILD, str(SAMPLE), str(spill_dir)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        try:
+            assert child.stdout is not None
+            assert int(child.stdout.readline()) == len(PACKETS)  # spilled and playing
+            assert [t.endswith("(deleted)") for t in _spill_fds(child.pid, spill_dir)] == [True]
+            child.send_signal(sig)
+            child.wait(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert child.returncode != 0
+    assert list(spill_dir.iterdir()) == []

@@ -1,0 +1,194 @@
+"""A capture's packets kept on disk, indexed: a replay seeks in it without holding it in memory.
+
+Whatever the capture (one zstd frame from the Agent, tundra's frames, uncompressed, v1/v2), it is read
+once by the hardened CaptureReader and spilled to a private temporary file as independent zstd blocks
+of at most BLOCK_PACKETS packets (or BLOCK_BYTES of payload). The index holds, per block: its offset and
+size in the spill, its first packet number and its first and last clock. Memory is one small row per block,
+plus the one or two blocks last decoded, however long the capture is.
+
+The spill is created already unlinked (tempfile.TemporaryFile), so nothing of it is ever visible on disk
+and it goes with the process: on exit, on Ctrl-C, on an internal error, even on SIGKILL.
+
+The clock of a packet is the newest timestamp up to it: it never goes back, so seeking bisects it even in a
+merged capture whose timestamps do not; each packet keeps its own timestamp for the engine.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import tempfile
+import threading
+from array import array
+from itertools import accumulate, pairwise
+from pathlib import Path
+
+import zstandard
+
+Packet = tuple[int, bytes]
+
+BLOCK_PACKETS = 8192
+BLOCK_BYTES = 4 << 20  # a block of 64 KiB datagrams stays small too
+_N = array("I", [0]).itemsize
+
+
+class Block:
+    """One decoded block: each packet's timestamp, clock and payload."""
+
+    __slots__ = ("clocks", "packets")
+
+    def __init__(self, packets: list[Packet], clocks: list[int]) -> None:
+        self.packets = packets
+        self.clocks = clocks
+
+
+class Spill:
+    """Packets appended in order to a private unlinked file, read back by packet number or by clock."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        # kept open for the life of the spill (closed by close()): no `with` fits
+        self._fh = tempfile.TemporaryFile(prefix="tundra-replay-", dir=Path(directory) if directory else None)  # noqa: SIM115
+        self._fd = self._fh.fileno()
+        os.fchmod(self._fd, 0o600)
+        self._cctx = zstandard.ZstdCompressor(level=1)
+        self._lock = threading.Lock()  # the index rows and the cache; never held across a read or a write
+        self.offsets: list[int] = []
+        self.sizes: list[int] = []
+        self.starts: list[int] = [0]  # packet number of each block's first packet; the last entry is the total
+        self.first_clocks: list[int] = []
+        self.last_clocks: list[int] = []
+        self.spilled_bytes = 0
+        self._clock = -(2**63)
+        self._pending: list[Packet] = []
+        self._pending_bytes = 0
+        self._cache: dict[int, Block] = {}
+        self._readers = 0  # reads under way: the file closes when the last one ends, never under one
+        self._closed = False
+
+    # -- writing (one thread) -------------------------------------------------------------------
+    def append(self, packets: list[Packet]) -> None:
+        """Add packets after those already spilled (a block is written each time enough are pending)."""
+        for ts, data in packets:
+            self._pending.append((ts, data))
+            self._pending_bytes += len(data)
+            if len(self._pending) >= BLOCK_PACKETS or self._pending_bytes >= BLOCK_BYTES:
+                self._write_block()
+
+    def finish(self) -> None:
+        """Write what is pending: the spill is complete."""
+        if self._pending:
+            self._write_block()
+
+    def _write_block(self) -> None:
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        stamps = array("q", [ts for ts, _ in pending])
+        lengths = array("I", [len(d) for _, d in pending])
+        blob = self._cctx.compress(b"".join((array("I", [len(pending)]).tobytes(), stamps.tobytes(),
+                                             lengths.tobytes(), *(d for _, d in pending))))
+        offset = self.spilled_bytes
+        os.pwrite(self._fd, blob, offset)
+        first = max(self._clock, stamps[0])
+        self._clock = max(self._clock, max(stamps))
+        with self._lock:
+            self.offsets.append(offset)
+            self.sizes.append(len(blob))
+            self.first_clocks.append(first)
+            self.last_clocks.append(self._clock)
+            self.starts.append(self.starts[-1] + len(pending))
+            self.spilled_bytes = offset + len(blob)
+
+    # -- reading (any thread) ---------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        """Packets spilled so far."""
+        return self.starts[-1]
+
+    def block(self, b: int) -> Block:
+        """Block `b`, decoded (the last two used stay cached)."""
+        with self._lock:
+            hit = self._cache.get(b)
+            offset, size = self.offsets[b], self.sizes[b]
+        if hit is not None:
+            return hit
+        data = self._pread(size, offset)
+        if data is None:
+            return Block([], [])  # closed: a background scan still running finds nothing more
+        raw = zstandard.ZstdDecompressor().decompress(data)
+        n = int.from_bytes(raw[:_N], "little")
+        stamps = array("q")
+        stamps.frombytes(raw[_N : _N + 8 * n])
+        lengths = array("I")
+        lengths.frombytes(raw[_N + 8 * n : _N + 12 * n])
+        base = _N + 12 * n
+        ends = list(accumulate(lengths, initial=base))
+        payloads = [raw[i:j] for i, j in pairwise(ends)]
+        tss = stamps.tolist()
+        clocks = list(accumulate(tss, max, initial=self._start_clock(b)))[1:]
+        block = Block(list(zip(tss, payloads, strict=True)), clocks)
+        with self._lock:
+            if len(self._cache) >= 2:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[b] = block
+        return block
+
+    def _pread(self, size: int, offset: int) -> bytes | None:
+        with self._lock:
+            if self._closed:
+                return None
+            self._readers += 1
+        try:
+            return os.pread(self._fd, size, offset)
+        finally:
+            with self._lock:
+                self._readers -= 1
+                last = self._closed and not self._readers
+            if last:
+                self._fh.close()
+
+    def _start_clock(self, b: int) -> int:
+        return self.last_clocks[b - 1] if b else -(2**63)
+
+    def _block_of(self, i: int) -> int:
+        return bisect.bisect_right(self.starts, i) - 1
+
+    def get(self, start: int, end: int) -> list[Packet]:
+        """Packets [start, end) by packet number."""
+        out: list[Packet] = []
+        end = min(end, self.count)
+        while start < end:
+            b = self._block_of(start)
+            first = self.starts[b]
+            part = self.block(b).packets[start - first : end - first]
+            if not part:
+                break  # closed
+            out += part
+            start += len(part)
+        return out
+
+    def clock_at(self, i: int) -> int:
+        """The clock of packet `i`."""
+        b = self._block_of(i)
+        clocks = self.block(b).clocks
+        return clocks[i - self.starts[b]] if clocks else self.last_clocks[b]
+
+    def index_at(self, clock: int, lo: int = 0) -> int:
+        """Number of packets whose clock is at or before `clock` (at least `lo`)."""
+        b = bisect.bisect_right(self.last_clocks, clock)  # blocks before b end at or before `clock`
+        if b >= len(self.offsets):
+            return max(self.count, lo)
+        first = self.starts[b]
+        clocks = self.block(b).clocks or [clock]  # closed: as if the whole block were played
+        return max(first + bisect.bisect_right(clocks, clock), lo)
+
+    def blocks(self) -> range:
+        """The numbers of the blocks spilled so far."""
+        return range(len(self.offsets))
+
+    def close(self) -> None:
+        """Close the file (it has no name: that frees its space), once no read is under way. Idempotent."""
+        with self._lock:
+            now = not self._closed and not self._readers
+            self._closed = True
+            self._cache.clear()
+        if now:
+            self._fh.close()
