@@ -21,6 +21,7 @@ import tempfile
 import threading
 from array import array
 from itertools import accumulate, pairwise
+from operator import itemgetter
 from pathlib import Path
 
 import zstandard
@@ -30,6 +31,7 @@ Packet = tuple[int, bytes]
 BLOCK_PACKETS = 8192
 BLOCK_BYTES = 4 << 20  # a block of 64 KiB datagrams stays small too
 _N = array("I", [0]).itemsize
+_PAYLOAD = itemgetter(1)
 
 
 class Block:
@@ -68,19 +70,23 @@ class Spill:
     # -- writing (one thread) -------------------------------------------------------------------
     def append(self, packets: list[Packet]) -> None:
         """Add packets after those already spilled (a block is written each time enough are pending)."""
-        for ts, data in packets:
-            self._pending.append((ts, data))
-            self._pending_bytes += len(data)
-            if len(self._pending) >= BLOCK_PACKETS or self._pending_bytes >= BLOCK_BYTES:
-                self._write_block()
+        self._pending += packets  # a reader batch is one 256 KiB chunk: pending stays small
+        self._pending_bytes += sum(map(len, map(_PAYLOAD, packets)))
+        while len(self._pending) >= BLOCK_PACKETS:
+            self._write_block(self._pending[:BLOCK_PACKETS])
+            del self._pending[:BLOCK_PACKETS]
+            self._pending_bytes = sum(map(len, map(_PAYLOAD, self._pending)))
+        if self._pending_bytes >= BLOCK_BYTES:
+            self._write_block(self._pending)
+            self._pending, self._pending_bytes = [], 0
 
     def finish(self) -> None:
         """Write what is pending: the spill is complete."""
         if self._pending:
-            self._write_block()
+            self._write_block(self._pending)
+            self._pending, self._pending_bytes = [], 0
 
-    def _write_block(self) -> None:
-        pending, self._pending, self._pending_bytes = self._pending, [], 0
+    def _write_block(self, pending: list[Packet]) -> None:
         stamps = array("q", [ts for ts, _ in pending])
         lengths = array("I", [len(d) for _, d in pending])
         blob = self._cctx.compress(b"".join((array("I", [len(pending)]).tobytes(), stamps.tobytes(),

@@ -1,0 +1,119 @@
+"""The replay screen at any length: peak RSS, time to ready and seek latency on generated captures.
+
+    uv run python benchmarks/replay_scale.py 1000000 5000000 20000000
+
+Each size: a single-frame capture (the Agent's way) of single-line datagrams at 1,400/s is generated
+in benchmarks/out/ (reused if present), then a fresh process opens it as the screen does (Session +
+Replay + ReplayController, no terminal) and reports: seconds until the replay is ready to play (the
+spill and its index are built before the first frame today), peak RSS (ru_maxrss), the spill's size,
+and the worst of 20 seeks to random points once the checkpoints are built. Ratios: the same child's
+RSS is compared with a bare `import tundra_tui` baseline in the same run. Not run in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import zstandard
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+OUT = HERE / "out"
+RATE = 1400
+
+from tundra_tui.capture import DogMsg, encode, header  # noqa: E402
+
+
+def generate(n: int) -> Path:
+    """A one-frame capture of `n` one-line datagrams, RATE a second, a few hundred contexts."""
+    path = OUT / f"replay-{n}.dog"
+    if path.exists():
+        return path
+    OUT.mkdir(exist_ok=True)
+    rng = random.Random(7)
+    names = [f"llm.tokens.{i % 20}:{{}}|c|#model:m{i % 60},service:s{i % 7}".encode() for i in range(300)]
+    t0 = 1_700_000_000_000_000_000
+    step = 1_000_000_000 // RATE
+    tmp = path.with_suffix(".part")
+    with open(tmp, "wb") as fh, zstandard.ZstdCompressor(level=3).stream_writer(fh) as zw:
+        zw.write(header())
+        for start in range(0, n, 100_000):
+            recs = []
+            for i in range(start, min(start + 100_000, n)):
+                payload = rng.choice(names).replace(b"{}", str(i % 97).encode())
+                rec = encode(DogMsg(t0 + i * step, payload))
+                recs.append(len(rec).to_bytes(4, "little") + rec)
+            zw.write(b"".join(recs))
+        zw.write(b"\0" * 8)
+    tmp.rename(path)
+    return path
+
+
+CHILD = r"""
+import json, random, resource, sys, threading, time
+t0 = time.monotonic()
+from tundra_tui.model import Engine
+from tundra_tui.model.engine import Mode
+from tundra_tui.session import Session
+from tundra_tui.sources import Replay
+if sys.argv[1] == "baseline":
+    print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    sys.exit()
+rp = Replay(sys.argv[1], speed=1.0)
+session = Session(rp, Engine(Mode.DASHBOARD))
+session.start()
+ready = time.monotonic() - t0
+ctl = session.replay_control
+while any(t.name == "tundra-prescan" for t in threading.enumerate()):  # every checkpoint built
+    time.sleep(0.2)
+checkpointed = time.monotonic() - t0
+rng = random.Random(1)
+worst = 0.0
+for _ in range(20):
+    target = rng.randrange(rp.start_ns, rp.end_ns)
+    s = time.monotonic()
+    ctl.seek(target)
+    worst = max(worst, time.monotonic() - s)
+out = {"ready_s": ready, "checkpoints_s": checkpointed, "seek_worst_s": worst, "packets": rp.count,
+       "spill_mib": rp.spill.spilled_bytes / 2**20, "blocks": len(rp.spill.offsets),
+       "checkpoints": len(ctl._checkpoints),
+       "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+session.stop()
+print(json.dumps(out))
+"""
+
+
+def run(arg: str) -> dict[str, float]:
+    """One fresh process on `arg` (a capture path, or "baseline")."""
+    done = subprocess.run([sys.executable, "-c", CHILD, arg], capture_output=True, text=True, check=True,
+                          cwd=HERE.parent)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Each size on the command line (datagrams), one result line each."""
+    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
+    base = run("baseline")
+    print(f"baseline: import tundra_tui + engine, peak RSS {base['rss_mib']:.0f} MiB")
+    for n in sizes:
+        s = time.monotonic()
+        path = generate(n)
+        gen = time.monotonic() - s
+        r = run(str(path))
+        print(f"{n:>11,} datagrams ({path.stat().st_size / 2**20:.0f} MiB on disk, generated in {gen:.0f} s): "
+              f"ready {r['ready_s']:.1f} s, peak RSS {r['rss_mib']:.0f} MiB "
+              f"({r['rss_mib'] / base['rss_mib']:.2f}x baseline), spill {r['spill_mib']:.0f} MiB in "
+              f"{r['blocks']:.0f} blocks, {r['checkpoints']:.0f} checkpoints by {r['checkpoints_s']:.1f} s, "
+              f"seek worst of 20 {r['seek_worst_s'] * 1000:.0f} ms")
+    print(f"(machine load {Path('/proc/loadavg').read_text().split()[0]}; ru_maxrss of the parent "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
