@@ -5,8 +5,9 @@
 Each size: a single-frame capture (the Agent's way) of single-line datagrams at 1,400/s is generated
 in benchmarks/out/ (reused if present), then a fresh process opens it as the screen does (Session +
 Replay + ReplayController, no terminal) and reports: seconds until the replay is ready to play (the
-spill and its index are built before the first frame today), peak RSS (ru_maxrss), the spill's size,
-and the worst of 20 seeks to random points once the checkpoints are built. Ratios: the same child's
+spill and its index are built before the first frame today), peak RSS (ru_maxrss), the spill's size
+(packets and checkpoints), and the worst of 20 seeks to random points once the checkpoints are built.
+Ratios: the same child's
 RSS is compared with a bare `import tundra_tui` baseline in the same run. Not run in CI.
 """
 
@@ -82,7 +83,7 @@ for _ in range(20):
     worst = max(worst, time.monotonic() - s)
 out = {"ready_s": ready, "checkpoints_s": checkpointed, "seek_worst_s": worst, "packets": rp.count,
        "spill_mib": rp.spill.spilled_bytes / 2**20, "blocks": len(rp.spill.offsets),
-       "checkpoints": len(ctl._checkpoints),
+       "checkpoints": len(ctl._checkpoints), "checkpoint_mib": ctl.checkpoint_bytes() / 2**20,
        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 session.stop()
 print(json.dumps(out))
@@ -109,7 +110,8 @@ def main() -> None:
         print(f"{n:>11,} datagrams ({path.stat().st_size / 2**20:.0f} MiB on disk, generated in {gen:.0f} s): "
               f"ready {r['ready_s']:.1f} s, peak RSS {r['rss_mib']:.0f} MiB "
               f"({r['rss_mib'] / base['rss_mib']:.2f}x baseline), spill {r['spill_mib']:.0f} MiB in "
-              f"{r['blocks']:.0f} blocks, {r['checkpoints']:.0f} checkpoints by {r['checkpoints_s']:.1f} s, "
+              f"{r['blocks']:.0f} blocks, {r['checkpoints']:.0f} checkpoints ({r['checkpoint_mib']:.1f} MiB of it) "
+              f"by {r['checkpoints_s']:.1f} s, "
               f"seek worst of 20 {r['seek_worst_s'] * 1000:.0f} ms")
     print(f"(machine load {Path('/proc/loadavg').read_text().split()[0]}; ru_maxrss of the parent "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")

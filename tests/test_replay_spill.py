@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from itertools import pairwise
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def _merged() -> list[tuple[int, bytes]]:
 
 @pytest.mark.parametrize(("write", "packets"), [(_multi_frame, PACKETS), (_single_frame, PACKETS),
                                                 (_single_frame, _merged())], ids=["multi", "single", "merged"])
-def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write, packets) -> None:
+@pytest.mark.parametrize("checkpoints", [False, True], ids=["fresh", "checkpointed"])
+def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write, packets, checkpoints: bool) -> None:
     """Seeks back and forth land on the numbers of a straight play to the same point, across many blocks."""
     monkeypatch.setattr(spill_mod, "BLOCK_PACKETS", 97)  # ~90 blocks from the small sample
     path = tmp_path / "c.dog"
@@ -61,6 +63,11 @@ def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
         assert rp.count == len(packets) and len(rp.spill.offsets) > 50
         assert rp.get(0, rp.count) == packets  # play order is file order
         start = rp.start_ns
+        if checkpoints:  # every checkpoint built first: seeks restore them from the spill
+            for t in threading.enumerate():
+                if t.name == "tundra-prescan":
+                    t.join()
+            assert len(ctl._checkpoints) == 1 and ctl.checkpoint_bytes() > 0  # the sample lasts 60 s: one
         for offset_s in (59, 3, 31, 30, 45, 0, 17):
             target = start + offset_s * 10**9 + 123
             ctl.seek(rp.end_ns)
@@ -124,6 +131,7 @@ def test_spill_goes_on_an_internal_error(tmp_path: Path, monkeypatch: pytest.Mon
 
 _CHILD = """
 import sys
+import threading
 from itertools import pairwise
 from tundra_tui.sources import Replay
 rp = Replay(sys.argv[1], spill_dir=sys.argv[2])

@@ -9,6 +9,7 @@ is found by a byte scan on its own thread, never on the UI's. No Textual here.
 from __future__ import annotations
 
 import copy
+import pickle
 import threading
 import time
 from collections import Counter
@@ -33,8 +34,9 @@ class ReplayController:
         self.session = session
         self.replay = replay
         self._blank = copy.deepcopy(session.engine)  # the empty engine a replay restarts from
-        # checkpoint slot (CHECKPOINT_S of capture time) -> (packets fed, engine state after them)
-        self._checkpoints: dict[int, tuple[int, Engine]] = {}
+        # checkpoint slot (CHECKPOINT_S of capture time) -> (packets fed, where the engine state after them is
+        # kept: pickled and compressed in the replay's private spill, so checkpoints cost no memory)
+        self._checkpoints: dict[int, tuple[int, tuple[int, int]]] = {}
         self._fed = 0  # packets fed into the session's engine
         self._prescan_gen = 0
         self._errors: tuple[tuple[int, int], ...] | None = None  # (second, error marks), once scanned
@@ -107,17 +109,36 @@ class ReplayController:
     def seek(self, ts_ns: int) -> None:
         """Move to capture time `ts_ns`: everything up to it is ingested, nothing after."""
         rp, session = self.replay, self.session
+        best = self._best(rp.index_at(min(ts_ns, rp.end_ns)) if ts_ns >= rp.start_ns else 0)
+        restored = self._restore(best[1]) if best is not None else None  # read from disk before the lock
         with session.lock:
             target = rp.rewind(ts_ns)
-            best = max((cp for cp in self._checkpoints.values() if cp[0] <= target), default=None,
-                       key=lambda cp: cp[0])
+            if best is not None and (best[0] > target or restored is None):
+                best = None  # only the start is at or before the target
             if target < self._fed or (best is not None and best[0] > self._fed):  # behind us, or nearer ahead
-                engine, self._fed = (copy.deepcopy(best[1]), best[0]) if best else (self._fresh(), 0)
+                engine, self._fed = (restored, best[0]) if best is not None and restored else (self._fresh(), 0)
                 session.replace_engine_locked(engine)
             _feed_range(session.engine, rp, self._fed, target)
             self._fed = target
         if not rp.done:
             session.resume_ingest()
+
+    def _best(self, target: int) -> tuple[int, tuple[int, int]] | None:
+        """The checkpoint nearest before packet `target`, if any."""
+        return max((cp for cp in list(self._checkpoints.values()) if cp[0] <= target), default=None,
+                   key=lambda cp: cp[0])
+
+    def _restore(self, where: tuple[int, int]) -> Engine | None:
+        """A checkpoint's engine, read back from the spill (None if the replay is closing). The spill is ours
+        alone (nameless, 0600, written by this process), so unpickling it trusts nothing from outside."""
+        spill = self.replay.spill
+        data = spill.kept(where) if spill is not None else None
+        return pickle.loads(data) if data is not None else None
+
+    def checkpoint_bytes(self) -> int:
+        """Disk the checkpoints take (compressed) in the spill; they take no memory."""
+        spill = self.replay.spill
+        return spill.kept_bytes if spill is not None else 0
 
     def refilter(self, terms: frozenset[str]) -> None:
         """A new tag filter: the engine is rebuilt up to the head (a replay can show the past filtered)."""
@@ -146,6 +167,9 @@ class ReplayController:
     def _prescan(self, gen: int) -> None:
         """The only place checkpoints are made: off the ingest thread, outside the lock while copying."""
         rp, session = self.replay, self.session
+        spill = rp.spill
+        if spill is None:
+            return
         engine = self._fresh()
         next_slot = 1
         for i in range(0, rp.count, 2048):
@@ -155,10 +179,12 @@ class ReplayController:
             engine.feed(rp.get(i, end))
             slot = (rp.clock_at(end - 1) - rp.start_ns) // (CHECKPOINT_S * 1_000_000_000)
             if slot >= next_slot:
-                snapshot = copy.deepcopy(engine)
+                where = spill.keep(pickle.dumps(engine, pickle.HIGHEST_PROTOCOL))  # no lock: a private file
+                if where is None:
+                    return  # the replay is closing
                 with session.lock:
                     if gen == self._prescan_gen:
-                        self._checkpoints.setdefault(slot, (end, snapshot))
+                        self._checkpoints.setdefault(slot, (end, where))
                 next_slot = slot + 1
             time.sleep(0)  # let the screen and the player have the GIL between chunks
 

@@ -20,13 +20,16 @@ import os
 import tempfile
 import threading
 from array import array
+from collections.abc import Callable
 from itertools import accumulate, pairwise
 from operator import itemgetter
 from pathlib import Path
+from typing import TypeVar
 
 import zstandard
 
 Packet = tuple[int, bytes]
+_T = TypeVar("_T")
 
 BLOCK_PACKETS = 8192
 BLOCK_BYTES = 4 << 20  # a block of 64 KiB datagrams stays small too
@@ -60,6 +63,7 @@ class Spill:
         self.first_clocks: list[int] = []
         self.last_clocks: list[int] = []
         self.spilled_bytes = 0
+        self.kept_bytes = 0  # of which checkpoints (`keep`)
         self._clock = -(2**63)
         self._pending: list[Packet] = []
         self._pending_bytes = 0
@@ -91,7 +95,9 @@ class Spill:
         lengths = array("I", [len(d) for _, d in pending])
         blob = self._cctx.compress(b"".join((array("I", [len(pending)]).tobytes(), stamps.tobytes(),
                                              lengths.tobytes(), *(d for _, d in pending))))
-        offset = self.spilled_bytes
+        with self._lock:
+            offset = self.spilled_bytes
+            self.spilled_bytes += len(blob)
         os.pwrite(self._fd, blob, offset)
         first = max(self._clock, stamps[0])
         self._clock = max(self._clock, max(stamps))
@@ -101,7 +107,6 @@ class Spill:
             self.first_clocks.append(first)
             self.last_clocks.append(self._clock)
             self.starts.append(self.starts[-1] + len(pending))
-            self.spilled_bytes = offset + len(blob)
 
     # -- reading (any thread) ---------------------------------------------------------------------
     @property
@@ -137,13 +142,37 @@ class Spill:
             self._cache[b] = block
         return block
 
+    # -- other state kept beside the packets (engine checkpoints) --------------------------------------
+    def keep(self, data: bytes) -> tuple[int, int] | None:
+        """Append `data` (compressed) after everything else; where it is, for `kept` (None: closed). Any thread."""
+        blob = self._cctx_for_kept().compress(data)
+        with self._lock:
+            offset = self.spilled_bytes
+            self.spilled_bytes += len(blob)  # reserved: another writer appends after it
+            self.kept_bytes += len(blob)
+        if self._guarded(lambda: os.pwrite(self._fd, blob, offset)) is None:
+            return None
+        return offset, len(blob)
+
+    def kept(self, where: tuple[int, int]) -> bytes | None:
+        """What `keep` stored at `where`; None once the spill is closed."""
+        data = self._pread(where[1], where[0])
+        return None if data is None else zstandard.ZstdDecompressor().decompress(data)
+
+    def _cctx_for_kept(self) -> zstandard.ZstdCompressor:
+        return zstandard.ZstdCompressor(level=1)  # one per call: compressors are not shared between threads
+
     def _pread(self, size: int, offset: int) -> bytes | None:
+        return self._guarded(lambda: os.pread(self._fd, size, offset))
+
+    def _guarded(self, op: Callable[[], _T]) -> _T | None:
+        """Run a read or write of the file unless it is closed (then None); close() waits for the last one."""
         with self._lock:
             if self._closed:
                 return None
             self._readers += 1
         try:
-            return os.pread(self._fd, size, offset)
+            return op()
         finally:
             with self._lock:
                 self._readers -= 1
