@@ -60,6 +60,8 @@ def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
         rp, ctl = session.replay, session.replay_control
         assert rp is not None and ctl is not None
         rp.set_paused(True)
+        ctl.jump("end")  # likely asked before the index gets there: it lands when it can
+        assert ctl.settle(30) and rp.indexed and rp.position_ns == rp.end_ns
         assert rp.count == len(packets) and len(rp.spill.offsets) > 50
         assert rp.get(0, rp.count) == packets  # play order is file order
         start = rp.start_ns
@@ -71,7 +73,9 @@ def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
         for offset_s in (59, 3, 31, 30, 45, 0, 17):
             target = start + offset_s * 10**9 + 123
             ctl.seek(rp.end_ns)
+            assert ctl.settle(10)
             ctl.seek(target)
+            assert ctl.settle(10)
             clock, played = -(2**63), []
             for p in packets:  # a straight play: every packet until the capture clock passes the target
                 clock = max(clock, p[0])
@@ -108,7 +112,8 @@ def test_spill_is_private_nameless_and_closed_on_stop(tmp_path: Path) -> None:
     spill_dir.mkdir()
     rp = Replay(SAMPLE, spill_dir=spill_dir)
     rp.start()
-    assert rp.count == len(PACKETS)
+    assert rp.spill is not None and rp.spill.wait_for(2**62, 30)  # indexed to the end
+    assert rp.count == len(PACKETS) and rp.indexed and rp.indexed_fraction == 1.0
     assert list(spill_dir.iterdir()) == []  # it never has a name: nothing to find, nothing to leave behind
     (target,) = _spill_fds("self", spill_dir)
     assert target.endswith("(deleted)")
@@ -119,13 +124,24 @@ def test_spill_is_private_nameless_and_closed_on_stop(tmp_path: Path) -> None:
 
 
 def test_spill_goes_on_an_internal_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: spill_mod.Spill) -> None:
-        raise RuntimeError("boom")
+    """A fault while indexing ends the index where it is (the replay plays that, marked truncated); the file
+    goes when the replay stops."""
+    real = spill_mod.Spill.append
 
-    monkeypatch.setattr(spill_mod.Spill, "finish", broken)
+    def broken(self: spill_mod.Spill, packets: list[tuple[int, bytes]]) -> None:
+        if self.count:
+            raise RuntimeError("boom")
+        real(self, packets)
+
+    monkeypatch.setattr(spill_mod, "BLOCK_PACKETS", 100)
+    monkeypatch.setattr(spill_mod.Spill, "append", broken)
     rp = Replay(SAMPLE, spill_dir=tmp_path)
-    with pytest.raises(RuntimeError):
-        rp.start()
+    rp.start()
+    assert rp.spill is not None and rp.spill.wait_for(2**62, 30)
+    assert rp.index_error == "indexing stopped: boom" and rp.truncated and 0 < rp.count < len(PACKETS)
+    assert rp.get(0, rp.count) == PACKETS[: rp.count]
+    assert len(_spill_fds("self", tmp_path)) == 1
+    rp.stop()
     assert _spill_fds("self", tmp_path) == [] and list(tmp_path.iterdir()) == []
 
 
@@ -136,6 +152,7 @@ from itertools import pairwise
 from tundra_tui.sources import Replay
 rp = Replay(sys.argv[1], spill_dir=sys.argv[2])
 rp.start()
+rp.spill.wait_for(2**62)
 print(rp.count, flush=True)
 sys.stdin.read()
 """

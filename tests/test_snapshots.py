@@ -51,6 +51,7 @@ def test_replay_timeline(snap_compare) -> None:
     rp = session.replay
     rp.set_paused(True)
     session.replay_control.seek(rp.start_ns + 40 * 10**9)
+    assert session.replay_control.settle(10)
     wait_until(lambda: session.replay_control.timeline().errors is not None, "the error marks scanned")
     try:
         assert snap_compare(make_app(session), terminal_size=(80, 24), run_before=drawn())

@@ -190,22 +190,29 @@ async def test_bad_lines_on_demand(live, tmp_path: Path) -> None:
 async def test_replay_keys(replay) -> None:
     app = make_app(replay)
     rp = replay.replay
+    ctl = replay.replay_control
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("space")
         assert rp.paused
         start = rp.position_ns
         await pilot.press("full_stop")
+        assert ctl.settle(10)  # seeks land on the seek thread
         assert rp.position_ns == start + 10**9
         await pilot.press("comma", "comma")
+        assert ctl.settle(10)  # seeks land on the seek thread
         assert rp.position_ns == max(start - 10**9, rp.start_ns)
         await pilot.press("end")
+        assert ctl.settle(10)  # seeks land on the seek thread
         assert rp.position_ns == rp.end_ns
         assert replay.dashboard().totals.requests == 1200  # everything up to the end is in
         await pilot.press("left")
+        assert ctl.settle(10)  # seeks land on the seek thread
         assert rp.position_ns == rp.end_ns - 10 * 10**9
         await pilot.press("home")
+        assert ctl.settle(10)  # seeks land on the seek thread
         assert rp.position_ns == rp.start_ns and replay.engine.packets <= 1
         await pilot.press("right")
+        assert ctl.settle(10)  # seeks land on the seek thread
         assert rp.position_ns == rp.start_ns + 10 * 10**9
         await pilot.press("right_square_bracket")
         assert rp.speed == 2.0
@@ -225,6 +232,7 @@ async def test_seek_equals_straight_play() -> None:
         sought.replay_control.seek(rp.end_ns)
         sought.replay_control.seek(rp.start_ns + 5 * 10**9)
         sought.replay_control.seek(target)
+        assert sought.replay_control.settle(10)  # only the last of the three counts
         ref = straight.engine.__class__(Mode.DASHBOARD)
         ref.feed([p for p in straight.replay.get(0, straight.replay.count) if p[0] <= target])
         got, want = sought.engine.dashboard(target).to_json(), ref.dashboard(target).to_json()

@@ -13,6 +13,8 @@ import pickle
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .model.engine import Engine
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from .session import Session
 
 CHECKPOINT_S = 30
+_END = 2**63 - 1  # "the end", asked before the index knows where it is
 MIN_SPEED, MAX_SPEED = 0.125, 64.0
 
 
@@ -40,6 +43,11 @@ class ReplayController:
         self._fed = 0  # packets fed into the session's engine
         self._prescan_gen = 0
         self._errors: tuple[tuple[int, int], ...] | None = None  # (second, error marks), once scanned
+        self._asked = threading.Condition()  # guards the seek asked for (`_want`), the seek thread waits on it
+        self._want: int | None = None
+        self._landed = threading.Event()
+        self._landed.set()
+        self._seeker: threading.Thread | None = None
 
     def start(self) -> None:
         """After the source has loaded: scan for error marks and build checkpoints, each on its own thread."""
@@ -47,15 +55,33 @@ class ReplayController:
         self._start_prescan()
 
     def _scan_errors(self) -> None:
-        rp, found = self.replay, Counter[int]()
-        for i in range(0, rp.count, 8192):  # a block at a time: the capture stays on disk
-            found.update(error_seconds(rp.get(i, i + 8192)))
+        found = Counter[int]()
+        for _, batch in self._follow(8192, lambda: self.session.stopping):  # a block at a time, behind the index
+            found.update(error_seconds(batch))
         self._errors = tuple(sorted(found.items()))
+
+    def _follow(self, size: int, stale: Callable[[], bool]) -> Iterator[tuple[int, list[tuple[int, bytes]]]]:
+        """(end, packets) in steps of `size` from the start, following the index as it grows, until its end."""
+        rp, i = self.replay, 0
+        spill = rp.spill
+        while spill is not None and not stale():
+            if not spill.wait_for(i + 1, 0.5):
+                continue
+            n = rp.count
+            if i >= n:
+                return  # complete, and all of it read
+            end = min(i + size, n)
+            yield end, rp.get(i, end)
+            i = end
 
     # -- what the screen shows ------------------------------------------------------------
     def timeline(self) -> TimelinePart:
         """The head's position and where the errors are (None until the scan is done)."""
-        return TimelinePart(self.replay.position(), self._errors)
+        rp = self.replay
+        here = rp.position()
+        if self._want is not None:  # the head shows where it is going; the numbers follow when it lands
+            here = replace(here, position_ns=min(self.position_ns, rp.end_ns))
+        return TimelinePart(here, self._errors, rp.indexed_fraction, self.waiting)
 
     # -- ingest (called by the Session's ingest thread, with the session lock held) ----------------
     def ingest(self, batch: list[tuple[int, bytes]]) -> None:
@@ -79,8 +105,12 @@ class ReplayController:
 
     @property
     def position_ns(self) -> int:
-        """Capture time of the head."""
-        return self.replay.position_ns
+        """Capture time of the head, or where a seek still under way is going."""
+        want = self._want
+        if want is None:
+            return self.replay.position_ns
+        return max(want, self.replay.start_ns) if self.replay.indexed is False else max(
+            min(want, self.replay.end_ns), self.replay.start_ns)
 
     def toggle_pause(self) -> bool:
         """Pause or resume; the new state."""
@@ -96,17 +126,57 @@ class ReplayController:
     def step(self, seconds: int) -> None:
         """Pause, then move `seconds` of capture time."""
         self.replay.set_paused(True)
-        self.seek(self.replay.position_ns + seconds * 1_000_000_000)
+        self.seek(self.position_ns + seconds * 1_000_000_000)
 
     def seek_by(self, seconds: int) -> None:
         """Move `seconds` of capture time, playing on if playing."""
-        self.seek(self.replay.position_ns + seconds * 1_000_000_000)
+        self.seek(self.position_ns + seconds * 1_000_000_000)
 
     def jump(self, where: str) -> None:
         """To the `start` or the `end` of the capture."""
-        self.seek(self.replay.start_ns - 1 if where == "start" else self.replay.end_ns)
+        rp = self.replay
+        self.seek(rp.start_ns - 1 if where == "start" else rp.end_ns if rp.indexed else _END)
 
     def seek(self, ts_ns: int) -> None:
+        """Ask for capture time `ts_ns`. The seek thread lands it (everything up to it ingested, nothing after);
+        asks made meanwhile coalesce, only the last counts, and keys keep being answered. Past the index, it
+        waits there (the timeline says "indexing… N%") and lands when the index reaches it."""
+        with self._asked:
+            self._want = ts_ns
+            self._landed.clear()
+            self._asked.notify()
+            if self._seeker is None:
+                self._seeker = threading.Thread(target=self._seek_loop, name="tundra-seek", daemon=True)
+                self._seeker.start()
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until the last seek asked has landed; whether it has."""
+        return self._landed.wait(timeout)
+
+    @property
+    def waiting(self) -> bool:
+        """A seek waits for the index to reach its target."""
+        want = self._want
+        return want is not None and not self.replay.indexed and want > self.replay.end_ns
+
+    def _seek_loop(self) -> None:
+        rp, session = self.replay, self.session
+        while not session.stopping:
+            with self._asked:
+                self._asked.wait_for(lambda: self._want is not None or session.stopping, 0.5)
+                target = self._want
+            if target is None:
+                continue
+            if not rp.indexed and target > rp.end_ns and rp.spill is not None:
+                rp.spill.wait_for(rp.count + 1, 0.2)  # past the index: look again as it grows, or at a new ask
+                continue
+            self._land(target)
+            with self._asked:
+                if self._want == target:
+                    self._want = None
+                    self._landed.set()
+
+    def _land(self, ts_ns: int) -> None:
         """Move to capture time `ts_ns`: everything up to it is ingested, nothing after."""
         rp, session = self.replay, self.session
         best = self._best(rp.index_at(min(ts_ns, rp.end_ns)) if ts_ns >= rp.start_ns else 0)
@@ -172,11 +242,8 @@ class ReplayController:
             return
         engine = self._fresh()
         next_slot = 1
-        for i in range(0, rp.count, 2048):
-            if gen != self._prescan_gen or session.stopping:
-                return  # a new filter (or the end of the session) made this pass stale
-            end = min(i + 2048, rp.count)
-            engine.feed(rp.get(i, end))
+        for end, batch in self._follow(2048, lambda: gen != self._prescan_gen or session.stopping):
+            engine.feed(batch)
             slot = (rp.clock_at(end - 1) - rp.start_ns) // (CHECKPOINT_S * 1_000_000_000)
             if slot >= next_slot:
                 where = spill.keep(pickle.dumps(engine, pickle.HIGHEST_PROTOCOL))  # no lock: a private file

@@ -55,6 +55,7 @@ class CaptureReader:
         self.version = 0
         self.compressed = False
         self.truncated = False
+        self.consumed = 0  # bytes of the file read so far (how far a pass has got, for a progress figure)
         self._open().close()  # fail now, with one clear line, if it is not a capture
 
     # -- the byte stream ------------------------------------------------------------------------
@@ -194,6 +195,7 @@ class _Stream:
             return b""
         try:
             data: bytes = self.src.read(CHUNK)
+            self.owner.consumed = self.fh.tell()
         except zstandard.ZstdError:
             self.owner._truncate("compressed data is damaged")
             self.src = None  # nothing more can be read past the damage

@@ -37,6 +37,10 @@ _N = array("I", [0]).itemsize
 _PAYLOAD = itemgetter(1)
 
 
+class SpillClosed(Exception):
+    """The spill was closed (the replay ended) while it was still being written."""
+
+
 class Block:
     """One decoded block: each packet's timestamp, clock and payload."""
 
@@ -68,6 +72,8 @@ class Spill:
         self._pending: list[Packet] = []
         self._pending_bytes = 0
         self._cache: dict[int, Block] = {}
+        self.complete = False  # every packet of the capture is spilled (or indexing stopped for good)
+        self._grown = threading.Condition(self._lock)  # notified at each block and at the end
         self._readers = 0  # reads under way: the file closes when the last one ends, never under one
         self._closed = False
 
@@ -85,10 +91,20 @@ class Spill:
             self._pending, self._pending_bytes = [], 0
 
     def finish(self) -> None:
-        """Write what is pending: the spill is complete."""
-        if self._pending:
-            self._write_block(self._pending)
-            self._pending, self._pending_bytes = [], 0
+        """Write what is pending: the spill is complete (also after an error: what is spilled is all there is)."""
+        try:
+            if self._pending:
+                self._write_block(self._pending)
+                self._pending, self._pending_bytes = [], 0
+        finally:
+            with self._grown:
+                self.complete = True
+                self._grown.notify_all()
+
+    def wait_for(self, count: int, timeout: float | None = None) -> bool:
+        """Wait until `count` packets are spilled or the spill is complete; whether that is so."""
+        with self._grown:
+            return self._grown.wait_for(lambda: self.starts[-1] >= count or self.complete, timeout)
 
     def _write_block(self, pending: list[Packet]) -> None:
         stamps = array("q", [ts for ts, _ in pending])
@@ -98,15 +114,17 @@ class Spill:
         with self._lock:
             offset = self.spilled_bytes
             self.spilled_bytes += len(blob)
-        os.pwrite(self._fd, blob, offset)
+        if self._guarded(lambda: os.pwrite(self._fd, blob, offset)) is None:
+            raise SpillClosed("the replay closed while indexing")
         first = max(self._clock, stamps[0])
         self._clock = max(self._clock, max(stamps))
-        with self._lock:
+        with self._grown:
             self.offsets.append(offset)
             self.sizes.append(len(blob))
             self.first_clocks.append(first)
             self.last_clocks.append(self._clock)
             self.starts.append(self.starts[-1] + len(pending))
+            self._grown.notify_all()
 
     # -- reading (any thread) ---------------------------------------------------------------------
     @property

@@ -373,6 +373,8 @@ class TimelinePart(Part):
 
     position: ReplayPosition
     errors: tuple[tuple[int, int], ...] | None
+    indexed: float = 1.0  # how much of the capture the index covers (the rest is still being read)
+    waiting: bool = False  # a seek waits for the index to reach its target
 
 
 @dataclass(frozen=True, slots=True)

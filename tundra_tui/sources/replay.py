@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..capture import CaptureError, CaptureReader
 from ..capture.runs import Runs
-from ..capture.spill import BLOCK_PACKETS, Spill
+from ..capture.spill import BLOCK_PACKETS, Spill, SpillClosed
 from ..model.snapshot import ReplayPosition, SourceStatus
 from .base import Packet, Source, SourceError
 
@@ -40,6 +40,13 @@ class Replay(Source):
         self.on_warning = on_warning
         self.label = f"replay {self.path.name}"
         self.spill: Spill | None = None
+        self._reader: CaptureReader | None = None
+        self._starting = True
+        self.index_error: str | None = None
+        try:
+            self._size = self.path.stat().st_size
+        except OSError:
+            self._size = 0
         self.pos = 0
         self.paused = False
         self.loops = 0
@@ -53,22 +60,54 @@ class Replay(Source):
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Read the capture once into an indexed spill on disk: memory stays flat in the capture's length."""
-        spill = Spill(self.spill_dir)
+        """Check the capture and start indexing it into a spill on disk (memory flat in its length); return as
+        soon as its first block can play, while the rest is indexed behind it."""
         try:
-            reader = CaptureReader(self.path, self.on_warning)
-            for batch in reader.batches():
-                spill.append(batch)
-            spill.finish()
+            reader = CaptureReader(self.path, self._warn)
         except CaptureError as exc:
-            spill.close()
             raise SourceError(str(exc)) from None
-        except BaseException:
-            spill.close()
-            raise
-        self.spill = spill
-        self.truncated = reader.truncated
+        self.spill = spill = Spill(self.spill_dir)
+        self._reader = reader
+        threading.Thread(target=self._index, args=(reader, spill), name="tundra-index", daemon=True).start()
+        spill.wait_for(1)
+        self._starting = False
         self._anchor(self.start_ns)
+
+    def _warn(self, message: str) -> None:
+        """A reader warning: said at once while starting; later (the screen is up) it shows as `truncated`."""
+        if self._starting and self.on_warning is not None:
+            self.on_warning(message)
+
+    def _index(self, reader: CaptureReader, spill: Spill) -> None:
+        """The one pass over the capture: every packet spilled, block by block, then the spill complete."""
+        try:
+            for batch in reader.batches():
+                if self._stopped:
+                    return
+                spill.append(batch)
+        except SpillClosed:
+            return  # the replay ended first
+        except Exception as exc:  # the file went away, or a fault: the index ends where it is
+            self.index_error = f"indexing stopped: {exc}"
+        finally:
+            self.truncated = reader.truncated or self.index_error is not None
+            try:
+                spill.finish()  # the replay plays what is indexed
+            except SpillClosed:
+                pass
+
+    @property
+    def indexed(self) -> bool:
+        """Whether the whole capture is indexed."""
+        return self.spill is not None and self.spill.complete
+
+    @property
+    def indexed_fraction(self) -> float:
+        """How much of the capture file the index covers, 0..1."""
+        if self.indexed or self._reader is None:
+            return 1.0
+        size = self._size or 1
+        return min(self._reader.consumed / size, 0.99)
 
     # -- the capture, by packet number ----------------------------------------------------------
     @property
@@ -138,7 +177,7 @@ class Replay(Source):
     def read(self, timeout: float) -> list[Packet]:
         if self._stopped:
             return []
-        if self.pos >= self.count and self.loop and self.count:
+        if self.pos >= self.count and self.loop and self.count and self.indexed:
             self.loops += 1
             self.rewind(self.start_ns - 1)
         with self._lock:
@@ -147,6 +186,8 @@ class Replay(Source):
             self.read_end = self.pos
         if not batch and self.speed is not None:
             time.sleep(min(timeout, 0.02))
+        elif not batch and self.spill is not None:  # max speed, ahead of the index: wait for it to grow
+            self.spill.wait_for(self.pos + 1, timeout)
         return batch
 
     def _take(self) -> list[Packet]:
@@ -165,7 +206,7 @@ class Replay(Source):
 
     @property
     def done(self) -> bool:
-        return self._stopped or (not self.loop and self.pos >= self.count)
+        return self._stopped or (not self.loop and self.indexed and self.pos >= self.count)
 
     def stop(self) -> None:
         self._stopped = True

@@ -34,9 +34,13 @@ class Timeline(Static):
         start, end = rp.start_ns / 1e9, rp.end_ns / 1e9
         pos = rp.position_ns / 1e9
         speed = "max" if rp.speed is None else f"{rp.speed:g}x"
-        state = "❚❚" if rp.paused else "■" if rp.position_ns >= rp.end_ns else "▶"
+        state = "❚❚" if rp.paused else "■" if rp.position_ns >= rp.end_ns and part.indexed >= 1 else "▶"
         label = f" {_mmss(pos - start)}/{_mmss(end - start)} {speed} {state}"
+        if part.indexed < 1:  # still reading the capture: the bar spans the estimated whole, the index part of it
+            label += f" indexing… {int(part.indexed * 100)}%"
+            end = start + (end - start) / max(part.indexed, 0.01)
         width = max(self.size.width - 2 - len(label) - 2, 10)
+        reach = int(min(part.indexed, 1.0) * width) if part.indexed < 1 else width
         cols = spikes(self._errors, int(start), int(end), width)
         top = max(cols) or 1
         head = min(int((pos - start) / max(end - start, 1e-9) * width), width - 1)
@@ -50,10 +54,12 @@ class Timeline(Static):
                 out.append("!", style="bold " + v.get("alarm", ""))
             elif n:
                 out.append("╍", style=v.get("warn", ""))
+            elif i >= reach:
+                out.append("┄", style=v.get("stale", ""))  # not indexed yet
             else:
                 out.append("━" if i < head else "─", style=v.get("primary", "") if i < head else v.get("stale", ""))
         out.append("▏")
-        out.append(label)
+        out.append(label, style=("bold " + v.get("warn", "")) if part.waiting else "")
         if out != self._last:
             self._last = out
             self.update(out)
