@@ -72,8 +72,14 @@ def _star(check: Callable[[str], bool] | None) -> Callable[[re.Match[bytes]], by
     """A capture mask: `*` of the match's length, where the rule's check (if any) agrees."""
     def sub(m: re.Match[bytes]) -> bytes:
         hit = m.group(0)
-        return hit if check is not None and not check(hit.decode("latin-1")) else b"*" * len(hit)
+        if check is not None and not check(hit.decode("latin-1")):
+            return hit
+        return hit.translate(_MASK)  # separators kept: a mask never moves where a line splits
     return sub
+
+
+# every byte becomes `*` but the grammar's separators (`:` `|` `,` and line breaks), which stay in place
+_MASK = bytes(c if c in b":|,\n\r" else 42 for c in range(256))
 
 
 @dataclass
