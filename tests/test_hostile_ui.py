@@ -28,10 +28,12 @@ async def test_markup_and_escapes_are_shown_as_text(tmp_path: Path) -> None:
             error = app.screen.query_one("#filter-error", Label)
             assert str(error.render()) == "'[/x]' is not key:value"
             await pilot.press("escape")
-            await pilot.pause()
-            app.tick()
-            lines = [line for pane in app.query(Pane) for line in pane_lines(pane)]
-            text = "\n".join(lines)
+            text = ""
+            for _ in range(100):  # frames are built off the UI thread: wait for one showing the hostile model
+                await pilot.pause(0.05)
+                text = "\n".join(line for pane in app.query(Pane) for line in pane_lines(pane))
+                if "EVIL" in text:
+                    break
             assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
             assert "[/x]\\x1b]2;EVIL\\x07" in text  # the hostile model, shown as what it is
             assert app.is_running
