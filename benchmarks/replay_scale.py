@@ -28,7 +28,17 @@ sys.path.insert(0, str(HERE.parent))
 OUT = HERE / "out"
 RATE = 1400
 
-from tundra_tui.capture import DogMsg, encode, header  # noqa: E402
+from tundra_tui.capture import header  # noqa: E402
+from tundra_tui.capture.bulk import _key  # noqa: E402 - a 9-byte timestamp varint, as the Agent writes it
+
+
+def _varint(v: int) -> bytes:
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
 
 
 def generate(n: int) -> Path:
@@ -39,6 +49,8 @@ def generate(n: int) -> Path:
     OUT.mkdir(exist_ok=True)
     rng = random.Random(7)
     names = [f"llm.tokens.{i % 20}:{{}}|c|#model:m{i % 60},service:s{i % 7}".encode() for i in range(300)]
+    tails = [b"".join((b"\x10", _varint(len(p)), b"\x1a", _varint(len(p)), p))  # record fields after the time
+             for p in (n.replace(b"{}", str(v).encode()) for n in names for v in range(97))]
     t0 = 1_700_000_000_000_000_000
     step = 1_000_000_000 // RATE
     tmp = path.with_suffix(".part")
@@ -47,8 +59,7 @@ def generate(n: int) -> Path:
         for start in range(0, n, 100_000):
             recs = []
             for i in range(start, min(start + 100_000, n)):
-                payload = rng.choice(names).replace(b"{}", str(i % 97).encode())
-                rec = encode(DogMsg(t0 + i * step, payload))
+                rec = b"\x08" + _key(t0 + i * step).to_bytes(9, "little") + rng.choice(tails)
                 recs.append(len(rec).to_bytes(4, "little") + rec)
             zw.write(b"".join(recs))
         zw.write(b"\0" * 8)

@@ -176,3 +176,52 @@ def test_spill_goes_on_ctrl_c_and_kill(tmp_path: Path, sig: signal.Signals) -> N
                 child.wait()
     assert child.returncode != 0
     assert list(spill_dir.iterdir()) == []
+
+
+def test_seeks_coalesce_and_never_block_the_asker(tmp_path: Path) -> None:
+    """120 Home/End presses while the engine is busy: each ask returns at once, and only the last lands."""
+    session = Session(Replay(SAMPLE, speed=1.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD))
+    session.start()
+    try:
+        rp, ctl = session.replay, session.replay_control
+        assert rp is not None and ctl is not None and rp.spill is not None
+        rp.set_paused(True)
+        assert rp.spill.wait_for(2**62, 30)
+        landed: list[int] = []
+        real = ctl._land
+        ctl._land = lambda ts: (landed.append(ts), real(ts))[1]  # type: ignore[method-assign]
+        with session.lock:  # the engine is busy: a landing cannot get past this
+            for _ in range(60):
+                ctl.jump("start")
+                ctl.jump("end")  # the asks return: this thread holds the lock they would need
+            assert ctl.position_ns == rp.end_ns  # the head already shows where it is going
+        assert ctl.settle(30)
+        assert len(landed) <= 2 and landed[-1] == rp.end_ns  # the one under way when asked, then the last
+        assert rp.position_ns == rp.end_ns and session.engine.packets == len(PACKETS)
+    finally:
+        session.stop()
+
+
+async def test_timeline_shows_how_far_the_index_reaches() -> None:
+    from textual.app import App
+
+    from tundra_tui.model.snapshot import ReplayPosition, TimelinePart
+    from tundra_tui.ui.widgets.timeline import Timeline
+
+    class One(App[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield Timeline(id="t")
+
+    t0 = 1_700_000_000 * 10**9
+    pos = ReplayPosition("c.dog", t0 + 30 * 10**9, t0, t0 + 60 * 10**9, 1.0, False, 10, 20, False, 0)
+    async with One().run_test(size=(80, 3)) as pilot:
+        timeline = pilot.app.query_one(Timeline)
+        timeline.show(TimelinePart(pos, (), indexed=0.25, waiting=True))
+        text = timeline._last.plain if timeline._last else ""
+        assert "00:30/01:00" in text and "indexing… 25%" in text
+        bar = text[1 : text.index("▏")]
+        assert bar.count("┄") >= len(bar) * 0.7  # three quarters of the capture not indexed yet
+        assert "●" in bar[: len(bar) // 4 + 1]  # the head at the end of the index, a quarter of the way
+        timeline.show(TimelinePart(pos, ()))
+        text = timeline._last.plain if timeline._last else ""
+        assert "indexing" not in text and "┄" not in text

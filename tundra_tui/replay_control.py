@@ -109,8 +109,8 @@ class ReplayController:
         want = self._want
         if want is None:
             return self.replay.position_ns
-        return max(want, self.replay.start_ns) if self.replay.indexed is False else max(
-            min(want, self.replay.end_ns), self.replay.start_ns)
+        rp = self.replay
+        return max(want if not rp.indexed else min(want, rp.end_ns), rp.start_ns)
 
     def toggle_pause(self) -> bool:
         """Pause or resume; the new state."""
@@ -170,7 +170,10 @@ class ReplayController:
             if not rp.indexed and target > rp.end_ns and rp.spill is not None:
                 rp.spill.wait_for(rp.count + 1, 0.2)  # past the index: look again as it grows, or at a new ask
                 continue
-            self._land(target)
+            try:
+                self._land(target)
+            except Exception as exc:  # our own bug: this seek is dropped, the screen goes on
+                session.report_internal_error(exc, "seek")
             with self._asked:
                 if self._want == target:
                     self._want = None

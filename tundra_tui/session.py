@@ -116,11 +116,15 @@ class Session:
         try:
             self.engine.feed(batch)
         except Exception as exc:
-            self.internal_errors += 1
-            if self.internal_errors == 1:
-                from .crash import write_report
+            self.report_internal_error(exc, "ingest")
 
-                self.internal_error_report = write_report(exc, "ingest")
+    def report_internal_error(self, exc: Exception, where: str) -> None:
+        """Count one of our own bugs that the session survived; the first one gets a scrubbed report."""
+        self.internal_errors += 1
+        if self.internal_errors == 1:
+            from .crash import write_report
+
+            self.internal_error_report = write_report(exc, where)
 
     def wait(self, seconds: float | None = None) -> bool:
         """Wait until the source is exhausted (or `seconds` pass); True if it finished."""
