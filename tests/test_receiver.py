@@ -202,3 +202,34 @@ def test_the_portable_loop_counts_forwards_and_stops(monkeypatch: pytest.MonkeyP
         agent.close()
     assert got == sent and engine.lines == len(sent)
     assert tap.status().forward_sent == len(sent)
+
+
+def test_a_tap_nobody_reads_stays_bounded_and_counts_what_it_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest that stops reading costs counted datagrams, never unbounded memory (pipe chunks, receiver backlog)."""
+    from tundra_tui.sources import tap as tap_module
+
+    monkeypatch.setattr(tap_module, "MAX_PENDING_CHUNKS", 2)
+    monkeypatch.setattr(tap_module, "RECEIVER_BACKLOG", 64 << 10)
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    tap.start()
+    lst = tap.listeners[0]
+    sent = 4000
+    try:
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        payload = b"x:1|c|#" + b"t" * 1393  # 1,400 bytes: 5.6 MB in all, far past 2 chunks + pipe + 64 KiB
+        for _ in range(sent):
+            sender.sendto(payload, ("127.0.0.1", lst.address.port))
+        sender.close()
+        wait_until(lambda: tap.status().queue_dropped > 0, "the receiver refusing batches")
+        assert len(lst.pending) <= 2  # the pipe thread stopped reading at its cap
+        got = 0
+        def drained() -> bool:
+            nonlocal got
+            got += len(tap.read(0.05))
+            st = tap.status()
+            return got + st.queue_dropped + (st.kernel_drops or 0) == sent
+        wait_until(drained, "every datagram read or counted")
+        status = tap.status()
+    finally:
+        tap.stop()
+    assert 0 < status.queue_dropped < sent and got > 0

@@ -73,6 +73,8 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
     drops = status.source.kernel_drops
     if drops:
         con.print(f"[red]kernel dropped {drops:,} datagrams[/]")
+    if status.source.queue_dropped:
+        con.print(f"[red]{status.source.queue_dropped:,} datagrams dropped: ingest fell behind the receiver[/]")
     if status.source.truncated:
         con.print(f"[yellow]{status.source.truncated:,} datagrams were truncated[/]")
     if stats.redactions:

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     status, stats = session.status(), session.stats(label, args.top)
     if args.json:
         if args.listen is not None:
-            stats = replace(stats, mode=status.source.mode)
+            stats = replace(stats, mode=status.source.mode, dropped=status.dropped)
         dump(stats.to_json())
     else:
         from .report import print_stats

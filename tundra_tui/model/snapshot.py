@@ -248,6 +248,7 @@ class Stats(Part):
     service_checks: int
     contexts: tuple[ContextRow, ...]
     mode: str | None = omitted_when_zero(None)  # with --listen: "listen" or "passive"
+    dropped: int | None = omitted_when_zero(None)  # with --listen: datagrams lost before ingest
     contexts_total: int = screen_only(0)
     contexts_dropped: int = screen_only(0)
     max_contexts: int = screen_only(0)
@@ -295,6 +296,7 @@ class SourceStatus(Part):
     rcvbuf: tuple[int, ...] = ()  # receive buffer granted per listener
     replay: ReplayPosition | None = None
     agent_socket: dict[str, Any] | None = None  # the Agent's socket as /proc/net/udp shows it
+    queue_dropped: int = 0  # datagrams the receiver refused because tundra did not read its pipe in time
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,8 +323,8 @@ class SessionStatus(Part):
 
     @property
     def dropped(self) -> int:
-        """Datagrams lost before the engine: the kernel's and the recorder's."""
-        return (self.source.kernel_drops or 0) + self.recorder_dropped
+        """Datagrams lost before the engine: the kernel's, the receiver's backlog's and the recorder's."""
+        return (self.source.kernel_drops or 0) + self.source.queue_dropped + self.recorder_dropped
 
 
 # -- what one screen refresh shows ------------------------------------------------------------

@@ -37,11 +37,12 @@ else:  # run as a script: siblings are plain modules on sys.path[0]
 RECV_BUFFER = 65536
 FRAME = struct.Struct("<qI")
 SIZE = struct.Struct("<I")
-COUNTERS = ("forward_sent", "forward_dropped", "fragments_lost", "bad_packets", "reassembled")
+COUNTERS = ("forward_sent", "forward_dropped", "fragments_lost", "bad_packets", "reassembled", "queue_dropped")
 COUNTERS_SIZE = 8 * 8
 STOP_SIGNAL = signal.SIGUSR1
 IDLE_WAKE_S = 0.2  # SO_RCVTIMEO: a stop signal that lands just before a blocking call is seen this soon
 DRAIN_ROUNDS = 4096  # on stop, at most this many more recvmmsg calls (a flood must not keep us forever)
+MAX_BACKLOG = 64 << 20  # bytes waiting for a parent that does not read: past this, batches are dropped and counted
 
 
 class _Stop:
@@ -117,7 +118,8 @@ def receive(ring: mmsg.Ring, out: _PipeWriter, counters: memoryview, port: int |
             counters[2], counters[3], counters[4] = decoder.fragments_lost, decoder.bad, decoder.reassembled
         if total:
             parts[0] = SIZE.pack(total)
-            out.put(b"".join(parts))  # one copy: the slots are reused by the next call
+            out.put(b"".join(parts), len(parts) // 2)  # one copy: the slots are reused by the next call
+            counters[5] = out.dropped
     if decoder is not None:
         decoder.expire()  # what is still in pieces now never will be whole
         counters[2] = decoder.fragments_lost
@@ -158,7 +160,8 @@ def receive_plain(sock: socket.socket, out: _PipeWriter, counters: memoryview, t
                 break
         counters[0], counters[1] = sent, dropped
         blob = b"".join(parts)
-        out.put(SIZE.pack(len(blob)) + blob)
+        out.put(SIZE.pack(len(blob)) + blob, len(parts) // 2)
+        counters[5] = out.dropped
         out.flush()
     out.close()
 
@@ -178,15 +181,26 @@ def _plain_forward(target: str) -> tuple[socket.socket, str | tuple[str, int]]:
 
 class _PipeWriter:
     """Batches wait here until the pipe takes them: writes never block, so a slow reader
-    never stalls the receive loop (and no thread fights it for the GIL)."""
+    never stalls the receive loop (and no thread fights it for the GIL). The wait is bounded
+    (MAX_BACKLOG bytes): a parent that stops reading costs counted datagrams, not memory."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, max_backlog: int = MAX_BACKLOG) -> None:
         self.fd = fd
         os.set_blocking(fd, False)
         self.queue: collections.deque[memoryview] = collections.deque()
+        self.backlog = 0  # bytes in the queue
+        self.max_backlog = max_backlog
+        self.dropped = 0  # datagrams in batches refused because the backlog was full
 
-    def put(self, batch: bytes) -> None:
+    def put(self, batch: bytes, datagrams: int) -> None:
+        """Queue one framed batch of `datagrams` datagrams (or count them dropped) and write what fits."""
+        if self.backlog + len(batch) > self.max_backlog:
+            self.flush()
+            if self.backlog + len(batch) > self.max_backlog:
+                self.dropped += datagrams
+                return
         self.queue.append(memoryview(batch))
+        self.backlog += len(batch)
         self.flush()
 
     def flush(self) -> None:
@@ -197,6 +211,7 @@ class _PipeWriter:
                 written = os.writev(self.fd, list(itertools.islice(q, 512)))  # not list(q): that is O(backlog)
             except BlockingIOError:
                 return
+            self.backlog -= written
             while q and written >= len(q[0]):
                 written -= len(q.popleft())
             if q and written:
@@ -239,12 +254,13 @@ def main() -> None:
         return  # a packet socket is Linux-only: the parent sees no "ready" and says so
     ring = None if plain else mmsg.Ring(sock_fd, passive.SLOT if port is not None else RECV_BUFFER)
     fwd = forward.Sender(ring, args["forward"]) if "forward" in args and ring is not None else None
+    out = _PipeWriter(pipe_fd, int(args.get("backlog", MAX_BACKLOG)))
     os.write(pipe_fd, SIZE.pack(0))  # ready: the parent waits for this before reporting the tap up
     try:
         if ring is None:
-            receive_plain(sock, _PipeWriter(pipe_fd), counters, args.get("forward"))
+            receive_plain(sock, out, counters, args.get("forward"))
         else:
-            receive(ring, _PipeWriter(pipe_fd), counters, port, fwd)
+            receive(ring, out, counters, port, fwd)
     except (OSError, KeyboardInterrupt):
         pass
     finally:

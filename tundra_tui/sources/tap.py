@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from ..model.snapshot import SourceStatus
@@ -33,6 +34,8 @@ AGENT_BUFFER = 8192  # dogstatsd_buffer_size: the Agent truncates larger datagra
 MIRROR_PORT = 8127  # where the Agent's statsd_forward_port mirror is suggested to send
 AGENT_PORT = 8125
 RECEIVER_LOOP: str | None = None  # "plain": the portable loop even where recvmmsg exists (tests)
+RECEIVER_BACKLOG: int | None = None  # bytes the receiver may queue for us (None: its MAX_BACKLOG; tests set less)
+MAX_PENDING_CHUNKS = 64  # pipe reads (<= 1 MiB each) waiting for ingest; past this the pipe is left to fill
 
 
 def no_privilege(addr: Address, holder: str) -> str:
@@ -149,6 +152,8 @@ class Listener:
             argv.append(f"passive={self.address.port}")
         if RECEIVER_LOOP:
             argv.append(f"loop={RECEIVER_LOOP}")
+        if RECEIVER_BACKLOG is not None:
+            argv.append(f"backlog={RECEIVER_BACKLOG}")
         if self.forward is not None:
             fwd = self.forward
             argv.append(f"forward=unix:{fwd.host}" if fwd.scheme == "unix" else f"forward=udp:{fwd.host}:{fwd.port}")
@@ -169,6 +174,11 @@ class Listener:
         fd = self._pipe.fileno()
         sink, wake = self.pending, self._wake
         while True:
+            if len(sink) >= MAX_PENDING_CHUNKS:  # ingest is behind: let the pipe fill, and the receiver
+                wake.set()                       # count what its bounded backlog cannot hold
+                time.sleep(0.005)
+                if not self._stop:
+                    continue
             try:
                 data = os.read(fd, 1 << 20)
             except OSError:
@@ -393,4 +403,5 @@ class Tap(Source):
             sum(lst.truncated for lst in lsts), sum(lst.oversize for lst in lsts), self.kernel_drops(),
             sum(lst.counter("forward_sent") for lst in lsts), sum(lst.counter("forward_dropped") for lst in lsts),
             sum(lst.counter("fragments_lost") for lst in lsts), sum(lst.counter("bad_packets") for lst in lsts),
-            tuple(lst.rcvbuf for lst in lsts), agent_socket=self.agent_socket())
+            tuple(lst.rcvbuf for lst in lsts), queue_dropped=sum(lst.counter("queue_dropped") for lst in lsts),
+            agent_socket=self.agent_socket())
