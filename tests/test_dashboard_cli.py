@@ -14,7 +14,8 @@ from .conftest import run_cli
 from .waits import Tundra
 
 TOP_KEYS = {"generated_at", "source", "as_of", "rate_window_s", "window_s",
-            "tap", "profiles", "totals", "models", "agents", "events", "service_checks", "dd_agent", "fleet", "spans"}
+            "tap", "profiles", "totals", "models", "agents", "events", "service_checks", "dd_agent", "fleet", "spans",
+            "alerts", "alerts_log", "budget"}
 MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
               "pricing", "p50_ms", "p95_ms", "p99_ms"}
 

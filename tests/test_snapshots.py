@@ -71,3 +71,25 @@ def test_light_theme_grouped_by_provider(snap_compare, live) -> None:
 @pytest.mark.parametrize("presses", [0, 1, 2, 3], ids=["model", "provider", "agent", "profile"])
 def test_grouping_at_size(snap_compare, live, presses: int, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(live), terminal_size=size, run_before=drawn(*["g"] * presses))
+def opened_detail(pane: str):
+    """run_before: focus a pane, open its selected row's detail screen, and wait for its first frame."""
+
+    async def run(pilot) -> None:
+        await pilot.pause()
+        pilot.app.query_one(pane).focus()
+        await pilot.press("down", "enter")
+        for _ in range(3):  # the screen asks for a frame after it is pushed
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return run
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_detail_screen(snap_compare, size: tuple[int, int]) -> None:
+    session = replay_session()
+    try:
+        assert snap_compare(make_app(session), terminal_size=size, run_before=opened_detail("#pane-2"))
+    finally:
+        session.stop()

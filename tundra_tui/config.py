@@ -28,6 +28,8 @@ from typing import Any
 
 import platformdirs
 
+from .model.alerts import AlertRule, parse_alerts
+from .model.budget import BudgetRule, parse_budget
 from .model.vocab import AT_METRICS, AT_TAGS
 
 APP = "tundra"
@@ -130,6 +132,12 @@ class Config:
     """[agent] expvar_url: the Agent's expvar, for its own DogStatsD counters."""
     redact: dict[str, Any] = field(default_factory=dict)
     """[redact]: enabled, defaults (keep the built-in rules), rules = [{name, pattern, where}]."""
+    alerts: tuple[AlertRule, ...] = ()
+    """[[alerts]]: rules judged on capture time (model/alerts.py)."""
+    budget: BudgetRule | None = None
+    """[budget]: usd_per_hour or usd_per_day (model/budget.py)."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """[keys]: binding id -> keys (comma-separated Textual key names), applied as the screen's keymap."""
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -203,6 +211,7 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
     if sys.platform != "win32" and mode & (stat.S_IRGRP | stat.S_IROTH) and _holds_keys(raw):
         cfg.warnings.append(f"warning: {path} holds keys and is readable by others; chmod 600 it")
+    alerts_raw = None
     for key, value in raw.items():
         if key == "window_s":
             cfg.window_s = _num(value, key, 10, integer=True)
@@ -224,6 +233,15 @@ def load_config(path: Path | None = None) -> Config:
             cfg.datadog = _datadog(value)
         elif key == "redact":
             cfg.redact = _redact(value)
+        elif key == "alerts":
+            alerts_raw = value  # judged once window_s is known
+        elif key == "keys":
+            cfg.keys = _keys(value)
+        elif key == "budget":
+            try:
+                cfg.budget = parse_budget(value)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         elif key == "agent":
             if (not isinstance(value, dict) or set(value) - {"url", "expvar_url"}
                     or not all(isinstance(v, str) and v.startswith(("http://", "https://")) for v in value.values())):
@@ -234,6 +252,10 @@ def load_config(path: Path | None = None) -> Config:
             raise ConfigError(f"config: unknown key '{key}'")
     if cfg.rate_window_s > cfg.window_s:
         raise ConfigError(f"config: 'rate_window_s' ({cfg.rate_window_s}) must not exceed 'window_s' ({cfg.window_s})")
+    try:
+        cfg.alerts = parse_alerts(alerts_raw, cfg.window_s) if alerts_raw is not None else ()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return cfg
 
 
@@ -277,6 +299,16 @@ def _redact(value: Any) -> dict[str, Any]:
             raise ConfigError(f"config: '{where}.pattern' is not a valid regex: {exc}") from None
         if rule.get("where", "both") not in ("tags", "text", "both"):
             raise ConfigError(f"config: '{where}.where' must be tags, text or both")
+    return dict(value)
+
+
+def _keys(value: Any) -> dict[str, str]:
+    """`[keys]`: id -> keys; which ids exist is checked where the screen's bindings are (ui/keys.py)."""
+    if not isinstance(value, dict):
+        raise ConfigError("config: 'keys' must be a table of binding id = \"keys\"")
+    for k, v in value.items():
+        if not isinstance(v, str) or not v.strip() or len(v) > 100 or not v.isprintable():
+            raise ConfigError(f"config: 'keys.{k}' must be a key name such as \"j\" or \"ctrl+k\" (commas between)")
     return dict(value)
 
 

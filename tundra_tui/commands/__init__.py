@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config()
         for w in cfg.warnings:
             warn(w)
+        if cfg.keys:
+            from ..ui.keys import check_keys  # the screen's binding ids (imports textual only when needed)
+
+            check_keys(cfg.keys)
         code: int = COMMANDS[args.cmd].run(args, cfg)
         return code
     except (UsageError, SourceError, CaptureError, BadURL, ConfigError) as exc:

@@ -13,11 +13,14 @@ from typing import Any, NoReturn
 
 from ..config import MIN_REFRESH_S, Config, load_state
 from ..model import Engine, Pricer, Vocabulary
+from ..model.alerts import AlertBook
+from ..model.budget import BudgetBook
 from ..model.cost import CostSource
 from ..model.engine import Mode
 from ..model.numbers import finite_json
 from ..model.redact import Redactor
 from ..model.spans import SpanBook
+from ..model.watch import Watch
 from ..services.prices import HelperPricer
 from ..services.spanfeed import SpanFeed
 from ..services.traceproxy import DEFAULT_TRACES, TraceProxy, TraceProxyError
@@ -150,8 +153,10 @@ def make_engine(cfg: Config, mode: Mode, max_contexts: int | None = None, redact
     Screens and dashboards pass a HelperPricer: the price table then loads beside ingest, not in its way.
     """
     vocab = Vocabulary.with_overrides(cfg.vocab_metrics, cfg.vocab_tags)
-    return Engine(mode, max_contexts or cfg.max_contexts, cfg.window_s, vocab, pricer or Pricer(cfg.prices),
-                  redactor=Redactor.from_config(cfg.redact, enabled=redact), rate_window=cfg.rate_window_s)
+    engine = Engine(mode, max_contexts or cfg.max_contexts, cfg.window_s, vocab, pricer or Pricer(cfg.prices),
+                    redactor=Redactor.from_config(cfg.redact, enabled=redact), rate_window=cfg.rate_window_s)
+    engine.watch = Watch(AlertBook(cfg.alerts, engine.llm), BudgetBook(cfg.budget) if cfg.budget else None)
+    return engine
 
 
 def launch_pricer(cfg: Config) -> HelperPricer:

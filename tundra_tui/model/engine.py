@@ -35,6 +35,7 @@ from .snapshot import ContextRow, Dashboard, FleetPart, Grouping, SessionStatus,
 from .spans import SpanSummary
 from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
 from .vocab import Vocabulary
+from .watch import Watch
 
 Packet = tuple[int, bytes]
 MAX_SLOTS = 50_000
@@ -78,15 +79,14 @@ class Engine:
                  redactor: Redactor | None = None, rate_window: int = 10) -> None:
         self.mode = mode
         self.rate_window = min(rate_window, window)  # seconds the current rates cover
-        self.parser = Parser()
+        self.parser, self.store = Parser(), Store(max_contexts)
         self.redactor = redactor or Redactor(enabled=False)
-        self.store = Store(max_contexts)
         self.llm = LLMRollup(vocab, pricer, window)
         self.llm_enabled = mode is Mode.DASHBOARD
         self.context_stats = mode is Mode.STATS  # per-context sums: `stats` shows them; dashboards count contexts
         self.filtered: LLMRollup | None = None  # the UI's tag-filtered rollup, fed beside the full one
-        self._vocab, self._pricer = vocab, pricer
-        self.window = window
+        self.watch = Watch()  # alerts and budget, on the full rollup and capture time (model/watch.py)
+        self._vocab, self._pricer, self.window = vocab, pricer, window
         self.packets = self.bytes = self.events = self.service_checks = 0
         self.bad_values = 0  # non-finite or out-of-range values, counted and never folded
         self.first_ts_ns = self.last_ts_ns = 0
@@ -365,18 +365,18 @@ class Engine:
                                 r.get("bad_values", 0)) for r in self.store.rows(top, self.redactor.context))
         redactions = self.redactor.count  # before the bad lines below are redacted for showing
         bad = tuple(f"{b.kind} ({b.reason}): {self.redactor.line(b.text)}" for b in self.parser.bad_lines)
-        store = self.store
+        st = self.store
         return Stats(source, self.packets, self.lines, parse_errors(self), self.bad_values, self.events,
-                     self.service_checks, rows, contexts_total=len(store.contexts),
-                     contexts_dropped=store.dropped_contexts, max_contexts=store.max_contexts, redactions=redactions,
-                     bad_lines=bad)
+                     self.service_checks, rows, contexts_total=len(st.contexts), contexts_dropped=st.dropped_contexts,
+                     max_contexts=st.max_contexts, redactions=redactions, bad_lines=bad)
 
     def dashboard(self, now_ns: int | None = None, status: SessionStatus | None = None,
                   fleet: FleetPart | None = None, shown: bool = False, spans: SpanSummary | None = None) -> Dashboard:
-        """The `top|replay --once --json` document (docs/json.md); `shown`: of the filtered rollup, as on screen.
-        The fleet and spans sections come from the session's services (empty without them)."""
+        """The `--once --json` document (docs/json.md); `shown`: of the filtered rollup, as on screen. The fleet and
+        spans sections come from the session's services (empty without them); alerts and budget from `watch`."""
         now = now_ns if now_ns is not None else (self.last_ts_ns or time.time_ns())
-        return build(self, self.shown if shown else self.llm, now, status, fleet, spans)
+        dash = build(self, self.shown if shown else self.llm, now, status, fleet, spans)
+        return self.watch.stamp(dash, self.llm, now // 1_000_000_000)
 
     def grouping(self, now_ns: int, group: str, sort: str) -> Grouping:
         """The grouped rows of the rollup the screen shows, at `now_ns`."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .alert_parts import AlertLogRow, AlertRow, BudgetPart
 from .parts import Part, omitted_when_zero, screen_only
 from .spans import SpanSummary
 
@@ -218,6 +219,9 @@ class Dashboard(Part):
     dd_agent: DdAgentPart | None
     fleet: FleetPart
     spans: SpanSummary
+    alerts: tuple[AlertRow, ...] = ()
+    alerts_log: tuple[AlertLogRow, ...] = ()
+    budget: BudgetPart | None = None
 
 
 # -- `stats --json` ----------------------------------------------------------------------------

@@ -18,7 +18,10 @@ from ..config import Config, fresh_capture_path, save_state
 from ..model.grouping import GROUPS, SORTS
 from ..model.snapshot import Frame
 from ..session import Session
-from .messages import FrameReady, SettingChanged
+from .alerting import FiringNews
+from .keys import keys_in_force
+from .messages import FrameReady, RowChosen, SettingChanged
+from .screens.detail import DetailScreen
 from .screens.filter import FilterScreen
 from .screens.fleet import FleetScreen
 from .screens.help import HELP_TEXT, HelpScreen
@@ -94,6 +97,8 @@ class TundraApp(App[int]):
         self._wanted_theme = theme or self.config.theme or DEFAULT_THEME
         self._timer: Timer | None = None
         self._told_record_error = self._told_internal = False
+        self._firings = FiringNews()
+        self.set_keymap(self.config.keys)  # [keys]: binding id -> keys
         self._asked = self._drawn = 0  # frames asked for and the newest drawn
         fleet = session.fleet
         self.fleet_key_hint = fleet.settings.key_hint() if fleet is not None and fleet.settings.enabled else None
@@ -190,6 +195,8 @@ class TundraApp(App[int]):
             self.screen.show(frame.dashboard.fleet, frame.dashboard.models)
         elif isinstance(self.screen, SpansScreen):
             self.screen.show(frame.dashboard.spans, frame.status)
+        elif isinstance(self.screen, DetailScreen):
+            self.screen.show(frame)
         if not self.display_paused:
             for pane in self.query(Pane):
                 pane.show(pane.part(frame))
@@ -204,6 +211,7 @@ class TundraApp(App[int]):
         if st.record_error and not self._told_record_error:
             self._told_record_error = True
             self.notify(st.record_error, severity="error", timeout=10, markup=False)
+        self._firings.tell(self, frame.dashboard.alerts_log)
         if st.internal_errors and not self._told_internal:
             self._told_internal = True
             self.notify(f"tundra skipped a batch after an internal error; report: {st.internal_error_report}",
@@ -228,13 +236,12 @@ class TundraApp(App[int]):
     def action_help(self) -> None:
         rows = []
         seen = set()
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
+        own = [b for b in (*self.BINDINGS, *Pane.BINDINGS) if isinstance(b, Binding)]  # panes: row keys
+        for binding, keys in keys_in_force(self, own):
             if binding.action in seen or not self.check_action(binding.action.split("(")[0], ()):
                 continue
             seen.add(binding.action)
-            keys = binding.key_display or binding.key.replace(",", " ")  # "," itself is a key (step back)
-            if binding.action.startswith("pane("):
+            if binding.action.startswith("pane(") and not self._keymap:
                 if binding.key != "1":
                     continue
                 keys, desc = "1-6", "Maximise a pane (again or esc to restore)"
@@ -242,6 +249,10 @@ class TundraApp(App[int]):
                 desc = HELP_TEXT.get(binding.action, binding.description)
             rows.append((keys, desc))
         self.push_screen(HelpScreen(rows))
+
+    def on_row_chosen(self, message: RowChosen) -> None:
+        self.push_screen(DetailScreen(message.group, message.key))
+        self.call_after_refresh(self.tick)
 
     def action_fleet(self) -> None:
         screen = FleetScreen()

@@ -27,3 +27,12 @@ class SettingChanged(Message):
         super().__init__()
         self.name = name
         self.value = value
+
+
+class RowChosen(Message):
+    """Enter on a pane's row: the grouping and the row's key, for the detail screen."""
+
+    def __init__(self, group: str, key: str) -> None:
+        super().__init__()
+        self.group = group
+        self.key = key

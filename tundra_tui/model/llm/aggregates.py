@@ -95,8 +95,8 @@ class KeyAgg:
     """Everything known about one (model, provider, agent, profile), or a merge of several."""
 
     __slots__ = ("cache_read_tokens", "err_series", "errors", "has_tokens", "input_tokens", "lazy_latency",
-                 "output_tokens", "reported_part_cost", "reported_total_cost", "req_series", "requests",
-                 "tok_series", "used_tokens")
+                 "output_tokens", "recent_latency", "reported_part_cost", "reported_total_cost", "req_series",
+                 "requests", "tok_series", "used_tokens")
 
     def __init__(self, window: int) -> None:
         self.requests = self.errors = 0.0
@@ -108,10 +108,23 @@ class KeyAgg:
         self.req_series = Series(window)
         self.err_series = Series(window)
         self.tok_series = Series(window)
+        self.recent_latency: dict[int, DDSketch] | None = None  # per-second sketches, kept only for alerts
 
     @property
     def latency(self) -> DDSketch:
         return self.lazy_latency.sketch
+
+    def add_recent(self, sec: int, vals: list[float], w: float, keep: int) -> None:
+        """Latency samples of second `sec` into its own sketch; seconds older than `keep` are dropped."""
+        recent = self.recent_latency
+        if recent is None:
+            recent = self.recent_latency = {}
+        sk = recent.get(sec)
+        if sk is None:
+            sk = recent[sec] = DDSketch()
+            for old in [s for s in recent if s <= sec - keep]:
+                del recent[old]
+        add_many(sk, vals, w)
 
     def absorb(self, other: KeyAgg) -> None:
         """Add `other` into this aggregate (groupings are merges of per-key aggregates)."""

@@ -64,7 +64,7 @@ class AtDaemonHandlers(RollupBase):
         self._count_request(self._at_key(tags), s * w, failed, sec)
 
     def _at_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
-        self._at_key(tags).lazy_latency.add(vals, w)
+        self._latency(self._at_key(tags), vals, w, sec)
 
     def _at_tokens(self, attr: str) -> Handler:
         def handle(tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:

@@ -33,6 +33,7 @@ class RollupBase:
         self.req_series = Series(window)
         self.tok_series = Series(window)
         self.err_series = Series(window)
+        self.latency_window = 0  # seconds of per-second latency kept per key (alerts on p95/p99; 0: none)
 
     def _key_agg(self, model: str, provider: str, agent: str = "", profile: str = "") -> KeyAgg:
         """The aggregate of one (model, provider, agent, profile). Past MAX_KEYS a new key keeps its model
@@ -89,6 +90,12 @@ class RollupBase:
             agg.errors += n
             agg.err_series.add(sec, n)
             self.err_series.add(sec, n)
+
+    def _latency(self, agg: KeyAgg, vals: list[float], w: float, sec: int) -> None:
+        """Latency samples (ms) into the key's sketch, and its per-second ones when alerts read them."""
+        agg.lazy_latency.add(vals, w)
+        if self.latency_window:
+            agg.add_recent(sec, vals, w, self.window)  # the alerts drop judged seconds
 
     def _count_tokens(self, agg: KeyAgg, attr: str, n: float, sec: int) -> None:
         """Add `n` tokens to `agg.attr`; the token series counts in+out, or `used` when a key sends only that."""

@@ -47,7 +47,7 @@ class MlObsHandlers(RollupBase):
     def _mo_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
-            agg.lazy_latency.add([v * 1000.0 for v in vals], w)
+            self._latency(agg, [v * 1000.0 for v in vals], w, sec)
 
     def _mo_tokens(self, attr: str) -> Handler:
         def handle(tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:

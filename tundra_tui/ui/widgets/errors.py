@@ -16,6 +16,7 @@ ErrorsPart = tuple[Grouping, tuple[CheckRow, ...], tuple[EventRow, ...]]
 class ErrorsPane(Pane[ErrorsPart]):
     TITLE = "Errors"
     KEY = "4"
+    ROW_TOP = 0
 
     def part(self, frame: Frame) -> ErrorsPart:
         return frame.grouping, frame.dashboard.service_checks, frame.dashboard.events

@@ -13,6 +13,7 @@ from .pane import Pane
 class LatencyPane(Pane[Grouping]):
     TITLE = "Latency"
     KEY = "5"
+    ROW_TOP = 1
 
     def part(self, frame: Frame) -> Grouping:
         return frame.grouping

@@ -11,6 +11,8 @@ from typing import Generic, TypeVar
 from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
+from textual import events
+from textual.binding import Binding
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -18,6 +20,7 @@ from textual.widget import Widget
 from ...model.grouping import ASCENDING
 from ...model.snapshot import Frame, Grouping
 from ..fmt import rich_colour
+from ..messages import RowChosen
 
 P = TypeVar("P")
 
@@ -29,8 +32,14 @@ class Pane(Widget, Generic[P], can_focus=True):
     Pane { border: round $pane-border; padding: 0 1; height: 1fr; }
     Pane:focus { border: round $primary; }
     """
+    BINDINGS = [
+        Binding("down,j", "select_row(1)", "Select the next row", id="row-down", show=False),
+        Binding("up,k", "select_row(-1)", "Select the previous row", id="row-up", show=False),
+        Binding("enter", "open_row", "Open the selected row (esc returns)", id="row-open", show=False),
+    ]
     TITLE = ""
     KEY = ""
+    ROW_TOP: int | None = None  # the line of the first grouped row; None: the pane's rows are not selectable
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -39,6 +48,7 @@ class Pane(Widget, Generic[P], can_focus=True):
         self._lines: list[Text] = []
         self._strips: list[Strip] = []
         self._part: P | None = None
+        self.selected = 0  # the selected row of the grouping (drawn reversed while the pane has focus)
 
     @property
     def inner_width(self) -> int:
@@ -78,7 +88,7 @@ class Pane(Widget, Generic[P], can_focus=True):
             subtitle = f"by {grouping.group} {arrow}{grouping.sort}"
             if self.border_subtitle != subtitle:
                 self.border_subtitle = subtitle
-        text = self.render_part(part)
+        text = self._mark(self.render_part(part), grouping)
         if text == self._last and not force:
             return
         self._last = text
@@ -93,6 +103,53 @@ class Pane(Widget, Generic[P], can_focus=True):
         for y in range(max(len(old), len(lines))):
             if y >= len(old) or y >= len(lines) or old[y] != lines[y]:
                 self.refresh(Region(0, y, width, 1))
+
+    def _mark(self, text: Text, grouping: Grouping | None) -> Text:
+        """Reverse the selected row's line, while the pane has focus (and keep the selection on a shown row)."""
+        if self.ROW_TOP is None or grouping is None or not grouping.rows:
+            return text
+        lines = list(text.split("\n", allow_blank=True))
+        shown = max(min(len(grouping.rows), len(lines) - self.ROW_TOP), 1)
+        self.selected = min(self.selected, shown - 1)
+        if not self.has_focus:
+            return text
+        lines[self.ROW_TOP + self.selected].stylize("reverse")
+        return Text("\n").join(lines)
+
+    def selected_key(self) -> tuple[str, str] | None:
+        """(grouping, key) of the selected row, or None when there is none."""
+        grouping = self.grouping(self._part) if self._part is not None and self.ROW_TOP is not None else None
+        if grouping is None or not grouping.rows:
+            return None
+        return grouping.group, grouping.rows[min(self.selected, len(grouping.rows) - 1)].key
+
+    def action_select_row(self, step: int) -> None:
+        self.selected = max(0, self.selected + step)
+        self._redraw()
+
+    def action_open_row(self) -> None:
+        chosen = self.selected_key()
+        if chosen is not None:
+            self.post_message(RowChosen(*chosen))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a row selects it (the pane takes focus on the same click)."""
+        if self.ROW_TOP is None:
+            return
+        offset = event.get_content_offset(self)
+        if offset is not None and offset.y >= self.ROW_TOP:
+            self.selected = offset.y - self.ROW_TOP
+            self._redraw()
+
+    def on_focus(self) -> None:
+        self._redraw()
+
+    def on_blur(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self._part is not None:
+            self.show(self._part, force=True)
 
     def _strip(self, line: Text, width: int) -> Strip:
         console: Console = self.app.console

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...model.snapshot import Dashboard, SessionStatus
+from ..alerting import firing_item
 from ..fmt import clock, num, rich_colour
 from ..statusline import Item, fit_items
 
@@ -75,7 +76,7 @@ class StatusBar(Static):
         now = self.clock_fn()
         tap = dash.tap
         replay = st.source.replay is not None
-        items = [self._state(st, paused), self._source(st)]
+        items = [self._state(st, paused), self._source(st), firing_item(dash.alerts, self.c("alarm"))]
         age = tap.last_datagram_age_s
         if age is not None and age > dash.rate_window_s:
             stale = self.c("stale")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ...model.snapshot import Dashboard, Frame, Grouping
+from ..budget_gauge import gauge
 from ..columns import Column, render
 from ..fmt import cost, covers, num, span, usd
 from .pane import Pane
@@ -20,6 +21,7 @@ def per_min(value: float | None, models: int, pricing: bool) -> str:
 class TokensPane(Pane[tuple[Grouping, Dashboard]]):
     TITLE = "Tokens & cost"
     KEY = "2"
+    ROW_TOP = 1
 
     def part(self, frame: Frame) -> tuple[Grouping, Dashboard]:
         return frame.grouping, frame.dashboard
@@ -30,7 +32,7 @@ class TokensPane(Pane[tuple[Grouping, Dashboard]]):
     def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
         g, dash = part
         t = dash.totals
-        rows = list(g.rows[: max(self.inner_height - 3, 1)])
+        rows = list(g.rows[: max(self.inner_height - (4 if dash.budget is not None else 3), 1)])
         names = [r.key for r in rows] + ["total"]
         costs = [cost(r.cost_usd, r.cost_models, r.cost_priced, r.pricing) for r in rows]
         columns = [
@@ -50,4 +52,8 @@ class TokensPane(Pane[tuple[Grouping, Dashboard]]):
             note += f" · {t.cost_priced} priced of {t.cost_models}"
         note += f" · $/min last {span(dash.rate_window_s)}"
         out.append("\n" + note, style=stale)
+        if dash.budget is not None:
+            out.append("\n")
+            levels = {k: self.c(k) for k in ("ok", "warn", "alarm", "stale")}
+            out.append_text(gauge(dash.budget, self.inner_width, levels))
         return out

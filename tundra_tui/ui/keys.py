@@ -1,0 +1,49 @@
+"""`[keys]` in the config: remap any of the screen's bindings by its id, through Textual's keymap."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from textual.binding import Binding, BindingsMap
+
+from ..config import ConfigError
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+
+def binding_ids() -> list[str]:
+    """The ids `[keys]` may remap: every binding of the dashboard that has one."""
+    from .app import TundraApp
+    from .widgets.pane import Pane
+
+    return [b.id for b in (*TundraApp.BINDINGS, *Pane.BINDINGS) if isinstance(b, Binding) and b.id]
+
+
+def check_keys(keys: Mapping[str, str]) -> None:
+    """ConfigError naming the first id that is no binding's (keys themselves are checked by the config)."""
+    known = binding_ids()
+    for binding_id in keys:
+        if binding_id not in known:
+            raise ConfigError(f"config: unknown binding id 'keys.{binding_id}' (ids: {', '.join(known)})")
+
+
+def keys_in_force(app: App[Any], bindings: list[Binding]) -> list[tuple[Binding, str]]:
+    """Each binding with the keys that run it once the app's keymap is applied, as the user types them
+    (the same replacement Textual makes when it looks a key up)."""
+    applied = BindingsMap(bindings)
+    applied.apply_keymap(app._keymap)
+    keys: dict[str, list[str]] = {}
+    for found in applied.key_to_bindings.values():
+        for b in found:
+            shown = b.key_display or b.key  # as the help always showed them (ctrl+o, right, escape)
+            have = keys.setdefault(b.id or b.action, [])
+            if shown not in have:  # "plus,equals_sign" both display as "+"
+                have.append(shown)
+    out = []
+    for b in bindings:
+        found_keys = keys.pop(b.id or b.action, None)
+        if found_keys:
+            out.append((b, " ".join(found_keys)))
+    return out
