@@ -42,8 +42,10 @@ def _bounded_read(path: Path, mem_mib: int = 600, cpu_s: int = 20) -> dict[str, 
         warnings = []
         r = CaptureReader(sys.argv[1], warnings.append)
         n = sum(len(b) for b in r.batches())
-        print(json.dumps({{"packets": n, "truncated": r.truncated, "warnings": len(warnings),
-                          "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+        # VmHWM is this process's own peak: ru_maxrss also carries the parent's peak across fork and exec,
+        # so it would measure the test runner
+        hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+        print(json.dumps({{"packets": n, "truncated": r.truncated, "warnings": len(warnings), "maxrss_kib": hwm}}))
     """)
     proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
                           timeout=cpu_s * 3)
