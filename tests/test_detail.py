@@ -78,3 +78,28 @@ async def test_detail_follows_the_grouping() -> None:
             assert app.screen.key == first
     finally:
         session.stop()
+
+
+async def test_zoom_steps_the_span_capped_by_window_s() -> None:
+    session = replay_session()
+    app = make_app(session)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await refreshed(app, pilot)
+            app.query_one("#pane-2", Pane).focus()
+            await pilot.press("enter")
+            await refreshed(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, DetailScreen) and screen.span_s == 300
+            window = app.session.dashboard().window_s
+            await pilot.press("z")
+            assert screen.span_s == 60
+            await pilot.press("z")
+            assert screen.span_s == 60  # 1m is the shortest
+            await pilot.press("Z", "Z", "Z")
+            assert screen.span_s == max(s for s in (60, 300, 900, 3600) if s <= window)  # capped by window_s
+            assert screen.row is not None
+            chart = screen.charts(screen.row, app.session.dashboard().as_of, 100).plain
+            assert "req/s" in chart and "max" in chart and f"span {screen.span_s // 60}m" in chart
+    finally:
+        session.stop()

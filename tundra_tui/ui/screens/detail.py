@@ -6,6 +6,8 @@ Names and event text came from the wire: they are drawn as rich `Text`, never ma
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -15,11 +17,18 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from ...model.series import bucketed
 from ...model.snapshot import EventRow, Frame, GroupRow
 from ..fmt import clock, fit, ms, num, pct, spark, usd
 
+SPANS = (60, 300, 900, 3600)  # the charts' spans: 1m, 5m, 15m, 1h
 TAG_OF = {"model": "model", "provider": "provider", "agent": "agent_name", "profile": "profile"}
 MAX_EVENTS = 10
+
+
+def span_label(seconds: int) -> str:
+    """60 -> 1m, 3600 -> 1h."""
+    return f"{seconds // 3600}h" if seconds % 3600 == 0 else f"{seconds // 60}m"
 
 
 def events_of(group: str, key: str, events: tuple[EventRow, ...]) -> list[EventRow]:
@@ -29,9 +38,13 @@ def events_of(group: str, key: str, events: tuple[EventRow, ...]) -> list[EventR
 
 
 class DetailScreen(Screen[None]):
-    """The selected key's figures, latency quantiles, rate sparklines and its last events."""
+    """The selected key's figures, latency quantiles, rate charts over a zoomable span, and its last events."""
 
-    BINDINGS = [Binding("escape,q", "dismiss", "Back", id="detail.back")]
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Back", id="detail.back"),
+        Binding("z,less_than_sign", "zoom(-1)", "Zoom in", id="detail.zoom-in"),
+        Binding("Z,greater_than_sign", "zoom(1)", "Zoom out", id="detail.zoom-out"),
+    ]
     DEFAULT_CSS = """
     DetailScreen > VerticalScroll { border: round $primary; padding: 0 1; }
     """
@@ -40,6 +53,8 @@ class DetailScreen(Screen[None]):
         super().__init__()
         self.group, self.key = group, key
         self.row: GroupRow | None = None
+        self.span_s = SPANS[1]  # the charts' time span; z/Z step it through SPANS, capped by window_s
+        self._frame: Frame | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
@@ -49,9 +64,36 @@ class DetailScreen(Screen[None]):
 
     def show(self, frame: Frame) -> None:
         """Draw the key's row of this frame's grouping (it may have left the window: then say so)."""
+        self._frame = frame
         g = frame.grouping
+        self.span_s = min(self.span_s, max(frame.dashboard.window_s, SPANS[0]))
         self.row = next((r for r in g.rows if r.key == self.key), None) if g.group == self.group else None
         self.query_one("#detail-body", Static).update(self.body(frame))
+
+    def action_zoom(self, step: int) -> None:
+        """Step the charts' span (capped by window_s) and redraw them."""
+        i = SPANS.index(self.span_s) if self.span_s in SPANS else 1
+        cap = self._frame.dashboard.window_s if self._frame is not None else SPANS[-1]
+        allowed = [s for s in SPANS if s <= max(cap, SPANS[0])]
+        self.span_s = allowed[max(0, min(len(allowed) - 1, i + step))]
+        if self._frame is not None:
+            self.show(self._frame)
+
+    def charts(self, r: GroupRow, as_of: float, width: int) -> Text:
+        """Requests/s and tokens/s over the span, in whole-second columns, with their peak and time axis."""
+        label_w = 16
+        chart_w = max(width - label_w, 10)
+        now = int(as_of)
+        out = Text()
+        for name, values in (("req/s", r.req_spark), ("tok/s", r.tok_spark)):
+            cols = bucketed(list(values[-self.span_s:]), now, chart_w)
+            out.append(f"{name:<6}max {num(max(cols, default=0.0)):>5} ", style="bold")
+            out.append(spark(cols, chart_w) + "\n")
+        fmt = "%H:%M:%S" if self.span_s < 900 else "%H:%M"
+        start, end = time.strftime(fmt, time.localtime(now - self.span_s + 1)), time.strftime(fmt, time.localtime(now))
+        out.append(" " * label_w + start + end.rjust(max(chart_w - len(start), len(end))) + "\n")
+        out.append(f"span {span_label(self.span_s)} (z/Z)", style="bold")
+        return out
 
     def body(self, frame: Frame) -> Group | Text:
         """The figures table, sparklines and events of the key."""
@@ -69,12 +111,7 @@ class DetailScreen(Screen[None]):
                 ("req/s now", f"{r.req_rate:.2f}"), ("tok/s now", num(r.tok_rate))]
         for name, value in rows:
             figures.add_row(Text(name), Text(value))
-        spark_w = max(width - 8, 10)
-        charts = Text()
-        charts.append("req/s ", style="bold")
-        charts.append(spark(r.req_spark, spark_w) + "\n")
-        charts.append("tok/s ", style="bold")
-        charts.append(spark(r.tok_spark, spark_w))
+        charts = self.charts(r, frame.dashboard.as_of, width)
         events = Text()
         for e in events_of(self.group, self.key, frame.dashboard.events):
             events.append(f"{clock(e.ts)} {e.alert_type:<8}", style="bold" if e.alert_type == "error" else "")
