@@ -19,7 +19,7 @@ from ..model.grouping import GROUPS, SORTS
 from ..model.snapshot import Frame
 from ..session import Session
 from .alerting import FiringNews
-from .keys import keys_in_force
+from .keys import help_rows
 from .messages import FrameReady, RowChosen, SettingChanged
 from .screens.detail import DetailScreen
 from .screens.filter import FilterScreen
@@ -234,21 +234,7 @@ class TundraApp(App[int]):
         return True
 
     def action_help(self) -> None:
-        rows = []
-        seen = set()
-        own = [b for b in (*self.BINDINGS, *Pane.BINDINGS) if isinstance(b, Binding)]  # panes: row keys
-        for binding, keys in keys_in_force(self, own):
-            if binding.action in seen or not self.check_action(binding.action.split("(")[0], ()):
-                continue
-            seen.add(binding.action)
-            if binding.action.startswith("pane(") and not self._keymap:
-                if binding.key != "1":
-                    continue
-                keys, desc = "1-6", "Maximise a pane (again or esc to restore)"
-            else:
-                desc = HELP_TEXT.get(binding.action, binding.description)
-            rows.append((keys, desc))
-        self.push_screen(HelpScreen(rows))
+        self.push_screen(HelpScreen(help_rows(self, [*self.BINDINGS, *Pane.BINDINGS], HELP_TEXT)))
 
     def on_row_chosen(self, message: RowChosen) -> None:
         self.push_screen(DetailScreen(message.group, message.key))

@@ -47,3 +47,22 @@ def keys_in_force(app: App[Any], bindings: list[Binding]) -> list[tuple[Binding,
         if found_keys:
             out.append((b, " ".join(found_keys)))
     return out
+
+
+def help_rows(app: App[Any], bindings: list[Binding | Any], help_text: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(keys, description) for `?`: each action the app allows now, with the keys in force for it."""
+    rows = []
+    seen = set()
+    own = [b for b in bindings if isinstance(b, Binding)]
+    for binding, keys in keys_in_force(app, own):
+        if binding.action in seen or not app.check_action(binding.action.split("(")[0], ()):
+            continue
+        seen.add(binding.action)
+        if binding.action.startswith("pane(") and not app._keymap:
+            if binding.key != "1":
+                continue
+            keys, desc = "1-6", "Maximise a pane (again or esc to restore)"
+        else:
+            desc = help_text.get(binding.action, binding.description)
+        rows.append((keys, desc))
+    return rows
