@@ -25,6 +25,7 @@ import zstandard
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 OUT = HERE / "out"
 RATE = 1400
 
@@ -117,11 +118,35 @@ def run(arg: str) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def screen(path: Path, seconds: float = 20) -> tuple[float | None, float, float]:
+    """The real screen at 80x24 on a pty: seconds to the first frame (borders drawn), then its peak RSS (VmHWM,
+    MiB) after `seconds` of play while it indexes, and how many seconds it ran."""
+    from ptyrun import PtyRun
+    from speed import WATCH
+
+    run = PtyRun([sys.executable, "-m", "tundra_tui", "replay", str(path)], watch={"borders": WATCH["borders"]})
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and run.proc.poll() is None:
+        time.sleep(0.05)
+    hwm = 0.0
+    for line in Path(f"/proc/{run.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    ran = time.monotonic() - run.started
+    run.close()
+    return run.seen.get("borders"), hwm, ran
+
+
 def main() -> None:
     """Each size on the command line (datagrams), one result line each."""
     sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
     base = run("baseline")
     print(f"baseline: import tundra_tui + engine, peak RSS {base['rss_mib']:.0f} MiB")
+    from tundra_tui.commands.replay import SAMPLE
+
+    first, hwm, ran = screen(Path(SAMPLE))
+    print(f"baseline screen on the bundled 8,494-datagram sample: first frame "
+          f"{first if first is None else f'{first:.2f}'} s, peak RSS {hwm:.0f} MiB after {ran:.0f} s")
     for n in sizes:
         s = time.monotonic()
         path = generate(n)
@@ -134,6 +159,9 @@ def main() -> None:
               f"{r['blocks']:.0f} blocks, {r['checkpoints']:.0f} checkpoints ({r['checkpoint_mib']:.1f} MiB of it) "
               f"by {r['checkpoints_s']:.1f} s, "
               f"seek worst of 20 {r['seek_worst_s'] * 1000:.0f} ms")
+        first, hwm, ran = screen(path)
+        print(f"    screen `tundra replay` at 80x24: first frame {first if first is None else f'{first:.2f}'} s, "
+              f"peak RSS {hwm:.0f} MiB after {ran:.0f} s")
     print(f"(machine load {Path('/proc/loadavg').read_text().split()[0]}; ru_maxrss of the parent "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
 
