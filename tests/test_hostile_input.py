@@ -24,8 +24,9 @@ from .strategies import PII, hostile_line, valid_line
 T0 = 1_700_000_000 * 10**9
 CLEAN = [b"clean.count:1|c|#k:v", b"llm.request.complete:1|c|#model:gpt-4o,provider:openai,success:true",
          b"llm.request.duration:100|d|#model:gpt-4o,provider:openai"]
-# what a terminal obeys: C0 but newline, DEL, C1, bidi controls
-_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# what a terminal obeys: C0 but tab and newline (multi-line text keeps both; renderers expand tabs), DEL, C1,
+# bidi controls
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _strings(doc: Any) -> list[str]:
