@@ -11,6 +11,7 @@ import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TABLES = ("/proc/net/udp", "/proc/net/udp6")
 MAX_TABLE = 64 << 20  # a host with a million sockets is still bounded
@@ -120,3 +121,15 @@ class SocketWatch:
         pid, name = self._owner if self._owner else (None, None)
         return {"port": self.port, "pid": pid, "process": name,
                 "rx_queue_bytes": sum(s.rx_queue_bytes for s in socks), "drops": sum(s.drops for s in socks)}
+
+
+def describe_holder(port: int) -> tuple[str, dict[str, Any] | None]:
+    """("port P is held by NAME (pid N)", facts) for whoever has `port` bound, from /proc."""
+    socks = udp_sockets(port)
+    if not socks:
+        return f"nothing holds port {port}", None
+    who = owner({s.inode for s in socks})
+    pid, name = who if who else (None, None)
+    facts = {"port": port, "pid": pid, "process": name, "addresses": sorted({s.host for s in socks})}
+    label = f"{name} (pid {pid})" if who else "another process (pid not visible without root)"
+    return f"port {port} is held by {label}", facts

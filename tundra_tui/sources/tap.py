@@ -47,17 +47,6 @@ def no_privilege(addr: Address, holder: str) -> str:
             f"DD_STATSD_FORWARD_HOST/DD_STATSD_FORWARD_PORT) and run with --listen udp://127.0.0.1:{MIRROR_PORT}")
 
 
-def describe_holder(port: int) -> tuple[str, dict[str, Any] | None]:
-    """("port P is held by NAME (pid N)", facts) for whoever has `port` bound, from /proc."""
-    socks = procnet.udp_sockets(port)
-    if not socks:
-        return f"nothing holds port {port}", None
-    who = procnet.owner({s.inode for s in socks})
-    pid, name = who if who else (None, None)
-    facts = {"port": port, "pid": pid, "process": name, "addresses": sorted({s.host for s in socks})}
-    label = f"{name} (pid {pid})" if who else "another process (pid not visible without root)"
-    return f"port {port} is held by {label}", facts
-
 
 class Listener:
     """One socket (bound, or a packet socket watching a held port) and its receive thread.
@@ -127,7 +116,7 @@ class Listener:
             raise SourceError(f"cannot watch {addr} passively: only a UDP port (not 0) can be watched")
         if self.forward is not None:
             raise SourceError(f"cannot watch {addr} passively and forward: the Agent already gets every datagram")
-        self.holder_line, self.holder = describe_holder(addr.port)
+        self.holder_line, self.holder = procnet.describe_holder(addr.port)
         hosts = self.holder["addresses"] if self.holder else [addr.host]
         local = all(Address("udp", h, addr.port).is_loopback for h in hosts)
         try:
