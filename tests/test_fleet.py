@@ -143,6 +143,27 @@ def test_agent_probe() -> None:
     assert down.reachable is False and down.summary() == "agent: not reachable"
 
 
+def test_agent_probe_does_not_take_a_tundra_trace_port_for_the_agent() -> None:
+    """A tundra answering /info as a minimal Agent (its own, or another one's on 8126) is no Agent."""
+    from tundra_tui.model.spans import SpanBook
+    from tundra_tui.services.traceproxy import TraceProxy
+
+    proxy = TraceProxy("http://127.0.0.1:0", SpanBook())
+    proxy.start()
+    try:
+        async def probe():
+            import aiohttp
+
+            async with aiohttp.ClientSession() as http:
+                return await AgentProbe(proxy.url + "/info").probe(http)
+
+        st = asyncio.run(probe())
+    finally:
+        proxy.stop()
+    assert st.reachable is False and st.summary() == "agent: not reachable"
+    assert st.message is not None and st.message.startswith("no Agent: tundra-")
+
+
 def test_bad_datadog_url_is_one_line() -> None:
     res = run_cli("top", "--once", "--json", "--datadog-url", "ftp://x", "--listen", "udp://127.0.0.1:0")
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1

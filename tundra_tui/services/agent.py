@@ -86,4 +86,7 @@ class AgentProbe:
         # whoever answers on 8126 chooses these strings: sanitised here, before the status bar shows them
         endpoints = [clean_any(e) or "" for e in (raw if isinstance(raw, list) else [])[:MAX_ENDPOINTS]
                      if isinstance(e, str)]
-        return AgentState(True, clean_any(info.get("version") or "?"), endpoints)
+        version = clean_any(info.get("version") or "?")
+        if version and version.startswith("tundra-"):  # a tundra's own trace port (this one's or another's)
+            return AgentState(False, message=f"no Agent: {version} answers /info")
+        return AgentState(True, version, endpoints)
