@@ -18,7 +18,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ...model.grouping import ASCENDING
-from ...model.snapshot import Frame, Grouping
+from ...model.snapshot import Dashboard, Frame, Grouping
 from ..fmt import rich_colour
 from ..messages import RowChosen
 
@@ -179,3 +179,13 @@ class Pane(Widget, Generic[P], can_focus=True):
     def render_part(self, part: P) -> Text:
         """The pane's content; lines are cut to the width (with an ellipsis) when laid out."""
         raise NotImplementedError
+
+
+class GroupedPane(Pane[tuple[Grouping, Dashboard]]):
+    """A pane drawn from the grouped rows beside the whole dashboard (its totals and windows)."""
+
+    def part(self, frame: Frame) -> tuple[Grouping, Dashboard]:
+        return frame.grouping, frame.dashboard
+
+    def grouping(self, part: tuple[Grouping, Dashboard]) -> Grouping:
+        return part[0]

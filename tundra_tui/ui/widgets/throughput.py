@@ -6,21 +6,15 @@ from __future__ import annotations
 from rich.text import Text
 
 from ...model.series import bucketed
-from ...model.snapshot import Dashboard, Frame, Grouping
+from ...model.snapshot import Dashboard, Grouping
 from ..columns import cut_names
 from ..fmt import num, span, spark
-from .pane import Pane
+from .pane import GroupedPane
 
 
-class ThroughputPane(Pane[tuple[Grouping, Dashboard]]):
+class ThroughputPane(GroupedPane):
     TITLE = "Throughput"
     KEY = "3"
-
-    def part(self, frame: Frame) -> tuple[Grouping, Dashboard]:
-        return frame.grouping, frame.dashboard
-
-    def grouping(self, part: tuple[Grouping, Dashboard]) -> Grouping:
-        return part[0]
 
     def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
         g, dash = part

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ...model.snapshot import Dashboard, Frame, Grouping
+from ...model.snapshot import Dashboard, Grouping
 from ..budget_gauge import gauge
 from ..columns import Column, render
 from ..fmt import cost, covers, num, span, usd
-from .pane import Pane
+from .pane import GroupedPane
 
 
 def per_min(value: float | None, models: int, pricing: bool) -> str:
@@ -18,16 +18,10 @@ def per_min(value: float | None, models: int, pricing: bool) -> str:
     return usd(value) if models else "-"
 
 
-class TokensPane(Pane[tuple[Grouping, Dashboard]]):
+class TokensPane(GroupedPane):
     TITLE = "Tokens & cost"
     KEY = "2"
     ROW_TOP = 1
-
-    def part(self, frame: Frame) -> tuple[Grouping, Dashboard]:
-        return frame.grouping, frame.dashboard
-
-    def grouping(self, part: tuple[Grouping, Dashboard]) -> Grouping:
-        return part[0]
 
     def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
         g, dash = part
