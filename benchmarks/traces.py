@@ -5,6 +5,8 @@
 decode: v0.4 payloads with LLM Observability structs (the shape ddtrace 4.16 sends), tundra's
   decode + redaction + per-model rollup vs the floor any decoder pays (msgpack.unpackb of the
   payload and of every `_llmobs` struct).
+redact: the same decode with the PII redactor's gates (model/redact_gates.py) vs its regexes alone,
+  on prompts where one in `PII_EVERY` holds an e-mail address; the kept spans are checked equal.
 upload: POSTs per second an app gets through tundra's trace port (minimal-Agent mode, decoding
   on) vs a bare aiohttp server that reads the body and answers the same JSON.
 """
@@ -21,13 +23,17 @@ from aiohttp import ClientSession, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tundra_tui.model.redact import Redactor
 from tundra_tui.model.spans import SpanBook
 from tundra_tui.services.traceproxy import TraceProxy
 from tundra_tui.traces import decode
 
+PII_EVERY = 10
 
-def payload(traces: int, seed: int = 0) -> bytes:
-    """`traces` traces of a workflow and three llm spans each, as ddtrace encodes them for /v0.4/traces."""
+
+def payload(traces: int, seed: int = 0, pii_every: int = 1) -> bytes:
+    """`traces` traces of a workflow and three llm spans each, as ddtrace encodes them for /v0.4/traces;
+    every `pii_every`-th trace's prompts hold an e-mail address."""
     out = []
     for t in range(traces):
         tid = (seed << 32) + t + 1
@@ -35,8 +41,9 @@ def payload(traces: int, seed: int = 0) -> bytes:
         spans = []
         for i, (kind, model) in enumerate((("workflow", ""), ("llm", "gpt-4o"), ("llm", "gpt-4o"),
                                             ("llm", "claude-3-5-haiku"))):
+            who = f"ann{t}@example.com" if t % pii_every == 0 else f"ann number {t}"
             meta = {"span": {"kind": kind}, "input": {"messages": [{"role": "user", "content":
-                                                                     f"question {t} from ann{t}@example.com " * 8}]},
+                                                                     f"question {t} from {who} " * 8}]},
                     "output": {"messages": [{"role": "assistant", "content": "an answer " * 30}]}}
             if model:
                 meta.update(model_name=model, model_provider="openai" if model == "gpt-4o" else "anthropic")
@@ -76,6 +83,19 @@ def bench_decode() -> None:
     ours = per_second(lambda b: book.add(decode("/v0.4/traces", b, "application/msgpack")), bodies)
     print(f"decode: tundra {ours:,.0f} spans/s, floor {base:,.0f} spans/s, ratio {ours / base:.2f} "
           f"(kept {book.summary().llm:,} distinct)")
+
+
+def bench_redact() -> None:
+    bodies = [payload(50, seed, PII_EVERY) for seed in range(40)]
+    rates, kept = [], []
+    for gated in (False, True, False, True):  # interleaved: a load change on the machine hits both alike
+        book = SpanBook(Redactor(gated=gated))
+        rates.append(per_second(lambda b, book=book: book.add(decode("/v0.4/traces", b)), bodies))
+        kept.append(book.summary().recent)
+    assert kept[0] == kept[1], "gated redaction differs from the regexes alone"
+    slow, fast = max(rates[0], rates[2]), max(rates[1], rates[3])
+    print(f"redact: decode with gates {fast:,.0f} spans/s, regexes alone {slow:,.0f} spans/s, "
+          f"ratio {fast / slow:.2f} (e-mail in 1 prompt of {PII_EVERY})")
 
 
 async def _post_loop(url: str, body: bytes, seconds: float, workers: int = 8) -> float:
@@ -126,4 +146,5 @@ async def bench_upload() -> None:
 
 if __name__ == "__main__":
     bench_decode()
+    bench_redact()
     asyncio.run(bench_upload())

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..protocol import Context, Event, ServiceCheck
 from ..protocol.floats import go_float
+from .redact_gates import ALL, GATES, possible
 
 _HEX4 = "[0-9A-Fa-f]{1,4}"
 _V4 = r"(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}"
@@ -89,16 +90,27 @@ class Rule:
     bytes_pattern: re.Pattern[bytes]
     where: str
     check: Callable[[str], bool] | None = None  # a match counts only if this agrees (card numbers: Luhn)
+    gate: int = 0  # its bit in redact_gates.possible(); 0: not gated, always run
+
+    @property
+    def label(self) -> str:
+        return f"[redacted:{self.name}]"
 
 
 class Redactor:
     """Applies the rules to parsed fields and counts what it replaced."""
 
-    def __init__(self, rules: list[tuple[str, str, str]] | None = None, enabled: bool = True) -> None:
+    def __init__(self, rules: list[tuple[str, str, str]] | None = None, enabled: bool = True,
+                 gated: bool = True) -> None:
         self.enabled = enabled
         self.count = 0
-        self.rules = [Rule(n, re.compile(p), re.compile(p.encode()), w, _CHECKS.get(n) if (n, p, w) in
-                           DEFAULT_RULES else None) for n, p, w in (DEFAULT_RULES if rules is None else rules)]
+        self.rules = []
+        for n, p, w in DEFAULT_RULES if rules is None else rules:
+            default = (n, p, w) in DEFAULT_RULES  # a config rule of the same name has its own pattern: no gate
+            self.rules.append(Rule(n, re.compile(p), re.compile(p.encode()), w, _CHECKS.get(n) if default else None,
+                                   GATES.get(n, 0) if default and gated else 0))
+        self._labels = [r.label for r in self.rules]
+        self._gated = any(r.gate for r in self.rules)
 
     @classmethod
     def from_config(cls, raw: dict[str, Any], enabled: bool = True) -> Redactor:
@@ -109,14 +121,20 @@ class Redactor:
 
     # -- display: `[redacted:rule]` -------------------------------------------------------------
     def _sub(self, text: str, where: str) -> str:
-        for rule in self.rules:
-            if rule.where in (where, "both"):
-                label = f"[redacted:{rule.name}]"
-                if rule.check is None:
-                    text, n = rule.pattern.subn(label, text)
-                    self.count += n
-                elif rule.pattern.search(text):
-                    text = rule.pattern.sub(self._checked_sub(rule, label), text)
+        may = possible(text) if self._gated else ALL  # which rules can match; again only when a rule changed it
+        for rule, label in zip(self.rules, self._labels, strict=True):
+            if rule.where not in (where, "both") or (rule.gate and not rule.gate & may):
+                continue
+            if rule.check is None:
+                new, n = rule.pattern.subn(label, text)
+                self.count += n
+            elif rule.pattern.search(text):
+                new = rule.pattern.sub(self._checked_sub(rule, label), text)
+            else:
+                continue
+            if new != text:
+                text = new
+                may = possible(text) if self._gated else ALL
         return text
 
     def _checked_sub(self, rule: Rule, label: str) -> Callable[[re.Match[str]], str]:
