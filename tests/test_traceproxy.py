@@ -248,3 +248,26 @@ def test_busy_port_is_one_clear_error() -> None:
             TraceProxy(f"http://127.0.0.1:{port}", SpanBook()).start()
     with pytest.raises(TraceProxyError, match="expected http://HOST:PORT"):
         TraceProxy("udp://127.0.0.1:1", SpanBook())
+
+
+async def test_bound_port_answers_what_waited_once_served() -> None:
+    """`start(serve=False)` (the screen, before its first frame) takes the port at once; a client that connects
+    then waits in the backlog and is answered when `serve()` runs. A port bound and never served closes."""
+    proxy = TraceProxy("http://127.0.0.1:0", SpanBook())
+    proxy.start(serve=False)
+    with socket.socket() as probe:
+        probe.settimeout(30)
+        probe.connect(("127.0.0.1", proxy.port))  # no server yet: the kernel holds it in the backlog
+        probe.sendall(b"GET /info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await asyncio.to_thread(proxy.serve)
+        answer = b""
+        while chunk := await asyncio.to_thread(probe.recv, 65536):
+            answer += chunk
+    await asyncio.to_thread(proxy.stop)
+    assert answer.startswith(b"HTTP/1.1 200") and b"span_meta_structs" in answer
+    idle = TraceProxy("http://127.0.0.1:0", SpanBook())
+    idle.start(serve=False)
+    idle.stop()
+    idle.serve()  # after stop: nothing starts
+    with socket.socket() as again:  # the port is free again
+        again.bind(("127.0.0.1", idle.port))

@@ -63,6 +63,8 @@ class Session:
         self.replay_control = ReplayController(self, source) if isinstance(source, Replay) else None
         self._closing = False
         self._started_s: int | None = None  # wall second the source started (live: the fleet check's start)
+        self._services_started = False
+        self.after_start: list[Callable[[], None]] = []  # run by start_services, in order
         if record and spans is not None:
             spans.record(record, record_overwrite)
 
@@ -71,8 +73,8 @@ class Session:
         """The Replay source, if this session plays one (its controller is `replay_control`)."""
         return self.source if isinstance(self.source, Replay) else None
 
-    def start(self) -> None:
-        """Start the source and the ingest thread (and the fleet poller and Agent probe, if any)."""
+    def start(self, services: bool = True) -> None:
+        """Start the source and the ingest thread, and with `services` the rest (start_services)."""
         try:
             self.source.start()
         except BaseException:
@@ -81,13 +83,25 @@ class Session:
                 self.recorder = None
             raise
         self._started_s = int(self.clock_ns() // 1_000_000_000)
+        self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)
+        self._thread.start()
+        if services:
+            self.start_services()
+
+    def start_services(self) -> None:
+        """What the first screen does not need, started once: the fleet poller, the Agent probe and counters, a
+        replay's checkpoints and error marks, then `after_start` (the trace port's server, the demo). The screen
+        calls this after its first frame, so none of their imports or threads delay it; the rest at start()."""
+        if self._services_started or self._closing:
+            return
+        self._services_started = True
         for extra in (self.fleet, self.agent, self.expvar):
             if extra is not None:
                 extra.start()
-        self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)
-        self._thread.start()
         if self.replay_control is not None:
             self.replay_control.start()
+        for hook in self.after_start:
+            hook()
 
     def _run(self) -> None:
         src, lock, ctl = self.source, self.lock, self.replay_control

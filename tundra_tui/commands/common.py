@@ -210,8 +210,9 @@ def announce_tap(tap: Tap) -> None:
                  "every datagram)")
 
 
-def span_feed(args: argparse.Namespace, cfg: Config) -> SpanFeed:
-    """The trace port, started: `--traces URL` (an error if it cannot be had), else the default when it is free."""
+def span_feed(args: argparse.Namespace, cfg: Config, serve: bool = True) -> SpanFeed:
+    """The trace port, started: `--traces URL` (an error if it cannot be had), else the default when it is free.
+    `serve=False`: bound now, answered once the screen calls SpanFeed.serve (after its first frame)."""
     book = SpanBook(Redactor.from_config(cfg.redact, enabled=not args.no_redact))
     if args.no_traces:
         if args.traces or args.traces_forward:
@@ -222,7 +223,7 @@ def span_feed(args: argparse.Namespace, cfg: Config) -> SpanFeed:
     except TraceProxyError as exc:
         raise UsageError(str(exc)) from None
     try:
-        proxy.start()
+        proxy.start(serve=serve)
     except TraceProxyError as exc:
         if args.traces or args.traces_forward:
             raise UsageError(f"{exc} (give another with --traces URL)") from None

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         warn(problem)
     session = Session(source, make_engine(cfg, Mode.DASHBOARD, args.max_contexts, redact=not args.no_redact,
                                           pricer=launch_pricer(cfg)), spans=spans)
-    session.start()
+    session.start(services=args.once)  # the screen starts checkpoints and error marks after its first frame
     if args.once:
         session.wait()
         return print_once(session, args.json)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..services.expvar import ExpvarPoller
 from ..services.fleet import FleetPoller, FleetSettings
 from ..services.traceproxy import DEFAULT_TRACES
 from ..session import Session
-from ..sources import DEFAULT_LISTEN, parse_url
+from ..sources import DEFAULT_LISTEN, Address, parse_url
 from .common import (
     UsageError,
     add_command,
@@ -111,7 +112,8 @@ def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPo
 
 def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None]:
     listen = args.listen or [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
-    spans = span_feed(args, cfg)
+    screen = not args.once  # the screen starts what its first frame does not need after that frame
+    spans = span_feed(args, cfg, serve=not screen)
     try:  # the trace port is already serving: whatever fails from here on closes it
         agent_url = args.agent_url or cfg.agent_url
         agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
@@ -121,7 +123,9 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
         session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
                           record_transform=capture_redactor(args, cfg), spans=spans,
                           expvar=ExpvarPoller(cfg.expvar_url), record_overwrite=args.overwrite)
-        session.start()
+        if screen:
+            session.after_start.append(spans.serve)
+        session.start(services=not screen)
     except BaseException:
         spans.stop()
         raise
@@ -129,12 +133,23 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     warn_exposure(tap.addresses)
     demo_stop = None
     if args.demo:
+        demo_stop = threading.Event()
+        start = _demo_starter(tap.addresses[0], demo_stop)
+        if screen:
+            session.after_start.append(start)  # its `datadog` import would compete with the first frame
+        else:
+            start()
+    return session, demo_stop
+
+
+def _demo_starter(address: Address, stop: threading.Event) -> Callable[[], None]:
+    """Starts the simulated daemon on a thread of its own, sending to `address` until `stop`."""
+    def start() -> None:
         from ..services.demo import run_demo
 
-        demo_stop = threading.Event()
-        threading.Thread(target=run_demo, args=(tap.addresses[0], 20.0, None, 7, demo_stop), daemon=True,
+        threading.Thread(target=run_demo, args=(address, 20.0, None, 7, stop), daemon=True,
                          name="tundra-demo").start()
-    return session, demo_stop
+    return start
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:

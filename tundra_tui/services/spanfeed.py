@@ -14,7 +14,7 @@ from ..capture import CaptureError
 from ..capture.spanfile import SpanFileWriter, has_sidecar, read_spanfile, refuse_existing, sidecar_path
 from ..model.spans import SpanBook, SpanSummary
 from ..traces import LLMSpan
-from .traceproxy import TraceProxy
+from .traceproxy import TraceProxy, TraceProxyError
 
 
 class SpanRecorder:
@@ -149,6 +149,22 @@ class SpanFeed:
         if rec is not None and rec.error:
             st["spans_record_error"] = rec.error
         return st
+
+    def serve(self) -> None:
+        """Answer on the trace port bound at start (TraceProxy.start(serve=False)), from a thread of its own: the
+        screen asks after its first frame. If the server cannot start, the port closes and the note says why."""
+        proxy = self.proxy
+        if proxy is None:
+            return
+
+        def run() -> None:
+            try:
+                proxy.serve()
+            except TraceProxyError as exc:
+                self.note = f"traces off: {exc}"
+                self.proxy = None
+
+        threading.Thread(target=run, name="tundra-traces-start", daemon=True).start()
 
     def drain(self, timeout: float = 10.0) -> None:
         """Let every body the trace port already received be decoded (a snapshot then holds its spans)."""

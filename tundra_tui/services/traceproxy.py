@@ -91,6 +91,7 @@ class TraceProxy:
         self._decoder: threading.Thread | None = None
         self._session: ClientSession | None = None
         self._sock: socket.socket | None = None
+        self._stopped = False  # stop() was called: a late serve() does nothing
 
     @property
     def url(self) -> str:
@@ -98,11 +99,21 @@ class TraceProxy:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> None:
-        """Bind and serve; TraceProxyError with a one-line reason if the port cannot be had."""
+    def start(self, serve: bool = True) -> None:
+        """Bind and serve; TraceProxyError with a one-line reason if the port cannot be had.
+
+        `serve=False` only binds: the port is ours (a busy one is still an error now), connections wait in its
+        backlog, and `serve()` later loads aiohttp and answers them (the screen does so after its first frame)."""
         self._sock = self._bind()
         self._decoder = threading.Thread(target=self._decode_loop, name="tundra-trace-decode", daemon=True)
         self._decoder.start()
+        if serve:
+            self.serve()
+
+    def serve(self) -> None:
+        """Answer on the bound port; TraceProxyError (the port closed) if the server cannot start."""
+        if self._thread is not None or self._sock is None or self._stopped:
+            return
         self._thread = threading.Thread(target=self._serve, name="tundra-traces", daemon=True)
         self._thread.start()
         self._started.wait(30)
@@ -129,7 +140,8 @@ class TraceProxy:
 
     def _serve(self) -> None:
         loop = asyncio.new_event_loop()
-        self._loop = loop
+        self._stop_async = asyncio.Event()
+        self._loop = loop  # after the event: stop() signals through both or, seeing neither, relies on _stopped
         try:
             loop.run_until_complete(self._main())
         except Exception as exc:  # anything that stops the server before it serves is a start error
@@ -141,7 +153,6 @@ class TraceProxy:
     async def _main(self) -> None:
         from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 
-        self._stop_async = asyncio.Event()
         app = web.Application(client_max_size=self.max_request_bytes)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -155,7 +166,9 @@ class TraceProxy:
                     timeout=ClientTimeout(total=self.timeout_s, connect=min(self.timeout_s, 5.0)),
                     skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"))
             self._started.set()
-            await self._stop_async.wait()
+            if not self._stopped:  # a stop() while this started (a quick quit) may have found no loop to signal
+                assert self._stop_async is not None
+                await self._stop_async.wait()
         finally:
             if self._session is not None:
                 await self._session.close()
@@ -252,6 +265,7 @@ class TraceProxy:
 
     def stop(self) -> None:
         """Stop serving, then decode what was already received; idempotent."""
+        self._stopped = True
         loop, stop = self._loop, self._stop_async
         if loop is not None and stop is not None and not loop.is_closed():
             try:
@@ -260,6 +274,8 @@ class TraceProxy:
                 pass  # the loop closed meanwhile
         if self._thread is not None:
             self._thread.join(10)
+        elif self._sock is not None:  # bound, never served: nobody else closes it
+            self._sock.close()
         with self._cond:
             self._closing = True
             self._cond.notify_all()

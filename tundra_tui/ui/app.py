@@ -43,6 +43,7 @@ REFRESH_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 PANES: tuple[type[Pane[Any]], ...] = (ProfilesPane, TokensPane, ThroughputPane, ErrorsPane, LatencyPane, EventsPane)
 REPLAY_ACTIONS = {"step", "speed", "seek", "jump"}
 WIDE_AT = 150
+SERVICES_BY_S = 3.0  # the session's services start after the first frame, or this long after mount at most
 
 
 class TundraApp(App[int]):
@@ -134,6 +135,7 @@ class TundraApp(App[int]):
             self.notify(notice, severity="warning", timeout=15, markup=False)
         self._start_timer()
         self.call_after_refresh(self.tick)  # after the first layout, so panes know their size
+        self.set_timer(SERVICES_BY_S, self.session.start_services)  # even if no frame could be drawn
         self._stop_on_signals()
 
     def _stop_on_signals(self) -> None:
@@ -204,6 +206,8 @@ class TundraApp(App[int]):
                 self.query_one(Timeline).show(frame.timeline)
         self.query_one(StatusBar).show(frame.status, frame.dashboard, self.display_paused)
         self._tell(frame)
+        if message.seq == 1:  # the first frame is on its way to the screen: now what it did not need
+            self.call_after_refresh(self.session.start_services)
 
     def _tell(self, frame: Frame) -> None:
         """Notify once of a failed recording and of an internal error."""
