@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
-from textual.widgets import Static
+import re
 
 from tundra_tui.ui.screens.detail import DetailScreen
+from tundra_tui.ui.widgets.lines import LinesView
 from tundra_tui.ui.widgets.pane import Pane
 
 from .ui_fixtures import make_app, pane_lines, replay_session
@@ -17,6 +15,11 @@ async def refreshed(app, pilot) -> None:  # type: ignore[no-untyped-def]
     app.tick()
     await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def screen_text(screen: DetailScreen) -> str:
+    """The detail screen's three blocks as the user reads them."""
+    return "\n".join(screen.query_one(f"#detail-{b}", LinesView).text.plain for b in ("figures", "charts", "more"))
 
 
 def reversed_lines(pane: Pane) -> list[int]:
@@ -49,11 +52,17 @@ async def test_select_enter_and_escape() -> None:
             assert isinstance(app.screen, DetailScreen)
             assert (app.screen.group, app.screen.key) == ("model", rows[1].key)
             await refreshed(app, pilot)
-            console = Console(width=100, record=True, file=io.StringIO())
-            console.print(app.screen.query_one("#detail-body", Static).content)
-            body = console.export_text()
+            body = screen_text(app.screen)
             assert app.screen.row is not None and app.screen.row.key == rows[1].key
             assert "requests" in body and "p50 / p95 / p99" in body
+            part = app.screen.part
+            assert part is not None and (part.group, part.key) == ("model", rows[1].key)
+            for name, n in part.error_types:  # a count per error_type, from the key's own errors
+                assert f"{name} {n:.0f}" in body
+            assert sum(n for _, n in part.error_types) + part.untyped_errors == rows[1].errors
+            assert "served by" in body and all(name in body for name, _ in part.profiles)
+            assert "spans (trace port, a separate source)" in body
+            assert "requests/s" in body and "errors/s" in body and "p95 latency" in body
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, DetailScreen)
@@ -98,8 +107,16 @@ async def test_zoom_steps_the_span_capped_by_window_s() -> None:
             assert screen.span_s == 60  # 1m is the shortest
             await pilot.press("Z", "Z", "Z")
             assert screen.span_s == max(s for s in (60, 300, 900, 3600) if s <= window)  # capped by window_s
-            assert screen.row is not None
-            chart = screen.charts(screen.row, app.session.dashboard().as_of, 100).plain
-            assert "req/s" in chart and "max" in chart and f"span {screen.span_s // 60}m" in chart
+            await refreshed(app, pilot)
+            assert screen.part is not None and screen.part.span_s == screen.span_s
+            chart = screen.query_one("#detail-charts", LinesView).text.plain
+            assert f"span {screen.span_s // 60}m" in chart
+            assert re.search(r"\d\d:\d\d:\d\d" if screen.span_s < 900 else r"(?<![:\d])\d\d:\d\d(?![:\d])", chart)
+            await pilot.press("z", "z", "z")
+            await refreshed(app, pilot)
+            assert screen.span_s == 60 and screen.part is not None and screen.part.bucket_s == 1
+            chart = screen.query_one("#detail-charts", LinesView).text.plain
+            assert "span 1m" in chart and re.search(r"\d\d:\d\d:\d\d", chart)  # under 15m, HH:MM:SS
+            assert re.search(r"\d+/s┤", chart) and re.search(r"\d+(ms|\.\ds|s)┤", chart)  # y-axes with units
     finally:
         session.stop()

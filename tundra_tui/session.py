@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import Engine
+from .model.detail import build_detail
 from .model.fleet import host_check
 from .model.snapshot import Dashboard, DdAgentPart, FleetPart, Frame, SessionStatus, Stats
 from .model.spans import SpanSummary
@@ -261,17 +262,24 @@ class Session:
             dash = self.dashboard()
         return dash
 
-    def frame(self, group: str = "model", sort: str = "requests") -> Frame:
-        """What one screen refresh draws: the filtered dashboard, its grouped rows, the status."""
+    def frame(self, group: str = "model", sort: str = "requests",
+              detail: tuple[str, str, int] | None = None) -> Frame:
+        """What one screen refresh draws: the filtered dashboard, its grouped rows, the status; with
+        `detail` (grouping, key, span in seconds) also that key's detail part."""
         status, fleet, spans = self.status(), self.fleet_part(), self.span_summary()
+        part = None
         with self.lock:
             engine = self.engine
             now = self.now_ns()
             status = replace(status, packets=engine.packets, lines=engine.lines)
             dash = engine.dashboard(now, status, fleet, shown=True, spans=spans)
             grouping = engine.grouping(now, group, sort)
+            if detail is not None:
+                group_of, key, span_s = detail
+                part = build_detail(engine.shown, group_of, key, now // 1_000_000_000, span_s,
+                                    dash.profiles.switches, dash.alerts_log, spans)
         ctl = self.replay_control
-        return Frame(dash, grouping, status, ctl.timeline() if ctl is not None else None)
+        return Frame(dash, grouping, status, ctl.timeline() if ctl is not None else None, part)
 
     def stats(self, source: str, top: int | None = None) -> Stats:
         """The `stats` document: per-context counts, under the lock."""

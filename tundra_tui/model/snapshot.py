@@ -8,11 +8,14 @@ a section to the dashboard is adding one field (and its row in docs/json.md, whi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .alert_parts import AlertLogRow, AlertRow, BudgetPart
 from .parts import Part, omitted_when_zero, screen_only
 from .spans import SpanSummary
+
+if TYPE_CHECKING:
+    from .detail import DetailPart
 
 Number = int | float  # figures from elsewhere (the fleet API) may be fractional; our counters are ints
 
@@ -392,3 +395,4 @@ class Frame(Part):
     grouping: Grouping
     status: SessionStatus
     timeline: TimelinePart | None = None
+    detail: DetailPart | None = None  # asked for by the detail screen or a maximised pane

@@ -21,7 +21,7 @@ from ..session import Session
 from .alerting import FiringNews
 from .keys import help_rows
 from .messages import FrameReady, RowChosen, SettingChanged
-from .screens.detail import DetailScreen
+from .screens.detail import DetailScreen, detail_wanted
 from .screens.filter import FilterScreen
 from .screens.fleet import FleetScreen
 from .screens.help import HELP_TEXT, HelpScreen
@@ -184,7 +184,8 @@ class TundraApp(App[int]):
         """Ask for a frame: built in a thread (the session lock is never taken on the UI thread for it)."""
         self._asked += 1
         seq, group, sort = self._asked, self.group, self.sort
-        self.run_worker(lambda: self.post_message(FrameReady(self.session.frame(group, sort), seq)),
+        detail = detail_wanted(self.screen, self.maximized is not None)  # the detail screen's, or a maximised pane's
+        self.run_worker(lambda: self.post_message(FrameReady(self.session.frame(group, sort, detail), seq)),
                         name="frame", group="frame", thread=True)
 
     def on_frame_ready(self, message: FrameReady) -> None:
@@ -201,7 +202,7 @@ class TundraApp(App[int]):
             self.screen.show(frame)
         if not self.display_paused:
             for pane in self.query(Pane):
-                pane.show(pane.part(frame))
+                pane.take(frame)
             if frame.timeline is not None:
                 self.query_one(Timeline).show(frame.timeline)
         self.query_one(StatusBar).show(frame.status, frame.dashboard, self.display_paused)
@@ -322,14 +323,17 @@ class TundraApp(App[int]):
         if self.maximized == n:
             self.action_restore()
             return
+        self.action_restore()
         pane = self.query_one(f"#pane-{n}", Pane)
         pane.focus()
         self.screen.maximize(pane)
         self.maximized = n
+        pane.set_chart_form(True)  # a maximised pane shows its charts (from the next frame on)
         self._changed("maximized", n)
 
     def action_restore(self) -> None:
         if self.maximized is not None:
+            self.query_one(f"#pane-{self.maximized}", Pane).set_chart_form(False)
             self.screen.minimize()
             self.maximized = None
             self._changed("maximized", None)

@@ -11,11 +11,13 @@ from typing import Any
 
 from ddsketch import DDSketch
 
+from ..latency_history import LatencyHistory
 from ..series import Series
 from ..sketch import add_many
 
 Handler = Callable[["TagMap", list[float], float, float, int], None]  # (tags, values, their sum, weight, second)
 MAX_KEYS = 500  # keys kept apart; past that they fold into "(other)"
+MAX_ERROR_TYPES = 20  # error types kept apart per key
 OTHER = "(other)"
 UNKNOWN = "unknown"  # a key part whose tag the context does not carry (tokens carry no profile)
 Key = tuple[str, str, str, str]  # (model, provider, agent, profile)
@@ -94,9 +96,9 @@ class LazySketch:
 class KeyAgg:
     """Everything known about one (model, provider, agent, profile), or a merge of several."""
 
-    __slots__ = ("cache_read_tokens", "err_series", "errors", "has_tokens", "input_tokens", "lazy_latency",
-                 "output_tokens", "recent_latency", "reported_part_cost", "reported_total_cost", "req_series",
-                 "requests", "tok_series", "used_tokens")
+    __slots__ = ("cache_read_tokens", "err_series", "error_types", "errors", "has_tokens", "input_tokens",
+                 "lat_history", "lazy_latency", "output_tokens", "recent_latency", "reported_part_cost",
+                 "reported_total_cost", "req_series", "requests", "tok_series", "used_tokens")
 
     def __init__(self, window: int) -> None:
         self.requests = self.errors = 0.0
@@ -109,6 +111,8 @@ class KeyAgg:
         self.err_series = Series(window)
         self.tok_series = Series(window)
         self.recent_latency: dict[int, DDSketch] | None = None  # per-second sketches, kept only for alerts
+        self.lat_history = LatencyHistory(window)  # the detail screen's p95 over time
+        self.error_types: dict[str, float] | None = None  # errors by `error_type` (None until one names it)
 
     @property
     def latency(self) -> DDSketch:
@@ -126,8 +130,19 @@ class KeyAgg:
                 del recent[old]
         add_many(sk, vals, w)
 
+    def count_error_type(self, name: str, n: float) -> None:
+        """`n` errors of type `name`; past MAX_ERROR_TYPES names a new one counts as "(other)"."""
+        types = self.error_types
+        if types is None:
+            types = self.error_types = {}
+        if name not in types and len(types) >= MAX_ERROR_TYPES:
+            name = OTHER
+        types[name] = types.get(name, 0.0) + n
+
     def absorb(self, other: KeyAgg) -> None:
-        """Add `other` into this aggregate (groupings are merges of per-key aggregates)."""
+        """Add `other` into this aggregate (groupings are merges of per-key aggregates).
+
+        Error types and latency history stay with the keys: only the detail screen reads them, for one row."""
         self.requests += other.requests
         self.errors += other.errors
         self.input_tokens += other.input_tokens

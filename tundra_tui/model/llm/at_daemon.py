@@ -19,7 +19,7 @@ class AtDaemonHandlers(RollupBase):
         return {
             m["bootstrap"]: (self._at_bootstrap, ()), m["available"]: (self._at_available, ()),
             m["selected"]: (self._at_selected, (t["profile"], t["provider"])),
-            m["request_complete"]: (self._at_complete, (*request, t["success"])),
+            m["request_complete"]: (self._at_complete, (*request, t["success"], t["error_type"])),
             m["request_duration"]: (self._at_duration, request),
             m["tokens_input"]: (self._at_tokens("input_tokens"), model),
             m["tokens_output"]: (self._at_tokens("output_tokens"), model),
@@ -61,7 +61,7 @@ class AtDaemonHandlers(RollupBase):
     def _at_complete(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         t = self.vocab.tags
         failed = tags.get(t["success"], "true").lower() in FALSE_VALUES
-        self._count_request(self._at_key(tags), s * w, failed, sec)
+        self._count_request(self._at_key(tags), s * w, failed, sec, tags.get(t["error_type"]))
 
     def _at_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         self._latency(self._at_key(tags), vals, w, sec)

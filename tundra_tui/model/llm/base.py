@@ -10,6 +10,8 @@ from ..snapshot import CheckRow, EventRow, Switch
 from ..vocab import Vocabulary
 from .aggregates import MAX_KEYS, OTHER, UNKNOWN, AgentAgg, Key, KeyAgg
 
+MAX_TYPE_LEN = 100  # an error type is a short name; the wire may send a long one
+
 
 class RollupBase:
     """The aggregates every vocabulary folds into, and the lookups that create them (capped at MAX_KEYS)."""
@@ -82,18 +84,24 @@ class RollupBase:
         if provider:
             self.selected_provider = provider
 
-    def _count_request(self, agg: KeyAgg, n: float, failed: bool, sec: int) -> None:
+    def _count_request(self, agg: KeyAgg, n: float, failed: bool, sec: int, error_type: str | None = None) -> None:
         agg.requests += n
         agg.req_series.add(sec, n)
         self.req_series.add(sec, n)
         if failed:
-            agg.errors += n
-            agg.err_series.add(sec, n)
-            self.err_series.add(sec, n)
+            self._count_error(agg, n, sec, error_type)
+
+    def _count_error(self, agg: KeyAgg, n: float, sec: int, error_type: str | None) -> None:
+        agg.errors += n
+        agg.err_series.add(sec, n)
+        self.err_series.add(sec, n)
+        if error_type:
+            agg.count_error_type(error_type[:MAX_TYPE_LEN], n)
 
     def _latency(self, agg: KeyAgg, vals: list[float], w: float, sec: int) -> None:
         """Latency samples (ms) into the key's sketch, and its per-second ones when alerts read them."""
         agg.lazy_latency.add(vals, w)
+        agg.lat_history.add(sec, vals, w)
         if self.latency_window:
             agg.add_recent(sec, vals, w, self.window)  # the alerts drop judged seconds
 

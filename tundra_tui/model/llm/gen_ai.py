@@ -34,5 +34,5 @@ class GenAIHandlers(RollupBase):
 
     def _ga_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._ga_key(tags)
-        self._count_request(agg, len(vals) * w, "error.type" in tags, sec)
+        self._count_request(agg, len(vals) * w, "error.type" in tags, sec, tags.get("error.type"))
         self._latency(agg, [v * 1000.0 for v in vals], w, sec)

@@ -39,10 +39,7 @@ class MlObsHandlers(RollupBase):
     def _mo_error(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._mo_key(tags)
         if agg is not None:
-            n = s * w
-            agg.errors += n
-            agg.err_series.add(sec, n)
-            self.err_series.add(sec, n)
+            self._count_error(agg, s * w, sec, None)
 
     def _mo_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._mo_key(tags)

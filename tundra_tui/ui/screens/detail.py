@@ -1,29 +1,30 @@
 """Enter on a pane's row: one key (a model, provider, agent or profile, following the grouping) in detail.
 
-Figures come from each refresh's Frame (its grouped row and its events); Esc returns.
-Names and event text came from the wire: they are drawn as rich `Text`, never markup.
+Figures come from each refresh's Frame: the key's grouped row, its DetailPart (charts, error types,
+profiles, the trace port's rollup) and its events; Esc returns. Names and event text came from the
+wire: they are drawn as rich `Text`, never markup. Each block repaints only the lines that changed,
+and the charts change only when a bucket closes.
 """
 
 from __future__ import annotations
 
-import time
-
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Static
 
-from ...model.series import bucketed
+from ...model.detail import TOTAL, DetailPart
 from ...model.snapshot import EventRow, Frame, GroupRow
-from ..fmt import clock, fit, ms, num, pct, spark, usd
+from ..chart import ChartSpec, detail_charts, stack
+from ..fmt import clock, fit, ms, num, pct, rich_colour, usd
+from ..widgets.lines import LinesView
 
 SPANS = (60, 300, 900, 3600)  # the charts' spans: 1m, 5m, 15m, 1h
 TAG_OF = {"model": "model", "provider": "provider", "agent": "agent_name", "profile": "profile"}
 MAX_EVENTS = 10
+CHART_H = (8, 14)  # lines per chart: at least, at most
+PANE_CHART_S = 300  # a maximised pane charts the totals over the last 5 minutes
 
 
 def span_label(seconds: int) -> str:
@@ -37,8 +38,15 @@ def events_of(group: str, key: str, events: tuple[EventRow, ...]) -> list[EventR
     return [e for e in reversed(events) if tag in e.tags][:MAX_EVENTS]
 
 
+def detail_wanted(screen: Screen[object], maximised: bool) -> tuple[str, str, int] | None:
+    """The detail part a frame should carry: the detail screen's key, or the totals for a maximised pane."""
+    if isinstance(screen, DetailScreen):
+        return screen.request()
+    return (TOTAL, TOTAL, PANE_CHART_S) if maximised else None
+
+
 class DetailScreen(Screen[None]):
-    """The selected key's figures, latency quantiles, rate charts over a zoomable span, and its last events."""
+    """The selected key's figures, rate/latency/cost charts over a zoomable span, and its last events."""
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Back", id="detail.back"),
@@ -47,75 +55,151 @@ class DetailScreen(Screen[None]):
     ]
     DEFAULT_CSS = """
     DetailScreen > VerticalScroll { border: round $primary; padding: 0 1; }
+    DetailScreen #detail-charts { margin: 1 0; }
     """
 
     def __init__(self, group: str, key: str) -> None:
         super().__init__()
         self.group, self.key = group, key
         self.row: GroupRow | None = None
+        self.part: DetailPart | None = None
         self.span_s = SPANS[1]  # the charts' time span; z/Z step it through SPANS, capped by window_s
         self._frame: Frame | None = None
+        self._drawn: tuple[object, ...] | None = None  # what the charts were last drawn from
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
             box.border_title = fit(f"{self.group} {self.key}", 60).rstrip()
-            box.border_subtitle = "esc to return"
-            yield Static(Text("waiting for the next refresh…"), id="detail-body")
+            box.border_subtitle = "z/Z zoom · esc to return"
+            yield LinesView(id="detail-figures")
+            yield LinesView(id="detail-charts")
+            yield LinesView(id="detail-more")
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-figures", LinesView).show(Text("waiting for the next refresh…"))
+
+    def request(self) -> tuple[str, str, int]:
+        """What the next frame should carry for this screen: (grouping, key, span)."""
+        return self.group, self.key, self.span_s
 
     def show(self, frame: Frame) -> None:
         """Draw the key's row of this frame's grouping (it may have left the window: then say so)."""
         self._frame = frame
         g = frame.grouping
-        self.span_s = min(self.span_s, max(frame.dashboard.window_s, SPANS[0]))
+        self.span_s = min(self.span_s, self._cap(frame))
         self.row = next((r for r in g.rows if r.key == self.key), None) if g.group == self.group else None
-        self.query_one("#detail-body", Static).update(self.body(frame))
+        part = frame.detail
+        if part is not None and (part.group, part.key) == (self.group, self.key):
+            self.part = part
+        width = self._width()
+        self.query_one("#detail-figures", LinesView).show(self.figures(width))
+        self._draw_charts(width)
+        self.query_one("#detail-more", LinesView).show(self.more(frame, width))
+
+    def _width(self) -> int:
+        """Columns for a line: the blocks' own width once laid out (a scrollbar may take two)."""
+        laid = self.query_one("#detail-charts", LinesView).size.width
+        return max(laid or self.size.width - 6, 20)
+
+    def on_resize(self) -> None:
+        if self._frame is not None:
+            self.call_after_refresh(self.show, self._frame)
+
+    @staticmethod
+    def _cap(frame: Frame) -> int:
+        return max(s for s in SPANS if s <= max(frame.dashboard.window_s, SPANS[0]))
 
     def action_zoom(self, step: int) -> None:
-        """Step the charts' span (capped by window_s) and redraw them."""
+        """Step the charts' span (capped by window_s); the next frame brings its buckets."""
         i = SPANS.index(self.span_s) if self.span_s in SPANS else 1
-        cap = self._frame.dashboard.window_s if self._frame is not None else SPANS[-1]
-        allowed = [s for s in SPANS if s <= max(cap, SPANS[0])]
+        cap = self._cap(self._frame) if self._frame is not None else SPANS[-1]
+        allowed = [s for s in SPANS if s <= cap]
         self.span_s = allowed[max(0, min(len(allowed) - 1, i + step))]
-        if self._frame is not None:
-            self.show(self._frame)
+        self._draw_charts(self._width())
+        tick = getattr(self.app, "tick", None)  # the app builds frames; ask it for one at the new span now
+        if callable(tick):
+            tick()
 
-    def charts(self, r: GroupRow, as_of: float, width: int) -> Text:
-        """Requests/s and tokens/s over the span, in whole-second columns, with their peak and time axis."""
-        label_w = 16
-        chart_w = max(width - label_w, 10)
-        now = int(as_of)
-        out = Text()
-        for name, values in (("req/s", r.req_spark), ("tok/s", r.tok_spark)):
-            cols = bucketed(list(values[-self.span_s:]), now, chart_w)
-            out.append(f"{name:<6}max {num(max(cols, default=0.0)):>5} ", style="bold")
-            out.append(spark(cols, chart_w) + "\n")
-        fmt = "%H:%M:%S" if self.span_s < 900 else "%H:%M"
-        start, end = time.strftime(fmt, time.localtime(now - self.span_s + 1)), time.strftime(fmt, time.localtime(now))
-        out.append(" " * label_w + start + end.rjust(max(chart_w - len(start), len(end))) + "\n")
-        out.append(f"span {span_label(self.span_s)} (z/Z)", style="bold")
-        return out
+    def chart_specs(self) -> list[ChartSpec]:
+        """The charts for the current part, if it covers the current span."""
+        part = self.part
+        if part is None or part.span_s != self.span_s:
+            return []
+        return detail_charts(part)
 
-    def body(self, frame: Frame) -> Group | Text:
-        """The figures table, sparklines and events of the key."""
+    def _draw_charts(self, width: int) -> None:
+        specs = self.chart_specs()
+        height = max(CHART_H[0], min(CHART_H[1], (self.size.height - 10) // 3))
+        palette = self.app.theme_variables.get
+        key = (tuple(specs), width, height, self.app.theme, self.span_s)
+        if key == self._drawn:
+            return  # nothing moved: no bucket closed since the last frame
+        self._drawn = key
+        head = Text(f"span {span_label(self.span_s)} (z/Z)", style="bold")
+        if not specs:
+            body = Text("\ncharts: waiting for the next refresh…")
+        else:
+            body = Text("\n").append_text(stack(specs, width, height * len(specs), lambda v: palette(v, "")))
+        self.query_one("#detail-charts", LinesView).show(head + body)
+
+    def figures(self, width: int) -> Text:
+        """Counts, tokens, cost and latency of the key, two figures to a line."""
         r = self.row
         if r is None:
             return Text(f"no data for {self.group} {self.key} now")
-        width = max(self.size.width - 6, 20)
-        figures = Table.grid(padding=(0, 2))
-        figures.add_column(style="bold")
-        figures.add_column(justify="right")
-        rows = [("requests", num(r.requests)), ("errors", f"{num(r.errors)} ({pct(r.error_rate)})"),
-                ("tokens in / out", f"{num(r.input_tokens)} / {num(r.output_tokens)}"),
-                ("cost", "…" if r.pricing else usd(r.cost_usd)), ("$/min", usd(r.cost_per_min)),
-                ("p50 / p95 / p99", f"{ms(r.p50)} / {ms(r.p95)} / {ms(r.p99)}"),
-                ("req/s now", f"{r.req_rate:.2f}"), ("tok/s now", num(r.tok_rate))]
-        for name, value in rows:
-            figures.add_row(Text(name), Text(value))
-        charts = self.charts(r, frame.dashboard.as_of, width)
-        events = Text()
-        for e in events_of(self.group, self.key, frame.dashboard.events):
-            events.append(f"{clock(e.ts)} {e.alert_type:<8}", style="bold" if e.alert_type == "error" else "")
-            events.append(fit(f" {e.title}: {e.text}" if e.text else f" {e.title}", width - 18) + "\n")
+        pairs = [("requests", num(r.requests)), ("errors", f"{num(r.errors)} ({pct(r.error_rate)})"),
+                 ("tokens in", num(r.input_tokens)), ("tokens out", num(r.output_tokens)),
+                 ("cost", "…" if r.pricing else usd(r.cost_usd)), ("$/min", usd(r.cost_per_min)),
+                 ("req/s now", f"{r.req_rate:.2f}"), ("tok/s now", num(r.tok_rate))]
+        col = max(width // 2, 20)
+        out = Text(no_wrap=True)
+        for i in range(0, len(pairs), 2):
+            for name, value in pairs[i:i + 2]:
+                out.append(f"{name:<11}", style="bold")
+                out.append(fit(value, col - 11))
+            out.append("\n")
+        out.append("p50 / p95 / p99 ", style="bold")
+        out.append(f"{ms(r.p50)} / {ms(r.p95)} / {ms(r.p99)}")
+        return out
+
+    def more(self, frame: Frame, width: int) -> Text:
+        """Errors by type, the profiles that served the key, its spans rollup, and its last errors and events."""
+        out = Text(no_wrap=True)
+        part = self.part
+        c = self.app.theme_variables.get
+        if part is not None:
+            out.append("errors by type  ", style="bold")
+            types = [f"{name} {num(n)}" for name, n in part.error_types]
+            if part.untyped_errors:
+                types.append(f"(no type) {num(part.untyped_errors)}")
+            out.append(fit(" · ".join(types) or "none", width - 16).rstrip() + "\n")
+            out.append("served by       ", style="bold")
+            served = " · ".join(f"{name} {num(n)}" for name, n in part.profiles)
+            out.append(fit(served or "no profile named", width - 16).rstrip() + "\n")
+            out.append_text(self._spans(part, width))
+        out.append("\nlast errors and events\n", style="bold")
+        events = events_of(self.group, self.key, frame.dashboard.events)
+        for e in events:
+            style = rich_colour(c("alarm", "")) if e.alert_type == "error" else ""
+            out.append(f"{clock(e.ts)} {e.alert_type:<8}", style=style or "bold")
+            out.append(fit(f" {e.text or e.title}", width - 17).rstrip() + "\n")
         if not events:
-            events = Text("no events for it")
-        return Group(figures, Text(""), charts, Text(""), Text("last events", style="bold"), events)
+            out.append("none for it\n")
+        return out
+
+    def _spans(self, part: DetailPart, width: int) -> Text:
+        """The trace port's rollup for the key: its own source, never added into the DogStatsD figures."""
+        out = Text(no_wrap=True)
+        out.append("spans (trace port, a separate source)\n", style="bold")
+        if self.group in ("agent", "profile"):
+            return out.append("  spans name models and providers, not agents or profiles\n")
+        if not part.spans:
+            return out.append("  no LLM spans for it\n")
+        out.append(fit("  model", max(width - 42, 10)) + "   spans errors   in/out tokens     p95\n", style="bold")
+        for m in part.spans[:5]:
+            out.append(fit(f"  {m.model} {m.provider}", max(width - 42, 10)))
+            out.append(f" {m.spans:>7} {m.errors:>6} {num(m.input_tokens):>7}/{num(m.output_tokens):<7}"
+                       f" {ms(m.p95_ms):>7}\n")
+        return out
+
+

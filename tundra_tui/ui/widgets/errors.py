@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...model.detail import DetailPart
 from ...model.snapshot import CheckRow, EventRow, Frame, Grouping
+from ..chart import ChartSpec, errors_chart
 from ..columns import Column, render
 from ..fmt import clock, fit, num, pct
 from .pane import Pane
@@ -17,6 +19,10 @@ class ErrorsPane(Pane[ErrorsPart]):
     TITLE = "Errors"
     KEY = "4"
     ROW_TOP = 0
+
+    def charts(self, detail: DetailPart) -> list[ChartSpec]:
+        """Maximised: errors/s with alert firings marked."""
+        return [errors_chart(detail)]
 
     def part(self, frame: Frame) -> ErrorsPart:
         return frame.grouping, frame.dashboard.service_checks, frame.dashboard.events

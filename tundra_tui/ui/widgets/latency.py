@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...model.detail import DetailPart
 from ...model.snapshot import Frame, Grouping
+from ..chart import ChartSpec, p95_chart
 from ..columns import Column, render
 from ..fmt import ms
 from .pane import Pane
@@ -14,6 +16,10 @@ class LatencyPane(Pane[Grouping]):
     TITLE = "Latency"
     KEY = "5"
     ROW_TOP = 1
+
+    def charts(self, detail: DetailPart) -> list[ChartSpec]:
+        """Maximised: p95 latency."""
+        return [p95_chart(detail)]
 
     def part(self, frame: Frame) -> Grouping:
         return frame.grouping

@@ -17,9 +17,11 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ...model.detail import TOTAL, DetailPart
 from ...model.grouping import ASCENDING
 from ...model.snapshot import Dashboard, Frame, Grouping
-from ..fmt import rich_colour
+from ..chart import ChartSpec, rates_chart, stack
+from ..fmt import rich_colour, span
 from ..messages import RowChosen
 
 P = TypeVar("P")
@@ -49,6 +51,9 @@ class Pane(Widget, Generic[P], can_focus=True):
         self._strips: list[Strip] = []
         self._part: P | None = None
         self.selected = 0  # the selected row of the grouping (drawn reversed while the pane has focus)
+        self.chart_form = False  # maximised: the pane draws its charts instead of its rows
+        self._detail: DetailPart | None = None
+        self._chart_key: tuple[object, ...] | None = None
 
     @property
     def inner_width(self) -> int:
@@ -79,6 +84,14 @@ class Pane(Widget, Generic[P], can_focus=True):
         """The grouping a pane's rows follow (`g`/`s`), shown in its subtitle; None for ungrouped panes."""
         return None
 
+    def take(self, frame: Frame) -> None:
+        """Draw this frame: the pane's part, or while maximised its charts of the totals."""
+        if self.chart_form:
+            if frame.detail is not None and frame.detail.group == TOTAL:
+                self.show_charts(frame.detail)
+        else:
+            self.show(self.part(frame))
+
     def show(self, part: P, force: bool = False) -> None:
         """Lay out the part; mark dirty only the lines whose text or style changed."""
         self._part = part
@@ -88,7 +101,12 @@ class Pane(Widget, Generic[P], can_focus=True):
             subtitle = f"by {grouping.group} {arrow}{grouping.sort}"
             if self.border_subtitle != subtitle:
                 self.border_subtitle = subtitle
-        text = self._mark(self.render_part(part), grouping)
+        if self.chart_form:
+            return  # the charts are drawn from the frame's detail part (show_charts)
+        self._paint(self._mark(self.render_part(part), grouping), force)
+
+    def _paint(self, text: Text, force: bool = False) -> None:
+        """Mark dirty only the lines of `text` that differ from what is shown."""
         if text == self._last and not force:
             return
         self._last = text
@@ -148,7 +166,10 @@ class Pane(Widget, Generic[P], can_focus=True):
         self._redraw()
 
     def _redraw(self) -> None:
-        if self._part is not None:
+        if self.chart_form:
+            if self._detail is not None:
+                self.show_charts(self._detail, force=True)
+        elif self._part is not None:
             self.show(self._part, force=True)
 
     def _strip(self, line: Text, width: int) -> Strip:
@@ -173,8 +194,34 @@ class Pane(Widget, Generic[P], can_focus=True):
 
     def on_resize(self) -> None:
         """Widths and row counts depend on the size: lay the last part out again."""
-        if self._part is not None:
+        if self.chart_form and self._detail is not None:
+            self.show_charts(self._detail, force=True)
+        elif self._part is not None:
             self.show(self._part, force=True)
+
+    # -- the chart form (a maximised pane) ----------------------------------------------------
+    def charts(self, detail: DetailPart) -> list[ChartSpec]:
+        """This pane's charts over the totals (the chart form shown while it is maximised)."""
+        return [rates_chart(detail)]
+
+    def set_chart_form(self, on: bool) -> None:
+        """Switch between the pane's rows and its charts; the charts come with the next frame."""
+        self.chart_form = on
+        self._detail = None
+        if not on:
+            self._redraw()
+
+    def show_charts(self, detail: DetailPart, force: bool = False) -> None:
+        """Draw the charts of the totals' detail part (they change only when a bucket closes)."""
+        self._detail = detail
+        key = (tuple(self.charts(detail)), self.app.theme)
+        if key == self._chart_key and not force:
+            return
+        self._chart_key = key
+        palette = self.app.theme_variables.get
+        head = Text(f"last {span(detail.span_s)} in {span(detail.bucket_s)} buckets (1-6 or esc: rows)", style="bold")
+        self._paint(head + Text("\n") + stack(key[0], self.inner_width, self.inner_height - 1,
+                                               lambda v: palette(v, "")), force)
 
     def render_part(self, part: P) -> Text:
         """The pane's content; lines are cut to the width (with an ellipsis) when laid out."""

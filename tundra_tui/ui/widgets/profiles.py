@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...model.detail import DetailPart
 from ...model.snapshot import Frame, ProfilesPart
+from ..chart import ChartSpec, rates_chart
 from ..columns import Column, render
 from ..fmt import clock, fit, pct
 from .pane import Pane
@@ -13,6 +15,10 @@ from .pane import Pane
 class ProfilesPane(Pane[ProfilesPart]):
     TITLE = "Profiles"
     KEY = "1"
+
+    def charts(self, detail: DetailPart) -> list[ChartSpec]:
+        """Maximised: requests/s with the profile switches marked."""
+        return [rates_chart(detail, errors=False)]
 
     def part(self, frame: Frame) -> ProfilesPart:
         return frame.dashboard.profiles

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...model.detail import DetailPart
 from ...model.series import bucketed
 from ...model.snapshot import Dashboard, Grouping
+from ..chart import ChartSpec, rates_chart, tokens_chart
 from ..columns import cut_names
 from ..fmt import num, span, spark
 from .pane import GroupedPane
@@ -15,6 +17,10 @@ from .pane import GroupedPane
 class ThroughputPane(GroupedPane):
     TITLE = "Throughput"
     KEY = "3"
+
+    def charts(self, detail: DetailPart) -> list[ChartSpec]:
+        """Maximised: requests/s and errors/s, tokens/s."""
+        return [rates_chart(detail), tokens_chart(detail)]
 
     def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
         g, dash = part

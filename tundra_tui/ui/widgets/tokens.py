@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...model.detail import DetailPart
 from ...model.snapshot import Dashboard, Grouping
 from ..budget_gauge import gauge
+from ..chart import ChartSpec, cost_chart, tokens_chart
 from ..columns import Column, render
 from ..fmt import cost, covers, num, span, usd
 from .pane import GroupedPane
@@ -22,6 +24,10 @@ class TokensPane(GroupedPane):
     TITLE = "Tokens & cost"
     KEY = "2"
     ROW_TOP = 1
+
+    def charts(self, detail: DetailPart) -> list[ChartSpec]:
+        """Maximised: tokens/s and, when priced, $/min."""
+        return [c for c in (tokens_chart(detail), cost_chart(detail)) if c is not None]
 
     def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
         g, dash = part
