@@ -18,14 +18,15 @@ from tundra_tui.capture import CaptureExists
 from tundra_tui.capture.spanfile import SpanFileWriter, read_spanfile, sidecar_path
 from tundra_tui.commands import main
 from tundra_tui.model.spans import SpanBook
-from tundra_tui.services.spanfeed import SpanFeed
+from tundra_tui.services.spanfeed import SpanFeed, SpanRecorder
 from tundra_tui.services.traceproxy import TraceProxy
 from tundra_tui.session import Session
 from tundra_tui.sources import Tap, parse_url
+from tundra_tui.traces import decode
 
 from .conftest import run_cli
 from .test_traceproxy import APP
-from .waits import Tundra
+from .waits import Tundra, wait_until
 
 SPANS_KEYS = {"received", "llm", "dropped", "forward_errors", "models", "recent"}
 RECENT_KEYS = {"trace_id", "span_id", "parent_id", "name", "kind", "model", "provider", "duration_ms", "status",
@@ -170,3 +171,30 @@ def test_a_capture_to_a_device_has_no_sidecar(tmp_path: Path) -> None:
     finally:
         feed.stop()
     assert not sidecar_path(sink).exists() and not Path("/dev/null.spans").exists()
+
+
+def test_a_session_that_never_starts_leaves_neither_capture_nor_sidecar(tmp_path: Path) -> None:
+    capture = tmp_path / "never.dog"
+    proxy = TraceProxy("http://127.0.0.1:0", SpanBook())
+    proxy.start()
+    feed = SpanFeed(proxy.book, proxy)
+    try:
+        session = Session(Tap([parse_url(f"unix://{tmp_path}/no/such/dir/sock")], passive=False), _engine(),
+                          record=capture, spans=feed)
+        assert sidecar_path(capture).exists()  # begun with the capture, refused-if-existing like it
+        with pytest.raises(Exception, match="no/such/dir"):
+            session.start()
+    finally:
+        feed.stop()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_stops_the_sidecar_with_one_line_and_counts_the_rest() -> None:
+    rec = SpanRecorder("/dev/full", overwrite=True)  # every write fails with ENOSPC, as a full disk does
+    [span] = decode("/evp_proxy/v2/api/v2/llmobs", EVP).spans
+    rec.put([span, span], 1)
+    wait_until(lambda: rec.error, "the recorder's error")
+    rec.put([span], 2)
+    rec.close()
+    assert rec.error == "recording spans to /dev/full stopped: disk full"
+    assert rec.dropped == 1 and rec.records == 2  # two reached the writer (its flush failed); the third never did

@@ -82,6 +82,8 @@ class Session:
             if self.recorder is not None:  # a failed start leaves no file behind
                 self.recorder.abandon()
                 self.recorder = None
+            if self.spans is not None:
+                self.spans.abandon_recording()
             raise
         self._started_s = int(self.clock_ns() // 1_000_000_000)
         self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)

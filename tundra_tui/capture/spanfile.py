@@ -79,6 +79,19 @@ class SpanFileWriter:
             self._pending.clear()
         self._raw.flush()
 
+    def abandon(self) -> None:
+        """Close and remove the file: a recording that never got going leaves no sidecar behind."""
+        if not self.closed:
+            self.closed = True
+            try:
+                self._raw.close()
+            except OSError:
+                pass
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
     def close(self) -> None:
         """Flush and close; idempotent."""
         if self.closed:

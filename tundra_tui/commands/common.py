@@ -210,10 +210,19 @@ def announce_tap(tap: Tap) -> None:
                  "every datagram)")
 
 
-def span_feed(args: argparse.Namespace, cfg: Config, serve: bool = True) -> SpanFeed:
+def add_traces(parser: Any) -> None:
+    """--traces, --traces-forward and --no-traces (top and record)."""
+    parser.add_argument("--traces", metavar="URL",
+                        help=f"serve the trace port here (default: {DEFAULT_TRACES}, if it is free)")
+    parser.add_argument("--traces-forward", metavar="URL",
+                        help="pass the trace port's traffic on to this Agent (default: not passed on)")
+    parser.add_argument("--no-traces", action="store_true", help="no trace port (default: one, see --traces)")
+
+
+def span_feed(args: argparse.Namespace, cfg: Config, redact: bool = True, serve: bool = True) -> SpanFeed:
     """The trace port, started: `--traces URL` (an error if it cannot be had), else the default when it is free.
     `serve=False`: bound now, answered once the screen calls SpanFeed.serve (after its first frame)."""
-    book = SpanBook(Redactor.from_config(cfg.redact, enabled=not args.no_redact))
+    book = SpanBook(Redactor.from_config(cfg.redact, enabled=redact))
     if args.no_traces:
         if args.traces or args.traces_forward:
             raise UsageError("--no-traces cannot go with --traces or --traces-forward")
@@ -287,7 +296,8 @@ def print_once(session: Session, as_json: bool) -> int:
         from .report import print_dashboard
 
         print_dashboard(dash)
-    error = session.record_error or (session.recorder.error if session.recorder else None)
+    error = (session.record_error or (session.recorder.error if session.recorder else None)
+             or session.status().spans_record_error)
     if error:
         warn(f"tundra: {error}")
         return 1

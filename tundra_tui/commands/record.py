@@ -17,11 +17,13 @@ from .common import (
     UsageError,
     add_command,
     add_passive,
+    add_traces,
     announce_tap,
     capture_redactor,
     make_engine,
     make_tap,
     positive,
+    span_feed,
     stop_on_signals,
     url,
     warn,
@@ -34,10 +36,12 @@ def add_parser(sub: Any) -> None:
     rec = add_command(sub, "record", "headless capture to a .dog file", """
 Listens like 'tundra top' and writes every datagram to FILE in the Datadog Agent's .dog format
 (zstd, a block flushed every second). An existing FILE is never replaced unless --overwrite is
-given; the file takes its name once the first block is written. Ctrl-C, SIGTERM or SIGHUP end
+given; the file takes its name once the first block is written. Like 'top' it serves the trace
+port and keeps the LLM spans it decodes (redacted) in FILE.spans. Ctrl-C, SIGTERM or SIGHUP end
 the recording cleanly. A progress line is shown when stderr is a terminal.""", """
 tundra record session.dog --duration 60
 tundra record session.dog --listen udp://127.0.0.1:8126 --forward udp://127.0.0.1:8125
+tundra record session.dog --traces http://127.0.0.1:8136 --traces-forward http://127.0.0.1:8126
 tundra record session.dog --redact-captures --overwrite""")
     rec.add_argument("file", type=Path, help="the capture to write (refused if it exists, unless --overwrite)")
     rec.add_argument("--listen", action="append", type=url, metavar="URL",
@@ -49,6 +53,7 @@ tundra record session.dog --redact-captures --overwrite""")
     rec.add_argument("--overwrite", action="store_true", help="replace FILE if it exists (default: refuse)")
     rec.add_argument("--redact-captures", action="store_true",
                      help="mask PII in the recording (default: record datagrams as received)")
+    add_traces(rec)
     add_passive(rec)
 
 
@@ -65,26 +70,34 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     refuse_existing(args.file, args.overwrite)
     stop = stop_on_signals()
     listen = args.listen or [parse_url(DEFAULT_LISTEN)]
-    tap = make_tap(args, listen)
-    session = Session(tap, make_engine(cfg, Mode.DASHBOARD), record=args.file,
-                      record_transform=capture_redactor(args, cfg), record_overwrite=args.overwrite)
-    session.start()
+    spans = span_feed(args, cfg)
+    try:  # the trace port is already serving: whatever fails from here on closes it
+        tap = make_tap(args, listen)
+        session = Session(tap, make_engine(cfg, Mode.DASHBOARD), record=args.file, spans=spans,
+                          record_transform=capture_redactor(args, cfg), record_overwrite=args.overwrite)
+        session.start()
+    except BaseException:
+        spans.stop()
+        raise
     announce_tap(tap)
     warn_exposure(tap.addresses)
-    warn(f"recording {tap.label} to {args.file}; Ctrl-C to stop")
+    traces = f" (traces on {spans.proxy.url})" if spans.proxy is not None else ""
+    warn(f"recording {tap.label} to {args.file}{traces}; Ctrl-C to stop")
     tty = sys.stderr.isatty()
     start = time.monotonic()
     while not stop.is_set() and (args.duration is None or time.monotonic() - start < args.duration):
         left = 1.0 if args.duration is None else min(1.0, args.duration - (time.monotonic() - start))
         stop.wait(max(left, 0.0))
         if tty:
-            sys.stderr.write("\r" + progress_line(session.status()) + "\033[K")
+            sys.stderr.write("\r" + progress_line(session.status(), session.span_summary()) + "\033[K")
             sys.stderr.flush()
         if session.record_error or (session.recorder and session.recorder.error):
             break
     session.stop()
-    sys.stderr.write(("\r" if tty else "") + progress_line(session.status()) + ("\033[K\n" if tty else "\n"))
-    if session.record_error:
-        warn(session.record_error)
+    end = progress_line(session.status(), session.span_summary())
+    sys.stderr.write(("\r" if tty else "") + end + ("\033[K\n" if tty else "\n"))
+    error = session.record_error or session.status().spans_record_error
+    if error:
+        warn(error)
         return 1
     return 0

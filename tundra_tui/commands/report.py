@@ -11,6 +11,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from ..model.snapshot import Dashboard, SessionStatus, Stats
+    from ..model.spans import SpanSummary
 
 
 def _console() -> Console:
@@ -106,11 +107,15 @@ def print_dashboard(dash: Dashboard, con: Console | None = None) -> None:
     con.print(_table(con, [("model", 16), ("provider", 8)], figures, rows))
 
 
-def progress_line(status: SessionStatus) -> str:
-    """`record`'s one-line progress: datagrams, lines, bytes, drops."""
+def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> str:
+    """`record`'s one-line progress: datagrams, lines, bytes, drops; LLM spans when there is a trace port."""
     src = status.source
     line = (f"datagrams {src.datagrams:,}  lines {status.lines:,}  "
             f"bytes {src.bytes:,}  drops {status.dropped:,}  recorded {status.recorded:,}")
     if src.forward:
         line += f"  forwarded {src.forward_sent:,}  forward drops {src.forward_dropped:,}"
+    if spans is not None and status.traces:
+        line += f"  spans {spans.llm:,}"
+        if status.traces_forward:
+            line += f"  agent errors {spans.forward_errors:,}"
     return line

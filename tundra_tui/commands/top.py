@@ -15,13 +15,13 @@ from ..model.engine import Mode
 from ..services.agent import AgentProbe
 from ..services.expvar import ExpvarPoller
 from ..services.fleet import FleetPoller, FleetSettings
-from ..services.traceproxy import DEFAULT_TRACES
 from ..session import Session
 from ..sources import DEFAULT_LISTEN, Address, parse_url
 from .common import (
     UsageError,
     add_command,
     add_passive,
+    add_traces,
     announce_tap,
     answers_as_agent,
     capture_redactor,
@@ -87,11 +87,7 @@ tundra top --once --after 10 --json""")
                      help="fleet query scope, e.g. env:production (default: the config's, else *)")
     top.add_argument("--agent-url", metavar="URL",
                      help="the local Agent's /info (default: the config's, http://127.0.0.1:8126/info)")
-    top.add_argument("--traces", metavar="URL",
-                     help=f"serve the trace port here (default: {DEFAULT_TRACES}, if it is free)")
-    top.add_argument("--traces-forward", metavar="URL",
-                     help="pass the trace port's traffic on to this Agent (default: not passed on)")
-    top.add_argument("--no-traces", action="store_true", help="no trace port (default: one, see --traces)")
+    add_traces(top)
     add_passive(top)
 
 
@@ -113,7 +109,7 @@ def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPo
 def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None]:
     listen = args.listen or [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
     screen = not args.once  # the screen starts what its first frame does not need after that frame
-    spans = span_feed(args, cfg, serve=not screen)
+    spans = span_feed(args, cfg, redact=not args.no_redact, serve=not screen)
     try:  # the trace port is already serving: whatever fails from here on closes it
         agent_url = args.agent_url or cfg.agent_url
         agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)

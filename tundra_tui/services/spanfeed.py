@@ -4,74 +4,46 @@ and the sidecar recorder that keeps the decoded records beside a `.dog` recordin
 from __future__ import annotations
 
 import bisect
-import collections
-import errno
 import threading
 from pathlib import Path
 from typing import Any
 
 from ..capture import CaptureError
+from ..capture.queued import QueuedWriter
 from ..capture.spanfile import SpanFileWriter, has_sidecar, read_spanfile, refuse_existing, sidecar_path
 from ..model.spans import SpanBook, SpanSummary
 from ..traces import LLMSpan
 from .traceproxy import TraceProxy, TraceProxyError
 
 
-class SpanRecorder:
-    """Writes span records to a sidecar on a thread of its own, one zstd frame a second; errors stop it, counted."""
+class SpanRecorder(QueuedWriter[tuple[int, LLMSpan]]):
+    """Writes (receive time, span) records to a sidecar on a thread of its own, one zstd frame a second."""
+
+    what = "recording spans"
 
     def __init__(self, path: str | Path, max_queue: int = 100_000, overwrite: bool = False) -> None:
-        self.path = Path(path)
-        self.error: str | None = None
-        self.dropped = 0
-        self._writer = SpanFileWriter(self.path, overwrite=overwrite)
-        self._queue: collections.deque[tuple[int, LLMSpan]] = collections.deque()
-        self._max = max_queue
-        self._wake = threading.Event()
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, name="tundra-record-spans", daemon=True)
-        self._thread.start()
+        self._writer = SpanFileWriter(Path(path), overwrite=overwrite)  # refuses an existing sidecar now
+        super().__init__(Path(path), max_queue, 1.0, "tundra-record-spans")
 
     @property
     def records(self) -> int:
         return self._writer.records
 
     def put(self, spans: list[LLMSpan], ts_ns: int) -> None:
-        """Queue spans received at `ts_ns` (counted as dropped past the queue limit or after an error)."""
-        if self._stop or self.error is not None or len(self._queue) + len(spans) > self._max:
-            self.dropped += len(spans)
-            return
-        self._queue.extend((ts_ns, s) for s in spans)
-        self._wake.set()
+        """Queue spans received at `ts_ns`."""
+        self.put_many([(ts_ns, s) for s in spans])
 
-    def _run(self) -> None:
-        q, w = self._queue, self._writer
-        try:
-            while True:
-                self._wake.wait(1.0)
-                self._wake.clear()
-                while q:
-                    ts, span = q.popleft()
-                    w.write(ts, span.as_dict())
-                w.flush()
-                if self._stop and not q:
-                    break
-            w.close()
-        except OSError as exc:
-            reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            self.error = f"recording spans to {self.path} stopped: {reason}"
-            self.dropped += len(q)
-            q.clear()
-            try:
-                w.close()
-            except OSError:
-                pass
+    def _write(self, item: tuple[int, LLMSpan]) -> None:
+        self._writer.write(item[0], item[1].as_dict())
 
-    def close(self) -> None:
-        """Write what is queued, then close the file."""
-        self._stop = True
-        self._wake.set()
-        self._thread.join(30)
+    def _tick(self) -> None:
+        self._writer.flush()
+
+    def _close(self) -> None:
+        self._writer.close()
+
+    def _abandon(self) -> None:
+        self._writer.abandon()
 
 
 class SpanFeed:
@@ -83,6 +55,7 @@ class SpanFeed:
         self.proxy = proxy
         self.note = note  # why there is no trace port, for the status bar
         self.recorder: SpanRecorder | None = None
+        self.record_error: str | None = None  # why the last sidecar stopped, kept after it is closed
         self._recorded = sorted(recorded or [], key=lambda r: r[0])
         self._times = [t for t, _ in self._recorded]
         self._pos = 0
@@ -120,11 +93,18 @@ class SpanFeed:
         if self.proxy is not None and has_sidecar(capture):
             refuse_existing(capture, overwrite)
 
+    def abandon_recording(self) -> None:
+        """Drop the sidecar being begun (the session never started): no file left behind."""
+        rec, self.recorder = self.recorder, None
+        if rec is not None:
+            rec.abandon()
+
     def stop_recording(self) -> None:
         """Close the sidecar, if one is being written."""
         rec, self.recorder = self.recorder, None
         if rec is not None:
             rec.close()
+            self.record_error = rec.error or self.record_error
 
     def summary(self, now_ns: int | None = None) -> SpanSummary:
         """The book as of now; a replay first takes in the records up to `now_ns` (all of them for None)."""
@@ -146,8 +126,9 @@ class SpanFeed:
         if self.note:
             st["traces_note"] = self.note
         rec = self.recorder
-        if rec is not None and rec.error:
-            st["spans_record_error"] = rec.error
+        error = rec.error if rec is not None and rec.error else self.record_error
+        if error:
+            st["spans_record_error"] = error
         return st
 
     def serve(self) -> None:
