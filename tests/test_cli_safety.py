@@ -42,7 +42,7 @@ def test_existing_capture_is_refused_untouched(tmp_path: Path, argv: list[str]) 
 def test_recording_takes_its_name_at_the_first_flush_and_overwrite_replaces(tmp_path: Path) -> None:
     out = tmp_path / "session.dog"
     out.write_bytes(b"old capture")
-    with Tundra("record", str(out), "--overwrite", "--listen", "udp://127.0.0.1:0") as child:
+    with Tundra("record", str(out), "--overwrite", "--listen", "udp://127.0.0.1:0", "--no-traces") as child:
         port = child.port()
         assert out.read_bytes() == b"old capture"  # still the old file until the first block is written
         send(port, 100)
