@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import faulthandler
+import io
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from tundra_tui.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,9 +35,74 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return home
 
 
-def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `tundra` in a subprocess, as a user would."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def run_cli(*args: str, env: dict[str, str | None] | None = None, input: str | None = None,
+            timeout: float = 60, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """`tundra ARGS` in this process, as the script runs it but without a Python start-up to pay: its exit
+    status (argparse's exits included), stdout and stderr. stdin, stdout and stderr are pipes, not a terminal;
+    `env` is set for the call only (None unsets a variable); the command runs in `cwd` (the checkout). What a
+    command may change process-wide (signal handlers, cwd, environment) is put back; a thread it leaves
+    running fails the call; one still running after `timeout` ends pytest with every thread's traceback
+    (a hang must not stall CI). Tests where the process boundary is the point (signals, a terminal, a crash's
+    exit code) run the real script: `run_child`, or `waits.Tundra`."""
+    assert "_ARGCOMPLETE" not in (env or {}), "argcomplete ends the process it answers from: use run_child"
+    out, err = io.StringIO(newline=""), io.StringIO(newline="")
+    saved_env, cwd = dict(os.environ), os.getcwd()
+    saved_signals = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    threads, children = set(threading.enumerate()), _children()
+    try:
+        for key, value in (env or {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        os.chdir(cwd)
+        faulthandler.dump_traceback_later(timeout, exit=True)
+        with redirect_stdout(out), redirect_stderr(err), _stdin(input or ""):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: --help, --version, usage errors
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(cwd)
+        for sig, handler in saved_signals.items():
+            signal.signal(sig, handler)
+    left = [t.name for t in threading.enumerate() if t not in threads and not t.daemon]
+    assert not left, f"tundra {' '.join(args)} left threads running: {left}"
+    assert _children() <= children, f"tundra {' '.join(args)} left child processes: {_children() - children}"
+    return subprocess.CompletedProcess(["tundra", *args], code, out.getvalue(), err.getvalue())
+
+
+def _children() -> set[int]:
+    """This process's child processes, from every thread (zombies included: nobody waited for them)."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            found.update(int(pid) for pid in (task / "children").read_text().split())
+        except OSError:  # the thread ended meanwhile
+            pass
+    return found
+
+
+@contextmanager
+def _stdin(text: str) -> Iterator[None]:
+    """A pipe holding `text` as stdin (pytest's own stdin may be a terminal under `-s`)."""
+    saved = sys.stdin
+    sys.stdin = io.StringIO(text)
+    try:
+        yield
+    finally:
+        sys.stdin = saved
+
+
+def run_child(*args: str, timeout: float = 60, env: dict[str, str] | None = None,
+              input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `tundra` in a subprocess, as a user would: for tests of what only a real process shows."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "tundra_tui", *args], capture_output=True, text=True,
@@ -38,11 +111,9 @@ def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None,
 
 def _clean_run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`tundra ARGS` with default settings: its own config/data dirs, no keys, whatever the caller's env."""
-    drop = {"TUNDRA_CONFIG", "DD_API_KEY", "DD_APP_KEY", "DD_SITE"}
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
-    return subprocess.run([sys.executable, "-m", "tundra_tui", *args], capture_output=True, text=True,
-                          timeout=60, env=env, cwd=ROOT)
+    drop: dict[str, str | None] = {k: None for k in ("TUNDRA_CONFIG", "DD_API_KEY", "DD_APP_KEY", "DD_SITE")}
+    return run_cli(*args, env={**drop, "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"),
+                               "XDG_STATE_HOME": str(home / "state")})
 
 
 # Outputs several tests read: each run costs a start-up (and the demo a wait), so each is made once per session.

@@ -1,10 +1,10 @@
-"""`tundra record` and `tundra stats` as a user runs them, plus the one-line error contract."""
+"""`tundra record` and `tundra stats` as a user runs them (Ctrl-C and a kill: a real process), plus the one-line
+error contract."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 from pathlib import Path
 
@@ -12,7 +12,6 @@ import pytest
 from datadog.dogstatsd import DogStatsd
 
 from tundra_tui.capture import CaptureReader
-from tundra_tui.commands import main
 
 from .conftest import run_cli
 from .waits import Tundra, wait_records
@@ -105,25 +104,11 @@ def test_killed_recorder_file_still_replays(tmp_path: Path) -> None:
     ["top", "--json"],
     ["nonsense"],
 ])
-def test_errors_are_one_line_exit_2(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process (a subprocess each costs a Python start-up): an escaping exception fails the test as a
-    traceback would; the subprocess tests below and in test_config check the same contract end to end."""
-    monkeypatch.chdir(tmp_path)
-    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    saved = {sig: signal.getsignal(sig) for sig in stops}  # commands take Ctrl-C
-    try:
-        try:
-            code = main(args)
-        except SystemExit as exc:  # argparse's errors
-            code = exc.code
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-    out, err = capsys.readouterr()
-    assert code == 2, (out, err)
-    assert len(err.strip().splitlines()) == 1, err
-    assert out == ""
+def test_errors_are_one_line_exit_2(args: list[str], tmp_path: Path) -> None:
+    res = run_cli(*args, cwd=tmp_path)  # a file the command might wrongly create lands in tmp_path
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert res.stdout == "" and os.listdir(tmp_path) == []
 
 
 def test_busy_port_error_suggests_listen_and_forward_and_touches_no_file(tmp_path: Path) -> None:

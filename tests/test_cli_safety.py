@@ -1,5 +1,5 @@
-"""Nothing a user types destroys data or misleads (issue 14), each point run as a user would: real processes,
-real files, pipes instead of a terminal."""
+"""Nothing a user types destroys data or misleads (issue 14), each point run as a user would: real files, pipes
+instead of a terminal; a real process where a signal or the missing terminal is the point."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from tundra_tui.capture import CaptureReader, CaptureWriter
 from tundra_tui.commands import COMMANDS, build_parser
 
-from .conftest import run_cli
+from .conftest import run_child, run_cli
 from .waits import Tundra, wait_until
 
 
@@ -67,7 +67,7 @@ def test_writer_never_replaces_a_file_that_appears_meanwhile(tmp_path: Path) -> 
 # -- 2. no terminal, no TUI ----------------------------------------------------------------------------
 @pytest.mark.parametrize("argv", [["top", "--listen", "udp://127.0.0.1:0"], ["replay", "--sample"]])
 def test_screen_without_a_terminal_exits_2_naming_once(argv: list[str]) -> None:
-    res = run_cli(*argv, timeout=20, input="")  # stdin, stdout and stderr are pipes
+    res = run_child(*argv, timeout=20, input="")  # a real process whose stdin, stdout and stderr are pipes
     assert res.returncode == 2 and res.stdout == ""
     assert "--once --json" in res.stderr and len(res.stderr.splitlines()) == 1, res.stderr
     assert "\x1b" not in res.stderr
@@ -138,12 +138,12 @@ def test_shell_completion_for_bash_zsh_fish_and_it_completes(tmp_path: Path) -> 
         res = run_cli("completion", shell)
         assert res.returncode == 0 and needle in res.stdout and "tundra" in res.stdout, shell
     answer = tmp_path / "answer"
-    line = "tundra rec"
-    res = run_cli(env={"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
+    line = "tundra rec"  # argcomplete answers and ends the process: the shell runs a real one
+    res = run_child(env={"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
                        "_ARGCOMPLETE_STDOUT_FILENAME": str(answer), "_ARGCOMPLETE_IFS": "\n"})
     assert res.returncode == 0 and answer.read_text().split() == ["record"]
     line = "tundra record x.dog --ov"
-    run_cli(env={"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
+    run_child(env={"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
                  "_ARGCOMPLETE_STDOUT_FILENAME": str(answer), "_ARGCOMPLETE_IFS": "\n"})
     assert answer.read_text().split() == ["--overwrite"]
 
