@@ -49,7 +49,7 @@ def run_cli(*args: str, env: dict[str, str | None] | None = None, input: str | N
     exit code) run the real script: `run_child`, or `waits.Tundra`."""
     assert "_ARGCOMPLETE" not in (env or {}), "argcomplete ends the process it answers from: use run_child"
     out, err = io.StringIO(newline=""), io.StringIO(newline="")
-    saved_env, cwd = dict(os.environ), os.getcwd()
+    saved_env, here = dict(os.environ), os.getcwd()
     saved_signals = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     threads, children = set(threading.enumerate()), _children()
     try:
@@ -69,7 +69,7 @@ def run_cli(*args: str, env: dict[str, str | None] | None = None, input: str | N
         faulthandler.cancel_dump_traceback_later()
         os.environ.clear()
         os.environ.update(saved_env)
-        os.chdir(cwd)
+        os.chdir(here)
         for sig, handler in saved_signals.items():
             signal.signal(sig, handler)
     left = [t.name for t in threading.enumerate() if t not in threads and not t.daemon]

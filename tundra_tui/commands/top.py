@@ -110,7 +110,8 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     listen = args.listen or [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
     screen = not args.once  # the screen starts what its first frame does not need after that frame
     spans = span_feed(args, cfg, redact=not args.no_redact, serve=not screen)
-    try:  # the trace port is already serving: whatever fails from here on closes it
+    pricer = None
+    try:  # the trace port is already serving, then the price helper: whatever fails from here on closes them
         agent_url = args.agent_url or cfg.agent_url
         agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
         pricer = launch_pricer(cfg)
@@ -124,6 +125,8 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
         session.start(services=not screen)
     except BaseException:
         spans.stop()
+        if pricer is not None:
+            pricer.close()
         raise
     announce_tap(tap)
     warn_exposure(tap.addresses)
