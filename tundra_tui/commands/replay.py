@@ -91,9 +91,14 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
                                            path)
     if problem:
         warn(problem)
+    pricer = launch_pricer(cfg)
     session = Session(source, make_engine(cfg, Mode.DASHBOARD, args.max_contexts, redact=not args.no_redact,
-                                          pricer=launch_pricer(cfg)), spans=spans)
-    session.start(services=args.once)  # the screen starts checkpoints and error marks after its first frame
+                                          pricer=pricer), spans=spans)
+    try:
+        session.start(services=args.once)  # the screen starts checkpoints and error marks after its first frame
+    except BaseException:  # a capture that cannot be read: the helper launched for it goes too
+        pricer.close()
+        raise
     if args.once:
         session.wait()
         return print_once(session, args.json)
