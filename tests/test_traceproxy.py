@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import platform
 import socket
 import sys
 from pathlib import Path
@@ -28,7 +29,8 @@ APP = Path(__file__).parent / "apps" / "llm_app.py"
 class StandIn:
     """A stand-in Agent: advertises agent-mode LLM Observability and keeps every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_request_bytes: int = 26_214_400) -> None:
+        self.max_request_bytes = max_request_bytes  # what its /info says, as the Agent's `config` does
         self.requests: list[dict[str, Any]] = []
         self.runner: web.AppRunner | None = None
         self.url = ""
@@ -39,7 +41,8 @@ class StandIn:
                               "body": body})
         if request.path == "/info":
             return web.json_response({"version": "7.99.0", "endpoints": ["/v0.4/traces", "/v0.5/traces",
-                                                                         "/evp_proxy/v2/"], "span_meta_structs": True})
+                                                                         "/evp_proxy/v2/"], "span_meta_structs": True,
+                                      "config": {"receiver_port": 8126, "max_request_bytes": self.max_request_bytes}})
         if request.path == "/echo":
             return web.Response(status=207, reason="Multi Echo", body=b"\x00raw\xffbytes",
                                 headers={"X-Agent-Says": "hi", "Content-Type": "application/x-odd"})
@@ -50,7 +53,7 @@ class StandIn:
     async def __aenter__(self) -> StandIn:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        self.runner = web.AppRunner(app, access_log=None)
+        self.runner = web.AppRunner(app, access_log=None, auto_decompress=False)  # bodies as they arrive
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -123,6 +126,8 @@ async def test_ddtrace_app_through_the_proxy_reaches_the_agent_untouched() -> No
         h = r["headers"]
         assert h["Datadog-Meta-Lang"] == "python"
         assert h["Datadog-Meta-Tracer-Version"] == ddtrace.__version__
+        assert h["Datadog-Meta-Lang-Version"] == platform.python_version()
+        assert h["Datadog-Meta-Lang-Interpreter"] == platform.python_implementation()
         assert h["Content-Type"] == "application/msgpack"
         assert int(h["X-Datadog-Trace-Count"]) >= 1
         for trace in msgpack.unpackb(r["body"], strict_map_key=False):
@@ -161,9 +166,14 @@ async def test_relay_is_byte_for_byte_and_drops_hop_by_hop_headers() -> None:
                     assert await resp.read() == b"\x00raw\xffbytes"
                     assert resp.headers["X-Agent-Says"] == "hi"
                     assert resp.headers["Content-Type"] == "application/x-odd"
+                # /info is what ddtrace decides from: the app must read the Agent's own bytes
+                async with client.get(agent.url + "/info") as resp:
+                    direct = (resp.status, resp.headers["Content-Type"], await resp.read())
+                async with client.get(proxy.url + "/info") as resp:
+                    assert (resp.status, resp.headers["Content-Type"], await resp.read()) == direct
         finally:
             await asyncio.to_thread(proxy.stop)
-    seen = agent.requests[-1]
+    seen = agent.requests[-3]  # then /info twice
     assert (seen["method"], seen["path"], seen["body"]) == ("PUT", "/echo?a=1&b=%2F", b"\x01\x02body")
     h = seen["headers"]
     assert h["Datadog-Container-ID"] == "c0ffee" and h["Datadog-Entity-ID"] == "in-42" and h["X-Custom"] == "1"
@@ -271,3 +281,18 @@ async def test_bound_port_answers_what_waited_once_served() -> None:
     idle.serve()  # after stop: nothing starts
     with socket.socket() as again:  # the port is free again
         again.bind(("127.0.0.1", idle.port))
+
+
+async def test_ddtrace_app_with_the_agent_down_gets_502s_finishes_and_is_counted() -> None:
+    book = SpanBook()
+    proxy = start_proxy(book, forward=f"http://127.0.0.1:{_closed_port()}")
+    try:
+        assert "sent" in await run_app(proxy.url)  # the app ends by itself (run_app bounds it): no hang
+        assert await asyncio.to_thread(proxy.drain, 10)
+    finally:
+        await asyncio.to_thread(proxy.stop)
+    summary = book.summary()
+    assert summary.forward_errors == proxy.requests >= 2  # /info and the uploads: every one a 502, counted
+    assert summary.as_json()["forward_errors"] == summary.forward_errors
+    assert "Connect" in summary.last_error or "refused" in summary.last_error, summary.last_error
+    check_app_spans(book)  # what the app sent is still decoded and shown

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import socket
 import threading
 import time
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # aiohttp is imported when the port starts: every command imp
 
 DEFAULT_TRACES = "http://127.0.0.1:8126"
 MAX_REQUEST_BYTES = 25 * 1024 * 1024  # the Agent's own apm_config.max_request_bytes default
+MAX_AGENT_REQUEST_BYTES = 256 * 1024 * 1024  # the most of an Agent's own setting tundra adopts (bodies sit in memory)
 MAX_PENDING_BYTES = 64 * 1024 * 1024  # bodies waiting for the decoder; past this they are counted, not decoded
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                         "trailers", "transfer-encoding", "upgrade", "proxy-connection"})
@@ -57,12 +59,12 @@ def check_forward_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def agent_info(port: int) -> dict[str, Any]:
+def agent_info(port: int, max_request_bytes: int = MAX_REQUEST_BYTES) -> dict[str, Any]:
     """The minimal Agent's /info: what ddtrace checks before it puts LLM spans in meta_struct."""
     return {"version": f"tundra-{__version__}", "endpoints": ["/v0.4/traces", "/v0.5/traces", "/evp_proxy/v2/",
                                                              "/info"],
             "span_meta_structs": True, "client_drop_p0s": False, "feature_flags": [],
-            "config": {"receiver_port": port, "max_request_bytes": MAX_REQUEST_BYTES}}
+            "config": {"receiver_port": port, "max_request_bytes": max_request_bytes}}
 
 
 class TraceProxy:
@@ -153,9 +155,10 @@ class TraceProxy:
     async def _main(self) -> None:
         from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 
-        app = web.Application(client_max_size=self.max_request_bytes)
+        app = web.Application(client_max_size=MAX_AGENT_REQUEST_BYTES)  # the real bound is _read's
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # bodies as sent: a gzipped upload goes on gzipped (aiohttp would inflate it under its gzip header)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, auto_decompress=False)
         await runner.setup()
         try:
             assert self._sock is not None
@@ -178,25 +181,47 @@ class TraceProxy:
         from aiohttp import web
 
         self.requests += 1
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
+        body = await self._read(request)
+        if body is None:
             self.book.note_dropped(1, f"{request.path}: body over {self.max_request_bytes} bytes")
             return web.Response(status=413, text="request body too large\n")
         response = await (self._relay(request, body) if self.forward else self._answer(request))
         await response.prepare(request)
         await response.write_eof()  # the app has its whole answer before anything is decoded
+        if self.forward and request.path == "/info" and response.status == 200:
+            self._adopt_limit(response.body)
         if endpoint(request.path):
             self._enqueue(request.path, body, request.headers.get("Content-Type", ""),
                           request.headers.get("Content-Encoding", ""))
         return response
+
+    async def _read(self, request: web.Request) -> bytes | None:
+        """The body, or None past `max_request_bytes` (read as it arrives: the bound may change at run time)."""
+        limit = self.max_request_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return None
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(1 << 16):
+            body += chunk
+            if len(body) > limit:
+                return None
+        return bytes(body)
+
+    def _adopt_limit(self, info: object) -> None:
+        """Take the Agent's own `max_request_bytes` from the /info it answered: tundra then refuses what it would."""
+        try:
+            value = json.loads(info)["config"]["max_request_bytes"]  # type: ignore[arg-type]
+        except (TypeError, ValueError, KeyError):
+            return
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_AGENT_REQUEST_BYTES:
+            self.max_request_bytes = value
 
     async def _answer(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
         path = request.path
         if path == "/info":
-            return web.json_response(agent_info(self.port))
+            return web.json_response(agent_info(self.port, self.max_request_bytes))
         kind = endpoint(path)
         if kind in ("v0.4", "v0.5") and request.method in ("POST", "PUT"):
             return web.json_response({"rate_by_service": {}})
