@@ -182,7 +182,7 @@ def test_record_forward_counts_what_never_reached_the_agent(tmp_path: Path) -> N
 
 def test_the_portable_loop_counts_forwards_and_stops(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where there is no recvmmsg (macOS) the receiver falls back to a plain loop: same counts, same forwarding."""
-    from tundra_tui.sources import tap as tap_module
+    from tundra_tui.sources import listener as tap_module
 
     monkeypatch.setattr(tap_module, "RECEIVER_LOOP", "plain")
     agent = agent_socket()
@@ -206,7 +206,7 @@ def test_the_portable_loop_counts_forwards_and_stops(monkeypatch: pytest.MonkeyP
 
 def test_a_tap_nobody_reads_stays_bounded_and_counts_what_it_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ingest that stops reading costs counted datagrams, never unbounded memory (pipe chunks, receiver backlog)."""
-    from tundra_tui.sources import tap as tap_module
+    from tundra_tui.sources import listener as tap_module
 
     monkeypatch.setattr(tap_module, "MAX_PENDING_CHUNKS", 2)
     monkeypatch.setattr(tap_module, "RECEIVER_BACKLOG", 64 << 10)

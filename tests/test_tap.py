@@ -12,7 +12,7 @@ from datadog.dogstatsd import DogStatsd
 from tundra_tui.model import Engine
 from tundra_tui.model.engine import Mode
 from tundra_tui.sources import SourceError, Tap, parse_url
-from tundra_tui.sources.tap import RECV_BUFFER
+from tundra_tui.sources.receiver import RECV_BUFFER
 
 from .waits import wait_until
 

@@ -29,6 +29,9 @@ from .sources.recorder import Recorder
 
 DATADOG_DELAY_S = 120  # Datadog's newest points are still filling: compare only what is older
 PRICE_WAIT_S = 20.0  # `--once`: how long the final dashboard waits for the price helper (no lock held)
+FEED_SLICE = 512  # datagrams fed per lock hold: readers (the screen, a snapshot) wait at most this long
+FEED_SLACK_S = 1.0  # after the source stopped: how long ingest may go on feeding what it already holds
+RECORD_GRACE_S = 10.0  # a recording's stop lets this long for what is in flight (it only has to be written)
 
 
 class Session:
@@ -66,6 +69,9 @@ class Session:
         self._started_s: int | None = None  # wall second the source started (live: the fleet check's start)
         self._services_started = False
         self.after_start: list[Callable[[], None]] = []  # run by start_services, in order
+        self.stop_dropped = 0  # datagrams read from the source but not fed because the session was stopping
+        if record:
+            source.stop_grace = max(source.stop_grace, RECORD_GRACE_S)
         if record and spans is not None:
             spans.record(record, record_overwrite)
 
@@ -117,11 +123,16 @@ class Session:
                         rec.put_many(batch)
                     if self._closing and rec is not None:
                         continue  # quitting while recording: the file gets everything, the screen nothing
-                    with lock:
-                        if ctl is not None:
+                    if ctl is not None:
+                        with lock:
                             ctl.ingest(batch)  # a batch read just before a seek is dropped there
-                        else:
-                            self.feed_locked(batch)
+                        continue
+                    for i in range(0, len(batch), FEED_SLICE):
+                        if self._stop.is_set():  # stopped mid-batch: the rest is counted (or was recorded), not fed
+                            self.stop_dropped += len(batch) - i if rec is None else 0
+                            break
+                        with lock:
+                            self.feed_locked(batch[i : i + FEED_SLICE])
                 elif src.done:
                     break
         finally:
@@ -209,7 +220,8 @@ class Session:
         return SessionStatus(
             source, self.engine.packets, self.engine.lines,
             recording=str(rec.path) if rec is not None else None, recorded=recorded,
-            recorder_dropped=rec.dropped if rec is not None else 0, record_error=self.record_error,
+            recorder_dropped=rec.dropped if rec is not None else 0, stop_dropped=self.stop_dropped,
+            record_error=self.record_error,
             filter=tuple(sorted(self.filter)), redactions=self.engine.redactor.count,
             internal_errors=self.internal_errors, internal_error_report=str(report) if report else None,
             agent=self.agent.state.summary() if self.agent is not None else None,
@@ -310,13 +322,15 @@ class Session:
     def stop(self) -> None:
         """Stop ingesting, close the source and any recording (which first gets every datagram)."""
         self._closing = True
-        self.source.stop()
+        self.source.stop()  # bounded: a tap lets in-flight data land for its stop_grace, then counts the rest
         for extra in (self.fleet, self.agent, self.expvar):
             if extra is not None:
                 extra.stop()
         if self._thread is not None:
-            self._thread.join(timeout=30 if self.recorder is not None else 5)
+            self._thread.join(timeout=30 if self.recorder is not None else FEED_SLACK_S)
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join()  # at most one slice more: every count is final before anyone reads it
         if self.spans is not None:
             self.spans.stop()  # the trace port first: what it already received is decoded into the sidecar
         self.stop_recording()

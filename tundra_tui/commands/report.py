@@ -76,6 +76,12 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
         con.print(f"[red]kernel dropped {drops:,} datagrams[/]")
     if status.source.queue_dropped:
         con.print(f"[red]{status.source.queue_dropped:,} datagrams dropped: ingest fell behind the receiver[/]")
+    at_stop = status.source.stop_dropped + status.stop_dropped
+    if at_stop:
+        con.print(f"[red]{at_stop:,} datagrams still in flight at the stop were counted, not ingested[/]")
+    if status.source.kind == "live" and status.dropped:  # the parts above add up: one sum, said once
+        con.print(Text(f"datagrams: {stats.packets + status.dropped:,} arrived = {stats.packets:,} ingested + "
+                       f"{drops or 0:,} kernel + {status.source.queue_dropped:,} backlog + {at_stop:,} at the stop"))
     if status.source.truncated:
         con.print(f"[yellow]{status.source.truncated:,} datagrams were truncated[/]")
     if stats.redactions:

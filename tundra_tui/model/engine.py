@@ -209,7 +209,12 @@ class Engine:
 
     def _new_slot(self, rec: Metric, key: tuple[bytes, bytes] | None) -> Slot:
         """Where samples of this context go; redaction and planning happen once per shape."""
-        ctx = self.redactor.context(rec.context)
+        ctx = rec.context
+        flt = self.filtered
+        # redaction is a dozen regex passes: only a context a rollup folds needs its shown form now (the
+        # store keeps raw contexts and redacts what it shows; a redacted name is never a vocabulary name)
+        if (self.llm_enabled and self.llm.wants(ctx.name)) or (flt is not None and flt.wants(ctx.name)):
+            ctx = self.redactor.context(ctx)
         w = weight_of(rec.rate)
         plan = self.llm.plan(ctx, w) if self.llm_enabled else None
         fplan = self.filtered.plan(ctx, w) if self.filtered is not None else None

@@ -304,6 +304,7 @@ class SourceStatus(Part):
     replay: ReplayPosition | None = None
     agent_socket: dict[str, Any] | None = None  # the Agent's socket as /proc/net/udp shows it
     queue_dropped: int = 0  # datagrams the receiver refused because tundra did not read its pipe in time
+    stop_dropped: int = 0  # datagrams in flight when a stop's deadline came, or left in the socket at close
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +317,7 @@ class SessionStatus(Part):
     recording: str | None = None
     recorded: int = 0
     recorder_dropped: int = 0
+    stop_dropped: int = 0  # datagrams the tap delivered that the session stopped before feeding
     record_error: str | None = None
     filter: tuple[str, ...] = ()
     redactions: int = 0
@@ -330,8 +332,10 @@ class SessionStatus(Part):
 
     @property
     def dropped(self) -> int:
-        """Datagrams lost before the engine: the kernel's, the receiver's backlog's and the recorder's."""
-        return (self.source.kernel_drops or 0) + self.source.queue_dropped + self.recorder_dropped
+        """Datagrams lost before the engine: the kernel's, the receiver's backlog's, those still in flight
+        when a stop's deadline came, and the recorder's."""
+        return ((self.source.kernel_drops or 0) + self.source.queue_dropped + self.source.stop_dropped
+                + self.stop_dropped + self.recorder_dropped)
 
 
 # -- what one screen refresh shows ------------------------------------------------------------

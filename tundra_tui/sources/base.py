@@ -17,6 +17,7 @@ class Source(ABC):
     """Yields batches of packets; the model cannot tell a live tap from a replay."""
 
     label: str = ""
+    stop_grace: float = 0.0  # seconds a stop lets data already received land before counting the rest as dropped
 
     def start(self) -> None:  # noqa: B027 - optional hook
         """Open sockets/files; raise SourceError with a one-line reason."""

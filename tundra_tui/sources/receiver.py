@@ -37,11 +37,14 @@ else:  # run as a script: siblings are plain modules on sys.path[0]
 RECV_BUFFER = 65536
 FRAME = struct.Struct("<qI")
 SIZE = struct.Struct("<I")
-COUNTERS = ("forward_sent", "forward_dropped", "fragments_lost", "bad_packets", "reassembled", "queue_dropped")
+COUNTERS = ("forward_sent", "forward_dropped", "fragments_lost", "bad_packets", "reassembled", "queue_dropped",
+            "queued")  # queued: datagrams taken into the pipe's backlog (shipped, or still waiting to be)
 COUNTERS_SIZE = 8 * 8
 STOP_SIGNAL = signal.SIGUSR1
 IDLE_WAKE_S = 0.2  # SO_RCVTIMEO: a stop signal that lands just before a blocking call is seen this soon
-DRAIN_ROUNDS = 4096  # on stop, at most this many more recvmmsg calls (a flood must not keep us forever)
+# On stop the parent shrinks the socket's buffer first, so the queue only empties (what arrives then is a
+# counted kernel drop); a unix socket has no such brake: this many more recvmmsg calls at most.
+DRAIN_ROUNDS = 4096
 MAX_BACKLOG = 64 << 20  # bytes waiting for a parent that does not read: past this, batches are dropped and counted
 
 
@@ -119,7 +122,7 @@ def receive(ring: mmsg.Ring, out: _PipeWriter, counters: memoryview, port: int |
         if total:
             parts[0] = SIZE.pack(total)
             out.put(b"".join(parts), len(parts) // 2)  # one copy: the slots are reused by the next call
-            counters[5] = out.dropped
+            counters[5], counters[6] = out.dropped, out.queued
     if decoder is not None:
         decoder.expire()  # what is still in pieces now never will be whole
         counters[2] = decoder.fragments_lost
@@ -161,7 +164,7 @@ def receive_plain(sock: socket.socket, out: _PipeWriter, counters: memoryview, t
         counters[0], counters[1] = sent, dropped
         blob = b"".join(parts)
         out.put(SIZE.pack(len(blob)) + blob, len(parts) // 2)
-        counters[5] = out.dropped
+        counters[5], counters[6] = out.dropped, out.queued
         out.flush()
     out.close()
 
@@ -191,6 +194,7 @@ class _PipeWriter:
         self.backlog = 0  # bytes in the queue
         self.max_backlog = max_backlog
         self.dropped = 0  # datagrams in batches refused because the backlog was full
+        self.queued = 0  # datagrams in batches taken (each one is either read by the parent or counted by it)
 
     def put(self, batch: bytes, datagrams: int) -> None:
         """Queue one framed batch of `datagrams` datagrams (or count them dropped) and write what fits."""
@@ -201,6 +205,7 @@ class _PipeWriter:
                 return
         self.queue.append(memoryview(batch))
         self.backlog += len(batch)
+        self.queued += datagrams
         self.flush()
 
     def flush(self) -> None:

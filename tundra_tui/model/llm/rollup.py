@@ -46,6 +46,10 @@ class LLMRollup(AtDaemonHandlers, MlObsHandlers, GenAIHandlers):
         """Metric name -> (handler, the tag keys it reads), over every vocabulary."""
         return {**self._at_handlers(), **self._mo_handlers(), **self._ga_handlers()}
 
+    def wants(self, name: str) -> bool:
+        """True if samples of a metric with this name may be folded here (some handler takes it)."""
+        return name in self._handlers
+
     def plan(self, ctx: Context, w: float = 1.0) -> Plan | None:
         """How this rollup folds samples of `ctx` sent with weight `w` (1/rate), or None if it ignores
         them. Shared by every context whose name, handler-relevant tags and weight agree."""
