@@ -28,15 +28,28 @@ from .waits import ROOT
 FLOOD = ROOT / "tests" / "apps" / "flood.py"
 
 
-def _send(port: int, n: int) -> None:
+def _send(port: int, n: int, pad: int = 0) -> None:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for i in range(n):
-        s.sendto(b"flood.u%d:1|c|#id:%d" % (i, i), ("127.0.0.1", port))
+        s.sendto(b"flood.u%d:1|c|#id:%d" % (i, i) + b"x" * pad, ("127.0.0.1", port))
     s.close()
 
 
-def test_a_stop_with_everything_in_flight_counts_it_all() -> None:
-    """The stop's deadline passes before ingest took anything: every datagram is counted, none vanishes."""
+def _read_all(tap: Tap) -> int:
+    got = 0
+    while not tap.done:
+        got += len(tap.read(0.05))
+    return got
+
+
+def _accounted(tap: Tap) -> int:
+    st = tap.status()
+    return st.datagrams + st.stop_dropped + st.queue_dropped + (st.kernel_drops or 0)
+
+
+def test_a_stop_with_everything_in_flight_keeps_it_for_reading_and_counts_what_is_not() -> None:
+    """Stopped before anyone read: what was in flight waits (bounded) for reads after the stop, and at every
+    moment what was unpacked plus what was counted is every datagram sent."""
     tap = Tap([parse_url("udp://127.0.0.1:0")])
     tap.stop_grace = 0.0
     tap.start()
@@ -47,11 +60,32 @@ def test_a_stop_with_everything_in_flight_counts_it_all() -> None:
         _send(lst.address.port, n)
     finally:
         os.kill(lst._proc.pid, signal.SIGCONT)
-    tap.stop()  # nobody read: the receiver drains into its pipe, the tap counts what it throws away
+    tap.stop()
+    assert tap.status().datagrams == 0 and _accounted(tap) == n
+    got = _read_all(tap)
+    assert got == tap.status().datagrams and _accounted(tap) == n
+
+
+def test_past_the_stop_deadline_the_rest_is_thrown_away_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More in flight than ingest may hold and no time left: the rest goes, counted as stop_dropped."""
+    from tundra_tui.sources import listener
+
+    monkeypatch.setattr(listener, "MAX_PENDING_BYTES", 64 << 10)
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    tap.stop_grace = 0.0
+    tap.start()
+    lst = tap.listeners[0]
+    n = 4000
+    os.kill(lst._proc.pid, signal.SIGSTOP)
+    try:
+        _send(lst.address.port, n, pad=1400)  # 5.6 MB: past 64 KiB + a read + the pipe
+    finally:
+        os.kill(lst._proc.pid, signal.SIGCONT)
+    tap.stop()
+    got = _read_all(tap)
     st = tap.status()
-    assert st.datagrams == 0
-    assert st.stop_dropped + st.queue_dropped + (st.kernel_drops or 0) == n
-    assert st.stop_dropped > 0 and tap.done
+    assert got == st.datagrams < n and st.stop_dropped > 0
+    assert _accounted(tap) == n
 
 
 def test_what_is_left_in_the_socket_at_close_is_counted() -> None:
@@ -65,7 +99,7 @@ def test_what_is_left_in_the_socket_at_close_is_counted() -> None:
     _send(lst.address.port, n)
     tap.stop()
     st = tap.status()
-    assert st.datagrams == 0 and lst.left == n and st.stop_dropped == n
+    assert st.datagrams == 0 and lst.left == n and st.stop_dropped == n and tap.done
 
 
 def test_a_session_stopped_mid_flood_adds_up() -> None:

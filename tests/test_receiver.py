@@ -208,7 +208,7 @@ def test_a_tap_nobody_reads_stays_bounded_and_counts_what_it_refused(monkeypatch
     """Ingest that stops reading costs counted datagrams, never unbounded memory (pipe chunks, receiver backlog)."""
     from tundra_tui.sources import listener as tap_module
 
-    monkeypatch.setattr(tap_module, "MAX_PENDING_CHUNKS", 2)
+    monkeypatch.setattr(tap_module, "MAX_PENDING_BYTES", 64 << 10)
     monkeypatch.setattr(tap_module, "RECEIVER_BACKLOG", 64 << 10)
     tap = Tap([parse_url("udp://127.0.0.1:0")])
     tap.start()
@@ -216,12 +216,12 @@ def test_a_tap_nobody_reads_stays_bounded_and_counts_what_it_refused(monkeypatch
     sent = 4000
     try:
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        payload = b"x:1|c|#" + b"t" * 1393  # 1,400 bytes: 5.6 MB in all, far past 2 chunks + pipe + 64 KiB
+        payload = b"x:1|c|#" + b"t" * 1393  # 1,400 bytes: 5.6 MB in all, past 64 KiB + one read + pipe + 64 KiB
         for _ in range(sent):
             sender.sendto(payload, ("127.0.0.1", lst.address.port))
         sender.close()
         wait_until(lambda: tap.status().queue_dropped > 0, "the receiver refusing batches")
-        assert len(lst.pending) <= 2  # the pipe thread stopped reading at its cap
+        assert lst.appended - lst.taken <= (64 << 10) + (1 << 20)  # stopped reading at its cap (plus one read)
         got = 0
         def drained() -> bool:
             nonlocal got

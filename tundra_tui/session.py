@@ -127,12 +127,13 @@ class Session:
                         with lock:
                             ctl.ingest(batch)  # a batch read just before a seek is dropped there
                         continue
-                    for i in range(0, len(batch), FEED_SLICE):
+                    step = FEED_SLICE if type(batch) is list else len(batch)  # a replay's Runs go whole
+                    for i in range(0, len(batch), step):
                         if self._stop.is_set():  # stopped mid-batch: the rest is counted (or was recorded), not fed
                             self.stop_dropped += len(batch) - i if rec is None else 0
                             break
                         with lock:
-                            self.feed_locked(batch[i : i + FEED_SLICE])
+                            self.feed_locked(batch[i : i + step] if step < len(batch) else batch)
                 elif src.done:
                     break
         finally:
@@ -308,29 +309,34 @@ class Session:
             return [f"{b.kind}: {b.reason}: {redact(b.text)}" for b in bad]
 
     def drain(self, timeout: float = 10.0) -> None:
-        """End the input and let what is in flight land: every datagram already queued reaches the engine,
+        """End the input and let what is in flight land (bounded: what cannot is counted as dropped),
         a fleet request already sent is folded, the Agent's counters are read once (each within `timeout`).
         A snapshot then is final."""
-        self.source.stop()
-        self.finished.wait(timeout)
+        self._end_ingest()
         for poller in (self.fleet, self.expvar):
             if poller is not None:
                 poller.stop(wait=timeout)
         if self.spans is not None:
             self.spans.drain(timeout)
 
-    def stop(self) -> None:
-        """Stop ingesting, close the source and any recording (which first gets every datagram)."""
-        self._closing = True
-        self.source.stop()  # bounded: a tap lets in-flight data land for its stop_grace, then counts the rest
-        for extra in (self.fleet, self.agent, self.expvar):
-            if extra is not None:
-                extra.stop()
+    def _end_ingest(self) -> None:
+        """Stop the source (bounded: a tap lets what is in flight land for its stop_grace), let ingest feed what
+        it still holds for FEED_SLACK_S (a recording: until written), then end it: what was never fed is
+        counted, and every count is final before anyone reads it."""
+        self.source.stop()
         if self._thread is not None:
             self._thread.join(timeout=30 if self.recorder is not None else FEED_SLACK_S)
         self._stop.set()
         if self._thread is not None:
-            self._thread.join()  # at most one slice more: every count is final before anyone reads it
+            self._thread.join()  # at most one slice more
+
+    def stop(self) -> None:
+        """Stop ingesting, close the source and any recording (which first gets every datagram)."""
+        self._closing = True
+        for extra in (self.fleet, self.agent, self.expvar):
+            if extra is not None:
+                extra.stop()
+        self._end_ingest()
         if self.spans is not None:
             self.spans.stop()  # the trace port first: what it already received is decoded into the sidecar
         self.stop_recording()

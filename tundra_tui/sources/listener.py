@@ -3,10 +3,11 @@
 A stop is bounded in time and loses nothing silently. First the socket's receive buffer shrinks to the
 minimum, so its queue can only empty (what arrives from then on is a kernel drop, counted), and the
 receiver is told to stop: it drains the queue into its pipe backlog (counting what the backlog refuses)
-and exits once that backlog is written. What is in flight then (kernel queue, backlog, pipe, chunks
-waiting for ingest) is ingested until the stop's deadline; past it the rest is thrown away and counted
-as `stop_dropped`: the receiver's `queued` minus the datagrams unpacked here, plus whatever is still
-in the socket's queue at close. Kernel drops are read just before the socket closes.
+and exits once that backlog is written. Until the stop's deadline what is in flight moves on into
+`pending` (bounded as ever) for ingest, also after the stop; past the deadline the pipe's remaining bytes
+are thrown away. Whatever is never unpacked (thrown away, or still pending when ingest ends) is counted
+as `stop_dropped`, by difference: the receiver's `queued` minus the datagrams unpacked here, plus whatever
+is still in the socket's queue at close. Kernel drops are read just before the socket closes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ AGENT_BUFFER = 8192  # dogstatsd_buffer_size: the Agent truncates larger datagra
 MIRROR_PORT = 8127  # where the Agent's statsd_forward_port mirror is suggested to send
 RECEIVER_LOOP: str | None = None  # "plain": the portable loop even where recvmmsg exists (tests)
 RECEIVER_BACKLOG: int | None = None  # bytes the receiver may queue for us (None: its MAX_BACKLOG; tests set less)
-MAX_PENDING_CHUNKS = 64  # pipe reads (<= 1 MiB each) waiting for ingest; past this the pipe is left to fill
+MAX_PENDING_BYTES = 64 << 20  # pipe bytes waiting for ingest; past this the pipe is left to fill
+READ_BYTES = 1 << 20  # one pipe read, and about what one take() unpacks
 LEFT_COUNT_MAX = 1 << 20  # at close, at most this many datagrams still queued are counted (then the rest go)
 
 
@@ -73,8 +75,8 @@ class Listener:
         self._final: dict[str, int | None] | None = None  # counters read just before the socket closed
         self._stopping = False
         self._discard = False  # past the stop's deadline: pipe bytes are thrown away (and counted by difference)
-        self._take = threading.Lock()  # pending and _carry: one unpacker at a time, never after a discard
         self.left = 0  # datagrams still in the socket's queue at close (counted there, never read)
+        self.appended = self.taken = 0  # pipe bytes put in `pending` (pipe thread) and taken from it (ingest)
         self._counters_fd = -1
         self._counters: memoryview | None = None
         if passive:
@@ -163,17 +165,17 @@ class Listener:
 
         One read per megabyte matters: each read gives up the GIL and must win it back from
         the ingest thread, so small reads would throttle the pipe and stall the receiver.
-        Past MAX_PENDING_CHUNKS the pipe is left to fill (the receiver counts what its bounded
+        Past MAX_PENDING_BYTES the pipe is left to fill (the receiver counts what its bounded
         backlog refuses), stopping or not; after a discard, bytes are read and thrown away."""
         fd = self._pipe.fileno()
         sink, wake = self.pending, self._wake
         while True:
-            if len(sink) >= MAX_PENDING_CHUNKS and not self._discard:
+            if self.appended - self.taken >= MAX_PENDING_BYTES and not self._discard:
                 wake.set()
                 time.sleep(0.005)
                 continue
             try:
-                data = os.read(fd, 1 << 20)
+                data = os.read(fd, READ_BYTES)
             except OSError:
                 break
             if not data:
@@ -182,16 +184,19 @@ class Listener:
                 continue
             idle = not sink
             sink.append(data)
+            self.appended += len(data)
             if idle:  # Event.set takes a lock: only wake a reader that may be waiting
                 wake.set()
 
     def take(self, out: list[Packet]) -> None:
-        """Unpack the oldest waiting chunk into `out`: one per call, so a read stays bounded however far
-        behind ingest is (a chunk is at most a megabyte)."""
-        with self._take:  # no I/O under it: a discard must never interleave with an unpack
-            if self._discard or not self.pending:
-                return
-            self.unpack(self.pending.popleft(), out)
+        """Unpack the oldest waiting chunks, about READ_BYTES of them, into `out`: a read stays bounded however
+        far behind ingest is. Only the ingest thread takes; the pipe thread only appends."""
+        q, took = self.pending, 0
+        while q and took < READ_BYTES:
+            chunk = q.popleft()
+            took += len(chunk)
+            self.unpack(chunk, out)
+        self.taken += took
 
     def unpack(self, chunk: bytes, out: list[Packet]) -> None:
         """Append the datagrams of whole batches in `chunk` (plus earlier leftovers) to `out`."""
@@ -234,8 +239,8 @@ class Listener:
 
     @property
     def stop_dropped(self) -> int:
-        """Datagrams that reached tundra but were never ingested because the stop's deadline came first,
-        plus those still in the socket's queue at close; 0 until the listener is closed."""
+        """Datagrams that reached tundra but were never unpacked because the stop's deadline came first, plus
+        those still in the socket's queue at close; 0 until closed, final once nothing more is taken."""
         if self._final is None:
             return 0
         return max(self.counter("queued") - self.datagrams, 0) + self.left
@@ -277,7 +282,6 @@ class Listener:
                     self._proc.kill()
                     self._proc.wait()
                     self._thread.join(timeout=5)
-            self.discard()  # ingest took everything in time, or nothing more will be taken
             self._pipe.close()
         final: dict[str, int | None] = {name: self.counter(name) for name in COUNTERS}
         self.left = _count_queued(self._sock)
@@ -292,7 +296,8 @@ class Listener:
                 os.unlink(self.address.host)
 
     def _wait(self, deadline: float) -> bool:
-        """Until `deadline`: the receiver has exited, its pipe is read to the end and ingest took every chunk."""
+        """Until `deadline`: the receiver has exited and its pipe is read to the end (what it held now waits in
+        `pending`, about MAX_PENDING_BYTES at most: ingest may take it after the stop)."""
         assert self._proc is not None
         try:
             self._proc.wait(timeout=max(deadline - time.monotonic(), 0))
@@ -302,19 +307,13 @@ class Listener:
             self._thread.join(timeout=max(deadline - time.monotonic(), 0))
             if self._thread.is_alive():
                 return False
-        while self.pending:  # shutdown only: ingest is taking the last chunks
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.005)
         return True
 
     def discard(self) -> None:
-        """From now on nothing more is unpacked: waiting chunks and the pipe's bytes are thrown away; they
-        are counted by difference (`stop_dropped`)."""
-        with self._take:
-            self._discard = True
-            self.pending.clear()
-            self._carry = b""
+        """From now on the pipe's bytes are thrown away, not kept. The chunks already waiting are still a
+        prefix of the stream, so they may still be taken; whatever is never unpacked is counted by
+        difference (`stop_dropped`)."""
+        self._discard = True
 
 
 def _count_queued(sock: socket.socket) -> int:

@@ -91,7 +91,7 @@ class Tap(Source):
         return self._agent_watch.read() if self._agent_watch is not None else None
 
     def read(self, timeout: float) -> list[Packet]:
-        """What was received so far, at most a chunk (a megabyte) per listener (waiting up to `timeout`)."""
+        """What was received so far, about a megabyte per listener at most (waiting up to `timeout`)."""
         if not any(lst.pending for lst in self.listeners):
             self._wake.wait(timeout)
         self._wake.clear()
@@ -106,12 +106,13 @@ class Tap(Source):
 
     @property
     def done(self) -> bool:
-        """True once stopped: every listener is closed and whatever it did not deliver is counted."""
-        return self._stopped
+        """True once stopped and every chunk kept at the stop was taken."""
+        return self._stopped and not any(lst.pending for lst in self.listeners)
 
     def stop(self) -> None:
-        """Stop every listener within `stop_grace` seconds (what is in flight is ingested until then, the rest
-        counted as `stop_dropped`) and close the sockets; counters are kept."""
+        """Stop every listener within about `stop_grace` seconds and close the sockets; counters are kept.
+        What was in flight is kept (bounded, as ever) for reads after the stop; past the
+        deadline the rest is thrown away, counted as `stop_dropped`, as is what is never read."""
         deadline = time.monotonic() + self.stop_grace
         for lst in self.listeners:  # every socket braked and every receiver told at once
             lst.begin_stop()
