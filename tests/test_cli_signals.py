@@ -168,3 +168,27 @@ def test_internal_error_is_exit_1_naming_the_report(tmp_path: Path) -> None:
     assert res.returncode == 1 and len(res.stderr.splitlines()) == 1, res.stderr
     report = Path(res.stderr.split("report saved to ")[1].strip())
     assert "ZeroDivisionError" in report.read_text()
+
+
+def test_a_terminal_that_vanished_mid_write_ends_the_screen_not_its_writer() -> None:
+    """Textual's output thread dies on a failed write and the app's shutdown then blocks on its queue: the
+    driver's output swallows the failure, and the process gets the hang-up that ends the screen."""
+    from tundra_tui.ui.run import VanishingOutput
+
+    r, w = os.pipe()
+    os.close(r)  # the terminal is gone: writing fails (EPIPE here, EIO on a pty)
+    got: list[int] = []
+    old = signal.signal(signal.SIGHUP, lambda sig, frame: got.append(sig))
+    terminal = os.fdopen(w, "w")
+    try:
+        out = VanishingOutput(terminal)
+        assert out.write("frame" * 10_000) == 50_000 or out.gone
+        out.flush()
+        assert out.gone and got == [signal.SIGHUP]
+        assert out.write("more") == 4 and got == [signal.SIGHUP]  # dropped, and one hang-up only
+    finally:
+        signal.signal(signal.SIGHUP, old)
+        try:
+            terminal.close()  # its buffer cannot be flushed anywhere: the fd is closed all the same
+        except OSError:
+            pass

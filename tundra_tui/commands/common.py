@@ -307,7 +307,7 @@ def print_once(session: Session, as_json: bool) -> int:
 def run_screen(session: Session, cfg: Config, args: argparse.Namespace,
                on_exit: Callable[[], None] | None = None, notices: list[str] | None = None) -> int:
     """Run the monitor on a started session; stop the session (after `on_exit`) however the screen ends."""
-    from ..ui.app import run_app
+    from ..ui.run import run_app
 
     try:
         return run_app(session, cfg, theme=starting_theme(args.theme, cfg), refresh=args.refresh, notices=notices)

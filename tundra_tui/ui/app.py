@@ -380,20 +380,4 @@ class TundraApp(App[int]):
         super()._handle_exception(error)
 
 
-def run_app(session: Session, config: Config, theme: str | None = None, refresh: float | None = None,
-            notices: list[str] | None = None) -> int:
-    """Run the TUI until the user quits (or a signal ends it); return the exit status."""
-    import signal
-
-    app = TundraApp(session, config, theme=theme, refresh=refresh, notices=notices)
-
-    def early(sig: int, frame: object) -> None:
-        app.early_signals.append(sig)  # kept for on_mount, which ends the app the same way
-
-    for sig in (signal.SIGTERM, signal.SIGHUP):  # until the app's own handlers take over at mount
-        signal.signal(sig, early)
-    result = app.run()
-    return app.return_code or int(result or 0)  # Textual sets 1 after an internal error
-
-
-__all__ = ["TundraApp", "run_app"]
+__all__ = ["TundraApp"]
