@@ -192,3 +192,24 @@ def test_a_terminal_that_vanished_mid_write_ends_the_screen_not_its_writer() -> 
             terminal.close()  # its buffer cannot be flushed anywhere: the fd is closed all the same
         except OSError:
             pass
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"]])
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path, fmt: list[str]) -> None:
+    """`tundra stats big.dog | head -1`: exit 0 and nothing on stderr, text or JSON (rich's own answer was
+    exit 1, which says "internal error", with no report)."""
+    from tundra_tui.capture import CaptureWriter
+
+    cap = tmp_path / "many.dog"
+    w = CaptureWriter(cap)
+    for i in range(3000):  # a table of 3,000 rows: far more than a pipe holds
+        w.write(b"m.%d:1|c|#a:%d" % (i, i), 1_700_000_000 * 10**9 + i)
+    w.close()
+    proc = subprocess.Popen([sys.executable, "-m", "tundra_tui", "stats", str(cap), *fmt], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(1)
+    proc.stdout.close()  # the reader is gone before the rest is written
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 0 and err == b"", err

@@ -14,10 +14,26 @@ if TYPE_CHECKING:
     from ..model.spans import SpanSummary
 
 
+class _Console(Console):
+    """A reader that went away (`| head`) ends the command as it ends `--json`: quietly, exit 0 (rich's own
+    answer is SystemExit(1), which would say "internal error" with no report)."""
+
+    def on_broken_pipe(self) -> None:
+        """Later writes (and the flush at exit) go nowhere; the command's BrokenPipeError handler ends it."""
+        import os
+        import sys
+
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise BrokenPipeError
+
+
 def _console() -> Console:
     """Wide when piped, so names and tags are not folded into unreadable columns."""
-    con = Console()
-    return con if con.is_terminal else Console(width=200)
+    con = _Console()
+    return con if con.is_terminal else _Console(width=200)
 
 
 def _t(value: object) -> Text:

@@ -129,7 +129,8 @@ class TundraApp(App[int]):
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         else:
-            self.notify(f"theme '{self._wanted_theme}' not found; using {DEFAULT_THEME}", severity="warning")
+            self.notify(f"theme '{self._wanted_theme}' not found; using {DEFAULT_THEME}", severity="warning",
+                        markup=False)
             self.theme = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
         for notice in self.notices:
             self.notify(notice, severity="warning", timeout=15, markup=False)
