@@ -40,3 +40,15 @@ async def test_markup_and_escapes_are_shown_as_text(tmp_path: Path) -> None:
     finally:
         session.stop()
     assert session.engine.bad_values == 3 and session.internal_errors == 0
+
+
+async def test_keys_queued_behind_quit_start_nothing(tmp_path: Path) -> None:
+    """`q` then `t` (and other screens) before the app is gone: a clean exit, no worker started late."""
+    session = live_session(tmp_path / "q.sock")
+    app = make_app(session)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("q", "t", "question_mark", "slash", "r")
+        assert app.return_code == 0 and getattr(app, "crash_report", None) is None  # set only by a crash
+    finally:
+        session.stop()
