@@ -90,7 +90,8 @@ def _lines(spec: tuple[str, str, str, str, str, str, bool, int, str, int]) -> li
             f"llm.agent.execution:1|c|#agent_name:{agent or 'x'},task_type:{task},success:{str(ok).lower()}"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.fuzz  # the profile's budget: a few dozen examples here, `thorough`'s hundreds in .ci/run
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_line, min_size=1, max_size=40))
 def test_generated_traffic_adds_up_in_every_grouping(traffic: list[tuple[str, str, str, str, str, str, bool, int,
                                                                           str, int]]) -> None:

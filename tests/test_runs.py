@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import tundra_tui.capture.reader as reader
@@ -51,7 +51,7 @@ payload = st.one_of(metric_line(), metric_line(), st.lists(metric_line(), min_si
                     st.binary(min_size=128, max_size=300))
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz  # the profile's budget: a few dozen examples here, `thorough`'s hundreds in .ci/run
 @given(st.lists(st.tuples(stamp, payload, layout), max_size=60), st.sampled_from([64, 700, 4096, 1 << 18]))
 def test_runs_equal_protobuf_decoding(tmp_path_factory: pytest.TempPathFactory,
                                       recs: list[tuple[int, bytes, str]], chunk: int) -> None:
