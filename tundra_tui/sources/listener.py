@@ -68,7 +68,6 @@ class Listener:
         self.oversize = 0
         self.rcvbuf = 0
         self.pending, self._wake = sink, wake  # pending: raw pipe chunks
-        self._stop = False
         self._carry = b""
         self._proc: Any = None
         self._packet_drops = 0
@@ -268,9 +267,9 @@ class Listener:
                 os.kill(self._proc.pid, STOP_SIGNAL)
 
     def close(self, deadline: float | None = None) -> None:
-        """Stop: what is in flight is ingested until `deadline` (time.monotonic), then counted and thrown
-        away; the counters and kernel drops are read, what is left in the socket's queue is counted, and
-        the socket closes."""
+        """Stop: what is in flight moves on for ingest until `deadline` (time.monotonic), then the rest of the
+        pipe is thrown away (counted by difference); the counters and kernel drops are read, what is left in
+        the socket's queue is counted, and the socket closes."""
         if self._final is not None:
             return
         self.begin_stop()
