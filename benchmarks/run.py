@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from agent_host import BENCHES as AGENT_HOST_BENCHES  # noqa: E402
 from baseline_loops import parse_rate  # noqa: E402
+from detail_bytes import BENCHES as DETAIL_BENCHES  # noqa: E402
 from ptyrun import PtyRun  # noqa: E402
 from speed import BENCHES as SPEED_BENCHES  # noqa: E402
 from workload import lines, packets  # noqa: E402
@@ -305,6 +306,7 @@ BENCHES = {"ingest": bench_ingest, "flood": bench_flood_headless, "flood_ui": be
            "seek": bench_seek}
 BENCHES.update(AGENT_HOST_BENCHES)  # passive tap and inline forwarding on a host where the Agent runs
 BENCHES.update(SPEED_BENCHES)  # one-line datagrams, the first frame
+BENCHES.update(DETAIL_BENCHES)  # the detail screen's and a maximised pane's terminal output
 
 
 def main() -> None:

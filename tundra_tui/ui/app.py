@@ -199,14 +199,15 @@ class TundraApp(App[int]):
             self.screen.show(frame.dashboard.fleet, frame.dashboard.models)
         elif isinstance(self.screen, SpansScreen):
             self.screen.show(frame.dashboard.spans, frame.status)
-        elif isinstance(self.screen, DetailScreen):
-            self.screen.show(frame)
-        if not self.display_paused:
-            for pane in self.query(Pane):
-                pane.take(frame)
-            if frame.timeline is not None:
-                self.query_one(Timeline).show(frame.timeline)
-        self.query_one(StatusBar).show(frame.status, frame.dashboard, self.display_paused)
+        if isinstance(self.screen, DetailScreen):  # it covers the dashboard, whose status bar (a layout refresh)
+            self.screen.show(frame)  # would repaint it in full each frame: the dashboard catches up on return
+        else:
+            if not self.display_paused:
+                for pane in self.query(Pane):
+                    pane.take(frame)
+                if frame.timeline is not None:
+                    self.query_one(Timeline).show(frame.timeline)
+            self.query_one(StatusBar).show(frame.status, frame.dashboard, self.display_paused)
         self._tell(frame)
         if message.seq == 1:  # the first frame is on its way to the screen: now what it did not need
             self.call_after_refresh(self.session.start_services)
@@ -243,7 +244,7 @@ class TundraApp(App[int]):
         self.push_screen(HelpScreen(help_rows(self, [*self.BINDINGS, *Pane.BINDINGS], HELP_TEXT)))
 
     def on_row_chosen(self, message: RowChosen) -> None:
-        self.push_screen(DetailScreen(message.group, message.key))
+        self.push_screen(DetailScreen(message.group, message.key), lambda _: self.tick())  # back: catch up
         self.call_after_refresh(self.tick)
 
     def action_fleet(self) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.color import Color, ColorParseError
-from textual_plotext.plot import Plot
+from textual_plotext import Plot
 
 from ..model.detail import DetailPart
 from .fmt import ms, num, rich_colour, span, usd

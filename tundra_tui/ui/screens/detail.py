@@ -73,7 +73,7 @@ class DetailScreen(Screen[None]):
             box.border_subtitle = "z/Z zoom · esc to return"
             yield LinesView(id="detail-figures")
             yield LinesView(id="detail-charts")
-            yield LinesView(id="detail-more")
+            yield LinesView(id="detail-more", grow_only=True)  # events come and go: keep its height
 
     def on_mount(self) -> None:
         self.query_one("#detail-figures", LinesView).show(Text("waiting for the next refresh…"))
@@ -151,7 +151,7 @@ class DetailScreen(Screen[None]):
                  ("tokens in", num(r.input_tokens)), ("tokens out", num(r.output_tokens)),
                  ("cost", "…" if r.pricing else usd(r.cost_usd)), ("$/min", usd(r.cost_per_min)),
                  ("req/s now", f"{r.req_rate:.2f}"), ("tok/s now", num(r.tok_rate))]
-        col = max(width // 2, 20)
+        col = min(max(width // 2, 20), 40)
         out = Text(no_wrap=True)
         for i in range(0, len(pairs), 2):
             for name, value in pairs[i:i + 2]:
@@ -185,7 +185,7 @@ class DetailScreen(Screen[None]):
             out.append(fit(f" {e.text or e.title}", width - 17).rstrip() + "\n")
         if not events:
             out.append("none for it\n")
-        return out
+        return out.append("\n" * (MAX_EVENTS - max(len(events), 1)))  # a fixed height: no layout as they come
 
     def _spans(self, part: DetailPart, width: int) -> Text:
         """The trace port's rollup for the key: its own source, never added into the DogStatsD figures."""

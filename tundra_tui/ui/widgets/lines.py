@@ -15,12 +15,14 @@ from textual.widget import Widget
 
 
 class LinesView(Widget):
-    """Shows a Text, one line per row; its height follows the line count."""
+    """Shows a Text, one line per row; its height follows the line count (never shrinks when `grow_only`:
+    a height change is a layout, and a layout repaints the whole screen)."""
 
     DEFAULT_CSS = "LinesView { height: auto; }"
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, grow_only: bool = False) -> None:
         super().__init__(id=id)
+        self.grow_only = grow_only
         self._lines: list[Text] = []
         self._strips: list[Strip | None] = []
 
@@ -35,6 +37,8 @@ class LinesView(Widget):
         if lines and not lines[-1].plain and len(lines) > 1:
             lines.pop()  # a trailing newline is not a line
         old = self._lines
+        if self.grow_only and len(lines) < len(old):
+            lines += [Text()] * (len(old) - len(lines))
         if lines == old:
             return
         self._lines = lines
