@@ -58,15 +58,63 @@ async def test_quit_and_refresh_messages(live) -> None:
     assert app.return_code == 0
 
 
-async def test_help_opens_and_closes(live) -> None:
+async def test_help_group_sort_refresh_and_maximise_keys(live) -> None:
+    """One screen, the keys that change what it shows: help, grouping and sort, refresh rate, maximised panes."""
     app = make_app(live)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("question_mark")
+    watch = Watch()
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        await pilot.press("question_mark")  # help opens and closes
         assert isinstance(app.screen, HelpScreen)
         keys = [k for k, _ in app.screen.rows]
         assert {"q", "?", "/", "g", "s", "r", "t", "+", "-", "1-6"} <= set(keys)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+        app.refresh_s = 1.0  # refresh rate keys
+        await pilot.press("plus")
+        assert app.refresh_s == 0.5
+        await pilot.press("minus", "minus")
+        assert app.refresh_s == 2.0
+
+        for n in range(1, 7):  # number keys maximise panes
+            await pilot.press(str(n))
+            assert app.maximized == n
+            assert app.screen.maximized is app.query_one(f"#pane-{n}", Pane)
+        await pilot.press("6")
+        assert app.maximized is None and app.screen.maximized is None
+        await pilot.press("2", "escape")
+        assert app.screen.maximized is None
+
+        seen = []  # group and sort cycle
+        for _ in range(4):
+            await pilot.press("g")
+            seen.append(app.group)
+        assert seen == ["provider", "agent", "profile", "model"]
+        rows = live.frame("provider", "requests").grouping.rows
+        assert {r.key for r in rows} == {"Local", "OpenAI", "Anthropic"}
+        await pilot.press("s")
+        assert app.sort == "errors"
+        rows = live.frame(app.group, app.sort).grouping.rows
+        assert [r.errors for r in rows] == sorted((r.errors for r in rows), reverse=True)  # by count, not rate
+    assert ("group", "provider") in watch.settings() and ("sort", "errors") in watch.settings()
+
+
+THEMES = ["tundra-dark", "tundra-light", "tundra-ansi", "textual-dark", "nord"]
+
+
+async def test_every_theme_renders_every_pane(live) -> None:
+    """Started in the first theme, then switched to each other one (as `t` does): every pane has text."""
+    app = make_app(live, theme=THEMES[0])
+    async with app.run_test(size=SIZE) as pilot:
+        for theme in THEMES:
+            app.theme = theme
+            app.tick()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.theme == theme
+            assert "Traceback" not in app.export_screenshot()
+            for n in range(1, 7):
+                assert any(line.strip() for line in pane_lines(app.query_one(f"#pane-{n}", Pane))), (theme, n)
 
 
 async def test_pause_keeps_ingesting(live, tmp_path: Path) -> None:
@@ -87,34 +135,6 @@ async def test_pause_keeps_ingesting(live, tmp_path: Path) -> None:
         await pilot.press("space")
         assert not app.display_paused
     assert ("paused", True) in watch.settings() and ("paused", False) in watch.settings()
-
-
-async def test_group_and_sort_cycle(live) -> None:
-    app = make_app(live)
-    watch = Watch()
-    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
-        seen = []
-        for _ in range(4):
-            await pilot.press("g")
-            seen.append(app.group)
-        assert seen == ["provider", "agent", "profile", "model"]
-        rows = live.frame("provider", "requests").grouping.rows
-        assert {r.key for r in rows} == {"Local", "OpenAI", "Anthropic"}
-        await pilot.press("s")
-        assert app.sort == "errors"
-        rows = live.frame(app.group, app.sort).grouping.rows
-        assert [r.errors for r in rows] == sorted((r.errors for r in rows), reverse=True)  # by count, not rate
-    assert ("group", "provider") in watch.settings() and ("sort", "errors") in watch.settings()
-
-
-async def test_refresh_rate_keys(live) -> None:
-    app = make_app(live)
-    async with app.run_test(size=SIZE) as pilot:
-        app.refresh_s = 1.0
-        await pilot.press("plus")
-        assert app.refresh_s == 0.5
-        await pilot.press("minus", "minus")
-        assert app.refresh_s == 2.0
 
 
 async def test_filter_by_tags_replay(tmp_path: Path) -> None:
@@ -157,19 +177,6 @@ async def test_record_key_writes_a_capture(live, tmp_path: Path) -> None:
         assert live.recorder is None
     assert [m.payload for m in CaptureReader(path)] == [b"m:%d|c" % i for i in range(5)]
     assert path.parent.name == "tundra"  # platformdirs data dir
-
-
-async def test_number_keys_maximise_panes(live) -> None:
-    app = make_app(live)
-    async with app.run_test(size=SIZE) as pilot:
-        for n in range(1, 7):
-            await pilot.press(str(n))
-            assert app.maximized == n
-            assert app.screen.maximized is app.query_one(f"#pane-{n}", Pane)
-        await pilot.press("6")
-        assert app.maximized is None and app.screen.maximized is None
-        await pilot.press("2", "escape")
-        assert app.screen.maximized is None
 
 
 async def test_bad_lines_on_demand(live, tmp_path: Path) -> None:
@@ -240,19 +247,6 @@ async def test_seek_equals_straight_play() -> None:
     finally:
         straight.stop()
         sought.stop()
-
-
-@pytest.mark.parametrize("theme", ["tundra-dark", "tundra-light", "tundra-ansi", "textual-dark", "nord"])
-async def test_every_theme_renders_every_pane(live, theme: str) -> None:
-    app = make_app(live, theme=theme)
-    async with app.run_test(size=SIZE) as pilot:
-        app.tick()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert app.theme == theme
-        assert "Traceback" not in app.export_screenshot()
-        for n in range(1, 7):
-            assert any(line.strip() for line in pane_lines(app.query_one(f"#pane-{n}", Pane)))
 
 
 async def test_bad_theme_file_notifies_and_falls_back(live, isolated_dirs: Path) -> None:
