@@ -22,6 +22,13 @@ from tundra_tui.commands import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker runs at the price helper's niceness (services/prices.py lowers the helper's to 10, so a
+    screen comes first): two busy workers on two cores would otherwise starve the helper a `--once` waits for."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and os.getpriority(os.PRIO_PROCESS, 0) < 10:
+        os.setpriority(os.PRIO_PROCESS, 0, 10)
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Keep tests away from the user's config and data dirs."""
