@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import socket
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+import msgpack
+import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from tundra_tui.model.spans import SpanBook
-from tundra_tui.services.spanfeed import SpanFeed
+from tundra_tui.services.spanfeed import SpanFeed, SpanRecorder
+from tundra_tui.services.traceproxy import TraceProxy
 from tundra_tui.traces import decode
 from tundra_tui.ui.screens.spans import SpansScreen, WaterfallScreen
+from tundra_tui.ui.widgets.statusbar import StatusBar
 
 from .ui_fixtures import live_session, make_app
+from .waits import wait_until
 
 TRACE = "6b09ad8300000000d104eaf4e896529d"
 
@@ -97,3 +105,54 @@ async def test_spans_screen_with_no_trace_port_says_so(tmp_path: Path) -> None:
             assert "received 0" in str(app.screen.query_one("#spans-counters", Static).render())
     finally:
         session.stop()
+
+
+async def test_status_bar_counts_the_agents_failures(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on: the Agent is down
+        s.bind(("127.0.0.1", 0))
+        down = s.getsockname()[1]
+    proxy = TraceProxy("http://127.0.0.1:0", SpanBook(), forward=f"http://127.0.0.1:{down}")
+    proxy.start()
+    session = live_session(tmp_path / "d.sock")
+    session.spans = SpanFeed(proxy.book, proxy)
+    for _ in range(2):
+        req = urllib.request.Request(proxy.url + "/v0.4/traces", data=msgpack.packb([]), method="POST")
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(req, timeout=30)
+        assert bad.value.code == 502
+    app = make_app(session)
+    try:
+        async with app.run_test(size=(160, 30)) as pilot:
+            app.tick()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            bar = str(app.query_one(StatusBar).render())
+            assert "spans 0 agent err 2" in bar, bar
+            await pilot.press("x")
+            await pilot.pause()
+            app.tick()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert "agent errors 2" in str(app.screen.query_one("#spans-counters", Static).render())
+    finally:
+        session.stop()
+        proxy.stop()
+
+
+async def test_status_bar_says_when_the_spans_sidecar_fails(tmp_path: Path) -> None:
+    session = _spans_session(tmp_path / "f.sock")
+    feed = session.spans
+    assert feed is not None
+    feed.recorder = SpanRecorder("/dev/full", overwrite=True)  # every write: ENOSPC, as on a full disk
+    feed.recorder.put(list(feed.book.summary().recent), 1)
+    wait_until(lambda: feed.status().get("spans_record_error"), "the sidecar's error")
+    app = make_app(session)
+    try:
+        async with app.run_test(size=(160, 30)) as pilot:
+            app.tick()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert "rec failed" in str(app.query_one(StatusBar).render())
+    finally:
+        session.stop()
+    assert feed.status()["spans_record_error"] == "recording spans to /dev/full stopped: disk full"  # kept after

@@ -93,7 +93,7 @@ class StatusBar(Static):
         if st.recording:
             rec = "bold " + self.c("alarm")
             items.append(Item(Text(f"●REC {num(st.recorded)}", style=rec), Text("●REC", style=rec), 9))
-        if st.record_error:
+        if st.record_error or st.spans_record_error:  # the capture, or its .spans sidecar
             items.append(Item(Text("rec failed", style=self.c("alarm")), None, 9))
         items.append(Item(Text(clock(dash.as_of if replay else now)), None, 1))  # capture time in a replay
         if st.agent:
