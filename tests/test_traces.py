@@ -175,3 +175,12 @@ def test_kept_spans_and_dedupe_memory_are_bounded() -> None:
     assert summary.llm == 30 and summary.received == 40  # the last ten, remembered, were not counted twice
     assert [s.span_id for s in summary.recent] == ["29", "28", "27", "26", "25"]
     assert len(book._seen) == 10 and book.duplicates == 10
+
+
+def test_per_model_rows_are_bounded() -> None:
+    book = SpanBook(models=3)
+    events = [dict(EVP_EVENT, span_id=str(i), _dd={}, meta={"model_name": f"m{i % 5}", "model_provider": "p"})
+              for i in range(10)]  # five models, two spans each
+    book.add(decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": events}).encode()))
+    rows = {(m.model, m.provider): m.spans for m in book.summary().models}
+    assert rows == {("m0", "p"): 2, ("m1", "p"): 2, ("m2", "p"): 2, ("(other models)", ""): 4}

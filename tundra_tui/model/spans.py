@@ -23,6 +23,8 @@ TEXT_LIMIT = 2048  # bytes kept per prompt or completion
 RECENT = 500  # spans kept for the list and the waterfalls
 RECENT_JSON = 100  # the newest of them in the dashboard document
 SEEN = 100_000  # spans remembered for dedupe (the copies a tracer sends twice arrive close together)
+MODELS = 1000  # (model, provider) rows kept; spans of any further pair fold into OTHER (names come from the wire)
+OTHER = ("(other models)", "")
 
 
 @dataclass
@@ -89,10 +91,11 @@ class SpanBook:
     """Counts, rollups and a bounded ring of recent spans; safe to feed from one thread and read from others."""
 
     def __init__(self, redactor: Redactor | None = None, text_limit: int = TEXT_LIMIT, recent: int = RECENT,
-                 seen: int = SEEN) -> None:
+                 seen: int = SEEN, models: int = MODELS) -> None:
         self.redactor = redactor or Redactor()
         self.text_limit = text_limit
         self._seen_cap = seen
+        self._models_cap = models
         self._lock = threading.Lock()
         self._recent: deque[LLMSpan] = deque(maxlen=recent)
         self._seen: dict[int, None] = {}  # hash of (trace_id, span_id): ~100 bytes a span instead of ~300
@@ -129,13 +132,21 @@ class SpanBook:
                 self.llm += 1
                 self._recent.append(s)
                 if s.model:
-                    agg = self._models.setdefault((s.model, s.provider), _ModelAgg())
+                    agg = self._model_agg((s.model, s.provider))
                     agg.spans += 1
                     agg.errors += s.status == "error"
                     agg.input_tokens += s.input_tokens or 0.0
                     agg.output_tokens += s.output_tokens or 0.0
                     agg.latency_ms.add(s.duration_ns / 1e6)
         return new
+
+    def _model_agg(self, key: tuple[str, str]) -> _ModelAgg:
+        agg = self._models.get(key)
+        if agg is None:
+            if len(self._models) >= self._models_cap:
+                key = OTHER
+            agg = self._models.setdefault(key, _ModelAgg())
+        return agg
 
     def _shown(self, s: LLMSpan) -> LLMSpan:
         r, limit = self.redactor, self.text_limit
