@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import zstandard
 
+import tundra_tui.capture.frames as frames_mod
 import tundra_tui.capture.spill as spill_mod
 from tundra_tui.capture import CaptureWriter, DogMsg, encode, header, read_capture
 from tundra_tui.commands.replay import SAMPLE
@@ -22,6 +23,8 @@ from tundra_tui.model import Engine
 from tundra_tui.model.engine import Mode
 from tundra_tui.session import Session
 from tundra_tui.sources import Replay
+
+from .waits import wait_until
 
 PACKETS = [(m.timestamp, m.payload) for m in read_capture(SAMPLE)]
 
@@ -80,6 +83,8 @@ def straight_play(packets: list[tuple[int, bytes]], start: int) -> dict[int, tup
 def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write, packets, checkpoints: bool) -> None:
     """Seeks back and forth land on the numbers of a straight play to the same point, across many blocks."""
     monkeypatch.setattr(spill_mod, "BLOCK_PACKETS", 97)  # ~90 blocks from the small sample
+    monkeypatch.setattr(frames_mod, "ROW_PACKETS", 97)  # and ~90 rows of frames, indexed in place
+    monkeypatch.setattr(frames_mod, "FRAME_PACKETS", 1000)  # the sample in one frame is too big for a row
     path = tmp_path / "c.dog"
     write(path, packets)
     session = Session(Replay(path, speed=1.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD))
@@ -91,6 +96,9 @@ def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
         ctl.jump("end")  # likely asked before the index gets there: it lands when it can
         assert ctl.settle(30) and rp.indexed and rp.position_ns == rp.end_ns
         assert rp.count == len(packets) and len(rp.spill.offsets) > 50
+        in_place = write is _multi_frame  # tundra's frames are read where they are; the Agent's one frame spilled
+        assert (rp.frames_in_place == len(packets) + 1) if in_place else rp.frames_in_place == 0
+        assert set(rp.spill.skips) == ({8, 0} if in_place else {-1})
         assert rp.get(0, rp.count) == packets  # play order is file order
         start = rp.start_ns
         if checkpoints:  # every checkpoint built first: seeks restore them from the spill
@@ -126,7 +134,13 @@ def _spill_fds(pid: int | str, folder: Path) -> list[str]:
     return out
 
 
-def test_spill_is_private_nameless_and_closed_on_stop(tmp_path: Path) -> None:
+@pytest.fixture
+def one_frame_spills(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled sample is one small zstd frame: too big for a row here, so it is spilled as an Agent's is."""
+    monkeypatch.setattr(frames_mod, "FRAME_PACKETS", 1000)
+
+
+def test_spill_is_private_nameless_and_closed_on_stop(tmp_path: Path, one_frame_spills: None) -> None:
     spill_dir = tmp_path / "spill"
     spill_dir.mkdir()
     rp = Replay(SAMPLE, spill_dir=spill_dir)
@@ -142,33 +156,42 @@ def test_spill_is_private_nameless_and_closed_on_stop(tmp_path: Path) -> None:
     assert _spill_fds("self", spill_dir) == []
 
 
-def test_spill_goes_on_an_internal_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fault while indexing ends the index where it is (the replay plays that, marked truncated); the file
-    goes when the replay stops."""
-    real = spill_mod.Spill.append
+@pytest.mark.parametrize("in_place", [False, True], ids=["spilled", "frames"])
+def test_spill_goes_on_an_internal_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool) -> None:
+    """A fault while indexing ends the index where it is (the replay plays that, marked truncated); the spill
+    and the capture opened for reading in place go when the replay stops."""
+    name = "add_row" if in_place else "append"
+    real = getattr(spill_mod.Spill, name)
 
-    def broken(self: spill_mod.Spill, packets: list[tuple[int, bytes]]) -> None:
+    def broken(self: spill_mod.Spill, *args: object) -> None:
         if self.count:
             raise RuntimeError("boom")
-        real(self, packets)
+        real(self, *args)
 
     monkeypatch.setattr(spill_mod, "BLOCK_PACKETS", 100)
-    monkeypatch.setattr(spill_mod.Spill, "append", broken)
-    rp = Replay(SAMPLE, spill_dir=tmp_path)
+    monkeypatch.setattr(frames_mod, "ROW_PACKETS", 100)
+    monkeypatch.setattr(frames_mod, "FRAME_PACKETS", 1000)  # the one frame is spilled
+    monkeypatch.setattr(spill_mod.Spill, name, broken)
+    path = tmp_path / "c.dog"
+    (_multi_frame if in_place else _single_frame)(path, PACKETS)
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    rp = Replay(path, spill_dir=spill_dir)
     rp.start()
     assert rp.spill is not None and rp.spill.wait_for(2**62, 30)
     assert rp.index_error == "indexing stopped: boom" and rp.truncated and 0 < rp.count < len(PACKETS)
     assert rp.get(0, rp.count) == PACKETS[: rp.count]
-    assert len(_spill_fds("self", tmp_path)) == 1
+    assert len(_spill_fds("self", spill_dir)) == 1
+    assert len(_spill_fds("self", path)) == (1 if in_place else 0)
     rp.stop()
-    assert _spill_fds("self", tmp_path) == [] and list(tmp_path.iterdir()) == []
+    assert _spill_fds("self", tmp_path) == [] and list(spill_dir.iterdir()) == []
 
 
 _CHILD = """
 import sys
-import threading
-from itertools import pairwise
+import tundra_tui.capture.frames as frames
 from tundra_tui.sources import Replay
+frames.FRAME_PACKETS = 1000  # the sample's one frame is spilled
 rp = Replay(sys.argv[1], spill_dir=sys.argv[2])
 rp.start()
 rp.spill.wait_for(2**62)
@@ -208,7 +231,7 @@ def test_seeks_coalesce_and_never_block_the_asker(tmp_path: Path) -> None:
         assert rp.spill.wait_for(2**62, 30)
         landed: list[int] = []
         real = ctl._land
-        ctl._land = lambda ts: (landed.append(ts), real(ts))[1]  # type: ignore[method-assign]
+        ctl._land = lambda ts, **kw: (landed.append(ts), real(ts, **kw))[1]  # type: ignore[method-assign]
         with session.lock:  # the engine is busy: a landing cannot get past this
             for _ in range(60):
                 ctl.jump("start")
@@ -244,3 +267,80 @@ async def test_timeline_shows_how_far_the_index_reaches() -> None:
         timeline.show(TimelinePart(pos, ()))
         text = timeline._last.plain if timeline._last else ""
         assert "indexing" not in text and "┄" not in text
+
+
+@pytest.mark.parametrize("write", [_multi_frame, _single_frame], ids=["multi", "single"])
+def test_refilter_while_playing_equals_a_filtered_play(tmp_path: Path, write) -> None:
+    """A new filter rebuilds the engine outside the lock while the replay plays on: once swapped in, it holds
+    exactly a filtered straight play of what was fed, and play goes on from there."""
+    path = tmp_path / "c.dog"
+    write(path, PACKETS)
+    session = Session(Replay(path, speed=8.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD))
+    session.start()
+    try:
+        rp, ctl = session.replay, session.replay_control
+        assert rp is not None and ctl is not None
+        wait_until(lambda: rp.pos > 1000, "a thousand packets played")
+        session.set_filter(frozenset({"model:gpt-4o"}))
+        assert ctl.settle(30)
+        wait_until(lambda: ctl._fed > 2000, "more played after the swap")  # the ingest thread goes on
+        with session.lock:
+            fed, engine = ctl._fed, session.engine
+            at = rp.clock_at(fed - 1)
+            got = engine.grouping(at, "model", "requests").rows
+        ref = Engine(Mode.DASHBOARD)
+        ref.set_filter(frozenset({"model:gpt-4o"}))
+        ref.feed(PACKETS[:fed])
+        want = ref.grouping(at, "model", "requests").rows
+        assert got == want and [r.key for r in got] == ["gpt-4o"] and got[0].requests > 0
+    finally:
+        session.stop()
+
+
+async def test_sixty_home_end_pairs_coalesce_and_keys_keep_answering(tmp_path: Path) -> None:
+    """60 Home/End pairs pressed in a row while the engine is busy (another thread holds the session lock):
+    every key is handled at once (none needs the lock), the head shows the last target, and only the last
+    seek lands, with the numbers of a straight play to the end."""
+    from tests.ui_fixtures import make_app
+
+    session = Session(Replay(SAMPLE, speed=1.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD))
+    session.start()
+    rp, ctl = session.replay, session.replay_control
+    assert rp is not None and ctl is not None and rp.spill is not None and rp.spill.wait_for(2**62, 30)
+    landed: list[int] = []
+    real = ctl._land
+    ctl._land = lambda ts, **kw: (landed.append(ts), real(ts, **kw))[1]  # type: ignore[method-assign]
+    busy, done = threading.Event(), threading.Event()
+    released_by_test: list[bool] = []
+
+    def engine_busy() -> None:  # the lock held as a long ingest would; let go when the test says so
+        with session.lock:
+            busy.set()
+            released_by_test.append(done.wait(60))
+
+    holder = threading.Thread(target=engine_busy)
+    try:
+        async with make_app(session).run_test(size=(80, 24)) as pilot:
+            await pilot.press("space")
+            assert rp.paused
+            holder.start()
+            assert busy.wait(10)
+            for _ in range(60):
+                await pilot.press("home", "end")
+            assert ctl.position_ns == rp.end_ns  # the head already shows where it is going
+            await pilot.press("space")  # and keys still act at once
+            assert not rp.paused
+            await pilot.press("space")
+            done.set()
+            holder.join()
+            assert released_by_test == [True]  # the 121 keys went through while the lock was held
+            assert ctl.settle(30)
+            assert len(landed) <= 2 and landed[-1] == rp.end_ns  # the one under way when asked, then the last
+            assert rp.position_ns == rp.end_ns
+            with session.lock:
+                assert session.engine.packets == len(PACKETS)
+    finally:
+        done.set()
+        if holder.is_alive():
+            holder.join()
+        session.stop()

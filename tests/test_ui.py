@@ -147,6 +147,7 @@ async def test_filter_by_tags_replay(tmp_path: Path) -> None:
             await pilot.press("enter")
             await pilot.pause()
             assert session.filter == frozenset({"model:gpt-4o"})
+            assert session.replay_control is not None and session.replay_control.settle(10)  # rebuilt off the UI
             rows = session.frame().grouping.rows
             assert [r.key for r in rows] == ["gpt-4o"]
             full = session.dashboard()  # the JSON contract stays unfiltered

@@ -4,6 +4,11 @@ The app talks only to `ReplayController`; the Session keeps ingest, the lock and
 checkpoints every CHECKPOINT_S of capture time (built by a prescan thread, off the ingest thread) make
 a seek anywhere cost at most that much re-ingest. Where the capture's errors are (the timeline's marks)
 is found by a byte scan on its own thread, never on the UI's. No Textual here.
+
+Seeks and re-filters run on one seek thread and never read the capture with the session lock held: the
+ingest thread is held (the Replay hands out nothing), a private engine is built from a checkpoint or from the
+start outside the lock, and only the swap (and the head's new place) happens under it. A forward seek with no
+nearer checkpoint feeds the live engine instead, a batch at a time: each batch read unlocked, fed locked.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class ReplayController:
         self._errors: tuple[tuple[int, int], ...] | None = None  # (second, error marks), once scanned
         self._asked = threading.Condition()  # guards the seek asked for (`_want`), the seek thread waits on it
         self._want: int | None = None
+        self._refilter: frozenset[str] | None = None  # a new filter, applied by the seek thread
         self._landed = threading.Event()
         self._landed.set()
         self._seeker: threading.Thread | None = None
@@ -143,11 +149,15 @@ class ReplayController:
         waits there (the timeline says "indexing… N%") and lands when the index reaches it."""
         with self._asked:
             self._want = ts_ns
-            self._landed.clear()
-            self._asked.notify()
-            if self._seeker is None:
-                self._seeker = threading.Thread(target=self._seek_loop, name="tundra-seek", daemon=True)
-                self._seeker.start()
+            self._ask()
+
+    def _ask(self) -> None:
+        """With `_asked` held: wake the seek thread (started on the first ask)."""
+        self._landed.clear()
+        self._asked.notify()
+        if self._seeker is None:
+            self._seeker = threading.Thread(target=self._seek_loop, name="tundra-seek", daemon=True)
+            self._seeker.start()
 
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until the last seek asked has landed; whether it has."""
@@ -163,38 +173,92 @@ class ReplayController:
         rp, session = self.replay, self.session
         while not session.stopping:
             with self._asked:
-                self._asked.wait_for(lambda: self._want is not None or session.stopping, 0.5)
-                target = self._want
-            if target is None:
+                self._asked.wait_for(lambda: self._want is not None or self._refilter is not None
+                                     or session.stopping, 0.5)
+                target, terms = self._want, self._refilter
+            if target is None and terms is None:
                 continue
-            if not rp.indexed and target > rp.end_ns and rp.spill is not None:
+            if target is not None and not rp.indexed and target > rp.end_ns and rp.spill is not None:
                 rp.spill.wait_for(rp.count + 1, 0.2)  # past the index: look again as it grows, or at a new ask
                 continue
-            try:
-                self._land(target)
+            try:  # a landing builds its engine with the new filter too (the old one's checkpoints are gone)
+                self._land(target, live=terms is None) if target is not None else self._rebuild()
             except Exception as exc:  # our own bug: this seek is dropped, the screen goes on
                 session.report_internal_error(exc, "seek")
+            finally:
+                if not rp.done:
+                    session.resume_ingest()
             with self._asked:
                 if self._want == target:
                     self._want = None
+                if terms is not None and self._refilter is terms:
+                    self._refilter = None
+                if self._want is None and self._refilter is None:
                     self._landed.set()
+            if terms is not None:
+                self._start_prescan()
 
-    def _land(self, ts_ns: int) -> None:
-        """Move to capture time `ts_ns`: everything up to it is ingested, nothing after."""
+    def _land(self, ts_ns: int, live: bool = True) -> None:
+        """Move to capture time `ts_ns`: everything up to it is ingested, nothing after. The capture is read
+        with no lock held; a newer ask abandons this one between batches."""
         rp, session = self.replay, self.session
-        best = self._best(rp.index_at(min(ts_ns, rp.end_ns)) if ts_ns >= rp.start_ns else 0)
-        restored = self._restore(best[1]) if best is not None else None  # read from disk before the lock
+        asked, ts_ns = ts_ns, min(ts_ns, rp.end_ns)
+        target = rp.index_at(ts_ns) if ts_ns >= rp.start_ns else 0
+        best = self._best(target)
         with session.lock:
-            target = rp.rewind(ts_ns)
-            if best is not None and (best[0] > target or restored is None):
-                best = None  # only the start is at or before the target
-            if target < self._fed or (best is not None and best[0] > self._fed):  # behind us, or nearer ahead
-                engine, self._fed = (restored, best[0]) if best is not None and restored else (self._fresh(), 0)
-                session.replace_engine_locked(engine)
-            _feed_range(session.engine, rp, self._fed, target)
-            self._fed = target
-        if not rp.done:
-            session.resume_ingest()
+            rp.hold(drop=True)  # the ingest thread stops here; a batch it read before is dropped
+            fed = self._fed
+        landed = False
+        try:
+            if live and fed <= target and (best is None or best[0] <= fed):  # ahead, nearer than any checkpoint
+                for i in range(fed, target, 4096):
+                    if self._want != asked:
+                        return  # a newer ask: it starts from here
+                    batch = rp.get(i, min(i + 4096, target))
+                    with session.lock:
+                        session.feed_locked(batch)
+                        self._fed = i + len(batch)
+                engine = None
+            else:
+                restored = self._restore(best[1]) if best is not None else None
+                engine, start = (restored, best[0]) if best is not None and restored is not None else (
+                    self._fresh(), 0)
+                for i in range(start, target, 4096):  # a private engine: no lock
+                    if self._want != asked:
+                        return
+                    engine.feed(rp.get(i, min(i + 4096, target)))
+            landed = True
+            with session.lock:
+                if engine is not None:
+                    session.replace_engine_locked(engine)
+                self._fed = target
+                rp.rewind_to(target, ts_ns)
+        finally:
+            if not landed:  # the head goes back to what the engine holds, and waits for the next ask
+                clock = rp.clock_at(self._fed - 1) if self._fed else rp.start_ns - 1
+                with session.lock:
+                    rp.rewind_to(self._fed, clock)
+            rp.release()
+
+    def _rebuild(self) -> None:
+        """A new filter: the engine is rebuilt up to the head outside the lock, then swapped in. Paced play
+        goes on where it was: the ingest thread catches up whatever time passed meanwhile."""
+        rp, session = self.replay, self.session
+        with session.lock:
+            rp.hold(drop=False)  # the batch the ingest thread may hold is fed; none after it
+            fed = self._fed
+        try:
+            engine = self._fresh()
+            start = 0
+            while True:
+                _feed_range(engine, rp, start, fed)
+                with session.lock:
+                    if self._fed == fed:
+                        session.replace_engine_locked(engine)
+                        return
+                    start, fed = fed, self._fed  # that one batch: read it outside the lock too
+        finally:
+            rp.release()
 
     def _best(self, target: int) -> tuple[int, tuple[int, int]] | None:
         """The checkpoint nearest before packet `target`, if any."""
@@ -214,13 +278,14 @@ class ReplayController:
         return spill.kept_bytes if spill is not None else 0
 
     def refilter(self, terms: frozenset[str]) -> None:
-        """A new tag filter: the engine is rebuilt up to the head (a replay can show the past filtered)."""
+        """A new tag filter: the seek thread rebuilds the engine up to the head (a replay shows the past
+        filtered); `settle` waits for it."""
         with self.session.lock:
             self._checkpoints.clear()
-            engine = self._fresh(terms)
-            _feed_range(engine, self.replay, 0, self._fed)
-            self.session.replace_engine_locked(engine)
-        self._start_prescan()
+            self._prescan_gen += 1  # a prescan under way keeps none of the old filter's
+        with self._asked:
+            self._refilter = terms
+            self._ask()
 
     # -- checkpoints ----------------------------------------------------------------------------
     def _fresh(self, terms: frozenset[str] | None = None) -> Engine:

@@ -59,9 +59,13 @@ class CaptureReader:
         self._open().close()  # fail now, with one clear line, if it is not a capture
 
     # -- the byte stream ------------------------------------------------------------------------
-    def _open(self) -> _Stream:
-        fh = _open_regular(self.path)
+    def _open(self, at: int = 0) -> _Stream:
+        fh = open_regular(self.path)
+        fh.seek(at)
         stream = _Stream(fh, self)
+        if at:  # a frame in the middle: no header there (the file's was checked when it was opened)
+            stream.head = stream.read()
+            return stream
         head = stream.read_at_least(8)
         if len(head) < 8 and _cut_header(stream.magic, head):  # empty, or cut before its first record
             self._truncate("empty file: no records" if not stream.magic else "capture ends before its first record")
@@ -90,9 +94,10 @@ class CaptureReader:
         for batch in self._scan(full=True):
             yield from batch  # type: ignore[misc]
 
-    def batches(self) -> Iterator[list[Packet]]:
-        """(ts_ns, payload) of every record, a chunk's worth at a time: the fast way to replay a file."""
-        return self._scan(full=False)  # type: ignore[return-value]
+    def batches(self, at: int = 0) -> Iterator[list[Packet]]:
+        """(ts_ns, payload) of every record, a chunk's worth at a time: the fast way to replay a file. With `at`,
+        from the zstd frame at that file offset on (one that starts at a record: see frames.py)."""
+        return self._scan(full=False, at=at)  # type: ignore[return-value]
 
     def runs(self) -> Iterator[Runs]:
         """The records as runs (each second's datagrams as one list of lines), a chunk at a time: the fastest
@@ -100,67 +105,29 @@ class CaptureReader:
         for batch in self._scan(full=False, bulk=True):
             yield batch if type(batch) is Runs else runs_of(batch)  # type: ignore[arg-type]
 
-    def _scan(self, full: bool, bulk: bool = False) -> Iterator[list[Packet] | list[DogMsg] | Runs]:
-        scale = 1 if self.version >= 3 else 1_000_000_000
-        fast = not full and self.version >= 3
-        bulk = bulk and fast
-        match, unpack, from_bytes = _HEAD.match, _U32.unpack_from, int.from_bytes
-        sizes: dict[bytes, int] = {}
-        highs: dict[bytes, int] = {}  # the top 5 bytes of a timestamp change every 2**28 ns: decode them once
-        with self._open() as stream:
+    def _scan(self, full: bool, bulk: bool = False, at: int = 0) -> Iterator[list[Packet] | list[DogMsg] | Runs]:
+        bulk = bulk and not full and self.version >= 3
+        records = RecordDecoder(self.version, full)
+        with self._open(at) as stream:
             buf = stream.head
             if not buf:
+                if at:  # bytes are there, but not one whole record comes out of them
+                    self._truncate("capture ends early")
                 return  # cut before the first record: nothing to read
-            pos = 8
+            pos = 8 if not at else 0
             while True:
                 if bulk:  # as many whole records as possible in one go; the rest of the chunk record by record
                     runs, used = bulk_runs(buf[pos:] if pos else buf)
                     if used:
                         yield Runs(runs)
                         pos += used
-                out: list[Any] = []
-                app = out.append
-                end = len(buf)
-                while pos + 4 <= end:
-                    (length,) = unpack(buf, pos)
-                    if length == 0:
-                        yield out
-                        return  # separator before the tagger state
-                    start, stop = pos + 4, pos + 4 + length
-                    if stop > end:
-                        if length > MAX_RECORD:
-                            yield out
-                            self._truncate(f"a record claims {length:,} bytes (over {MAX_RECORD:,})")
-                            return
-                        break
-                    pos = stop
-                    if fast:
-                        m = match(buf, start, stop)
-                        if m is not None:
-                            tsb, szb, lnb = m.groups()
-                            n = sizes.get(lnb)
-                            if n is None:
-                                n = sizes[lnb] = read_varint(lnb, 0)[0]
-                            p = m.end()
-                            if p + n == stop and szb == lnb:  # the payload is the last field, and all of it counts
-                                hi = highs.get(tsb[4:])
-                                if hi is None:
-                                    if len(highs) > 100_000:
-                                        highs.clear()
-                                    hi = highs[tsb[4:]] = read_varint(_LOW4 + tsb[4:], 0)[0]
-                                lo = from_bytes(tsb[:4], "little")
-                                ts = hi | lo & 0x7F | lo >> 1 & 0x3F80 | lo >> 2 & 0x1FC000 | lo >> 3 & 0xFE00000
-                                app((ts, buf[p:stop]))
-                                continue
-                    try:
-                        msg = decode(buf[start:stop])
-                    except (ValueError, IndexError):
-                        yield out
-                        self._truncate("a record is damaged")
-                        return
-                    msg = msg._replace(timestamp=msg.timestamp * scale)
-                    app(msg if full else (msg.timestamp, msg.payload))
+                out, pos, stop = records.decode(buf, pos)
                 yield out
+                if stop is not None:
+                    if stop is not END:
+                        self._truncate(stop)
+                    return
+                end = len(buf)
                 more = stream.read()
                 if not more:
                     if pos + 4 > end:
@@ -173,6 +140,66 @@ class CaptureReader:
                 pos = 0
 
 
+END = "the separator before the tagger state"
+
+
+class RecordDecoder:
+    """Whole records out of decompressed capture bytes: the one record loop, shared by the reader and by the
+    frame index (frames.py), so both find the very same records."""
+
+    def __init__(self, version: int = 3, full: bool = False) -> None:
+        self.scale = 1 if version >= 3 else 1_000_000_000
+        self.full = full
+        self.fast = not full and version >= 3
+        self._sizes: dict[bytes, int] = {}
+        self._highs: dict[bytes, int] = {}  # the top 5 bytes of a timestamp change every 2**28 ns: decode them once
+
+    def decode(self, buf: bytes, pos: int) -> tuple[list[Any], int, str | None]:
+        """Records from `pos` on: (records, where the first one not read starts, why it stopped: None if the
+        bytes ran out (what is left is a cut record), END at the separator, else what is wrong there)."""
+        match, unpack, from_bytes = _HEAD.match, _U32.unpack_from, int.from_bytes
+        sizes, highs, fast, full, scale = self._sizes, self._highs, self.fast, self.full, self.scale
+        out: list[Any] = []
+        app = out.append
+        end = len(buf)
+        while pos + 4 <= end:
+            (length,) = unpack(buf, pos)
+            if length == 0:
+                return out, pos, END
+            start, stop = pos + 4, pos + 4 + length
+            if stop > end:
+                if length > MAX_RECORD:
+                    return out, pos, f"a record claims {length:,} bytes (over {MAX_RECORD:,})"
+                break
+            if fast:
+                m = match(buf, start, stop)
+                if m is not None:
+                    tsb, szb, lnb = m.groups()
+                    n = sizes.get(lnb)
+                    if n is None:
+                        n = sizes[lnb] = read_varint(lnb, 0)[0]
+                    p = m.end()
+                    if p + n == stop and szb == lnb:  # the payload is the last field, and all of it counts
+                        hi = highs.get(tsb[4:])
+                        if hi is None:
+                            if len(highs) > 100_000:
+                                highs.clear()
+                            hi = highs[tsb[4:]] = read_varint(_LOW4 + tsb[4:], 0)[0]
+                        lo = from_bytes(tsb[:4], "little")
+                        ts = hi | lo & 0x7F | lo >> 1 & 0x3F80 | lo >> 2 & 0x1FC000 | lo >> 3 & 0xFE00000
+                        app((ts, buf[p:stop]))
+                        pos = stop
+                        continue
+            try:
+                msg = decode(buf[start:stop])
+            except (ValueError, IndexError):
+                return out, pos, "a record is damaged"
+            pos = stop
+            msg = msg._replace(timestamp=msg.timestamp * scale)
+            app(msg if full else (msg.timestamp, msg.payload))
+        return out, pos, None
+
+
 class _Stream:
     """The decompressed bytes of an open capture, a chunk at a time; a context manager that closes the file."""
 
@@ -180,8 +207,9 @@ class _Stream:
         self.fh = fh
         self.owner = owner
         self.head = b""
+        at = fh.tell()
         magic = self.magic = fh.read(4)
-        fh.seek(0)
+        fh.seek(at)
         self.src: Any = fh
         self.budget = -1  # decompressed bytes still allowed (-1: not compressed, no limit)
         if magic == ZSTD_MAGIC:
@@ -227,7 +255,7 @@ class _Stream:
         self.close()
 
 
-def _open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path) -> BinaryIO:
     """Open `path` for reading if it is a regular file: a FIFO, a device or a socket would block or never
     end (and cannot seek), so it gets one clear line instead. O_NONBLOCK: opening a FIFO must not wait."""
     try:

@@ -1,9 +1,11 @@
 """A capture's packets kept on disk, indexed: a replay seeks in it without holding it in memory.
 
-Whatever the capture (one zstd frame from the Agent, tundra's frames, uncompressed, v1/v2), it is read
-once by the hardened CaptureReader and spilled to a private temporary file as independent zstd blocks
-of at most BLOCK_PACKETS packets (or BLOCK_BYTES of payload). The index holds, per block: its offset and
-size in the spill, its first packet number and its first and last clock. Memory is one small row per block,
+Tundra's own captures (a zstd frame per flush) are indexed in place: a block is then a row of consecutive
+frames of the capture file itself (frames.py), and nothing is copied. Any other capture (the Agent's one
+frame, uncompressed, v1/v2), or the rest of one from a frame that does not fit, is read once by the hardened
+CaptureReader and spilled to a private temporary file as independent zstd blocks of at most BLOCK_PACKETS
+packets (or BLOCK_BYTES of payload). The index holds, per block: where it is (offset and size, in the spill or
+in the capture), its first packet number and its first and last clock. Memory is one small row per block,
 plus the one or two blocks last decoded, however long the capture is.
 
 The spill is created already unlinked (tempfile.TemporaryFile), so nothing of it is ever visible on disk
@@ -24,9 +26,11 @@ from collections.abc import Callable
 from itertools import accumulate, pairwise
 from operator import itemgetter
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import zstandard
+
+from .frames import read_row
 
 Packet = tuple[int, bytes]
 _T = TypeVar("_T")
@@ -63,6 +67,9 @@ class Spill:
         self._lock = threading.Lock()  # the index rows and the cache; never held across a read or a write
         self.offsets: list[int] = []
         self.sizes: list[int] = []
+        self.skips: list[int] = []  # -1: a block of the spill; else a row of the capture's frames (bytes to skip)
+        self._capture: BinaryIO | None = None  # the capture file, read in place (`attach`)
+        self.changed = False  # a row read back differs from the index: the capture file was rewritten meanwhile
         self.starts: list[int] = [0]  # packet number of each block's first packet; the last entry is the total
         self.first_clocks: list[int] = []
         self.last_clocks: list[int] = []
@@ -106,6 +113,38 @@ class Spill:
         with self._grown:
             return self._grown.wait_for(lambda: self.starts[-1] >= count or self.complete, timeout)
 
+    def attach(self, capture: BinaryIO) -> None:
+        """Read rows (`add_row`) from this open capture file; closed with the spill (at once if it is)."""
+        with self._lock:
+            self._capture = capture
+            closed = self._closed
+        if closed:
+            capture.close()
+
+    def detach(self) -> None:
+        """No row came from the attached capture: close it now rather than with the spill."""
+        with self._lock:
+            capture, self._capture = self._capture, None
+        if capture is not None:
+            capture.close()
+
+    def add_row(self, offset: int, size: int, skip: int, count: int, first_ts: int, newest_ts: int) -> None:
+        """Index `count` packets in place: the frames at [offset, offset + size) of the attached capture."""
+        assert not self._pending, "rows come before any spilled block"
+        self._index_block(offset, size, skip, count, first_ts, newest_ts)
+
+    def _index_block(self, offset: int, size: int, skip: int, count: int, first_ts: int, newest_ts: int) -> None:
+        first = max(self._clock, first_ts)
+        self._clock = max(self._clock, newest_ts)
+        with self._grown:
+            self.offsets.append(offset)
+            self.sizes.append(size)
+            self.skips.append(skip)
+            self.first_clocks.append(first)
+            self.last_clocks.append(self._clock)
+            self.starts.append(self.starts[-1] + count)
+            self._grown.notify_all()
+
     def _write_block(self, pending: list[Packet]) -> None:
         stamps = array("q", [ts for ts, _ in pending])
         lengths = array("I", [len(d) for _, d in pending])
@@ -116,15 +155,7 @@ class Spill:
             self.spilled_bytes += len(blob)
         if self._guarded(lambda: os.pwrite(self._fd, blob, offset)) is None:
             raise SpillClosed("the replay closed while indexing")
-        first = max(self._clock, stamps[0])
-        self._clock = max(self._clock, max(stamps))
-        with self._grown:
-            self.offsets.append(offset)
-            self.sizes.append(len(blob))
-            self.first_clocks.append(first)
-            self.last_clocks.append(self._clock)
-            self.starts.append(self.starts[-1] + len(pending))
-            self._grown.notify_all()
+        self._index_block(offset, len(blob), -1, len(pending), stamps[0], max(stamps))
 
     # -- reading (any thread) ---------------------------------------------------------------------
     @property
@@ -136,9 +167,11 @@ class Spill:
         """Block `b`, decoded (the last two used stay cached)."""
         with self._lock:
             hit = self._cache.get(b)
-            offset, size = self.offsets[b], self.sizes[b]
+            offset, size, skip = self.offsets[b], self.sizes[b], self.skips[b]
         if hit is not None:
             return hit
+        if skip >= 0:
+            return self._row(b, offset, size, skip)
         data = self._pread(size, offset)
         if data is None:
             return Block([], [])  # closed: a background scan still running finds nothing more
@@ -152,8 +185,22 @@ class Spill:
         ends = list(accumulate(lengths, initial=base))
         payloads = [raw[i:j] for i, j in pairwise(ends)]
         tss = stamps.tolist()
+        return self._cached(b, list(zip(tss, payloads, strict=True)), tss)
+
+    def _row(self, b: int, offset: int, size: int, skip: int) -> Block:
+        """Block `b`, a row of the capture's own frames, read back in place."""
+        capture = self._capture
+        count = self.starts[b + 1] - self.starts[b]
+        packets = (self._guarded(lambda: read_row(capture.fileno(), offset, size, skip, count))
+                   if capture is not None else None)
+        if packets is None:  # closed, or the file was rewritten: nothing more to play from it
+            self.changed = self.changed or not self._closed
+            return Block([], [])
+        return self._cached(b, packets, [ts for ts, _ in packets])
+
+    def _cached(self, b: int, packets: list[Packet], tss: list[int]) -> Block:
         clocks = list(accumulate(tss, max, initial=self._start_clock(b)))[1:]
-        block = Block(list(zip(tss, payloads, strict=True)), clocks)
+        block = Block(packets, clocks)
         with self._lock:
             if len(self._cache) >= 2:
                 self._cache.pop(next(iter(self._cache)))
@@ -196,7 +243,7 @@ class Spill:
                 self._readers -= 1
                 last = self._closed and not self._readers
             if last:
-                self._fh.close()
+                self._close_files()
 
     def _start_clock(self, b: int) -> int:
         return self.last_clocks[b - 1] if b else -(2**63)
@@ -244,4 +291,9 @@ class Spill:
             self._closed = True
             self._cache.clear()
         if now:
-            self._fh.close()
+            self._close_files()
+
+    def _close_files(self) -> None:
+        self._fh.close()
+        if self._capture is not None:
+            self._capture.close()

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, data_dir
 from ..model.engine import Mode
 from ..model.redact import Redactor
 from ..model.spans import SpanBook
@@ -72,6 +72,15 @@ tundra replay session.dog --once --json""")
                      help="show tag values and event text unredacted (default: redacted)")
 
 
+def spill_dir() -> Path | None:
+    """Where the screen's replay spills a capture: the data dir, on disk beside the recordings ($TMPDIR is
+    often a tmpfs, whose pages are memory); $TMPDIR (None) if the data dir cannot be made."""
+    try:
+        return data_dir()
+    except OSError:
+        return None
+
+
 def run(args: argparse.Namespace, cfg: Config) -> int:
     """Open the capture; the screen, or with --once the dashboard of the whole file."""
     if args.sample:
@@ -86,7 +95,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if not args.once:
         need_terminal("replay")
     source: Source = (ReplayOnce(path, on_warning=warn) if args.once
-                      else Replay(path, speed=args.speed, loop=args.loop, on_warning=warn))
+                      else Replay(path, speed=args.speed, loop=args.loop, on_warning=warn, spill_dir=spill_dir()))
     spans, problem = SpanFeed.from_sidecar(SpanBook(Redactor.from_config(cfg.redact, enabled=not args.no_redact)),
                                            path)
     if problem:

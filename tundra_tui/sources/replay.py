@@ -17,6 +17,8 @@ from operator import attrgetter
 from pathlib import Path
 
 from ..capture import CaptureError, CaptureReader
+from ..capture.frames import FrameIndex
+from ..capture.reader import open_regular
 from ..capture.runs import Runs
 from ..capture.spill import BLOCK_PACKETS, Spill, SpillClosed
 from ..model.snapshot import ReplayPosition, SourceStatus
@@ -43,6 +45,7 @@ class Replay(Source):
         self._reader: CaptureReader | None = None
         self._starting = True
         self.index_error: str | None = None
+        self.frames_in_place = 0  # zstd frames of the capture indexed where they are (none copied to the spill)
         try:
             self._size = self.path.stat().st_size
         except OSError:
@@ -52,6 +55,7 @@ class Replay(Source):
         self.loops = 0
         self.truncated = False
         self.generation = 0
+        self.held = False  # a seek is building the engine: no packets handed out
         self.read_generation = 0
         self.read_end = 0
         self._anchor_wall = 0.0
@@ -79,9 +83,11 @@ class Replay(Source):
             self.on_warning(message)
 
     def _index(self, reader: CaptureReader, spill: Spill) -> None:
-        """The one pass over the capture: every packet spilled, block by block, then the spill complete."""
+        """The one pass over the capture: its frames indexed in place as far as they fit (tundra's own captures),
+        every other packet spilled, block by block; then the spill complete."""
         try:
-            for batch in reader.batches():
+            rest = self._index_frames(reader, spill) if reader.compressed and reader.version == 3 else 0
+            for batch in reader.batches(at=rest) if rest is not None else ():
                 if self._stopped:
                     return
                 spill.append(batch)
@@ -95,6 +101,17 @@ class Replay(Source):
                 spill.finish()  # the replay plays what is indexed
             except SpillClosed:
                 pass
+
+    def _index_frames(self, reader: CaptureReader, spill: Spill) -> int | None:
+        """Index the capture's frames in place; where the reader must take over (None: nowhere)."""
+        capture = open_regular(self.path)
+        spill.attach(capture)
+        frames = FrameIndex(reader, capture.fileno(), spill.add_row, lambda: self._stopped)
+        frames.run()
+        self.frames_in_place = frames.frames
+        if not spill.count:
+            spill.detach()  # nothing indexed in place (the Agent's one frame): the reader spills it all
+        return frames.rest
 
     @property
     def indexed(self) -> bool:
@@ -164,6 +181,26 @@ class Replay(Source):
         """Number of packets at or before `ts_ns`."""
         return self.spill.index_at(ts_ns) if self.spill is not None else 0
 
+    def hold(self, drop: bool) -> None:
+        """Hand out no packets until `release` (a seek is building the engine); `drop`: also the batch read
+        just before, as a seek does (its engine is rebuilt from what was fed)."""
+        with self._lock:
+            self.held = True
+            if drop:
+                self.generation += 1
+
+    def release(self) -> None:
+        """Play on after `hold`."""
+        with self._lock:
+            self.held = False
+
+    def rewind_to(self, pos: int, ts_ns: int) -> None:
+        """Put the head at packet `pos`, at capture time `ts_ns` (clamped to the capture)."""
+        with self._lock:
+            self.pos = pos
+            self._anchor(max(min(ts_ns, self.end_ns), self.start_ns))
+            self.generation += 1
+
     def rewind(self, ts_ns: int) -> int:
         """Put the head at `ts_ns` (clamped); packets up to it count as played. Returns the index."""
         with self._lock:
@@ -176,6 +213,9 @@ class Replay(Source):
     # -- Source -----------------------------------------------------------------------------
     def read(self, timeout: float) -> list[Packet]:
         if self._stopped:
+            return []
+        if self.held:
+            time.sleep(min(timeout, 0.02))
             return []
         if self.pos >= self.count and self.loop and self.count and self.indexed:
             self.loops += 1

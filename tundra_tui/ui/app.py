@@ -191,7 +191,7 @@ class TundraApp(App[int]):
 
     def on_frame_ready(self, message: FrameReady) -> None:
         """Hand each widget the typed part it draws (a frame older than the one drawn is dropped)."""
-        if message.seq <= self._drawn:
+        if message.seq <= self._drawn or not self.screen_stack:  # none left: a frame that outlived the quit
             return
         self._drawn = message.seq
         frame = message.frame
