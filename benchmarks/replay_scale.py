@@ -2,13 +2,15 @@
 
     uv run python benchmarks/replay_scale.py 1000000 5000000 20000000
 
-Each size: a single-frame capture (the Agent's way) of single-line datagrams at 1,400/s is generated
-in benchmarks/out/ (reused if present), then a fresh process opens it as the screen does (Session +
-Replay + ReplayController, no terminal) and reports: seconds until the replay can play (its
-first block indexed; the screen's first frame follows), a seek while it indexes, the time to index it
-all, peak RSS (ru_maxrss), the spill's size
-(packets and checkpoints), and the worst of 20 seeks to random points once the checkpoints are built.
-Ratios: the same child's RSS is compared with a bare `import tundra_tui` baseline in the same run. Not run in CI.
+Each size, two captures of the same single-line datagrams at 1,400/s are generated in benchmarks/out/
+(reused if present): one zstd frame (the Agent's way: spilled) and a frame per second of capture
+(tundra's way: indexed in place). A fresh process opens each as the screen does (Session + Replay +
+ReplayController, no terminal) and reports: seconds until the replay can play (its first block indexed;
+the screen's first frame follows), a seek while it indexes, the time to index it all, peak RSS
+(ru_maxrss), the spill's size (packets and checkpoints) and the checkpoints' pickled size in memory
+terms, and the worst of 20 seeks to random points once the checkpoints are built. Then the real
+screen (`tundra replay FILE`, 80x24 pty): first frame and peak RSS (VmHWM). Ratios: the same child's
+RSS is compared with a bare `import tundra_tui` baseline in the same run. Not run in CI.
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ def _varint(v: int) -> bytes:
     return bytes(out)
 
 
-def generate(n: int) -> Path:
-    """A one-frame capture of `n` one-line datagrams, RATE a second, a few hundred contexts."""
-    path = OUT / f"replay-{n}.dog"
+def generate(n: int, framed: bool = False) -> Path:
+    """A capture of `n` one-line datagrams, RATE a second, a few hundred contexts: one zstd frame, or
+    (`framed`) a frame per second of capture, as tundra's writer flushes."""
+    path = OUT / f"replay-{n}{'-framed' if framed else ''}.dog"
     if path.exists():
         return path
     OUT.mkdir(exist_ok=True)
@@ -57,12 +60,15 @@ def generate(n: int) -> Path:
     tmp = path.with_suffix(".part")
     with open(tmp, "wb") as fh, zstandard.ZstdCompressor(level=3).stream_writer(fh) as zw:
         zw.write(header())
-        for start in range(0, n, 100_000):
+        block = RATE if framed else 100_000
+        for start in range(0, n, block):
             recs = []
-            for i in range(start, min(start + 100_000, n)):
+            for i in range(start, min(start + block, n)):
                 rec = b"\x08" + _key(t0 + i * step).to_bytes(9, "little") + rng.choice(tails)
                 recs.append(len(rec).to_bytes(4, "little") + rec)
             zw.write(b"".join(recs))
+            if framed:
+                zw.flush(zstandard.FLUSH_FRAME)
         zw.write(b"\0" * 8)
     tmp.rename(path)
     return path
@@ -101,10 +107,14 @@ for _ in range(20):
     ctl.seek(target)
     ctl.settle()
     worst = max(worst, time.monotonic() - s)
+import pickle
+with session.lock:
+    pickled = len(pickle.dumps(session.engine, pickle.HIGHEST_PROTOCOL))  # one checkpoint, uncompressed
 out = {"ready_s": ready, "indexed_s": indexed, "early_seek_s": early_seek,
        "checkpoints_s": checkpointed, "seek_worst_s": worst, "packets": rp.count,
        "spill_mib": rp.spill.spilled_bytes / 2**20, "blocks": len(rp.spill.offsets),
-       "checkpoints": len(ctl._checkpoints), "checkpoint_mib": ctl.checkpoint_bytes() / 2**20,
+       "in_place": rp.frames_in_place, "checkpoints": len(ctl._checkpoints),
+       "checkpoint_mib": ctl.checkpoint_bytes() / 2**20, "pickled_mib": pickled / 2**20,
        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 session.stop()
 print(json.dumps(out))
@@ -140,6 +150,7 @@ def screen(path: Path, seconds: float = 20) -> tuple[float | None, float, float]
 def main() -> None:
     """Each size on the command line (datagrams), one result line each."""
     sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
+    print(f"load average at start {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
     base = run("baseline")
     print(f"baseline: import tundra_tui + engine, peak RSS {base['rss_mib']:.0f} MiB")
     from tundra_tui.commands.replay import SAMPLE
@@ -148,21 +159,24 @@ def main() -> None:
     print(f"baseline screen on the bundled 8,494-datagram sample: first frame "
           f"{first if first is None else f'{first:.2f}'} s, peak RSS {hwm:.0f} MiB after {ran:.0f} s")
     for n in sizes:
-        s = time.monotonic()
-        path = generate(n)
-        gen = time.monotonic() - s
-        r = run(str(path))
-        print(f"{n:>11,} datagrams ({path.stat().st_size / 2**20:.0f} MiB on disk, generated in {gen:.0f} s): "
-              f"first block {r['ready_s']:.2f} s, seek while indexing {r['early_seek_s'] * 1000:.0f} ms, "
-              f"indexed {r['indexed_s']:.0f} s, peak RSS {r['rss_mib']:.0f} MiB "
-              f"({r['rss_mib'] / base['rss_mib']:.2f}x baseline), spill {r['spill_mib']:.0f} MiB in "
-              f"{r['blocks']:.0f} blocks, {r['checkpoints']:.0f} checkpoints ({r['checkpoint_mib']:.1f} MiB of it) "
-              f"by {r['checkpoints_s']:.1f} s, "
-              f"seek worst of 20 {r['seek_worst_s'] * 1000:.0f} ms")
-        first, hwm, ran = screen(path)
-        print(f"    screen `tundra replay` at 80x24: first frame {first if first is None else f'{first:.2f}'} s, "
-              f"peak RSS {hwm:.0f} MiB after {ran:.0f} s")
-    print(f"(machine load {Path('/proc/loadavg').read_text().split()[0]}; ru_maxrss of the parent "
+        for framed in (False, True):
+            s = time.monotonic()
+            path = generate(n, framed)
+            gen = time.monotonic() - s
+            r = run(str(path))
+            kind = "frame per second, in place" if framed else "one frame, spilled"
+            print(f"{n:>11,} datagrams, {kind} ({path.stat().st_size / 2**20:.0f} MiB on disk, generated in "
+                  f"{gen:.0f} s): first block {r['ready_s']:.2f} s, seek while indexing "
+                  f"{r['early_seek_s'] * 1000:.0f} ms, indexed {r['indexed_s']:.1f} s ({r['in_place']:,} frames in "
+                  f"place), peak RSS {r['rss_mib']:.0f} MiB ({r['rss_mib'] / base['rss_mib']:.2f}x baseline), "
+                  f"spill {r['spill_mib']:.1f} MiB, {r['blocks']:.0f} blocks, {r['checkpoints']:.0f} checkpoints "
+                  f"({r['checkpoint_mib']:.2f} MiB compressed on disk; one pickled {r['pickled_mib']:.2f} MiB) "
+                  f"by {r['checkpoints_s']:.1f} s, seek worst of 20 {r['seek_worst_s'] * 1000:.0f} ms", flush=True)
+            first, hwm, ran = screen(path)
+            print(f"    screen `tundra replay` at 80x24: first frame "
+                  f"{first if first is None else f'{first:.2f}'} s, peak RSS {hwm:.0f} MiB after {ran:.0f} s",
+                  flush=True)
+    print(f"(load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}; ru_maxrss of the parent "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
 
 

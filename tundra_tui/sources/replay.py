@@ -165,15 +165,16 @@ class Replay(Source):
 
     def set_paused(self, paused: bool) -> None:
         """Pause or resume, keeping the position."""
+        here = self.position_ns  # at max speed, a packet's clock: read before the lock
         with self._lock:
             if paused != self.paused:
-                self._anchor(self.position_ns)
+                self._anchor(here)
                 self.paused = paused
 
     def set_speed(self, speed: float | None) -> None:
         """Change speed, keeping the position."""
+        here = self.position_ns  # at max speed, a packet's clock: read before the lock
         with self._lock:
-            here = self.position_ns
             self.speed = speed
             self._anchor(here)
 
@@ -203,12 +204,10 @@ class Replay(Source):
 
     def rewind(self, ts_ns: int) -> int:
         """Put the head at `ts_ns` (clamped); packets up to it count as played. Returns the index."""
-        with self._lock:
-            ts_ns = min(ts_ns, self.end_ns)
-            self.pos = self.index_at(ts_ns) if ts_ns >= self.start_ns else 0
-            self._anchor(max(ts_ns, self.start_ns))
-            self.generation += 1
-            return self.pos
+        ts_ns = min(ts_ns, self.end_ns)
+        pos = self.index_at(ts_ns) if ts_ns >= self.start_ns else 0  # may read the capture: before the lock
+        self.rewind_to(pos, ts_ns)
+        return pos
 
     # -- Source -----------------------------------------------------------------------------
     def read(self, timeout: float) -> list[Packet]:
@@ -220,26 +219,31 @@ class Replay(Source):
         if self.pos >= self.count and self.loop and self.count and self.indexed:
             self.loops += 1
             self.rewind(self.start_ns - 1)
+        with self._lock:  # where the head is; the capture is read after, with no lock held
+            generation, start = self.generation, self.pos
+            at = None if self.speed is None or self.paused else self.position_ns
+        end = self._end(start, at)
+        batch = self.spill.get(start, end) if end > start and self.spill is not None else []
         with self._lock:
-            self.read_generation = self.generation
-            batch = self._take()
-            self.read_end = self.pos
+            if self.generation != generation or self.pos != start:
+                batch = []  # a seek moved the head meanwhile: this read is void
+            else:
+                self.pos = end
+            self.read_generation, self.read_end = self.generation, self.pos
         if not batch and self.speed is not None:
             time.sleep(min(timeout, 0.02))
         elif not batch and self.spill is not None:  # max speed, ahead of the index: wait for it to grow
             self.spill.wait_for(self.pos + 1, timeout)
         return batch
 
-    def _take(self) -> list[Packet]:
-        if self.pos >= self.count or (self.paused and self.speed is not None) or self.spill is None:
-            return []
-        if self.speed is None:
-            end = min(self.pos + MAX_BATCH, self.count)
-        else:  # at most a few blocks at once: a fast-forward is read in bounded steps
-            end = min(self.spill.index_at(self.position_ns, self.pos), self.pos + MAX_PACED)
-        batch = self.spill.get(self.pos, end)
-        self.pos = end
-        return batch
+    def _end(self, start: int, at: int | None) -> int:
+        """Where a read from packet `start` ends: at capture time `at` (paced; at most a few blocks, so a
+        fast-forward is read in bounded steps), or a batch on (`at` None: max speed; or paused)."""
+        if start >= self.count or self.spill is None or (at is None and self.speed is not None):
+            return start
+        if at is None:
+            return min(start + MAX_BATCH, self.count)
+        return min(self.spill.index_at(at, start), start + MAX_PACED)
 
     def clock_ns(self) -> int:
         return self.position_ns
@@ -255,8 +259,9 @@ class Replay(Source):
 
     def position(self) -> ReplayPosition:
         """Where the head is, at what speed, paused or not."""
+        changed = self.spill is not None and self.spill.changed  # rewritten under us: what is left is short
         return ReplayPosition(str(self.path), self.position_ns, self.start_ns, self.end_ns, self.speed, self.paused,
-                              self.pos, self.count, self.truncated, self.loops)
+                              self.pos, self.count, self.truncated or changed, self.loops)
 
     def status(self) -> SourceStatus:
         return SourceStatus("replay", self.label, replay=self.position())
