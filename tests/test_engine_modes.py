@@ -6,9 +6,12 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tundra_tui.model.engine as engine_module
 from tundra_tui.model.engine import Engine, Mode
+from tundra_tui.model.numbers import digit_floats
 
 T0 = 1_700_000_000 * 10**9
 
@@ -86,3 +89,11 @@ def test_the_max_slots_reset_loses_nothing(monkeypatch: pytest.MonkeyPatch, mode
     else:
         got = {(r.name, r.tags): (r.samples, r.value) for r in e.stats("x").contexts}
         assert got == {(r.name, r.tags): (r.samples, r.value) for r in reference.stats("x").contexts}
+
+
+@pytest.mark.fuzz
+@given(st.lists(st.from_regex(rb"[0-9]{1,40}|[0-9]{300,320}", fullmatch=True), min_size=1, max_size=20))
+def test_digit_runs_convert_as_float_does(runs: list[bytes]) -> None:
+    """The hot path reads digit runs through int (faster); the floats must be float()'s own, inf past 1e308."""
+    assert digit_floats(runs) == list(map(float, runs))
+    assert digit_floats([b"7" * 5000, b"12"]) == [float("inf"), 12.0]  # past int()'s digit limit too

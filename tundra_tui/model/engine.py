@@ -28,7 +28,7 @@ from .cost import CostSource
 from .dashboard import build, parse_errors
 from .grouping import build_grouping
 from .llm import Groups, LLMRollup, Plan
-from .numbers import bounded, fsum, limit
+from .numbers import bounded, digit_floats, fsum, limit
 from .redact import Redactor
 from .series import Series
 from .snapshot import ContextRow, Dashboard, FleetPart, Grouping, SessionStatus, Stats
@@ -225,7 +225,7 @@ class Engine:
     def _convert(self, slot: Slot, raw: list[bytes]) -> list[Any]:
         """Hot-path value bytes as values; what the quick checks refuse goes back through the parser."""
         if all(raw) and (slot.is_set or b"".join(raw).isdigit()):
-            return [v.decode("utf-8", "replace") for v in raw] if slot.is_set else list(map(float, raw))
+            return [v.decode("utf-8", "replace") for v in raw] if slot.is_set else digit_floats(raw)
         out: list[Any] = []
         lim = slot.lim
         for v in raw:
@@ -317,7 +317,7 @@ class Engine:
             raws = list(map(_RAW, slots))
             flat = list(chain.from_iterable(raws))
             if all(flat) and b"".join(flat).isdigit():
-                vals = list(map(float, flat))
+                vals = digit_floats(flat)
                 s = fsum(vals)
                 if s <= slots[0].lim:  # slots of one plan share its weight, so its limit
                     deque(map(list.clear, raws), 0)  # emptied in place: each slot keeps its list

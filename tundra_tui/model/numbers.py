@@ -27,6 +27,17 @@ def fsum(values: Iterable[float]) -> float:
         return math.nan
 
 
+def digit_floats(digits: list[bytes]) -> list[float]:
+    """Runs of ASCII digits as floats, by way of int: twice as fast as float() on bytes, and the same values.
+
+    Each way rounds the exact number once. A run int() or float() refuses (past 4,300 digits, or past 1e308)
+    takes float() alone, which makes it inf, as before: a bad value, counted."""
+    try:
+        return list(map(float, map(int, digits)))
+    except (ValueError, OverflowError):
+        return list(map(float, digits))
+
+
 def limit(weight: float) -> float:
     """The largest |value| that may be folded with this weight (1/rate); -1 (nothing) for an absurd weight."""
     if not weight <= MAX_MAGNITUDE:
