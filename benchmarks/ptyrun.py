@@ -15,6 +15,32 @@ import time
 _ESCAPES = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78])")
 
 
+def session_cpu(sid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by the processes of session `sid` (a PtyRun child starts one):
+    their sum, reaped children included, and that of the first one started that is not `uv` (tundra itself,
+    not its price helper). On a loaded machine wall time mostly measures the wait for a core; CPU time, the work."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    first: tuple[int, int, float] | None = None  # (start time, pid, CPU seconds)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                name, _, rest = fh.read().rpartition(b")")
+        except OSError:
+            continue  # gone meanwhile
+        fields = rest.split()  # from the state on: state, ppid, pgrp, session, ...
+        if int(fields[3]) != sid:
+            continue
+        own = (int(fields[11]) + int(fields[12])) / tick
+        total += own + (int(fields[13]) + int(fields[14])) / tick
+        started = int(fields[19])
+        if not name.endswith(b"(uv") and (first is None or (started, int(entry)) < first[:2]):
+            first = (started, int(entry), own)
+    return total, first[2] if first is not None else 0.0
+
+
 class PtyRun:
     """A child process on a pty; a thread drains and counts its output, timestamped."""
 
@@ -22,6 +48,7 @@ class PtyRun:
                  watch: dict[str, bytes] | None = None) -> None:
         self.watch = {name: re.compile(pat) for name, pat in (watch or {}).items()}
         self.seen: dict[str, float] = {}  # watched pattern -> seconds from spawn until the screen first showed it
+        self.seen_cpu: dict[str, tuple[float, float]] = {}  # -> CPU seconds by then: (all its processes, the busiest)
         self.started = time.monotonic()
         self._recent = b""  # the last screen output, escape sequences removed
         master, slave = os.openpty()
@@ -57,6 +84,7 @@ class PtyRun:
                 for name, pat in self.watch.items():
                     if name not in self.seen and pat.search(self._recent):
                         self.seen[name] = now - self.started
+                        self.seen_cpu[name] = session_cpu(self.proc.pid)
 
     def send(self, keys: bytes) -> None:
         os.write(self.master, keys)
