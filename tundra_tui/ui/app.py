@@ -43,6 +43,7 @@ REFRESH_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 PANES: tuple[type[Pane[Any]], ...] = (ProfilesPane, TokensPane, ThroughputPane, ErrorsPane, LatencyPane, EventsPane)
 REPLAY_ACTIONS = {"step", "speed", "seek", "jump"}
 WIDE_AT = 150
+EARLY_TICK_S = 0.5
 SERVICES_BY_S = 3.0  # the session's services start after the first frame, or this long after mount at most
 
 
@@ -211,6 +212,7 @@ class TundraApp(App[int]):
         self._tell(frame)
         if message.seq == 1:  # the first frame is on its way to the screen: now what it did not need
             self.call_after_refresh(self.session.start_services)
+            self.set_timer(EARLY_TICK_S, self.tick)  # what they bring (demo traffic, prices) before the next refresh
 
     def _tell(self, frame: Frame) -> None:
         """Notify once of a failed recording and of an internal error."""
