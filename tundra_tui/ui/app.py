@@ -43,8 +43,6 @@ REFRESH_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 PANES: tuple[type[Pane[Any]], ...] = (ProfilesPane, TokensPane, ThroughputPane, ErrorsPane, LatencyPane, EventsPane)
 REPLAY_ACTIONS = {"step", "speed", "seek", "jump"}
 WIDE_AT = 150
-EARLY_TICK_S = 0.5
-SERVICES_BY_S = 3.0  # the session's services start after the first frame, or this long after mount at most
 
 
 class TundraApp(App[int]):
@@ -137,7 +135,6 @@ class TundraApp(App[int]):
             self.notify(notice, severity="warning", timeout=15, markup=False)
         self._start_timer()
         self.call_after_refresh(self.tick)  # after the first layout, so panes know their size
-        self.set_timer(SERVICES_BY_S, self.session.start_services)  # even if no frame could be drawn
         self._stop_on_signals()
 
     def _stop_on_signals(self) -> None:
@@ -184,6 +181,8 @@ class TundraApp(App[int]):
     # -- the tick ---------------------------------------------------------------------------
     def tick(self) -> None:
         """Ask for a frame: built in a thread (the session lock is never taken on the UI thread for it)."""
+        if not self.screen_stack:  # a timer firing while the app closes: nothing left to draw on
+            return
         self._asked += 1
         seq, group, sort = self._asked, self.group, self.sort
         detail = detail_wanted(self.screen, self.maximized is not None)  # the detail screen's, or a maximised pane's
@@ -210,9 +209,9 @@ class TundraApp(App[int]):
                     self.query_one(Timeline).show(frame.timeline)
             self.query_one(StatusBar).show(frame.status, frame.dashboard, self.display_paused)
         self._tell(frame)
-        if message.seq == 1:  # the first frame is on its way to the screen: now what it did not need
+        if message.seq == 1:  # the first frame is on its way: now what it did not need, and soon what that brings
             self.call_after_refresh(self.session.start_services)
-            self.set_timer(EARLY_TICK_S, self.tick)  # what they bring (demo traffic, prices) before the next refresh
+            self.set_timer(0.5, self.tick)  # (demo traffic, first prices) rather than at the next refresh
 
     def _tell(self, frame: Frame) -> None:
         """Notify once of a failed recording and of an internal error."""
