@@ -6,8 +6,10 @@
 1,000 contexts, 50k/s for 20 s), whole processes, start-up (an empty capture's run) taken off, against the
 minimal split-and-sum loop on the same lines (25 to a packet), in rounds that interleave them. Wall-clock
 and CPU-time ratios both: on a busy machine CPU time is the steadier of the two.
-`first_frame`: seconds from Enter until the screen of `uv run tundra ...` shows borders, a model row and a
-priced row, in an 80x24 pty; and what `uv run` itself costs.
+`first_frame`: seconds from Enter until the screen shows borders, a model row and a priced row, in an 80x24 pty,
+launched as `uv run tundra ...` and straight from the venv (min and median of N runs, load average beside
+them); tundra's own CPU seconds by its first borders (steadier than wall time on a busy machine); and what
+`uv run` itself costs (`uv run true` against `true`).
 """
 
 from __future__ import annotations

@@ -211,7 +211,8 @@ class TundraApp(App[int]):
         self._tell(frame)
         if message.seq == 1:  # the first frame is on its way: now what it did not need, and soon what that brings
             self.call_after_refresh(self.session.start_services)
-            self.set_timer(0.5, self.tick)  # (demo traffic, first prices) rather than at the next refresh
+            asked = self._asked  # (demo traffic, first prices) rather than at the next refresh, unless a key did
+            self.set_timer(0.5, lambda: None if self._asked != asked else self.tick())
 
     def _tell(self, frame: Frame) -> None:
         """Notify once of a failed recording and of an internal error."""

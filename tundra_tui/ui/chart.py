@@ -12,13 +12,16 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.color import Color, ColorParseError
-from textual_plotext import Plot
 
 from ..model.detail import DetailPart
 from .fmt import ms, num, rich_colour, span, usd
+
+if TYPE_CHECKING:  # plotext loads with the first chart drawn: the first frame has none (~0.1 s of start-up)
+    from textual_plotext import Plot
 
 Palette = Callable[[str], str]  # a theme variable's name -> its value ("#5fd787", "ansi_bright_red")
 _ANSI = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
@@ -102,7 +105,11 @@ def render_chart(spec: ChartSpec, width: int, height: int, palette: Palette, plo
         legend.append(f"{name}  ")
     if width < MIN_W or height < MIN_H:
         return legend + Text("\n(too small for a chart)")
-    plt = plot or Plot()
+    if plot is None:
+        from textual_plotext import Plot
+
+        plot = Plot()
+    plt = plot
     plt.clear_figure()
     plt.plotsize(width, height - 1)
     plt.theme("clear")  # the terminal's own colours: no background codes to send
