@@ -181,7 +181,7 @@ class TundraApp(App[int]):
     # -- the tick ---------------------------------------------------------------------------
     def tick(self) -> None:
         """Ask for a frame: built in a thread (the session lock is never taken on the UI thread for it)."""
-        if not self.screen_stack:  # a timer firing while the app closes: nothing left to draw on
+        if not self.is_running:  # a timer firing while the app shuts down: nothing left to draw on
             return
         self._asked += 1
         seq, group, sort = self._asked, self.group, self.sort
@@ -191,7 +191,7 @@ class TundraApp(App[int]):
 
     def on_frame_ready(self, message: FrameReady) -> None:
         """Hand each widget the typed part it draws (a frame older than the one drawn is dropped)."""
-        if message.seq <= self._drawn or not self.screen_stack:  # none left: a frame that outlived the quit
+        if message.seq <= self._drawn or not (self.is_running and self.screen_stack):  # older, or after the quit
             return
         self._drawn = message.seq
         frame = message.frame
