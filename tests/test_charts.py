@@ -52,6 +52,17 @@ def test_buckets_hold_closed_seconds_only_and_rates_per_second() -> None:
     assert one.bucket_s == 1 and one.end == now and one.requests_per_s[-3:] == (1 + 119 % 3, 0, 0)
 
 
+def test_a_chart_changes_only_when_a_bucket_closes() -> None:
+    engine = engine_with({s: request("m", True, 100 + s) for s in range(120)})
+    before = build_detail(engine.llm, "model", "m", T0 + 121, 300)
+    engine.feed([((T0 + 121) * 10**9, "\n".join(request("m", False, 900, "timeout") * 50).encode())])
+    same = build_detail(engine.llm, "model", "m", T0 + 123, 300)  # more traffic, the 120-124 bucket still open
+    assert (same.requests_per_s, same.errors_per_s, same.p95_ms, same.start) == (
+        before.requests_per_s, before.errors_per_s, before.p95_ms, before.start)
+    closed = build_detail(engine.llm, "model", "m", T0 + 125, 300)  # it closed: the chart moves by one bucket
+    assert closed.start == before.start + 5 and closed.errors_per_s[-1] == 50 / 5
+
+
 def test_error_types_profiles_and_p95_per_bucket() -> None:
     traffic: dict[int, list[str]] = {}
     for s in range(60):

@@ -120,3 +120,28 @@ async def test_zoom_steps_the_span_capped_by_window_s() -> None:
             assert re.search(r"\d+/s┤", chart) and re.search(r"\d+(ms|\.\ds|s)┤", chart)  # y-axes with units
     finally:
         session.stop()
+
+
+async def test_detail_charts_draw_in_the_themes() -> None:
+    session = replay_session()
+    app = make_app(session)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await refreshed(app, pilot)
+            app.query_one("#pane-2", Pane).focus()
+            await pilot.press("enter")
+            await refreshed(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, DetailScreen) and screen._frame is not None
+            drawn = set()
+            themes = [t for t in app.available_themes if t.startswith("tundra-")] + ["ansi-dark", "nord"]
+            for name in themes:  # the bundled ones, and built-ins with ANSI names and with hex
+                app.theme = name
+                await pilot.pause()
+                screen.show(screen._frame)
+                chart = screen.query_one("#detail-charts", LinesView).text
+                assert "requests/s" in chart.plain and "/s┤" in chart.plain, name
+                drawn.add(tuple(str(s.style) for s in chart.spans))
+            assert len(drawn) > 1  # the series take each theme's own colours
+    finally:
+        session.stop()
