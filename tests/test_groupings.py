@@ -12,7 +12,7 @@ from tundra_tui.capture import read_capture
 from tundra_tui.commands.replay import SAMPLE
 from tundra_tui.model import Engine, Pricer
 from tundra_tui.model.engine import Mode
-from tundra_tui.model.llm import GROUPINGS, LLMRollup, group, total
+from tundra_tui.model.llm import GROUPINGS, Group, LLMRollup, group, total
 
 T0 = 1_700_000_000
 FIELDS = ("requests", "errors", "input_tokens", "output_tokens", "used_tokens")
@@ -30,11 +30,44 @@ def assert_adds_up(llm: LLMRollup, now_s: int) -> None:
         assert sum(r.agg.latency.count for r in rows) == pytest.approx(whole.agg.latency.count)
         priced = [r.cost_usd for r in rows if r.cost_usd is not None]
         assert (math.fsum(priced) if priced else None) == pytest.approx(whole.cost_usd), by
+        for r in rows:  # a row's cost is its own keys' tokens priced, not a share of its model's cost
+            assert r.cost_usd == pytest.approx(_own_cost(llm, by, r)), (by, r.key)
         per_s = [r.cost_per_s for r in rows if r.cost_per_s is not None]
         assert (math.fsum(per_s) if per_s else None) == pytest.approx(whole.cost_per_s), by
         assert math.fsum(r.agg.req_series.total(now_s) for r in rows) == pytest.approx(
             llm.req_series.total(now_s)), by
     assert whole.agg.requests == pytest.approx(llm.req_series.total(now_s)) or now_s - (llm.first_s or 0) > 600
+
+
+def _own_cost(llm: LLMRollup, by: str, row: Group) -> float | None:
+    """What the tokens carrying this row's tag cost, priced key by key by a pricer of its own."""
+    pricer = Pricer(_PRICES)
+    part = GROUPINGS.index(by)
+    costs = []
+    for k, a in llm.keys.items():
+        if k[part] != row.key or (by == "model" and k[1] != row.sub):
+            continue
+        if a.reported_total_cost is not None:
+            costs.append(a.reported_total_cost)
+        elif a.has_tokens:
+            costs.append(pricer.cost(k[0], k[1], a.input_tokens, a.output_tokens, a.cache_read_tokens))
+    priced = [c for c in costs if isinstance(c, float)]
+    return math.fsum(priced) if priced else None
+
+
+def test_an_agents_cost_is_its_own_tokens_priced() -> None:
+    """Two agents on one model, one all input, one all output: each pays its own tokens' price
+    (gpt-4o: $2.50 per million in, $10 out), not half the model's cost by token count."""
+    e = Engine(Mode.DASHBOARD, pricer=Pricer())
+    e.feed([(T0 * 10**9, b"llm.tokens.input:1000000|c|#model:gpt-4o,provider:openai,agent_name:reader"),
+            (T0 * 10**9, b"llm.tokens.output:1000000|c|#model:gpt-4o,provider:openai,agent_name:writer")])
+    rows = {r.key: r for r in group(e.llm, "agent", T0, 10)}
+    reader = Pricer().cost("gpt-4o", "openai", 1_000_000, 0)
+    writer = Pricer().cost("gpt-4o", "openai", 0, 1_000_000)
+    assert reader is not None and writer is not None and writer > 2 * reader
+    assert rows["reader"].cost_usd == pytest.approx(reader)
+    assert rows["writer"].cost_usd == pytest.approx(writer)
+    assert total(e.llm, T0, 10).cost_usd == pytest.approx(reader + writer)
 
 
 def test_sample_adds_up_in_every_grouping() -> None:
@@ -105,4 +138,5 @@ def test_generated_traffic_adds_up_in_every_grouping(traffic: list[tuple[str, st
     assert whole.agg.input_tokens == pytest.approx(d.totals.input_tokens)
 
 
-_PRICER = Pricer({"llama-3.1-8b": {"input_mtok": 0.1, "output_mtok": 0.2}})
+_PRICES = {"llama-3.1-8b": {"input_mtok": 0.1, "output_mtok": 0.2}}
+_PRICER = Pricer(_PRICES)

@@ -49,7 +49,7 @@ class CostSource(Protocol):
     `cost` never blocks on I/O: an answer not known yet is PRICING, and a later call has it."""
 
     def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
-             cache_read_tokens: float = 0.0) -> CostAnswer: ...
+             cache_read_tokens: float = 0.0, part: tuple[str, ...] = ()) -> CostAnswer: ...
 
     def prefetch(self) -> None: ...
 
@@ -59,24 +59,26 @@ class CostSource(Protocol):
 
 
 Tokens = tuple[int, int, int]  # input (cached included), output, cache read
+MemoKey = tuple[str, str, tuple[str, ...]]  # (model, provider, part): one remembered answer each
 
 
 class MemoCost:
-    """`cost()` with the last answer per model kept: a dashboard asks every tick, tokens rarely change."""
+    """`cost()` with the last answer per (model, part) kept: a dashboard asks every tick, tokens rarely change."""
 
     def __init__(self) -> None:
-        self._last: dict[tuple[str, str], tuple[Tokens, float | None]] = {}
+        self._last: dict[MemoKey, tuple[Tokens, float | None]] = {}
 
     def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
-             cache_read_tokens: float = 0.0) -> float | None:
+             cache_read_tokens: float = 0.0, part: tuple[str, ...] = ()) -> float | None:
         """USD for these tokens, or None when nothing prices the model; `input_tokens` includes cached ones,
-        as genai-prices expects."""
+        as genai-prices expects. `part` names which tagged part of the model's tokens these are (an agent's,
+        say), so that each part keeps its own remembered answer."""
         if not (math.isfinite(input_tokens) and math.isfinite(output_tokens) and math.isfinite(cache_read_tokens)):
             return None  # no price for tokens nobody can count (the engine never folds such values)
         tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
-        last = self._last.get((model, provider))
+        last = self._last.get((model, provider, part))
         if last is None or last[0] != tokens:
-            last = self._last[(model, provider)] = (tokens, self._compute(model, provider, tokens))
+            last = self._last[(model, provider, part)] = (tokens, self._compute(model, provider, tokens))
         return last[1]
 
     def _compute(self, model: str, provider: str, tokens: Tokens) -> float | None:

@@ -25,7 +25,7 @@ import sys
 import threading
 from typing import IO, Any
 
-from ..model.cost import PRICING, CostAnswer, Pricer, Tokens
+from ..model.cost import PRICING, CostAnswer, MemoKey, Pricer, Tokens
 
 ANSWER_TIMEOUT_S = 20.0  # the first answer waits for the table to load; a stuck helper is given up on
 
@@ -36,8 +36,8 @@ class HelperPricer:
     def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
         self._overrides = overrides or {}
         self._cond = threading.Condition()  # guards the dicts below; never held across the pipe
-        self._known: dict[tuple[str, str], tuple[Tokens, float | None]] = {}  # model -> its last answer
-        self._wanted: dict[tuple[str, str], Tokens] = {}  # questions not asked yet (newest tokens per model)
+        self._known: dict[MemoKey, tuple[Tokens, float | None]] = {}  # (model, part) -> its last answer
+        self._wanted: dict[MemoKey, Tokens] = {}  # questions not asked yet (newest tokens per model and part)
         self._busy = False  # the worker is asking
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -59,12 +59,13 @@ class HelperPricer:
             self._thread.start()
 
     def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
-             cache_read_tokens: float = 0.0) -> CostAnswer:
-        """The known answer for these tokens; else the model's last answer (or PRICING) while the worker asks."""
+             cache_read_tokens: float = 0.0, part: tuple[str, ...] = ()) -> CostAnswer:
+        """The known answer for these tokens; else the last answer for this model and part (or PRICING) while
+        the worker asks."""
         if not (math.isfinite(input_tokens) and math.isfinite(output_tokens) and math.isfinite(cache_read_tokens)):
             return None  # no price for tokens nobody can count (the engine never folds such values)
         tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
-        key = (model, provider)
+        key = (model, provider, part)
         with self._cond:
             known = self._known.get(key)
             if known is not None and known[0] == tokens:
@@ -143,11 +144,11 @@ class HelperPricer:
         except (OSError, ValueError):
             self._give_up()
 
-    def _ask(self, key: tuple[str, str], tokens: Tokens) -> float | None:
+    def _ask(self, key: MemoKey, tokens: Tokens) -> float | None:
         proc = self._proc
         if proc is not None and proc.stdin is not None and proc.stdout is not None:
             try:
-                proc.stdin.write(json.dumps([*key, *tokens]) + "\n")
+                proc.stdin.write(json.dumps([key[0], key[1], *tokens]) + "\n")
                 ready, _, _ = select.select([proc.stdout], [], [], ANSWER_TIMEOUT_S)
                 answer = json.loads(proc.stdout.readline()) if ready else "timeout"
                 if answer is None or isinstance(answer, (int, float)):
@@ -159,7 +160,7 @@ class HelperPricer:
             return None  # closing: nobody waits for this answer, and the table need not load here
         if self._fallback is None:
             self._fallback = Pricer(self._overrides)
-        answer_here = self._fallback.cost(key[0], key[1], *tokens)
+        answer_here = self._fallback.cost(key[0], key[1], *tokens, part=key[2])
         return answer_here if isinstance(answer_here, float) or answer_here is None else None
 
     def _give_up(self) -> None:

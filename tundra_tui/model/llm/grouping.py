@@ -1,8 +1,8 @@
 """Rows of one grouping (model, provider, agent, profile), merged from the per-key aggregates.
 
 Every key lands in exactly one row of every grouping, so each grouping's rows add up to the same
-totals. A key's cost is what the daemon reported for it, else its share of its model's priced
-cost (split by its share of the model's tokens), so costs add up too.
+totals. A key's cost is what the daemon reported for it, else its own tokens priced, so costs add
+up too.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..cost import PRICING, CostAnswer
-from ..numbers import fsum
 from .aggregates import Key, KeyAgg
 
 if TYPE_CHECKING:
@@ -50,28 +49,17 @@ class Group:
 def key_costs(llm: RollupBase) -> dict[Key, CostAnswer]:
     """The cost of every key with something to price (None: nothing prices it; PRICING: being asked).
 
-    A model is priced once, on the tokens of all its keys (the price helper remembers one answer
-    per model); each key gets the share of that cost its tokens make of the model's tokens."""
+    Each key's own tokens are priced (its input, output and cached counts at its model's price), so
+    an agent's cost is what its tokens cost, and any grouping's rows add up to the total."""
     out: dict[Key, CostAnswer] = {}
-    by_model: dict[tuple[str, str], list[Key]] = {}
     for k, a in llm.keys.items():
         if a.reported_total_cost is not None:
             out[k] = a.reported_total_cost  # the daemon's own figure wins (docs/json.md, Pricing)
         elif a.reported_part_cost is not None:
             out[k] = a.reported_part_cost
         elif a.has_tokens:
-            by_model.setdefault((k[0], k[1]), []).append(k)
-    for (model, provider), keys in by_model.items():
-        aggs = [llm.keys[k] for k in keys]
-        whole = llm.pricer.cost(model, provider, fsum(a.input_tokens for a in aggs),
-                                fsum(a.output_tokens for a in aggs), fsum(a.cache_read_tokens for a in aggs))
-        if not isinstance(whole, float) or len(keys) == 1:
-            out.update(dict.fromkeys(keys, whole))
-            continue
-        weights = [a.input_tokens + a.output_tokens + a.used_tokens for a in aggs]
-        total_w = fsum(weights)
-        for k, w in zip(keys, weights, strict=True):
-            out[k] = whole * (w / total_w if total_w > 0 else 1 / len(keys))
+            out[k] = llm.pricer.cost(k[0], k[1], a.input_tokens, a.output_tokens, a.cache_read_tokens,
+                                     part=k[2:])
     return out
 
 

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ...protocol import STATUS_NAMES, Context, Event, ServiceCheck
-from ..cost import CostAnswer, CostSource
+from ..cost import CostSource
 from ..snapshot import CheckRow, EventRow
 from ..vocab import Vocabulary
 from .aggregates import MAX_PLANS, Groups, Handler, KeyAgg, Plan, TagMap
@@ -110,14 +110,6 @@ class LLMRollup(AtDaemonHandlers, MlObsHandlers, GenAIHandlers):
                 counts[k[3]][1] += a.errors
         return {name: {"provider": self.profile_providers[name], "requests": n, "errors": e}
                 for name, (n, e) in counts.items()}
-
-    def model_cost(self, key: tuple[str, str], agg: KeyAgg) -> CostAnswer:
-        """Reported cost wins; else the configured or table price; None when unpriced, PRICING while asked."""
-        if agg.reported_total_cost is not None:
-            return agg.reported_total_cost
-        if agg.reported_part_cost is not None:
-            return agg.reported_part_cost
-        return self.pricer.cost(key[0], key[1], agg.input_tokens, agg.output_tokens, agg.cache_read_tokens)
 
     def rate_span(self, now_s: int) -> int:
         """Seconds the `*_per_s` rates divide by: the window, or less early in a session."""
