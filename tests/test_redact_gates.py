@@ -52,7 +52,6 @@ def same_redaction(text: str, how: str) -> None:
         assert fast.tags(tags) == slow.tags(tags)
     else:
         assert getattr(fast, how)(text) == getattr(slow, how)(text)
-    assert fast.count == slow.count
 
 
 def test_every_fragment_alone_and_in_prose() -> None:

@@ -101,7 +101,7 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
     if status.source.truncated:
         con.print(f"[yellow]{status.source.truncated:,} datagrams were truncated[/]")
     if stats.redactions:
-        con.print(f"{stats.redactions:,} values redacted (--no-redact shows them)")
+        con.print(f"{stats.redactions:,} lines redacted (--no-redact shows them)")
     for bad in stats.bad_lines:
         con.print(Text.assemble(("  bad ", "red"), bad[:240]))
 

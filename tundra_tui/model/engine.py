@@ -1,19 +1,16 @@
 """The ingest engine: packets -> parser -> store + LLM rollups, plus tap counters. No I/O, no UI.
 
-Hot path: a line whose shape (name and everything after its value) was seen before skips the
-parser: its raw value bytes are appended to that shape's Slot, nothing more. Once per second of
-packet time (when an LLM rollup keeps 1-s series; `stats` needs no such thing), and at the end of
-each batch, pending values are checked and converted in bulk
-(one `isdigit` over the joined batch in the common case), folded into the store, and folded into
-the LLM rollups grouped by plan: thousands of contexts usually feed a handful of models.
-The first line of each shape, and any value the bulk check refuses, goes through the full
-Agent-grammar parser, which counts and samples what is malformed.
+Hot path: a line whose shape (name and everything after its value) was seen before skips the parser: its
+raw value bytes are appended to that shape's Slot. Once per second of packet time (when an LLM rollup keeps
+1-s series), and at the end of each batch, pending values are checked and converted in bulk (one `isdigit`
+over the joined batch, usually), folded into the store and into the LLM rollups grouped by plan. The first
+line of each shape, and any value the bulk check refuses, goes through the full Agent-grammar parser,
+which counts and samples what is malformed.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -28,40 +25,19 @@ from .cost import CostSource
 from .dashboard import build, parse_errors
 from .grouping import build_grouping
 from .llm import Groups, LLMRollup, Plan
-from .numbers import bounded, digit_floats, fsum, limit
+from .numbers import bounded, digit_floats, fsum
 from .redact import Redactor
 from .series import Series
+from .slot import Slot
 from .snapshot import ContextRow, Dashboard, FleetPart, Grouping, SessionStatus, Stats
 from .spans import SpanSummary
-from .store import DEFAULT_MAX_CONTEXTS, ContextStats, Store, weight_of
+from .store import DEFAULT_MAX_CONTEXTS, Store, weight_of
 from .vocab import Vocabulary
 from .watch import Watch
 
 Packet = tuple[int, bytes]
 MAX_SLOTS = 50_000
 _RAW = attrgetter("raw")
-
-
-class Slot:
-    """One line shape: its context, weight, where its samples go, and the samples not yet folded."""
-
-    __slots__ = ("ctx", "fplan", "gather", "is_set", "key", "lim", "mtype", "plan", "raw", "stats", "vals", "w")
-
-    def __init__(self, ctx: Context, w: float, stats: ContextStats | None, plan: Plan | None,
-                 fplan: Plan | None, key: tuple[bytes, bytes] | None) -> None:
-        self.ctx = ctx
-        self.mtype = ctx.mtype
-        self.is_set = ctx.mtype == "s"
-        self.w = w
-        self.lim = math.inf if self.is_set else limit(w)  # |value| past this is a bad value (numbers.limit)
-        self.stats = stats
-        self.plan = plan
-        self.fplan = fplan
-        self.key = key  # (name, tail): the line is name + b":" + value + b"|" + tail
-        self.raw: list[bytes] = []  # value bytes from the hot path, unchecked
-        # the plan, when it alone wants these values (a dashboard keeps no per-context sums): checked per plan
-        self.gather = plan if stats is None and fplan is None else None
-        self.vals: list[Any] = []  # values the parser produced (floats, or set members)
 
 
 class Mode(enum.Enum):
@@ -89,6 +65,7 @@ class Engine:
         self._vocab, self._pricer, self.window = vocab, pricer, window
         self.packets = self.bytes = self.events = self.service_checks = 0
         self.bad_values = 0  # non-finite or out-of-range values, counted and never folded
+        self.redacted = 0  # lines (metrics, events, checks) with something redacted, each counted once
         self.first_ts_ns = self.last_ts_ns = 0
         self.datagram_series = Series(window)  # datagrams per second of packet time (dg/s survives seeks)
         self._slots: dict[tuple[bytes, bytes], Slot] = {}
@@ -147,8 +124,9 @@ class Engine:
             if dirty:
                 self._flush()
 
-    def _slow_line(self, line: bytes, name: bytes, tail: bytes, ts: int) -> None:
-        """The full parser for a new shape, an event, a check or anything odd."""
+    def _slow_line(self, line: bytes, name: bytes, tail: bytes, ts: int, again: bool = False) -> None:
+        """The full parser for a new shape, an event, a check or anything odd (`again`: a line already counted,
+        sent back by the value checks)."""
         if line[-1:] == b"\r":
             line = line[:-1]
         if not line:
@@ -161,6 +139,8 @@ class Engine:
             if not rec.values:
                 return
             slot = self._slot_for(rec, (name, tail) if len(rec.values) == 1 and not rec.timestamp else None)
+            if slot.redacted and not again:
+                self.redacted += 1
             values = rec.values if slot.is_set else bounded(rec.values, slot.lim)  # type: ignore[arg-type]
             if len(values) != len(rec.values):
                 self._count_bad(slot, len(rec.values) - len(values), line)
@@ -172,12 +152,14 @@ class Engine:
             vals.extend(values)
         elif type(rec) is Event:
             self.events += 1
-            rec = self.redactor.event(rec)
+            before, rec = rec, self.redactor.event(rec)
+            self.redacted += rec != before
             for rollup in self._rollups(rec.tags):
                 rollup.add_event(rec, ts)
         elif type(rec) is ServiceCheck:
             self.service_checks += 1
-            rec = self.redactor.check(rec)
+            before_check, rec = rec, self.redactor.check(rec)
+            self.redacted += rec != before_check
             for rollup in self._rollups(rec.tags):
                 rollup.add_check(rec, ts)
 
@@ -220,7 +202,7 @@ class Engine:
         fplan = self.filtered.plan(ctx, w) if self.filtered is not None else None
         # the store keeps raw contexts (redaction must not merge them) and redacts when it shows them
         st = self.store.slot(rec.context)  # registered (and counted against the cap) either way
-        return Slot(ctx, w, st if self.context_stats else None, plan, fplan, key)
+        return Slot(ctx, w, st if self.context_stats else None, plan, fplan, key, ctx is not rec.context)
 
     def _convert(self, slot: Slot, raw: list[bytes]) -> list[Any]:
         """Hot-path value bytes as values; what the quick checks refuse goes back through the parser."""
@@ -236,7 +218,7 @@ class Engine:
                 x = float(v) if v.isdigit() else go_float(v)
             except ValueError:  # multi-value, malformed or empty: the parser decides, counts and keeps a sample
                 name, tail = slot.key or (b"", b"")
-                self._slow_line(name + b":" + v + b"|" + tail, name, tail, self.last_ts_ns)
+                self._slow_line(name + b":" + v + b"|" + tail, name, tail, self.last_ts_ns, again=True)
                 continue
             if -lim <= x <= lim:
                 out.append(x)
@@ -287,6 +269,8 @@ class Engine:
                         pending.setdefault(slot.gather, []).append(slot)
                         continue
                 slot.vals, slot.raw = [], []  # values the parser gives back land in the fresh lists
+                if slot.redacted:
+                    self.redacted += len(raw)  # hot-path lines, one value each (slow-path ones counted there)
                 if raw:
                     vals += self._convert(slot, raw)
                 if not vals:
@@ -315,6 +299,7 @@ class Engine:
         is done slot by slot, so anything odd still goes to the parser with its own line."""
         for plan, slots in pending.items():
             raws = list(map(_RAW, slots))
+            self.redacted += sum(len(slot.raw) for slot in slots if slot.redacted)
             flat = list(chain.from_iterable(raws))
             if all(flat) and b"".join(flat).isdigit():
                 vals = digit_floats(flat)
@@ -368,12 +353,11 @@ class Engine:
         """The `tundra stats --json` document (docs/json.md)."""
         rows = tuple(ContextRow(r["name"], r["type"], tuple(r["tags"]), r["samples"], r["count"], r["value"],
                                 r.get("bad_values", 0)) for r in self.store.rows(top, self.redactor.context))
-        redactions = self.redactor.count  # before the bad lines below are redacted for showing
         bad = tuple(f"{b.kind} ({b.reason}): {self.redactor.line(b.text)}" for b in self.parser.bad_lines)
         st = self.store
         return Stats(source, self.packets, self.lines, parse_errors(self), self.bad_values, self.events,
                      self.service_checks, rows, contexts_total=len(st.contexts), contexts_dropped=st.dropped_contexts,
-                     max_contexts=st.max_contexts, redactions=redactions, bad_lines=bad)
+                     max_contexts=st.max_contexts, redactions=self.redacted, bad_lines=bad)
 
     def dashboard(self, now_ns: int | None = None, status: SessionStatus | None = None,
                   fleet: FleetPart | None = None, shown: bool = False, spans: SpanSummary | None = None) -> Dashboard:

@@ -98,12 +98,11 @@ class Rule:
 
 
 class Redactor:
-    """Applies the rules to parsed fields and counts what it replaced."""
+    """Applies the rules to parsed fields (the engine counts the lines it changed)."""
 
     def __init__(self, rules: list[tuple[str, str, str]] | None = None, enabled: bool = True,
                  gated: bool = True) -> None:
         self.enabled = enabled
-        self.count = 0
         self.rules = []
         for n, p, w in DEFAULT_RULES if rules is None else rules:
             default = (n, p, w) in DEFAULT_RULES  # a config rule of the same name has its own pattern: no gate
@@ -126,8 +125,7 @@ class Redactor:
             if rule.where not in (where, "both") or (rule.gate and not rule.gate & may):
                 continue
             if rule.check is None:
-                new, n = rule.pattern.subn(label, text)
-                self.count += n
+                new = rule.pattern.sub(label, text)
             elif rule.pattern.search(text):
                 new = rule.pattern.sub(self._checked_sub(rule, label), text)
             else:
@@ -138,11 +136,10 @@ class Redactor:
         return text
 
     def _checked_sub(self, rule: Rule, label: str) -> Callable[[re.Match[str]], str]:
-        """The replacement for a rule with a check: only matches the check agrees with are redacted (and counted)."""
+        """The replacement for a rule with a check: only matches the check agrees with are redacted."""
         def sub(m: re.Match[str]) -> str:
             if rule.check is not None and not rule.check(m.group(0)):
                 return m.group(0)
-            self.count += 1
             return label
         return sub
 
@@ -184,14 +181,10 @@ class Redactor:
                            message=self.text(sc.message) if sc.message else sc.message)
 
     def line(self, raw: str) -> str:
-        """A raw line shown as a bad-line sample (one line, unparsed): every rule applies. Showing it again
-        on every refresh or key press must not count it again: `count` is what ingest redacted."""
+        """A raw line shown as a bad-line sample (one line, unparsed): every rule applies."""
         if not self.enabled:
             return raw
-        counted = self.count
-        shown = self._sub(self._sub(raw, "tags"), "text")
-        self.count = counted
-        return shown
+        return self._sub(self._sub(raw, "tags"), "text")
 
     # -- captures: `*` masks, field by field -------------------------------------------------------
     def datagram(self, payload: bytes) -> bytes:

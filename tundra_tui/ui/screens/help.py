@@ -53,7 +53,7 @@ MARKS = [
     ("err  drop", "lines that failed to parse; datagrams lost (kernel, recorder, forwarder)"),
     ("passive", "watching a UDP port another process (the Agent) holds, with a packet socket"),
     ("agent drop", "datagrams the Agent's own socket dropped (/proc); alarm colour while rising"),
-    ("redacted", "datagrams whose text the redactor changed"),
+    ("redacted", "lines (metrics, events, checks) the redactor changed, each counted once"),
     ("●REC", "recording to a capture file, with datagrams written"),
     ("↓name", "the sort key (s changes it); rows follow the grouping (g)"),
     ("unknown", "rows whose datagrams lack the grouping's tag"),
