@@ -53,3 +53,65 @@ def test_busy_capture_reads_its_current_rate(tmp_path: Path) -> None:
     assert doc["totals"]["requests_per_s"] == pytest.approx(5.0)
     assert doc["totals"]["tokens_per_s"] == pytest.approx(500.0)
     assert doc["tap"]["last_datagram_age_s"] == 0
+
+
+SEGMENTS = (2, 8, 4, 6)  # requests per second in each 30-s stretch; each request is 3 datagrams
+
+
+def changing_rates(path: Path) -> list[tuple[int, bytes]]:
+    """Two minutes whose request rate steps every 30 s (a checkpoint each), as (ts_ns, datagram)."""
+    tags = "model:gpt-4o,provider:openai,agent_name:spec-agent,task_type:code,profile:openai-prod"
+    out = []
+    for sec in range(30 * len(SEGMENTS)):
+        n = SEGMENTS[sec // 30]
+        for i in range(n):
+            ts = (T0 + sec) * 10**9 + i * (10**9 // n)
+            out += [(ts, f"llm.request.complete:1|c|#{tags},success:true".encode()),
+                    (ts, f"llm.tokens.input:100|c|#{tags}".encode()), (ts, f"llm.tokens.output:40|c|#{tags}".encode())]
+    w = CaptureWriter(path)
+    for ts, data in out:
+        w.write(data, ts)
+    w.close()
+    return out
+
+
+def test_rates_stay_true_across_seeks(tmp_path: Path) -> None:
+    """After every seek (forward, back, to a checkpoint, to the start, to the end) each rate on screen is the
+    rate of the capture's last `rate_window_s` before the head: never a burst of the datagrams re-fed."""
+    import threading
+
+    from tundra_tui.model import Engine
+    from tundra_tui.model.engine import Mode
+    from tundra_tui.session import Session
+    from tundra_tui.sources import Replay
+
+    cap = tmp_path / "steps.dog"
+    packets = changing_rates(cap)
+    session = Session(Replay(cap, speed=1.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD))
+    session.start()
+    try:
+        rp, ctl = session.replay, session.replay_control
+        assert rp is not None and ctl is not None
+        rp.set_paused(True)
+        ctl.jump("end")
+        assert ctl.settle(30) and rp.indexed
+        for t in threading.enumerate():
+            if t.name == "tundra-prescan":
+                t.join()  # every checkpoint built: seeks restore them
+        rw = session.engine.rate_window
+        for offset_s in (100, 15, 61, 30, 89, 0, 3, 119, 45, 45):
+            ctl.seek((T0 + offset_s) * 10**9 + 999_999_999)  # the end of that second: all of it played
+            assert ctl.settle(10)
+            frame = session.frame("model")
+            now_s = T0 + offset_s
+            seen = [p for p in packets if now_s - rw < p[0] // 10**9 <= now_s]
+            span = min(rw, offset_s + 1)  # early on a rate divides by the seconds seen so far
+            dash = frame.dashboard
+            assert dash.tap.datagrams_per_s == pytest.approx(len(seen) / span), offset_s
+            assert dash.totals.requests_per_s == pytest.approx(len(seen) / 3 / span), offset_s
+            assert dash.totals.tokens_per_s == pytest.approx(len(seen) / 3 * 140 / span), offset_s
+            (row,) = frame.grouping.rows
+            assert row.req_rate == pytest.approx(dash.totals.requests_per_s)
+            assert dash.totals.requests_per_s <= max(SEGMENTS)  # sane: never above the capture's busiest second
+    finally:
+        session.stop()
