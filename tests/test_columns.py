@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tundra_tui.ui.columns import Column, cut_names, fit
+from tundra_tui.ui.columns import Column, cut_names, fit, footer
 
 
 def test_lowest_priority_goes_first_and_widths_come_from_the_cells() -> None:
@@ -43,3 +43,25 @@ def test_names_cut_apart() -> None:
 @given(st.lists(st.text("abc-", min_size=1, max_size=20), max_size=6), st.integers(1, 25))
 def test_cut_names_never_exceed_the_width(names: list[str], width: int) -> None:
     assert all(len(c) <= width for c in cut_names(names, width))
+
+
+@given(st.lists(st.tuples(st.text("abc$0123456789 ", min_size=1, max_size=12), st.integers(0, 9)), max_size=6),
+       st.integers(0, 80))
+def test_footer_drops_whole_items_by_priority(items: list[tuple[str, int]], width: int) -> None:
+    out = footer(items, width)
+    assert len(out) <= width
+    kept = out.split(" · ") if out else []
+    texts = [t for t, _ in items]
+    assert all(k in texts for k in kept)  # whole items only, never a cut one
+    it = iter(texts)
+    assert all(k in it for k in kept)  # in their order
+    dropped = [p for t, p in items if t not in kept]
+    assert not kept or not dropped or max(dropped) <= max(p for t, p in items if t in kept)
+
+
+def test_footer_example() -> None:
+    items = [("06:15:51-06:15:56", 3), ("4 priced of 5", 5), ("$/min last 10s", 2)]
+    assert footer(items, 80) == "06:15:51-06:15:56 · 4 priced of 5 · $/min last 10s"
+    assert footer(items, 36) == "06:15:51-06:15:56 · 4 priced of 5"
+    assert footer(items, 14) == "4 priced of 5"
+    assert footer(items, 5) == ""

@@ -58,6 +58,13 @@ async def test_figures_whole_in_every_grouping_and_size(live, size: tuple[int, i
                 assert len(table) >= 2
                 for line in table:  # notes and event text may be cut; a table line never is
                     assert line.cell_len <= pane.content_size.width, (group, n, line.plain)
+            for n in (1, 2, 3):  # footers and headers that name spans drop whole items, never cut one
+                pane = app.query_one(f"#pane-{n}", Pane)
+                notes = [line.plain for line in pane._lines if " · " in line.plain or "available" in line.plain
+                         or "last " in line.plain]
+                for note in notes:
+                    assert len(note) <= pane.content_size.width, (group, n, note)
+                    assert not note.rstrip().endswith(("·", "…")), (group, n, note)
             latency = pane_lines(app.query_one("#pane-5", Pane))
             shown = [r for r in frame.grouping.rows if r.p95 is not None][:1]
             for r in shown:  # the most important latency figure is there, whole

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ..model.alert_parts import BudgetPart
+from .columns import footer
 from .fmt import usd
 
 WARN_AT = 0.8  # the projection past this share of the limit turns the gauge warn; past the limit, alarm
@@ -24,10 +25,12 @@ def gauge(b: BudgetPart, width: int, colour: dict[str, str]) -> Text:
     per = "h" if b.period == "hour" else "d"
     unknown = "+?" if b.unpriced else ""  # spend of unpriced models is unknown, not $0
     if b.spent_usd is None:
-        return Text(f"budget ?/{usd(b.limit_usd)}/{per} (unpriced)"[:width], style=style, no_wrap=True)
-    head = f"budget {usd(b.spent_usd)}{unknown}/{usd(b.limit_usd)}/{per} → {usd(b.projected_usd)}{unknown} "
-    out = Text(head[:width], style=style, no_wrap=True)
-    bar_w = width - len(head) - 2
+        return Text(footer([("budget", 2), (f"?/{usd(b.limit_usd)}/{per}", 5), ("(unpriced)", 3)], width, " "),
+                    style=style, no_wrap=True)
+    head = footer([("budget", 2), (f"{usd(b.spent_usd)}{unknown}/{usd(b.limit_usd)}/{per}", 5),
+                   (f"→ {usd(b.projected_usd)}{unknown}", 4)], width, " ")  # figures whole, or not at all
+    out = Text(head + " ", style=style, no_wrap=True)
+    bar_w = width - len(head) - 3
     if bar_w >= 4:
         filled = min(bar_w, round(bar_w * min(b.spent_usd / b.limit_usd, 1.0)))
         out.append("▕" + "█" * filled + "░" * (bar_w - filled) + "▏", style=style)

@@ -31,6 +31,15 @@ def fit(columns: list[Column], width: int, name_min: int = 8) -> tuple[list[Colu
     return kept, max(width - sum(c.width for c in kept), 0)
 
 
+def footer(items: list[tuple[str, int]], width: int, sep: str = " · ") -> str:
+    """(text, priority) items joined by `sep` within `width` cells: the least important dropped first, order
+    kept, none ever cut (nothing at all when even the most important does not fit)."""
+    kept = [(t, p) for t, p in items if t]
+    while kept and len(sep.join(t for t, _ in kept)) > width:
+        kept.remove(min(kept, key=lambda item: item[1]))
+    return sep.join(t for t, _ in kept)
+
+
 def cut_names(names: list[str], width: int) -> list[str]:
     """Each name cut to `width` with an ellipsis; names whose cuts would read the same keep their first
     letters and show what tells them apart (`cla…sonn`, `cla…haik`)."""

@@ -7,7 +7,7 @@ from rich.text import Text
 from ...model.detail import DetailPart
 from ...model.snapshot import Frame, ProfilesPart
 from ..chart import ChartSpec, rates_chart
-from ..columns import Column, render
+from ..columns import Column, footer, render
 from ..fmt import clock, fit, pct
 from .pane import Pane
 
@@ -30,8 +30,8 @@ class ProfilesPane(Pane[ProfilesPart]):
         rows = list(p.profiles[: max(self.inner_height - 2, 1)])
         avail = "?" if p.available is None else str(p.available)
         switches = [s for s in p.switches if s.old is not None]
-        foot = Text(fit(f"{avail} available · {p.bootstraps} bootstrap · {len(switches)} switches", w),
-                    style=self.c("stale"))
+        foot = Text(footer([(f"{avail} available", 3), (f"{p.bootstraps} bootstrap", 1),
+                            (f"{len(switches)} switches", 2)], w), style=self.c("stale"))
         if not rows:
             return Text("no profile data yet", style=self.c("stale")) + Text("\n") + foot
         columns = [Column("provider", tuple(x.provider or "?" for x in rows), 2),

@@ -9,7 +9,7 @@ from ...model.detail import DetailPart
 from ...model.series import bucketed
 from ...model.snapshot import Dashboard, Grouping
 from ..chart import ChartSpec, rates_chart, tokens_chart
-from ..columns import cut_names
+from ..columns import cut_names, footer
 from ..fmt import num, span, spark
 from .pane import GroupedPane
 
@@ -35,9 +35,7 @@ class ThroughputPane(GroupedPane):
         name_w = max(name_w, 5)
         spark_w = max(w - name_w - 1 - rate_w, 0)
         per = -(-len(t.req_spark) // max(spark_w, 1)) if t.req_spark else 1
-        head = f"last {span(dash.window_s)}"
-        if per > 1 and len(head) + len(span(per)) + 7 <= spark_w:
-            head += f" ({span(per)}/col)"
+        head = footer([(f"last {span(dash.window_s)}", 2), (f"({span(per)}/col)" if per > 1 else "", 1)], spark_w, " ")
         out = Text(no_wrap=True)
         out.append(" " * (name_w + 1) + head[:spark_w].ljust(spark_w) + rate_head.rjust(rate_w), style="bold")
         names = cut_names(["req/s", "tok/s", *(r.key for r in rows)], name_w)

@@ -8,7 +8,7 @@ from ...model.detail import DetailPart
 from ...model.snapshot import Dashboard, Grouping
 from ..budget_gauge import gauge
 from ..chart import ChartSpec, cost_chart, tokens_chart
-from ..columns import Column, render
+from ..columns import Column, fit, footer, render
 from ..fmt import cost, covers, num, span, usd
 from .pane import GroupedPane
 
@@ -45,15 +45,17 @@ class TokensPane(GroupedPane):
         stale = self.c("stale")
         styles = {(i, 3): stale for i, r in enumerate(rows) if r.cost_usd is None}
         styles |= {(i, 2): stale for i, r in enumerate(rows) if r.cost_usd is None}
-        out = render(g.group, names, columns, self.inner_width, styles=styles,
-                     row_styles=[""] * len(rows) + ["bold"])
-        note = covers(t.since, dash.as_of, dash.source.startswith("replay:"))
-        if t.cost_priced < t.cost_models and not t.pricing:
-            note += f" · {t.cost_priced} priced of {t.cost_models}"
-        note += f" · $/min last {span(dash.rate_window_s)}"
-        out.append("\n" + note, style=stale)
+        w = self.inner_width
+        out = render(g.group, names, columns, w, styles=styles, row_styles=[""] * len(rows) + ["bold"])
+        shown = {c.header for c in fit(columns, w)[0]}
+        notes = [(covers(t.since, dash.as_of, dash.source.startswith("replay:")), 3)]
+        if t.cost_priced < t.cost_models and not t.pricing and "$" in shown:
+            notes.append((f"{t.cost_priced} priced of {t.cost_models}", 5))  # the footnote to a `+`
+        if "$/min" in shown:
+            notes.append((f"$/min last {span(dash.rate_window_s)}", 2))
+        out.append("\n" + footer(notes, w), style=stale)
         if dash.budget is not None:
             out.append("\n")
             levels = {k: self.c(k) for k in ("ok", "warn", "alarm", "stale")}
-            out.append_text(gauge(dash.budget, self.inner_width, levels))
+            out.append_text(gauge(dash.budget, w, levels))
         return out
