@@ -27,11 +27,13 @@ class ProfilesPane(Pane[ProfilesPart]):
         p = part
         w = self.inner_width
         total = sum(x.requests for x in p.profiles) or 1
-        rows = list(p.profiles[: max(self.inner_height - 2, 1)])
+        ranked = sorted(p.profiles, key=lambda x: x.name != p.selected)  # the active one first: always shown
+        rows = ranked[: max(self.inner_height - 2, 1)]
         avail = "?" if p.available is None else str(p.available)
         switches = [s for s in p.switches if s.old is not None]
-        foot = Text(footer([(f"{avail} available", 3), (f"{p.bootstraps} bootstrap", 1),
-                            (f"{len(switches)} switches", 2)], w), style=self.c("stale"))
+        said = f"{len(switches)} switch" + ("" if len(switches) == 1 else "es")
+        foot = Text(footer([(f"{avail} available", 3), (f"{p.bootstraps} bootstrap", 1), (said, 2)], w),
+                    style=self.c("stale"))
         if not rows:
             return Text("no profile data yet", style=self.c("stale")) + Text("\n") + foot
         columns = [Column("provider", tuple(x.provider or "?" for x in rows), 2),
@@ -40,7 +42,7 @@ class ProfilesPane(Pane[ProfilesPart]):
         names = [("▶ " if x.name == p.selected else "  ") + x.name for x in rows]
         styles = {(i, 2): self.rate_style(x.error_rate) for i, x in enumerate(rows)}
         out = render("  profile", names, columns, w, styles=styles,
-                     row_styles=["bold reverse" if x.name == p.selected else "" for x in rows])
+                     row_styles=["bold" if x.name == p.selected else "" for x in rows])  # reverse: the cursor
         out.append("\n")
         out.append_text(foot)
         room = self.inner_height - len(rows) - 2

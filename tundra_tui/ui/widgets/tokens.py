@@ -49,7 +49,7 @@ class TokensPane(GroupedPane):
         out = render(g.group, names, columns, w, styles=styles, row_styles=[""] * len(rows) + ["bold"])
         shown = {c.header for c in fit(columns, w)[0]}
         notes = [(covers(t.since, dash.as_of, dash.source.startswith("replay:")), 3)]
-        if t.cost_priced < t.cost_models and not t.pricing and "$" in shown:
+        if t.cost_priced < t.cost_models and "$" in shown:
             notes.append((f"{t.cost_priced} priced of {t.cost_models}", 5))  # the footnote to a `+`
         if "$/min" in shown:
             notes.append((f"$/min last {span(dash.rate_window_s)}", 2))
