@@ -21,6 +21,7 @@ from ..session import Session
 from .alerting import FiringNews
 from .keys import help_rows
 from .messages import FrameReady, RowChosen, SettingChanged
+from .replay_keys import ReplayKeys
 from .screens.detail import DetailScreen, detail_wanted
 from .screens.filter import FilterScreen
 from .screens.fleet import FleetScreen
@@ -45,7 +46,7 @@ REPLAY_ACTIONS = {"step", "speed", "seek", "jump"}
 WIDE_AT = 150
 
 
-class TundraApp(App[int]):
+class TundraApp(ReplayKeys, App[int]):
     """The live monitor. All state it shows comes from `Session.frame()`, built in a thread worker."""
 
     CSS_PATH = "app.tcss"
@@ -186,6 +187,8 @@ class TundraApp(App[int]):
         self._asked += 1
         seq, group, sort = self._asked, self.group, self.sort
         detail = detail_wanted(self.screen, self.maximized is not None)  # the detail screen's, or a maximised pane's
+        if isinstance(self.screen, DetailScreen):  # its key's grouping (Profiles opens a profile in any grouping)
+            group = self.screen.group
         self.run_worker(lambda: self.post_message(FrameReady(self.session.frame(group, sort, detail), seq)),
                         name="frame", group="frame", thread=True)
 
@@ -203,7 +206,7 @@ class TundraApp(App[int]):
             self.screen.show(frame)  # would repaint it in full each frame: the dashboard catches up on return
         else:
             if not self.display_paused:
-                for pane in self.query(Pane):
+                for pane in self.query(Pane) if frame.grouping.group == self.group else ():  # not a detail's
                     pane.take(frame)
                 if frame.timeline is not None:
                     self.query_one(Timeline).show(frame.timeline)
@@ -250,8 +253,7 @@ class TundraApp(App[int]):
         self.call_after_refresh(self.tick)
 
     def action_fleet(self) -> None:
-        screen = FleetScreen()
-        self.push_screen(screen)
+        self.push_screen(FleetScreen())
         self.call_after_refresh(self.tick)
 
     def action_spans(self) -> None:
@@ -341,27 +343,6 @@ class TundraApp(App[int]):
             self.screen.minimize()
             self.maximized = None
             self._changed("maximized", None)
-
-    # -- replay -----------------------------------------------------------------------------
-    def action_step(self, seconds: int) -> None:
-        if self.replay is not None:
-            self.replay.step(seconds)
-            self._changed("position", self.replay.position_ns)
-
-    def action_seek(self, seconds: int) -> None:
-        if self.replay is not None:
-            self.replay.seek_by(seconds)
-            self._changed("position", self.replay.position_ns)
-
-    def action_jump(self, where: str) -> None:
-        if self.replay is not None:
-            self.replay.jump(where)
-            self._changed("position", self.replay.position_ns)
-
-    def action_speed(self, factor: float) -> None:
-        if self.replay is not None:
-            speed = self.replay.scale_speed(factor)
-            self._changed("speed", speed, f"speed {speed:g}x")
 
     def _handle_exception(self, error: Exception) -> None:
         """Unhandled exception: write a scrubbed report, and leave one line instead of Textual's traceback.

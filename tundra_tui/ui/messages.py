@@ -36,3 +36,11 @@ class RowChosen(Message):
         super().__init__()
         self.group = group
         self.key = key
+
+
+class SeekAsked(Message):
+    """A click on the replay timeline: the capture time (ns) under the pointer."""
+
+    def __init__(self, ts_ns: int) -> None:
+        super().__init__()
+        self.ts_ns = ts_ns

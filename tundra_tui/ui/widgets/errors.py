@@ -18,7 +18,7 @@ ErrorsPart = tuple[Grouping, tuple[CheckRow, ...], tuple[EventRow, ...]]
 class ErrorsPane(Pane[ErrorsPart]):
     TITLE = "Errors"
     KEY = "4"
-    ROW_TOP = 0
+    ROW_TOP = 1
 
     def charts(self, detail: DetailPart) -> list[ChartSpec]:
         """Maximised: errors/s with alert firings marked."""
@@ -35,7 +35,7 @@ class ErrorsPane(Pane[ErrorsPart]):
         w = self.inner_width
         h = self.inner_height
         ranked = sorted(g.rows, key=lambda r: r.errors <= 0)  # stable: rows with errors first, in the sort's order
-        rows = ranked[: max(h - 3, 1)]
+        rows = self.rows_in_view(ranked, max(h - 3, 1), lambda r: (g.group, r.key))
         columns = [Column("errors", tuple(num(r.errors) for r in rows), 4),
                    Column("err%", tuple(pct(r.error_rate) for r in rows), 5)]
         styles = {(i, 1): self.rate_style(r.error_rate) for i, r in enumerate(rows)}

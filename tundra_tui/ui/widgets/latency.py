@@ -29,7 +29,7 @@ class LatencyPane(Pane[Grouping]):
 
     def render_part(self, part: Grouping) -> Text:
         g = part
-        rows = list(g.rows[: max(self.inner_height - 1, 1)])
+        rows = self.rows_in_view(g.rows, max(self.inner_height - 1, 1), lambda r: (g.group, r.key))
         worst = max((r.p95 for r in g.rows if r.p95 is not None), default=None)
         columns = [Column("p50", tuple(ms(r.p50) for r in rows), 3), Column("p95", tuple(ms(r.p95) for r in rows), 5),
                    Column("p99", tuple(ms(r.p99) for r in rows), 4)]

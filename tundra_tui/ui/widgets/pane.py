@@ -6,6 +6,7 @@ rewrite every line each tick. Panes use the Line API instead and mark only chang
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from rich.console import Console
@@ -25,6 +26,8 @@ from ..fmt import rich_colour, span
 from ..messages import RowChosen
 
 P = TypeVar("P")
+R = TypeVar("R")
+RowKey = tuple[str, str]  # (grouping, key): what Enter opens in detail
 
 
 class Pane(Widget, Generic[P], can_focus=True):
@@ -41,7 +44,7 @@ class Pane(Widget, Generic[P], can_focus=True):
     ]
     TITLE = ""
     KEY = ""
-    ROW_TOP: int | None = None  # the line of the first grouped row; None: the pane's rows are not selectable
+    ROW_TOP: int | None = None  # the line of the first selectable row; None: the pane's rows are not selectable
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -50,7 +53,11 @@ class Pane(Widget, Generic[P], can_focus=True):
         self._lines: list[Text] = []
         self._strips: list[Strip] = []
         self._part: P | None = None
-        self.selected = 0  # the selected row of the grouping (drawn reversed while the pane has focus)
+        self.selected = 0  # the selected row, of all the pane's rows (drawn reversed while the pane has focus)
+        self.top = 0  # the first row in view (the list scrolls to keep the selected row in view)
+        self._keys: list[RowKey] = []  # every row's (grouping, key), in the order drawn
+        self._in_view = 0  # rows drawn from `top` on
+        self._chosen: RowKey | None = None  # the selected row's key when last drawn
         self.chart_form = False  # maximised: the pane draws its charts instead of its rows
         self._detail: DetailPart | None = None
         self._chart_key: tuple[object, ...] | None = None
@@ -103,7 +110,7 @@ class Pane(Widget, Generic[P], can_focus=True):
                 self.border_subtitle = subtitle
         if self.chart_form:
             return  # the charts are drawn from the frame's detail part (show_charts)
-        self._paint(self._mark(self.render_part(part), grouping), force)
+        self._paint(self._mark(self.render_part(part)), force)
 
     def _paint(self, text: Text, force: bool = False) -> None:
         """Mark dirty only the lines of `text` that differ from what is shown."""
@@ -122,27 +129,42 @@ class Pane(Widget, Generic[P], can_focus=True):
             if y >= len(old) or y >= len(lines) or old[y] != lines[y]:
                 self.refresh(Region(0, y, width, 1))
 
-    def _mark(self, text: Text, grouping: Grouping | None) -> Text:
-        """Reverse the selected row's line, while the pane has focus (and keep the selection on a shown row)."""
-        if self.ROW_TOP is None or grouping is None or not grouping.rows:
+    def rows_in_view(self, rows: Sequence[R], room: int, key: Callable[[R], RowKey]) -> list[R]:
+        """The rows that fit in `room` lines, scrolled to keep the selected one in view; every row's key is
+        kept for Enter. Panes with selectable rows draw what this returns, from line ROW_TOP on."""
+        self._keys = keys = [key(r) for r in rows]
+        room = max(room, 0)
+        chosen = self._chosen
+        if chosen in keys:  # rows reorder as the figures change: the selection stays on its key
+            self.selected = keys.index(chosen)
+        self.selected = max(0, min(self.selected, len(rows) - 1))
+        self._chosen = keys[self.selected] if keys else None
+        top = max(min(self.top, self.selected), self.selected - room + 1)
+        self.top = max(0, min(top, len(rows) - room))
+        shown = list(rows[self.top : self.top + room])
+        self._in_view = len(shown)
+        return shown
+
+    def _mark(self, text: Text) -> Text:
+        """Reverse the selected row's line while the pane has focus."""
+        at = self.selected - self.top
+        if self.ROW_TOP is None or not self.has_focus or not 0 <= at < self._in_view:
             return text
         lines = list(text.split("\n", allow_blank=True))
-        shown = max(min(len(grouping.rows), len(lines) - self.ROW_TOP), 1)
-        self.selected = min(self.selected, shown - 1)
-        if not self.has_focus:
-            return text
-        lines[self.ROW_TOP + self.selected].stylize("reverse")
+        if self.ROW_TOP + at < len(lines):
+            lines[self.ROW_TOP + at].stylize("reverse")
         return Text("\n").join(lines)
 
-    def selected_key(self) -> tuple[str, str] | None:
+    def selected_key(self) -> RowKey | None:
         """(grouping, key) of the selected row, or None when there is none."""
-        grouping = self.grouping(self._part) if self._part is not None and self.ROW_TOP is not None else None
-        if grouping is None or not grouping.rows:
-            return None
-        return grouping.group, grouping.rows[min(self.selected, len(grouping.rows) - 1)].key
+        return self._keys[self.selected] if self.ROW_TOP is not None and self.selected < len(self._keys) else None
 
     def action_select_row(self, step: int) -> None:
-        self.selected = max(0, self.selected + step)
+        self._select(self.selected + step)
+
+    def _select(self, row: int) -> None:
+        self.selected = max(0, min(row, len(self._keys) - 1))
+        self._chosen = self._keys[self.selected] if self._keys else None
         self._redraw()
 
     def action_open_row(self) -> None:
@@ -152,12 +174,23 @@ class Pane(Widget, Generic[P], can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         """A click on a row selects it (the pane takes focus on the same click)."""
-        if self.ROW_TOP is None:
-            return
         offset = event.get_content_offset(self)
-        if offset is not None and offset.y >= self.ROW_TOP:
-            self.selected = offset.y - self.ROW_TOP
-            self._redraw()
+        if self.ROW_TOP is None or offset is None or self.chart_form:
+            return
+        at = offset.y - self.ROW_TOP
+        if 0 <= at < self._in_view:
+            self._select(self.top + at)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        """The wheel moves the selection, and the list scrolls with it."""
+        if self.ROW_TOP is not None and not self.chart_form:
+            event.stop()
+            self.action_select_row(1)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if self.ROW_TOP is not None and not self.chart_form:
+            event.stop()
+            self.action_select_row(-1)
 
     def on_focus(self) -> None:
         self._redraw()

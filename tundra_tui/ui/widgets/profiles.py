@@ -15,6 +15,7 @@ from .pane import Pane
 class ProfilesPane(Pane[ProfilesPart]):
     TITLE = "Profiles"
     KEY = "1"
+    ROW_TOP = 1
 
     def charts(self, detail: DetailPart) -> list[ChartSpec]:
         """Maximised: requests/s with the profile switches marked."""
@@ -28,7 +29,7 @@ class ProfilesPane(Pane[ProfilesPart]):
         w = self.inner_width
         total = sum(x.requests for x in p.profiles) or 1
         ranked = sorted(p.profiles, key=lambda x: x.name != p.selected)  # the active one first: always shown
-        rows = ranked[: max(self.inner_height - 2, 1)]
+        rows = self.rows_in_view(ranked, max(self.inner_height - 2, 1), lambda x: ("profile", x.name))
         avail = "?" if p.available is None else str(p.available)
         switches = [s for s in p.switches if s.old is not None]
         said = f"{len(switches)} switch" + ("" if len(switches) == 1 else "es")

@@ -17,6 +17,7 @@ from .pane import GroupedPane
 class ThroughputPane(GroupedPane):
     TITLE = "Throughput"
     KEY = "3"
+    ROW_TOP = 3  # under the header and the two total lines
 
     def charts(self, detail: DetailPart) -> list[ChartSpec]:
         """Maximised: requests/s and errors/s, tokens/s."""
@@ -26,7 +27,7 @@ class ThroughputPane(GroupedPane):
         g, dash = part
         t = dash.totals
         now = int(dash.as_of)
-        rows = list(g.rows[: max(self.inner_height - 3, 0)])
+        rows = self.rows_in_view(g.rows, self.inner_height - 3, lambda r: (g.group, r.key))
         rates = [f"{t.requests_per_s:.1f}", num(t.tokens_per_s), *(f"{r.req_rate:.1f}" for r in rows)]
         rate_head = f"/s {span(dash.rate_window_s)}"
         rate_w = 1 + max(len(rate_head), *(len(x) for x in rates))

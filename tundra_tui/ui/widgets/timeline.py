@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
 from ...model.snapshot import TimelinePart
 from ...model.timeline import spikes
 from ..fmt import rich_colour
+from ..messages import SeekAsked
 
 
 def _mmss(seconds: float) -> str:
@@ -16,7 +18,7 @@ def _mmss(seconds: float) -> str:
 
 
 class Timeline(Static):
-    """One line: `[━━━━●───!──]  00:23/01:00  2x`."""
+    """One line: `[━━━━●───!──]  00:23/01:00  2x`; a click on the bar seeks there."""
 
     DEFAULT_CSS = "Timeline { height: 1; padding: 0 1; background: $surface; }"
 
@@ -25,6 +27,7 @@ class Timeline(Static):
         self._errors: dict[int, int] = {}
         self._scanned: tuple[tuple[int, int], ...] | None = None
         self._last: Text | None = None
+        self._bar: tuple[float, float, int] | None = None  # (start s, end s, columns) of the bar last drawn
 
     def show(self, part: TimelinePart) -> None:
         """Redraw from the head's position and the capture's error marks (none until they are scanned)."""
@@ -44,6 +47,7 @@ class Timeline(Static):
         cols = spikes(self._errors, int(start), int(end), width)
         top = max(cols) or 1
         head = min(int((pos - start) / max(end - start, 1e-9) * width), width - 1)
+        self._bar = (start, end, width)
         v = {k: rich_colour(self.app.theme_variables.get(k, "")) for k in ("primary", "alarm", "warn", "stale")}
         out = Text(no_wrap=True)
         out.append("▕")
@@ -63,3 +67,13 @@ class Timeline(Static):
         if out != self._last:
             self._last = out
             self.update(out)
+
+    def on_click(self, event: events.Click) -> None:
+        """Seek to the capture time under the pointer: column i of the bar is where the head shows at i."""
+        offset = event.get_content_offset(self)
+        if self._bar is None or offset is None:
+            return
+        start, end, width = self._bar
+        col = offset.x - 1  # the bar's columns start after its left edge mark
+        if 0 <= col < width:
+            self.post_message(SeekAsked(int((start + (col + 0.5) / width * (end - start)) * 1e9)))

@@ -32,7 +32,8 @@ class TokensPane(GroupedPane):
     def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
         g, dash = part
         t = dash.totals
-        rows = list(g.rows[: max(self.inner_height - (4 if dash.budget is not None else 3), 1)])
+        rows = self.rows_in_view(g.rows, max(self.inner_height - (4 if dash.budget is not None else 3), 1),
+                            lambda r: (g.group, r.key))
         names = [r.key for r in rows] + ["total"]
         costs = [cost(r.cost_usd, r.cost_models, r.cost_priced, r.pricing) for r in rows]
         columns = [
