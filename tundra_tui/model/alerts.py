@@ -29,6 +29,7 @@ _PART = {"model": 0, "provider": 1, "agent": 2, "profile": 3}
 TOTALS = "totals"  # the group name of an alert without group_by
 MAX_GROUPS = 200  # groups judged per rule: past it, new groups are not tracked
 LOG_LEN = 100
+ERROR_WARN, ERROR_ALARM = 0.02, 0.10  # the panes' error-rate colours when no alert says otherwise (README)
 _KEYS = {"name", "metric", "above", "below", "window_s", "for_s", "group_by", "cooldown_s", "bell", *GROUP_BY}
 
 
@@ -52,6 +53,15 @@ class AlertRule:
         if value is None:
             return False
         return value > self.threshold if self.above else value < self.threshold
+
+
+def error_levels(rules: tuple[AlertRule, ...]) -> tuple[float, float]:
+    """(warn, alarm): an error rate from `warn` on is coloured warn, above `alarm` alarm. The defaults
+    (2%, 10%), unless `[[alerts]]` has error_rate rules with `above`: then alarm above the lowest of their
+    thresholds, as the alert fires, and warn from no higher than that."""
+    mine = [r.threshold for r in rules if r.metric == "error_rate" and r.above]
+    alarm = min(mine) if mine else ERROR_ALARM
+    return min(ERROR_WARN, alarm), alarm
 
 
 def parse_alerts(value: Any, window_s: int) -> tuple[AlertRule, ...]:

@@ -15,6 +15,7 @@ from textual.widgets import Footer
 
 from ..capture import CaptureError
 from ..config import Config, fresh_capture_path, save_state
+from ..model.alerts import error_levels
 from ..model.grouping import GROUPS, SORTS
 from ..model.snapshot import Frame
 from ..session import Session
@@ -100,6 +101,7 @@ class TundraApp(ReplayKeys, App[int]):
         self._told_record_error = self._told_internal = False
         self._firings = FiringNews()
         self.set_keymap(self.config.keys)  # [keys]: binding id -> keys
+        self.error_levels = error_levels(self.config.alerts)  # the panes' error-rate colours
         self._asked = self._drawn = 0  # frames asked for and the newest drawn
         fleet = session.fleet
         self.fleet_key_hint = fleet.settings.key_hint() if fleet is not None and fleet.settings.enabled else None

@@ -18,6 +18,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ...model.alerts import ERROR_ALARM, ERROR_WARN
 from ...model.detail import TOTAL, DetailPart
 from ...model.grouping import ASCENDING
 from ...model.snapshot import Dashboard, Frame, Grouping
@@ -80,8 +81,10 @@ class Pane(Widget, Generic[P], can_focus=True):
         return rich_colour(self.app.theme_variables.get(var, ""))
 
     def rate_style(self, rate: float) -> str:
-        """Error-rate colour: under 2% ok, under 10% warn, else alarm."""
-        return self.c("ok") if rate < 0.02 else self.c("warn") if rate < 0.10 else self.c("alarm")
+        """Error-rate colour: ok under the warn level, alarm above the alarm level (model/alerts.py
+        `error_levels`: documented defaults, or the user's error_rate alerts), warn between."""
+        warn, alarm = getattr(self.app, "error_levels", (ERROR_WARN, ERROR_ALARM))
+        return self.c("alarm") if rate > alarm else self.c("warn") if rate >= warn else self.c("ok")
 
     def part(self, frame: Frame) -> P:
         """The piece of the frame this pane draws."""
