@@ -57,3 +57,45 @@ def test_bad_keys_table_is_refused(tmp_path: Path, table: str) -> None:
     path.write_text(table)
     with pytest.raises(ConfigError, match="keys"):
         load_config(path)
+
+
+async def test_pane_and_detail_bindings_remap_too(tmp_path: Path) -> None:
+    """Row selection and the detail screen's keys are bindings with ids like the rest: `[keys]` moves them,
+    and `?` (on the detail screen too) shows the keys in force."""
+    from tundra_tui.ui.screens.detail import DetailScreen
+    from tundra_tui.ui.widgets.pane import Pane
+
+    cfg_file = tmp_path / "config.toml"
+    cfg_file.write_text('[keys]\nrow-down = "n"\nrow-open = "o"\n"detail.zoom-in" = "i"\n"detail.back" = "b"\n')
+    session = replay_session()
+    app = TundraApp(session, load_config(cfg_file), refresh=10.0, clock=lambda: FROZEN)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.tick()
+            await app.workers.wait_for_complete()
+            await pilot.press("5")  # Latency, maximised and focused
+            pane = app.query_one("#pane-5", Pane)
+            await pilot.press("escape", "j")
+            assert pane.has_focus and pane.selected == 0  # j no longer moves it
+            await pilot.press("n")
+            assert pane.selected == 1
+            await pilot.press("enter")
+            assert not isinstance(app.screen, DetailScreen)
+            await pilot.press("o")
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+            detail = app.screen
+            before = detail.span_s
+            await pilot.press("i")
+            assert detail.span_s < before
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            rows = {desc: keys for keys, desc in app.screen.rows}
+            assert rows["Zoom in"] == "i" and rows["Back"] == "b"
+            assert rows["Select the next row"] == "n" and rows["Open the selected row (esc returns)"] == "o"
+            await pilot.press("escape")
+            await pilot.press("b")
+            await pilot.pause()
+            assert not isinstance(app.screen, DetailScreen)
+    finally:
+        session.stop()

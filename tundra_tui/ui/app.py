@@ -248,7 +248,8 @@ class TundraApp(ReplayKeys, App[int]):
         return True
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(help_rows(self, [*self.BINDINGS, *Pane.BINDINGS], HELP_TEXT)))
+        here = list(self.screen.BINDINGS) if isinstance(self.screen, DetailScreen) else []  # its keys first
+        self.push_screen(HelpScreen(help_rows(self, [*here, *self.BINDINGS, *Pane.BINDINGS], HELP_TEXT)))
 
     def on_row_chosen(self, message: RowChosen) -> None:
         self.push_screen(DetailScreen(message.group, message.key), lambda _: self.tick())  # back: catch up

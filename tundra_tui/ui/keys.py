@@ -14,11 +14,19 @@ if TYPE_CHECKING:
 
 
 def binding_ids() -> list[str]:
-    """The ids `[keys]` may remap: every binding of the dashboard that has one."""
+    """The ids `[keys]` may remap: every binding with one, of the dashboard, its panes and its screens."""
     from .app import TundraApp
+    from .screens.detail import DetailScreen
+    from .screens.filter import FilterScreen
+    from .screens.fleet import FleetScreen
+    from .screens.help import HelpScreen
+    from .screens.spans import SpansScreen, WaterfallScreen
+    from .screens.themes import ThemePicker
     from .widgets.pane import Pane
 
-    return [b.id for b in (*TundraApp.BINDINGS, *Pane.BINDINGS) if isinstance(b, Binding) and b.id]
+    owners = (TundraApp, Pane, DetailScreen, HelpScreen, FilterScreen, FleetScreen, SpansScreen, WaterfallScreen,
+              ThemePicker)
+    return [b.id for owner in owners for b in owner.BINDINGS if isinstance(b, Binding) and b.id]
 
 
 def check_keys(keys: Mapping[str, str]) -> None:
