@@ -175,6 +175,7 @@ class TundraApp(ReplayKeys, App[int]):
         panes = self.query_one("#panes")
         panes.set_class(event.size.width >= WIDE_AT, "wide")
         panes.display = not self.query_one(TooSmall).fit_to(event.size)
+        self.query_one(Footer).display = panes.display  # too narrow for its keys whole: the notice says why
 
     def _start_timer(self) -> None:
         if self._timer is not None:
