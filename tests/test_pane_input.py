@@ -117,3 +117,37 @@ async def test_click_on_the_timeline_seeks_there() -> None:
                 assert frame.dashboard.as_of == pytest.approx(at, abs=1)  # the panes follow the head
     finally:
         played.stop()
+
+
+async def test_events_select_and_open_the_key_they_are_tagged_with(played) -> None:
+    from .ui_fixtures import toasts
+
+    app = make_app(played)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await refreshed(app, pilot)
+        pane = app.query_one("#pane-6", Pane)
+        events = played.frame().dashboard.events
+        room = pane.content_size.height
+        assert len(events) > room  # the view shows the newest, at the bottom
+        assert pane.selected == len(events) - 1 and pane.top == len(events) - room
+        await pilot.click("#pane-6", offset=(4, 1 + room - 1))  # the newest event's line
+        assert pane.has_focus and reversed_lines(pane) == [room - 1]
+        await pilot.press("k")
+        newest_but_one = events[-2]
+        model = next(t.split(":", 1)[1] for t in newest_but_one.tags if t.startswith("model:"))
+        assert pane.selected_key() == ("model", model)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and (app.screen.group, app.screen.key) == ("model", model)
+        await pilot.press("escape")
+        await pilot.press("g", "g", "g")  # by profile: request events carry no profile tag
+        await refreshed(app, pilot)
+        assert app.group == "profile"
+        pane.focus()
+        await pilot.pause()
+        assert pane.selected_key() == ("profile", "")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, DetailScreen)
+        shown = events[pane.selected]
+        assert any(shown.text[:30] in note for note in toasts(app))  # the event, whole, in a notification

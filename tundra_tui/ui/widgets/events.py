@@ -1,4 +1,5 @@
-"""Pane 6: the log of DogStatsD events (and profile switches), newest at the bottom."""
+"""Pane 6: the log of DogStatsD events (and profile switches), newest at the bottom. Its rows select too:
+Enter opens the key an event is tagged with (following the grouping), or shows an untagged event whole."""
 
 from __future__ import annotations
 
@@ -6,29 +7,54 @@ from rich.text import Text
 
 from ...model.snapshot import EventRow, Frame
 from ..fmt import clock, fit
+from ..screens.detail import TAG_OF
 from .pane import Pane
 
 _ICON = {"error": ("✖", "alarm"), "warning": ("▲", "warn"), "success": ("✔", "ok"), "info": ("·", "stale")}
+EventsPart = tuple[tuple[EventRow, ...], str]  # the events, and the grouping Enter follows
 
 
-class EventsPane(Pane[tuple[EventRow, ...]]):
+def tagged(e: EventRow, group: str) -> str:
+    """The value of the event's tag for this grouping (`model:gpt-4o` -> gpt-4o), or "" when it has none."""
+    prefix = f"{TAG_OF.get(group, group)}:"
+    return next((t[len(prefix):] for t in e.tags if t.startswith(prefix)), "")
+
+
+class EventsPane(Pane[EventsPart]):
     TITLE = "Events"
     KEY = "6"
+    ROW_TOP = 0
 
-    def part(self, frame: Frame) -> tuple[EventRow, ...]:
-        return frame.dashboard.events
+    def part(self, frame: Frame) -> EventsPart:
+        return frame.dashboard.events, frame.grouping.group
 
-    def render_part(self, part: tuple[EventRow, ...]) -> Text:
+    def render_part(self, part: EventsPart) -> Text:
+        events, group = part
         w = self.inner_width
         out = Text()
-        events = part[-self.inner_height :]
-        if not events:
+        if not self.has_focus:
+            self.selected = len(events) - 1  # unfocused, the view follows the newest event
+        shown = self.rows_in_view(events, self.inner_height, lambda e: (group, tagged(e, group)), follow=False)
+        if not shown:
             out.append("no events yet", style=self.c("stale"))
-        for e in events:
+        for e in shown:
             icon, var = _ICON.get(e.alert_type, ("·", "stale"))
             out.append(f"{clock(e.ts)} ", style=self.c("stale"))
             out.append(icon + " ", style=self.c(var))
-            body = e.title + (": " + e.text if e.text else "")
-            out.append(fit(body.replace("\n", " "), w - 11) + "\n")  # one line per event, title included
+            out.append(fit(self.body(e), w - 11) + "\n")  # one line per event, title included
         out.rstrip()
         return out
+
+    @staticmethod
+    def body(e: EventRow) -> str:
+        """Title and text on one line."""
+        return (e.title + (": " + e.text if e.text else "")).replace("\n", " ")
+
+    def action_open_row(self) -> None:
+        """The key the event is tagged with, in detail; an event tagged with none is shown whole instead."""
+        chosen = self.selected_key()
+        if chosen is not None and chosen[1]:
+            super().action_open_row()
+        elif self._part is not None and self._part[0]:
+            e = self._part[0][min(self.selected, len(self._part[0]) - 1)]
+            self.notify(self.body(e), title=f"{clock(e.ts)} {e.alert_type}", timeout=10, markup=False)

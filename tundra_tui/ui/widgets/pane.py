@@ -132,13 +132,14 @@ class Pane(Widget, Generic[P], can_focus=True):
             if y >= len(old) or y >= len(lines) or old[y] != lines[y]:
                 self.refresh(Region(0, y, width, 1))
 
-    def rows_in_view(self, rows: Sequence[R], room: int, key: Callable[[R], RowKey]) -> list[R]:
+    def rows_in_view(self, rows: Sequence[R], room: int, key: Callable[[R], RowKey], follow: bool = True) -> list[R]:
         """The rows that fit in `room` lines, scrolled to keep the selected one in view; every row's key is
-        kept for Enter. Panes with selectable rows draw what this returns, from line ROW_TOP on."""
+        kept for Enter. Panes with selectable rows draw what this returns, from line ROW_TOP on. `follow`: the
+        keys are unique, and the selection stays on its key as rows reorder (else it stays on its place)."""
         self._keys = keys = [key(r) for r in rows]
         room = max(room, 0)
         chosen = self._chosen
-        if chosen in keys:  # rows reorder as the figures change: the selection stays on its key
+        if follow and chosen in keys:  # rows reorder as the figures change: the selection stays on its key
             self.selected = keys.index(chosen)
         self.selected = max(0, min(self.selected, len(rows) - 1))
         self._chosen = keys[self.selected] if keys else None
