@@ -35,7 +35,9 @@ HELP_TEXT = {
     "jump('end')": "Jump to the end",
 }
 MARKS = [
-    ("▶", "Profiles: the selected profile. Timeline and status bar: replay playing"),
+    ("▶", "Profiles: the profile the daemon selected (listed first). Timeline and status bar: replay playing"),
+    ("reversed row", "the selected row of the focused pane: ↓↑ j k, a click or the wheel move it; Enter opens it"),
+    ("mouse", "a click selects a row and focuses its pane; the wheel scrolls a list; a click on the timeline seeks"),
     ("■ end", "the replay reached the end of its capture"),
     ("last datagram", "nothing received for longer than the rate window (idle: the short form)"),
     ("❚❚ PAUSED", "the screen is frozen (p or space resumes); a replay stops at its head"),
