@@ -140,3 +140,16 @@ def test_generated_traffic_adds_up_in_every_grouping(traffic: list[tuple[str, st
 
 _PRICES = {"llama-3.1-8b": {"input_mtok": 0.1, "output_mtok": 0.2}}
 _PRICER = Pricer(_PRICES)
+
+
+def test_a_tiered_price_applies_per_request_not_to_the_sum() -> None:
+    """claude-sonnet-4-5 costs $3 per million input tokens, $6 once one request passes 200k. Three requests
+    of 100k each cost 3 x $0.30, although their sum, 300k, would read $1.80 priced as one."""
+    e = Engine(Mode.DASHBOARD, pricer=Pricer())
+    line = b"llm.tokens.input:100000|c|#model:claude-sonnet-4-5,provider:anthropic,agent_name:a"
+    e.feed([(T0 * 10**9 + i, line) for i in range(3)])
+    one = Pricer().cost("claude-sonnet-4-5", "anthropic", 100_000, 0)
+    assert one == pytest.approx(0.30) and Pricer().cost("claude-sonnet-4-5", "anthropic", 300_000, 0) == 1.8
+    (row,) = group(e.llm, "model", T0, 10)
+    assert row.cost_usd == pytest.approx(3 * one)
+    assert e.dashboard(T0 * 10**9).totals.cost_usd == pytest.approx(0.90)

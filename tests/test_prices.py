@@ -26,6 +26,10 @@ def test_helper_answers_as_the_in_process_pricer() -> None:
             assert helper.cost(*case) == local.cost(*case)
             assert early in (PRICING, local.cost(*case))  # asked, not waited for
         assert helper.cost(*CASES[2]) == 6.0  # the override: $2 + $4 per million
+        # tokens of several requests: priced as that many average requests, in the helper as here
+        assert helper.cost(*CASES[2], requests=4) in (PRICING, 6.0)
+        assert helper.settle(60)
+        assert helper.cost(*CASES[2], requests=4) == local.cost(*CASES[2], requests=4) == 6.0
         assert helper.cost(*CASES[3]) is None  # unpriced is "n/a", never $0
         pid = helper.helper_pid
         assert pid is not None

@@ -49,7 +49,7 @@ class CostSource(Protocol):
     `cost` never blocks on I/O: an answer not known yet is PRICING, and a later call has it."""
 
     def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
-             cache_read_tokens: float = 0.0, part: tuple[str, ...] = ()) -> CostAnswer: ...
+             cache_read_tokens: float = 0.0, part: tuple[str, ...] = (), requests: float = 1.0) -> CostAnswer: ...
 
     def prefetch(self) -> None: ...
 
@@ -58,8 +58,16 @@ class CostSource(Protocol):
     def close(self) -> None: ...
 
 
-Tokens = tuple[int, int, int]  # input (cached included), output, cache read
+Tokens = tuple[int, int, int, float]  # input (cached included), output, cache read; over how many requests
 MemoKey = tuple[str, str, tuple[str, ...]]  # (model, provider, part): one remembered answer each
+
+
+def usage_key(input_tokens: float, output_tokens: float, cache_read_tokens: float,
+              requests: float) -> Tokens | None:
+    """What a price is asked for, as the memo and the price helper keep it; None when it cannot be priced."""
+    if not all(map(math.isfinite, (input_tokens, output_tokens, cache_read_tokens, requests))):
+        return None
+    return round(input_tokens), round(output_tokens), round(cache_read_tokens), max(round(requests, 3), 1.0)
 
 
 class MemoCost:
@@ -69,13 +77,15 @@ class MemoCost:
         self._last: dict[MemoKey, tuple[Tokens, float | None]] = {}
 
     def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
-             cache_read_tokens: float = 0.0, part: tuple[str, ...] = ()) -> float | None:
+             cache_read_tokens: float = 0.0, part: tuple[str, ...] = (), requests: float = 1.0) -> float | None:
         """USD for these tokens, or None when nothing prices the model; `input_tokens` includes cached ones,
         as genai-prices expects. `part` names which tagged part of the model's tokens these are (an agent's,
-        say), so that each part keeps its own remembered answer."""
-        if not (math.isfinite(input_tokens) and math.isfinite(output_tokens) and math.isfinite(cache_read_tokens)):
+        say), so that each part keeps its own remembered answer. The tokens are priced as `requests` requests
+        of their average size: a tiered price (Anthropic's and Google's past 200k input tokens) applies per
+        request, not to a session's sum."""
+        tokens = usage_key(input_tokens, output_tokens, cache_read_tokens, requests)
+        if tokens is None:
             return None  # no price for tokens nobody can count (the engine never folds such values)
-        tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
         last = self._last.get((model, provider, part))
         if last is None or last[0] != tokens:
             last = self._last[(model, provider, part)] = (tokens, self._compute(model, provider, tokens))
@@ -123,8 +133,10 @@ class Pricer(MemoCost):
             return None
         from genai_prices import Usage
 
-        usage = Usage(input_tokens=tokens[0], output_tokens=tokens[1], cache_read_tokens=tokens[2] or None)
-        return float(price.calc_price(usage)["total_price"])  # ~140 µs: hence the memo
+        n = Decimal(str(tokens[3]))  # one average request priced, times their number (exact Decimal arithmetic)
+        usage = Usage(input_tokens=tokens[0] / n, output_tokens=tokens[1] / n,  # Decimal counts work as ints do
+                      cache_read_tokens=(tokens[2] / n) or None)
+        return float(price.calc_price(usage)["total_price"] * n)  # ~140 µs: hence the memo
 
 
 def _table_price(model: str, provider: str) -> ModelPrice | None:

@@ -17,7 +17,6 @@ ends, and exits by itself when its stdin closes (which the kernel does when this
 from __future__ import annotations
 
 import json
-import math
 import os
 import select
 import subprocess
@@ -25,7 +24,7 @@ import sys
 import threading
 from typing import IO, Any
 
-from ..model.cost import PRICING, CostAnswer, MemoKey, Pricer, Tokens
+from ..model.cost import PRICING, CostAnswer, MemoKey, Pricer, Tokens, usage_key
 
 ANSWER_TIMEOUT_S = 20.0  # the first answer waits for the table to load; a stuck helper is given up on
 
@@ -59,12 +58,12 @@ class HelperPricer:
             self._thread.start()
 
     def cost(self, model: str, provider: str, input_tokens: float, output_tokens: float,
-             cache_read_tokens: float = 0.0, part: tuple[str, ...] = ()) -> CostAnswer:
-        """The known answer for these tokens; else the last answer for this model and part (or PRICING) while
-        the worker asks."""
-        if not (math.isfinite(input_tokens) and math.isfinite(output_tokens) and math.isfinite(cache_read_tokens)):
+             cache_read_tokens: float = 0.0, part: tuple[str, ...] = (), requests: float = 1.0) -> CostAnswer:
+        """The known answer for these tokens (over `requests` requests, as `Pricer.cost`); else the last answer
+        for this model and part (or PRICING) while the worker asks."""
+        tokens = usage_key(input_tokens, output_tokens, cache_read_tokens, requests)
+        if tokens is None:
             return None  # no price for tokens nobody can count (the engine never folds such values)
-        tokens = (round(input_tokens), round(output_tokens), round(cache_read_tokens))
         key = (model, provider, part)
         with self._cond:
             known = self._known.get(key)
@@ -160,7 +159,7 @@ class HelperPricer:
             return None  # closing: nobody waits for this answer, and the table need not load here
         if self._fallback is None:
             self._fallback = Pricer(self._overrides)
-        answer_here = self._fallback.cost(key[0], key[1], *tokens, part=key[2])
+        answer_here = self._fallback.cost(key[0], key[1], *tokens[:3], part=key[2], requests=tokens[3])
         return answer_here if isinstance(answer_here, float) or answer_here is None else None
 
     def _give_up(self) -> None:
@@ -191,8 +190,8 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
     pricer = Pricer(json.loads(first).get("overrides") or {})
     pricer.cost("gpt-4o", "openai", 1, 1)  # load the table now, while nobody is waiting on it
     for line in stdin:
-        model, provider, tin, tout, tcache = json.loads(line)
-        stdout.write(json.dumps(pricer.cost(model, provider, tin, tout, tcache)) + "\n")
+        model, provider, tin, tout, tcache, requests = json.loads(line)
+        stdout.write(json.dumps(pricer.cost(model, provider, tin, tout, tcache, requests=requests)) + "\n")
         stdout.flush()
 
 

@@ -98,12 +98,13 @@ class KeyAgg:
 
     __slots__ = ("cache_read_tokens", "err_series", "error_types", "errors", "has_tokens", "input_tokens",
                  "lat_history", "lazy_latency", "output_tokens", "recent_latency", "reported_part_cost",
-                 "reported_total_cost", "req_series", "requests", "tok_series", "used_tokens")
+                 "reported_total_cost", "req_series", "requests", "tok_series", "token_lines", "used_tokens")
 
     def __init__(self, window: int) -> None:
         self.requests = self.errors = 0.0
         self.input_tokens = self.output_tokens = self.cache_read_tokens = self.used_tokens = 0.0
         self.has_tokens = False  # token samples seen (a row with none shows "-", not 0)
+        self.token_lines: dict[str, float] = {}  # token samples per kind: one per request, each its own count
         self.reported_total_cost: float | None = None
         self.reported_part_cost: float | None = None
         self.lazy_latency = LazySketch()
@@ -117,6 +118,11 @@ class KeyAgg:
     @property
     def latency(self) -> DDSketch:
         return self.lazy_latency.sketch
+
+    @property
+    def token_requests(self) -> float:
+        """The requests these tokens came in: the most samples of any kind (a request sends each kind once)."""
+        return max(self.token_lines.values(), default=1.0)
 
     def add_recent(self, sec: int, vals: list[float], w: float, keep: int) -> None:
         """Latency samples of second `sec` into its own sketch; seconds older than `keep` are dropped."""
@@ -150,6 +156,8 @@ class KeyAgg:
         self.cache_read_tokens += other.cache_read_tokens
         self.used_tokens += other.used_tokens
         self.has_tokens = self.has_tokens or other.has_tokens
+        for kind, n in other.token_lines.items():
+            self.token_lines[kind] = self.token_lines.get(kind, 0.0) + n
         if other.reported_total_cost is not None:
             self.reported_total_cost = (self.reported_total_cost or 0.0) + other.reported_total_cost
         if other.reported_part_cost is not None:

@@ -68,7 +68,7 @@ class AtDaemonHandlers(RollupBase):
 
     def _at_tokens(self, attr: str) -> Handler:
         def handle(tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
-            self._count_tokens(self._at_key(tags), attr, s * w, sec)
+            self._count_tokens(self._at_key(tags), attr, s * w, sec, len(vals) * w)
         return handle
 
     def _at_agent(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:

@@ -105,9 +105,11 @@ class RollupBase:
         if self.latency_window:
             agg.add_recent(sec, vals, w, self.window)  # the alerts drop judged seconds
 
-    def _count_tokens(self, agg: KeyAgg, attr: str, n: float, sec: int) -> None:
-        """Add `n` tokens to `agg.attr`; the token series counts in+out, or `used` when a key sends only that."""
+    def _count_tokens(self, agg: KeyAgg, attr: str, n: float, sec: int, lines: float) -> None:
+        """Add `n` tokens, from `lines` samples, to `agg.attr`; the token series counts in+out, or `used` when a
+        key sends only that."""
         setattr(agg, attr, getattr(agg, attr) + n)
+        agg.token_lines[attr] = agg.token_lines.get(attr, 0.0) + lines
         agg.has_tokens = True
         if attr in ("input_tokens", "output_tokens") or (attr == "used_tokens" and not (
                 agg.input_tokens or agg.output_tokens)):

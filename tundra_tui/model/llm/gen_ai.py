@@ -30,7 +30,7 @@ class GenAIHandlers(RollupBase):
     def _ga_tokens(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         attr = _TOKEN_ATTR.get(tags.get("gen_ai.token.type") or "")
         if attr is not None:
-            self._count_tokens(self._ga_key(tags), attr, s * w, sec)
+            self._count_tokens(self._ga_key(tags), attr, s * w, sec, len(vals) * w)
 
     def _ga_duration(self, tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
         agg = self._ga_key(tags)

@@ -50,7 +50,8 @@ def key_costs(llm: RollupBase) -> dict[Key, CostAnswer]:
     """The cost of every key with something to price (None: nothing prices it; PRICING: being asked).
 
     Each key's own tokens are priced (its input, output and cached counts at its model's price), so
-    an agent's cost is what its tokens cost, and any grouping's rows add up to the total."""
+    an agent's cost is what its tokens cost, and any grouping's rows add up to the total; as requests of
+    their average size, so a price tier past N tokens applies per request, never to a session's sum."""
     out: dict[Key, CostAnswer] = {}
     for k, a in llm.keys.items():
         if a.reported_total_cost is not None:
@@ -59,7 +60,7 @@ def key_costs(llm: RollupBase) -> dict[Key, CostAnswer]:
             out[k] = a.reported_part_cost
         elif a.has_tokens:
             out[k] = llm.pricer.cost(k[0], k[1], a.input_tokens, a.output_tokens, a.cache_read_tokens,
-                                     part=k[2:])
+                                     part=k[2:], requests=a.token_requests)
     return out
 
 

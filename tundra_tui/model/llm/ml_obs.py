@@ -50,7 +50,7 @@ class MlObsHandlers(RollupBase):
         def handle(tags: TagMap, vals: list[float], s: float, w: float, sec: int) -> None:
             agg = self._mo_key(tags)
             if agg is not None:
-                self._count_tokens(agg, attr, s * w, sec)
+                self._count_tokens(agg, attr, s * w, sec, len(vals) * w)
         return handle
 
     def _mo_cost(self, total: bool) -> Handler:
