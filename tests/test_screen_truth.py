@@ -152,3 +152,15 @@ async def test_too_small_terminal_says_so() -> None:
     finally:
         session.stop()
 
+
+
+async def test_tokens_pane_shows_the_rows_that_hold_tokens_first(live) -> None:
+    """By profile, tokens sit in the `unknown` row (they carry no profile tag): at 80x24 it is on screen."""
+    app = make_app(live)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _drawn(app, pilot, "g", "g", "g")
+        assert app.group == "profile"
+        rows = live.frame("profile", app.sort).grouping.rows
+        assert rows[-1].key == "unknown" and rows[-1].input_tokens  # sorted last by requests
+        lines = pane_lines(app.query_one("#pane-2", Pane))
+        assert lines[1].lstrip(" │").startswith("unknown")

@@ -32,8 +32,10 @@ class TokensPane(GroupedPane):
     def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
         g, dash = part
         t = dash.totals
-        rows = self.rows_in_view(g.rows, max(self.inner_height - (4 if dash.budget is not None else 3), 1),
-                            lambda r: (g.group, r.key))
+        ranked = sorted(g.rows, key=lambda r: r.input_tokens is None and r.output_tokens is None
+                        and r.cost_usd is None)  # stable: rows with tokens first (by profile: "unknown")
+        rows = self.rows_in_view(ranked, max(self.inner_height - (4 if dash.budget is not None else 3), 1),
+                                 lambda r: (g.group, r.key))
         names = [r.key for r in rows] + ["total"]
         costs = [cost(r.cost_usd, r.cost_models, r.cost_priced, r.pricing) for r in rows]
         columns = [
