@@ -65,3 +65,15 @@ def test_footer_example() -> None:
     assert footer(items, 36) == "06:15:51-06:15:56 · 4 priced of 5"
     assert footer(items, 14) == "4 priced of 5"
     assert footer(items, 5) == ""
+
+
+def test_a_name_that_prefixes_another_keeps_its_plain_cut() -> None:
+    assert cut_names(["llm.agent.execution", "llm.agent.execution.duration"], 17) == [
+        "llm.agent.execut…", "llm.a….duration"]
+
+
+@given(st.lists(st.text("ab-:,", min_size=1, max_size=30), max_size=12, unique=True), st.integers(8, 30))
+def test_different_names_never_read_the_same(names: list[str], width: int) -> None:
+    cuts = cut_names(names, width)
+    assert all(len(c) <= width for c in cuts)
+    assert len(set(cuts)) == len(cuts), (names, width, cuts)

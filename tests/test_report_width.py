@@ -48,3 +48,17 @@ def test_stats_at_80_columns_one_line_per_context() -> None:
     assert len(rows) == len(stats.contexts) == 10
     for c, line in zip(stats.contexts, rows, strict=True):
         assert f" {c.samples:,} " in line
+
+
+def test_stats_at_80_columns_tells_contexts_apart() -> None:
+    """Names and tags are cut apart: two different contexts never read the same (metric, tags, type)."""
+    e = Engine(Mode.STATS)
+    e.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
+    stats = e.stats("sample.dog", top=20)
+    con, buf = _console(80)
+    print_stats(stats, SessionStatus(SourceStatus("replay")), con)
+    rows = [tuple(c.strip() for c in line.split("│")[1:4]) for line in buf.getvalue().splitlines()
+            if line.startswith("│")]
+    assert len(rows) == len(stats.contexts) == 20
+    assert len(set(rows)) == len({(c.name, c.tags, c.type) for c in stats.contexts})
+    assert ("llm.agent.execut…", "c") in {(r[0], r[2]) for r in rows}  # a name that is another's prefix: cut plain

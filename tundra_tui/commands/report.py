@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..ui.columns import cut_names
+
 if TYPE_CHECKING:
     from ..model.snapshot import Dashboard, SessionStatus, Stats
     from ..model.spans import SpanSummary
@@ -52,21 +54,46 @@ def _usd(cost: float | None, pricing: bool, partial: bool = False) -> str:
 def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, int]],
            rows: list[list[Text | str]], **kwargs: object) -> Table:
     """A table whose figures are never cut: each figure column is as wide as its widest cell, the
-    least important (lowest priority) are left out until the table fits, and names are cut instead."""
+    least important (lowest priority) are left out until the table fits, and names are cut instead,
+    apart, so that no two read the same (`llm.agent.ex…ution`, `agent_name:spec-…code`)."""
     widths = [max(len(head), *(len(str(r[len(names) + i])) for r in rows)) if rows else len(head)
               for i, (head, _prio) in enumerate(figures)]
     kept = list(range(len(figures)))
     room = con.width - 1 - sum(w + 3 for _, w in names)  # borders, and each name column's least width
     while kept and sum(widths[i] + 3 for i in kept) > room:
         kept.remove(min(kept, key=lambda i: figures[i][1]))
+    share = con.width - 1 - sum(widths[i] + 3 for i in kept) - 3 * len(names)
+    natural = [max(len(head), *(len(str(r[j])) for r in rows)) if rows else len(head)
+               for j, (head, _least) in enumerate(names)]
+    name_w = _fair(natural, max(share, sum(least for _, least in names)))
+    cut = [cut_names([str(r[j]) for r in rows], name_w[j]) for j in range(len(names))]
     table = Table(**kwargs)  # type: ignore[arg-type]
-    for name, least in names:
-        table.add_column(name, overflow="ellipsis", min_width=least)  # wrappable: rich narrows these first
+    for (name, _least), w in zip(names, name_w, strict=True):
+        table.add_column(name, width=w, no_wrap=True)
     for i in kept:
         table.add_column(figures[i][0], justify="right", no_wrap=True, min_width=widths[i])
-    for r in rows:
-        table.add_row(*r[: len(names)], *(r[len(names) + i] for i in kept))
+    for n, r in enumerate(rows):
+        table.add_row(*(Text(cut[j][n]) for j in range(len(names))), *(r[len(names) + i] for i in kept))
     return table
+
+
+def _fair(natural: list[int], room: int) -> list[int]:
+    """Widths for columns that want `natural` cells within `room`: the narrow ones whole, the rest an equal
+    share of what is left."""
+    out = [0] * len(natural)
+    left = list(range(len(natural)))
+    while left:
+        each = room // len(left)
+        fits = [j for j in left if natural[j] <= each]
+        if not fits:
+            for j in left:
+                out[j] = each
+            break
+        for j in fits:
+            out[j] = natural[j]
+            room -= natural[j]
+            left.remove(j)
+    return out
 
 
 def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None) -> None:

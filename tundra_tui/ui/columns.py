@@ -42,7 +42,8 @@ def footer(items: list[tuple[str, int]], width: int, sep: str = " · ") -> str:
 
 def cut_names(names: list[str], width: int) -> list[str]:
     """Each name cut to `width` with an ellipsis; names whose cuts would read the same keep their first
-    letters and show what tells them apart (`cla…sonn`, `cla…haik`)."""
+    letters and show, from the word where each parts from another, what tells them apart
+    (`cla…sonnet`, `cla…haiku-`)."""
     if width <= 0:
         return ["" for _ in names]
     cuts = [n if len(n) <= width else n[: width - 1] + "…" for n in names]
@@ -52,18 +53,42 @@ def cut_names(names: list[str], width: int) -> list[str]:
     for i, cut in enumerate(cuts):
         if cut.endswith("…"):
             clashes.setdefault(cut, []).append(i)
+    used = set(cuts)  # what every name reads now: a cut told apart must not read as another does
     for idx in clashes.values():
-        originals = {names[i] for i in idx}
+        originals = sorted({names[i] for i in idx})
         if len(originals) < 2:
             continue
-        first, last = min(originals), max(originals)  # the sorted extremes share the common prefix
-        common = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first))
-        head = max(1, min(common, (width - 1) // 3))
+        head = max(1, min(_common(originals[0], originals[-1]), (width - 1) // 3))
+        apart = _apart(originals, width, head, used)
         for i in idx:
-            rest = names[i][common:]
-            room = width - 1 - head
-            cuts[i] = names[i][:head] + "…" + (rest if len(rest) <= room else rest[:room])
+            cuts[i] = apart[names[i]]
     return cuts
+
+
+def _apart(originals: list[str], width: int, head: int, used: set[str]) -> dict[str, str]:
+    """Cuts of names that would read the same: the first `head` letters, then the word where each parts
+    from another (the earliest first), picked so that none reads as one in `used` where the width allows
+    it (the picks are added to `used`)."""
+    room = width - 1 - head
+    out: dict[str, str] = {}
+    for name in originals:
+        options = []
+        for p in sorted({_common(name, other) for other in originals if other != name}):
+            if p >= len(name):  # the others' shared prefix itself (`llm.agent.execution`): its plain cut
+                options.append(name[: width - 1] + "…")
+                continue
+            word = max(name.rfind(sep, 0, p) for sep in ",:._-/ ") + 1  # back to the start of its word
+            options += [name[:head] + "…" + name[start : start + room]
+                        for start in ((word, p) if p - word < room // 2 else (p,))]
+        pick = next((o for o in options if o not in used), options[0])
+        used.add(pick)
+        out[name] = pick
+    return out
+
+
+def _common(a: str, b: str) -> int:
+    """The length of the prefix `a` and `b` share."""
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 def render(name_header: str, names: list[str], columns: list[Column], width: int, *, name_min: int = 8,
