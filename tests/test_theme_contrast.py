@@ -8,8 +8,9 @@ from rich._palettes import EIGHT_BIT_PALETTE, STANDARD_PALETTE
 from rich.color import Color as RichColor
 from rich.color import ColorSystem, ColorType
 from textual.color import Color
+from textual.theme import BUILTIN_THEMES
 
-from tundra_tui.ui.themes import load_themes
+from tundra_tui.ui.themes import load_themes, readable
 
 THEMES, _ = load_themes()
 SYSTEMS = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT, "16": ColorSystem.STANDARD}
@@ -89,3 +90,25 @@ def test_contrast_is_computed_not_assumed() -> None:
     assert contrast((255, 255, 255), (244, 247, 250)) < 1.1  # tundra-light's old unfocused border
     assert _rgb("#f4f7fa", ColorSystem.STANDARD, "bg", False) == (255, 255, 255)
     assert _rgb("ansi_blue", ColorSystem.TRUECOLOR, "fg", True) == (0, 0, 170)
+
+
+BUILTIN = sorted(name for name, theme in BUILTIN_THEMES.items() if not theme.ansi and name not in THEMES)
+DOMAIN = [pair for pair in PAIRS if pair[0] in ("ok", "warn", "alarm", "stale", "pane-border")]
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_textual_themes_get_readable_domain_colours(name: str) -> None:
+    """Textual's own themes are offered too: the domain colours the app gives them (chosen from each one's
+    palette) read at 4.5:1 where they are drawn, in truecolor; the old fixed defaults did not (yellow on
+    textual-light's grey: 1.3:1)."""
+    theme = readable(BUILTIN_THEMES[name])
+    v = {**theme.to_color_system().generate(), **theme.variables}
+    for ground in ("panel", "surface"):
+        if v.get(ground, "transparent") == "transparent":
+            v[ground] = v["background"]
+    sys = SYSTEMS["truecolor"]
+    short = [f"{fg} ({v[fg]}) on {bg} ({v[bg]})" for fg, bg, need in DOMAIN
+             if contrast(_rgb(v[fg], sys, "fg", theme.dark), _rgb(v[bg], sys, "bg", theme.dark)) < need]
+    assert short == []
+    if name == "textual-light":
+        assert contrast(_rgb("yellow", sys, "fg", False), _rgb(v["background"], sys, "bg", False)) < 2

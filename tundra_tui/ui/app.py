@@ -29,7 +29,7 @@ from .screens.fleet import FleetScreen
 from .screens.help import HELP_TEXT, HelpScreen
 from .screens.spans import SpansScreen
 from .screens.themes import ThemePicker
-from .themes import DEFAULT_THEME, load_themes
+from .themes import DEFAULT_THEME, load_themes, readable
 from .widgets.errors import ErrorsPane
 from .widgets.events import EventsPane
 from .widgets.latency import LatencyPane
@@ -118,12 +118,15 @@ class TundraApp(ReplayKeys, App[int]):
         yield Footer()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        """$ok/$warn/$alarm/$stale/$pane-border exist under every theme, Textual's built-ins included."""
+        """$ok/$warn/$alarm/$stale/$pane-border exist under every theme (Textual's ANSI ones take these)."""
         return {**super().get_theme_variable_defaults(), "ok": "green", "warn": "yellow", "alarm": "red",
                 "stale": "grey50", "pane-border": "#7f7f7f"}
 
     def on_mount(self) -> None:
         themes, problems = load_themes()
+        for name, builtin in list(self.available_themes.items()):
+            if name not in themes and not builtin.ansi:  # Textual's own: domain colours readable on each
+                self.register_theme(readable(builtin))
         for theme in themes.values():
             self.register_theme(theme)
         for problem in problems:

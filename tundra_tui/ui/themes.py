@@ -83,6 +83,52 @@ def load_themes(extra_dirs: list[Path] | None = None) -> tuple[dict[str, Theme],
     return themes, problems
 
 
+TEXT_CONTRAST = 4.5  # WCAG AA for text; pane borders carry their titles, so they are text too
+_SIGNALS = {"ok": "success", "warn": "warning", "alarm": "error"}
+
+
+def contrast(a: Color, b: Color) -> float:
+    """WCAG 2 contrast ratio of two opaque colours, 1 to 21."""
+    def luminance(c: Color) -> float:
+        lin = [(v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c.rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def readable(theme: Theme) -> Theme:
+    """A theme (Textual's own) with the domain colours it does not set chosen from its own palette, readable
+    where they are drawn: its success, warning and error colours, darkened (light themes) or lightened (dark
+    ones) in small steps until they reach 4.5:1 on its background, panel and surface; for `stale` text and
+    pane borders, its foreground taken toward the background as far as that allows."""
+    colours = theme.to_color_system().generate()
+    back = Color.parse(colours["background"])
+    grounds = [back] + [back + Color.parse(colours[g]) for g in ("panel", "surface")
+                        if colours.get(g, "transparent") != "transparent"]  # alpha grounds over the background
+
+    def worst(c: Color, on: list[Color]) -> float:
+        return min(contrast(c, g) for g in on)
+
+    def signal(base: str) -> str:
+        colour = back + Color.parse(colours[base])
+        for step in range(19):  # 0 to 90% toward black (light themes) or white (dark ones)
+            shade = colour.lighten(step / 20) if theme.dark else colour.darken(step / 20)
+            if worst(shade, grounds) >= TEXT_CONTRAST:
+                return shade.hex
+        return shade.hex
+
+    def dim(on: list[Color]) -> str:
+        fore = back + Color.parse(colours["foreground"])
+        shades = [fore.blend(back, step / 20) for step in range(15, -1, -1)]  # nearest the background first
+        shades += [fore.lighten(step / 20) if theme.dark else fore.darken(step / 20) for step in range(1, 19)]
+        return next((c.hex for c in shades if worst(c, on) >= TEXT_CONTRAST), shades[-1].hex)
+
+    chosen = {role: signal(base) for role, base in _SIGNALS.items()}
+    chosen["stale"] = dim(grounds)
+    chosen["pane-border"] = dim([back])
+    return Theme(**{**theme.__dict__, "variables": {**chosen, **theme.variables}})
+
+
 def builtin_names() -> list[str]:
     """Textual's own themes, offered beside ours (they get the domain colours from the app's defaults)."""
     from textual.theme import BUILTIN_THEMES
