@@ -43,7 +43,7 @@ def test_engine_redacts_before_display() -> None:
                    "sk-abcdefghijklmnop1234"):
         assert secret not in text, secret
     assert doc["totals"]["requests"] == 1  # redaction does not disturb the numbers
-    assert e.redacted == st.redacted == 3  # the metric line, the event and the check; each once
+    assert e.redactions() == st.redactions() == 3  # the metric line, the event and the check; each once
 
 
 def test_config_rules_and_disable() -> None:
@@ -113,7 +113,7 @@ def test_the_count_is_of_lines_redacted_once_each() -> None:
         for _ in range(3):  # refreshes, JSON and the bad-line samples redact again for showing; counted once
             e.dashboard(T0 + 3 * 10**9)
             e.stats("x")
-        assert e.redacted == 7, mode
+        assert e.redactions() == 7, mode
         assert e.stats("x").redactions == 7  # what `stats` prints
 
 

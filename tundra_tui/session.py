@@ -223,7 +223,7 @@ class Session:
             recording=str(rec.path) if rec is not None else None, recorded=recorded,
             recorder_dropped=rec.dropped if rec is not None else 0, stop_dropped=self.stop_dropped,
             record_error=self.record_error,
-            filter=tuple(sorted(self.filter)), redactions=self.engine.redacted,
+            filter=tuple(sorted(self.filter)), redactions=self.engine.redactions(),
             internal_errors=self.internal_errors, internal_error_report=str(report) if report else None,
             agent=self.agent.state.summary() if self.agent is not None else None,
             traces=traces.get("traces"), traces_forward=traces.get("traces_forward"),

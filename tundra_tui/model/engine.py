@@ -65,7 +65,8 @@ class Engine:
         self._vocab, self._pricer, self.window = vocab, pricer, window
         self.packets = self.bytes = self.events = self.service_checks = 0
         self.bad_values = 0  # non-finite or out-of-range values, counted and never folded
-        self.redacted = 0  # lines (metrics, events, checks) with something redacted, each counted once
+        self.redacted = 0  # lines with something redacted at ingest (events, checks, folded metrics), each once
+        self._shown_redacted: dict[Context, bool] = {}  # `stats`: contexts whose shown form is redacted
         self.first_ts_ns = self.last_ts_ns = 0
         self.datagram_series = Series(window)  # datagrams per second of packet time (dg/s survives seeks)
         self._slots: dict[tuple[bytes, bytes], Slot] = {}
@@ -357,7 +358,17 @@ class Engine:
         st = self.store
         return Stats(source, self.packets, self.lines, parse_errors(self), self.bad_values, self.events,
                      self.service_checks, rows, contexts_total=len(st.contexts), contexts_dropped=st.dropped_contexts,
-                     max_contexts=st.max_contexts, redactions=self.redacted, bad_lines=bad)
+                     max_contexts=st.max_contexts, redactions=self.redactions(), bad_lines=bad)
+
+    def redactions(self) -> int:
+        """Lines with something redacted, each once: at ingest, plus (for `stats`) the samples of every context
+        whose shown form is redacted (the store redacts contexts only when it shows them)."""
+        if not self.context_stats:
+            return self.redacted
+        shown = self._shown_redacted
+        for ctx in self.store.contexts.keys() - shown.keys():  # each context judged once
+            shown[ctx] = self.redactor.context(ctx) is not ctx
+        return self.redacted + sum(s.samples for c, s in self.store.contexts.items() if shown[c])
 
     def dashboard(self, now_ns: int | None = None, status: SessionStatus | None = None,
                   fleet: FleetPart | None = None, shown: bool = False, spans: SpanSummary | None = None) -> Dashboard:
