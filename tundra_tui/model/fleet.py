@@ -73,7 +73,8 @@ def fold_answer(answer: dict[str, Any], tags: dict[str, str],
     out = []
     pending = False
     for (model, provider), r in sorted(rows.items(), key=lambda kv: -kv[1]["requests"]):
-        cost = pricer.cost(model, provider, r["input_tokens"], r["output_tokens"])
+        cost = pricer.cost(model, provider, r["input_tokens"], r["output_tokens"], part=("fleet",),
+                           requests=max(r["requests"], 1.0))  # a price tier applies per request, not to the sum
         pending = pending or cost is PRICING
         out.append(FleetModel(model, provider, number(r["requests"]), number(r["errors"]),
                               number(r["input_tokens"]), number(r["output_tokens"]),
