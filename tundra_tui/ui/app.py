@@ -10,6 +10,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
+from textual.theme import Theme
 from textual.timer import Timer
 from textual.widgets import Footer
 
@@ -83,6 +84,8 @@ class TundraApp(ReplayKeys, App[int]):
     def __init__(self, session: Session, config: Config | None = None, theme: str | None = None,
                  refresh: float | None = None, clock: Callable[[], float] = time.time,
                  notices: list[str] | None = None) -> None:
+        self._ours: set[str] = set()  # the bundled and user themes (their domain colours are their own)
+        self._readable: dict[str, Theme] = {}  # Textual's, with readable domain colours (get_theme asks early)
         super().__init__()
         self.notices = notices or []  # said on stderr before the screen took over: say them again inside
         self.quitting = False
@@ -117,6 +120,13 @@ class TundraApp(ReplayKeys, App[int]):
         yield StatusBar(self.clock, id="status")
         yield Footer()
 
+    def get_theme(self, theme_name: str) -> Theme | None:
+        """Textual's own themes come with domain colours readable on them (ui/themes.py), made on first use."""
+        theme = super().get_theme(theme_name)
+        if theme is not None and theme.name not in self._ours and not theme.ansi:
+            theme = self._readable.setdefault(theme.name, readable(theme))
+        return theme
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """$ok/$warn/$alarm/$stale/$pane-border exist under every theme (Textual's ANSI ones take these)."""
         return {**super().get_theme_variable_defaults(), "ok": "green", "warn": "yellow", "alarm": "red",
@@ -124,9 +134,7 @@ class TundraApp(ReplayKeys, App[int]):
 
     def on_mount(self) -> None:
         themes, problems = load_themes()
-        for name, builtin in list(self.available_themes.items()):
-            if name not in themes and not builtin.ansi:  # Textual's own: domain colours readable on each
-                self.register_theme(readable(builtin))
+        self._ours = set(themes)
         for theme in themes.values():
             self.register_theme(theme)
         for problem in problems:
