@@ -22,10 +22,12 @@ import select
 import subprocess
 import sys
 import threading
+import time
 from typing import IO, Any
 
 from ..model.cost import PRICING, CostAnswer, MemoKey, Pricer, Tokens, usage_key
 
+BATCH = 256  # questions written at once (a pipe holds about 800)
 ANSWER_TIMEOUT_S = 20.0  # the first answer waits for the table to load; a stuck helper is given up on
 
 
@@ -108,12 +110,14 @@ class HelperPricer:
                     self._cond.wait_for(lambda: self._closed or bool(self._wanted))
                     if self._closed:
                         return
-                    key, tokens = next(iter(self._wanted.items()))
-                    del self._wanted[key]
+                    asks = list(self._wanted.items())[:BATCH]
+                    for key, _ in asks:
+                        del self._wanted[key]
                     self._busy = True
-                answer = self._ask(key, tokens)  # the pipe round trip, with no lock held
+                answers = self._ask_all(asks)  # one pipe round trip for the batch, with no lock held
                 with self._cond:
-                    self._known[key] = (tokens, answer)
+                    for (key, tokens), answer in zip(asks, answers, strict=True):
+                        self._known[key] = (tokens, answer)
         finally:
             with self._cond:
                 self._busy = False
@@ -143,18 +147,24 @@ class HelperPricer:
         except (OSError, ValueError):
             self._give_up()
 
-    def _ask(self, key: MemoKey, tokens: Tokens) -> float | None:
+    def _ask_all(self, asks: list[tuple[MemoKey, Tokens]]) -> list[float | None]:
+        """Every question written at once, then the answers read: one wake-up of the (niced) helper per
+        batch, not one per key, so a loaded machine still answers a replay's keys in time."""
         proc = self._proc
         if proc is not None and proc.stdin is not None and proc.stdout is not None:
             try:
-                proc.stdin.write(json.dumps([key[0], key[1], *tokens]) + "\n")
-                ready, _, _ = select.select([proc.stdout], [], [], ANSWER_TIMEOUT_S)
-                answer = json.loads(proc.stdout.readline()) if ready else "timeout"
-                if answer is None or isinstance(answer, (int, float)):
-                    return None if answer is None else float(answer)
+                proc.stdin.write("".join(json.dumps([k[0], k[1], *t]) + "\n" for k, t in asks))
+                proc.stdin.flush()
+                answers = [json.loads(line) for line in _read_lines(proc.stdout.fileno(), len(asks))]
+                if all(a is None or isinstance(a, (int, float)) for a in answers):
+                    return [None if a is None else float(a) for a in answers]
             except (OSError, ValueError):
                 pass
             self._give_up()  # a helper that died, stalled or said something odd: answer here from now on
+        return [self._here(key, tokens) for key, tokens in asks]
+
+    def _here(self, key: MemoKey, tokens: Tokens) -> float | None:
+        """The answer from the in-process pricer (the helper is gone)."""
         if self._closed:
             return None  # closing: nobody waits for this answer, and the table need not load here
         if self._fallback is None:
@@ -180,6 +190,21 @@ class HelperPricer:
             except OSError:
                 pass
         proc.wait()
+
+
+def _read_lines(fd: int, n: int) -> list[str]:
+    """`n` lines from a pipe, waiting at most ANSWER_TIMEOUT_S in all; ValueError on a timeout, OSError at its end."""
+    deadline = time.monotonic() + ANSWER_TIMEOUT_S
+    buf = b""
+    while buf.count(b"\n") < n:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise ValueError("the price helper did not answer in time")
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise OSError("the price helper closed its pipe")
+        buf += chunk
+    return buf.decode().split("\n")[:n]
 
 
 def serve(stdin: IO[str], stdout: IO[str]) -> None:
