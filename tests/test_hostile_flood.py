@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tundra_tui.capture import CaptureReader
 from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.session import Session
 from tundra_tui.sources import Tap, parse_url
@@ -118,6 +119,28 @@ def test_a_session_stopped_mid_flood_adds_up() -> None:
     assert status.packets == engine.packets
     assert engine.packets + status.dropped == sent, (engine.packets, status)
     assert engine.packets < sent  # unique names, 25 a datagram: ingest cannot keep up, and says so
+
+
+def test_a_recording_under_a_flood_keeps_every_datagram_parsing_what_it_can(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest far behind while recording: batches go to the file only (counted as not parsed), so the
+    receiver never drops what the recording wants; sent == recorded + dropped, parsed + unparsed == recorded."""
+    from tundra_tui import session as session_module
+
+    monkeypatch.setattr(session_module, "BEHIND_BYTES", 64 << 10)  # "far behind" reached by a short flood
+    engine = Engine(Mode.DASHBOARD)
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    session = Session(tap, engine, record=tmp_path / "flood.dog")
+    session.start()
+    port = tap.listeners[0].address.port
+    sender = subprocess.run([sys.executable, str(FLOOD), str(port), "0.5"], capture_output=True, text=True,
+                            check=True)
+    sent = int(sender.stdout.split()[1])
+    session.stop()
+    status = session.status()
+    assert status.recorded == status.source.datagrams and sent == status.recorded + status.dropped
+    assert engine.packets + status.unparsed == status.recorded and status.unparsed > 0
+    assert sum(1 for _ in CaptureReader(tmp_path / "flood.dog")) == status.recorded
 
 
 def _hwm_kib(pid: int) -> int:

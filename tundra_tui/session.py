@@ -31,6 +31,7 @@ DATADOG_DELAY_S = 120  # Datadog's newest points are still filling: compare only
 PRICE_WAIT_S = 20.0  # `--once`: how long the final dashboard waits for the price helper (no lock held)
 FEED_SLICE = 512  # datagrams fed per lock hold: readers (the screen, a snapshot) wait at most this long
 FEED_SLACK_S = 1.0  # after the source stopped: how long ingest may go on feeding what it already holds
+BEHIND_BYTES = 8 << 20  # recording while this much waits for ingest: batches go to the file only, counted
 RECORD_GRACE_S = 10.0  # a recording's stop lets this long for what is in flight (it only has to be written)
 
 
@@ -70,6 +71,7 @@ class Session:
         self._services_started = False
         self.after_start: list[Callable[[], None]] = []  # run by start_services, in order
         self.stop_dropped = 0  # datagrams read from the source but not fed because the session was stopping
+        self.unparsed = 0  # datagrams recorded but not parsed: ingest was behind, and the recording comes first
         if record:
             source.stop_grace = max(source.stop_grace, RECORD_GRACE_S)
         if record and spans is not None:
@@ -121,8 +123,12 @@ class Session:
                     rec = self.recorder
                     if rec is not None:
                         rec.put_many(batch)
-                    if self._closing and rec is not None:
-                        continue  # quitting while recording: the file gets everything, the screen nothing
+                    if self._closing and rec is not None:  # quitting while recording: the file gets everything
+                        self.unparsed += len(batch)
+                        continue
+                    if rec is not None and rec.active and src.backlog() > BEHIND_BYTES:
+                        self.unparsed += len(batch)  # parsing would make the receiver drop what the file wants
+                        continue
                     if ctl is not None:
                         with lock:
                             ctl.ingest(batch)  # a batch read just before a seek is dropped there
@@ -222,6 +228,7 @@ class Session:
             source, self.engine.packets, self.engine.lines,
             recording=str(rec.path) if rec is not None else None, recorded=recorded,
             recorder_dropped=rec.dropped if rec is not None else 0, stop_dropped=self.stop_dropped,
+            unparsed=self.unparsed,
             record_error=self.record_error,
             filter=tuple(sorted(self.filter)), redactions=self.engine.redactions(),
             internal_errors=self.internal_errors, internal_error_report=str(report) if report else None,

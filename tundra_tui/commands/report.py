@@ -161,6 +161,8 @@ def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> st
     src = status.source
     line = (f"datagrams {src.datagrams:,}  lines {status.lines:,}  "
             f"bytes {src.bytes:,}  drops {status.dropped:,}  recorded {status.recorded:,}")
+    if status.unparsed:
+        line += f"  not parsed {status.unparsed:,}"
     if src.forward:
         line += f"  forwarded {src.forward_sent:,}  forward drops {src.forward_dropped:,}"
     if spans is not None and status.traces:

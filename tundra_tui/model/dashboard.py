@@ -74,7 +74,8 @@ def tap_part(engine: Engine, status: SessionStatus | None, now_ns: int) -> TapPa
                    status.source.truncated if status else 0, engine.bad_values, len(engine.store.contexts),
                    engine.store.dropped_contexts, None if age is None else round(age, 3),
                    current(engine.datagram_series, now_ns // 1_000_000_000, engine.rate_window,
-                           None if not engine.first_ts_ns else (now_ns - engine.first_ts_ns) // 1_000_000_000 + 1))
+                           None if not engine.first_ts_ns else (now_ns - engine.first_ts_ns) // 1_000_000_000 + 1),
+                   status.unparsed if status else 0)
 
 
 def model_rows(llm: LLMRollup, rows: list[Group]) -> list[ModelRow]:

@@ -46,6 +46,7 @@ class TapPart(Part):
     contexts_dropped: int
     last_datagram_age_s: float | None  # seconds since the last datagram (capture time in a replay)
     datagrams_per_s: float  # over the rate window
+    unparsed: int = omitted_when_zero(0)  # recorded but not parsed (ingest behind while recording)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +319,7 @@ class SessionStatus(Part):
     recorded: int = 0
     recorder_dropped: int = 0
     stop_dropped: int = 0  # datagrams the tap delivered that the session stopped before feeding
+    unparsed: int = 0  # datagrams recorded but never parsed: ingest was behind, the recording came first
     record_error: str | None = None
     filter: tuple[str, ...] = ()
     redactions: int = 0

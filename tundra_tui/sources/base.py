@@ -34,6 +34,10 @@ class Source(ABC):
     def stop(self) -> None:  # noqa: B027 - optional hook
         """Release resources; idempotent."""
 
+    def backlog(self) -> int:
+        """Bytes received and waiting to be read (0 where nothing queues)."""
+        return 0
+
     def clock_ns(self) -> int | None:
         """Capture time for a replayed source; None for a live one (the session uses wall time)."""
         return None

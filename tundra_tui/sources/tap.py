@@ -104,6 +104,10 @@ class Tap(Source):
             self._wake.set()  # more is waiting: the next read must not sleep
         return out
 
+    def backlog(self) -> int:
+        """Pipe bytes the listeners hold for ingest."""
+        return sum(lst.appended - lst.taken for lst in self.listeners)
+
     @property
     def done(self) -> bool:
         """True once stopped and every chunk kept at the stop was taken."""
