@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tundra_tui.capture.frames as frames_mod
 from tundra_tui.capture import CaptureReader, CaptureWriter, DogMsg, encode, header
 from tundra_tui.capture.frames import frame_end
+from tundra_tui.capture.reader import RecordDecoder
 from tundra_tui.sources import Replay
 
 T0 = 1_700_000_000_000_000_000
@@ -129,3 +132,21 @@ def test_a_frame_over_the_limit_is_spilled_and_a_bomb_stays_bounded(tmp_path: Pa
     bomb.write_bytes(_frames([header() + b"".join(recs[:10]), b"\xff" * (32 << 20)]))
     got, truncated, _, _ = _replayed(bomb, tmp_path)
     assert got == PACKETS[:10] and truncated  # the reader's own limits: one warning, nothing more
+
+
+@given(st.lists(st.tuples(st.integers(2**56, 2**62), st.binary(max_size=40)), min_size=1, max_size=30),
+       st.data())
+def test_the_bulk_summary_finds_what_the_record_loop_finds(packets: list[tuple[int, bytes]], data) -> None:
+    """Payloads that hold record heads (a record's own bytes) included: the summary is right or declines."""
+    recs = _records(packets)
+    packets = [(ts, p + data.draw(st.sampled_from([b"", *recs]))) for ts, p in packets]  # heads inside payloads
+    raw = b"".join(_records(packets))
+    found = frames_mod.summary(raw, 0)
+    got, pos, stop = RecordDecoder().decode(raw, 0)
+    assert pos == len(raw) and stop is None and got == packets
+    assert found is None or found == (len(got), got[0][0], max(ts for ts, _ in got))
+
+
+def test_the_usual_layout_is_summed_up_in_bulk() -> None:
+    assert frames_mod.summary(b"".join(_records(PACKETS)), 0) == (3000, PACKETS[0][0], PACKETS[-1][0])
+    assert frames_mod.summary(header() + b"".join(_records(PACKETS)), 8) == (3000, PACKETS[0][0], PACKETS[-1][0])

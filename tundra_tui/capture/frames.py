@@ -21,6 +21,8 @@ from operator import itemgetter
 
 import zstandard
 
+from .bulk import _HEAD as _RECORD_HEAD
+from .bulk import _LENGTHS, _SIZES, _value
 from .reader import CHUNK, END, MAX_RATIO, MAX_WINDOW, MIN_BUDGET, CaptureReader, RecordDecoder
 
 FRAME_BYTES = 8 << 20  # a frame decompressing past this is not indexed in place (memory of one decoded row)
@@ -125,6 +127,23 @@ def read_row(fd: int, offset: int, size: int, skip: int, count: int) -> list[tup
     return out if len(out) == count else None
 
 
+def summary(raw: bytes, pos: int) -> tuple[int, int, int] | None:
+    """(records, first timestamp, newest timestamp) of a frame that is nothing but whole records in the usual
+    layout from `pos` to its end, found in C by bulk.py's split and checks (no Python step per record); None
+    when it is not (then the frame is read record by record)."""
+    parts = _RECORD_HEAD.split(raw[pos:] if pos else raw)
+    n = len(parts) // 4
+    if n < 1 or len(parts[0]) != 4:
+        return None
+    lengths, stamps, fields = parts[1::4], parts[2::4], parts[3::4]
+    sizes = [len(p) - 4 for p in parts[4:-1:4]]  # each piece is a payload, then the next record's length
+    sizes.append(len(parts[-1]))  # the last payload ends the frame
+    if lengths != list(map(_LENGTHS.__getitem__, fields)) or sizes != list(map(_SIZES.__getitem__, fields)):
+        return None
+    keys = [int.from_bytes(k, "little") for k in stamps]  # a 9-byte varint's bytes order as its value does
+    return n, _value(keys[0]), _value(max(keys))
+
+
 class FrameIndex:
     """The one pass that indexes a capture's frames in place; `add` gets each row, `rest` the offset of the
     first frame that must be read by the reader instead (None: the whole capture is indexed)."""
@@ -190,18 +209,25 @@ class FrameIndex:
         skip = 8 if offset == 0 else 0  # the file's header, checked when the reader opened it
         if self.budget < 0 or len(raw) < skip:
             return None
-        got, pos, stop = self.records.decode(raw, skip)
-        if not (pos == len(raw) or stop is END) or len(got) > FRAME_PACKETS:
+        found = summary(raw, skip)
+        stop: str | None = None
+        if found is None:
+            got, pos, stop = self.records.decode(raw, skip)
+            if not (pos == len(raw) or stop is END):
+                return None
+            found = (len(got), got[0][0], max(map(_TS, got))) if got else (0, 0, 0)
+        count, first, newest = found
+        if count > FRAME_PACKETS:
             return None
         self.frames += 1
         if not row:
-            row += [offset, offset, skip, 0, got[0][0] if got else 0, -(2**63), 0]
+            row += [offset, offset, skip, 0, first, -(2**63), 0]
         row[1] = offset + len(frame)
-        if got:
+        if count:
             if not row[3]:
-                row[4] = got[0][0]
-            row[3] += len(got)
-            row[5] = max(row[5], max(map(_TS, got)))
+                row[4] = first
+            row[3] += count
+            row[5] = max(row[5], newest)
         row[6] += len(raw)
         if row[3] >= ROW_PACKETS or row[6] >= ROW_BYTES:
             self._close(row)
