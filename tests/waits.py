@@ -14,6 +14,7 @@ can run side by side. Every wait has a deadline that only a broken build reaches
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -42,6 +43,20 @@ def wait_until(condition: Callable[[], Any], what: str = "the condition", timeou
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(every)
+
+
+async def settle(condition: Callable[[], Any], what: str = "the condition", timeout: float = TIMEOUT,
+                 every: float = 0.005) -> Any:
+    """`wait_until` for a test on the app's own event loop: yields to it between polls, so a frame built in a
+    worker thread can arrive and be applied; fails naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        await asyncio.sleep(every)
 
 
 def capture_records(path: Path) -> int:
