@@ -53,12 +53,13 @@ def free_udp_port() -> int:
 class Screen:
     """`tundra top` in a real pty, its output collected."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, code: str | None = None) -> None:
         self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child: straight into the CLI
+        if self.pid == 0:  # the child: straight into the CLI (or `code`, which runs it with argv = args)
             os.chdir(ROOT)
             os.environ["TERM"] = "xterm-256color"
-            os.execv(sys.executable, [sys.executable, "-m", "tundra_tui", *args])
+            run = ["-c", code] if code is not None else ["-m", "tundra_tui"]
+            os.execv(sys.executable, [sys.executable, *run, *args])
         self.out = b""
 
     def pump(self, until: bytes | None = None, timeout: float = 20) -> None:
@@ -108,6 +109,30 @@ def test_screen_with_recording_ends_cleanly(tmp_path: Path, how: str) -> None:
     if how == "SIGTERM":
         os.close(screen.fd)
     assert whole(out) == 2000
+
+
+STALLED = ("import sys, threading\n"
+           "from textual.drivers.linux_driver import LinuxDriver\n"
+           "import tundra_tui.ui.run as run\n"
+           "run.HANGUP_GRACE_S = 1.0\n"
+           "LinuxDriver.stop_application_mode = lambda self: threading.Event().wait()\n"
+           "from tundra_tui.commands import main\n"
+           "sys.exit(main(sys.argv[1:]))")
+
+
+def test_hangup_ends_the_screen_even_when_textual_shutdown_stalls(tmp_path: Path) -> None:
+    """Textual's shutdown made to block for good: the hang-up watchdog still closes the recording (trailer)
+    and ends the process with 129."""
+    out = tmp_path / "stalled.dog"
+    port = free_udp_port()
+    screen = Screen("top", "--record", str(out), "--listen", f"udp://127.0.0.1:{port}", code=STALLED)
+    screen.pump(until=b"\x1b[?1049h")
+    send(port, 500)
+    screen.pump(until=b"REC")
+    assert b"REC" in screen.out
+    os.close(screen.fd)
+    assert screen.wait() == 128 + signal.SIGHUP
+    assert whole(out) == 500
 
 
 def test_refresh_below_the_minimum_is_refused() -> None:

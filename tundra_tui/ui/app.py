@@ -90,6 +90,7 @@ class TundraApp(ReplayKeys, App[int]):
         self.notices = notices or []  # said on stderr before the screen took over: say them again inside
         self.quitting = False
         self.early_signals: list[int] = []  # SIGTERM/SIGHUP caught before the app could handle them
+        self.on_hangup: Callable[[], None] | None = None  # run_app's bound on the shutdown a hang-up starts
         self.session = session
         self.replay = session.replay_control  # play, pause, seek and speed go through it alone
         self.config = config or Config()
@@ -176,6 +177,8 @@ class TundraApp(ReplayKeys, App[int]):
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
             os.close(devnull)
+            if self.on_hangup is not None:
+                self.on_hangup()
         self.exit(128 + sig, return_code=128 + sig)
 
     async def action_quit(self) -> None:

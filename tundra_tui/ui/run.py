@@ -5,12 +5,17 @@ thread dies on that error; the next frames then fill its queue and the app's own
 it for good. So the driver's output is wrapped: the first failed write marks the terminal gone,
 every later write is dropped, and the process gets the hang-up it would have had (SIGHUP), so the
 screen ends the way a hang-up ends it (recording closed with its trailer, exit 129).
+
+Textual's own shutdown can still stall after a hang-up (rarely, under load), and nobody is left to
+press a key: so a hang-up also starts a watchdog. If the screen has not ended HANGUP_GRACE_S later,
+it closes the session (the recording gets its trailer) and ends the process with 129 itself.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 from typing import Any
 
 from textual.driver import Driver
@@ -65,6 +70,25 @@ def hangup_safe(base: type[Driver]) -> type[Driver]:
     return HangupSafeDriver
 
 
+HANGUP_GRACE_S = 10.0  # far beyond a normal shutdown (~0.1-3 s on a loaded machine)
+
+
+def hangup_watchdog(session: Session, ended: threading.Event, grace: float) -> threading.Thread:
+    """A daemon thread: unless `ended` is set within `grace` s, stop `session` and `os._exit(129)`."""
+
+    def watch() -> None:
+        if ended.wait(grace):
+            return  # the screen ended: its caller stops the session as usual
+        try:
+            session.stop()  # the recording closed with its trailer before the process goes
+        finally:
+            os._exit(128 + signal.SIGHUP)
+
+    thread = threading.Thread(target=watch, name="tundra-hangup-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_app(session: Session, config: Config, theme: str | None = None, refresh: float | None = None,
             notices: list[str] | None = None) -> int:
     """Run the TUI until the user quits (or a signal ends it); return the exit status."""
@@ -76,7 +100,16 @@ def run_app(session: Session, config: Config, theme: str | None = None, refresh:
 
     for sig in (signal.SIGTERM, signal.SIGHUP):  # until the app's own handlers take over at mount
         signal.signal(sig, early)
-    result = app.run()
+    ended = threading.Event()
+
+    def watch() -> None:
+        hangup_watchdog(session, ended, HANGUP_GRACE_S)
+
+    app.on_hangup = watch
+    try:
+        result = app.run()
+    finally:
+        ended.set()
     return app.return_code or int(result or 0)  # Textual sets 1 after an internal error
 
 
