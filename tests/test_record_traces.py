@@ -139,3 +139,20 @@ def test_record_trace_port_errors_are_one_line_and_touch_no_file(tmp_path: Path,
     assert main(["record", str(capture), "--listen", "udp://127.0.0.1:0", "--traces", "http://127.0.0.1:0"]) == 2
     assert "x.dog.spans exists" in err.getvalue().splitlines()[-1]
     assert sidecar_path(capture).read_bytes() == b"spans of an earlier run" and not capture.exists()
+
+
+def test_record_says_when_the_default_trace_port_is_taken(tmp_path: Path, stderr: Callable[[], Stderr],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    err = stderr()
+    with socket.socket() as holder:  # someone (an Agent) holds the default trace port
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = f"http://127.0.0.1:{holder.getsockname()[1]}"
+        monkeypatch.setattr("tundra_tui.commands.common.DEFAULT_TRACES", taken)
+        ctrl_c = threading.Thread(target=lambda: (err.wait_for(r"no \S+\.spans"), os.kill(os.getpid(), signal.SIGINT)))
+        ctrl_c.start()
+        code = main(["record", str(tmp_path / "t.dog"), "--listen", "udp://127.0.0.1:0", "--duration", str(TIMEOUT)])
+        ctrl_c.join(TIMEOUT)
+    assert code == 0, err.getvalue()
+    assert f"traces off: {taken.removeprefix('http://')} in use; no {tmp_path / 't.dog'}.spans" in err.getvalue()
+    assert not sidecar_path(tmp_path / "t.dog").exists()

@@ -83,6 +83,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     warn_exposure(tap.addresses)
     traces = f" (traces on {spans.proxy.url})" if spans.proxy is not None else ""
     warn(f"recording {tap.label} to {args.file}{traces}; Ctrl-C to stop")
+    if spans.note:  # the default trace port was taken (an Agent's, usually): say so, the recording goes on
+        warn(f"{spans.note}; no {args.file}.spans (--traces URL serves another port)")
     tty = sys.stderr.isatty()
     start = time.monotonic()
     while not stop.is_set() and (args.duration is None or time.monotonic() - start < args.duration):
