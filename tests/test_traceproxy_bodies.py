@@ -7,9 +7,13 @@ import asyncio
 import gzip
 import io
 import json
+import logging
+import socket
+import urllib.request
 
 import aiohttp
 import msgpack
+import pytest
 
 from tundra_tui.model.spans import SpanBook
 from tundra_tui.services.traceproxy import MAX_REQUEST_BYTES
@@ -81,3 +85,29 @@ async def test_the_minimal_agent_takes_25_mib_and_not_a_byte_more() -> None:
     finally:
         await asyncio.to_thread(proxy.stop)
     assert book.summary().dropped == 2  # the 25 MiB one is not traces (counted), the bigger one was refused
+
+
+def test_an_app_that_hangs_up_costs_nothing_but_its_own_request(caplog: pytest.LogCaptureFixture) -> None:
+    book = SpanBook()
+    proxy = start_proxy(book)
+    head = f"POST {EVP_PATH} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+    try:
+        with caplog.at_level(logging.DEBUG, logger="aiohttp"):
+            # a whole upload, then the app shuts its side before reading the answer
+            with socket.create_connection((proxy.host, proxy.port)) as s:
+                s.sendall(f"{head}Content-Length: {len(GZIPPED)}\r\n\r\n".encode() + GZIPPED)
+                s.shutdown(socket.SHUT_WR)
+                s.recv(1024)
+            # half an upload, then gone
+            with socket.create_connection((proxy.host, proxy.port)) as s:
+                s.sendall(f"{head}Content-Length: {len(GZIPPED) + 100}\r\n\r\n".encode() + GZIPPED)
+                s.shutdown(socket.SHUT_WR)
+                s.recv(1024)
+            with urllib.request.urlopen(proxy.url + "/info", timeout=30) as resp:  # the port still serves
+                assert json.loads(resp.read())["span_meta_structs"] is True
+        assert proxy.drain(10)
+    finally:
+        proxy.stop()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []  # no traceback on stderr
+    summary = book.summary()
+    assert (summary.llm, summary.dropped) == (1, 0)  # the whole one decoded, the cut one never queued

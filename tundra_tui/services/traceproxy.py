@@ -180,14 +180,29 @@ class TraceProxy:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         from aiohttp import web
 
+        try:
+            return await self._handle_one(request)
+        except Exception as exc:  # our own bug: counted and answered, never a traceback over the screen
+            self.book.note_dropped(1, f"{request.path}: internal error {type(exc).__name__}")
+            return web.Response(status=500, text="tundra: internal error\n")
+
+    async def _handle_one(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
         self.requests += 1
-        body = await self._read(request)
+        try:
+            body = await self._read(request)
+        except ConnectionError:  # the app went away mid-body: nobody to answer, nothing whole to decode
+            return web.Response(status=400)
         if body is None:
             self.book.note_dropped(1, f"{request.path}: body over {self.max_request_bytes} bytes")
             return web.Response(status=413, text="request body too large\n")
         response = await (self._relay(request, body) if self.forward else self._answer(request))
-        await response.prepare(request)
-        await response.write_eof()  # the app has its whole answer before anything is decoded
+        try:
+            await response.prepare(request)
+            await response.write_eof()  # the app has its whole answer before anything is decoded
+        except ConnectionError:
+            pass  # it hung up before reading the answer; what it sent is still decoded
         if self.forward and request.path == "/info" and response.status == 200:
             self._adopt_limit(response.body)
         if endpoint(request.path):
