@@ -206,3 +206,21 @@ async def test_a_maximised_pane_becomes_its_chart_form() -> None:
                          "the throughput rows back", timeout=10)
     finally:
         session.stop()
+
+
+def test_buckets_before_the_data_start_hold_no_data_and_draw_nothing() -> None:
+    engine = engine_with({s: request("m", s < 30, 100) for s in range(60)})  # traffic for the first minute only
+    part = build_detail(engine.llm, "model", "m", T0 + 120, 300, since_s=T0)  # 3 min before it, 1 min of quiet after
+    before = (T0 - part.start) // part.bucket_s
+    assert before == 36 and part.requests_per_s[:before] == (None,) * before
+    assert part.errors_per_s[:before] == (None,) * before and part.tokens_per_s[:before] == (None,) * before
+    assert part.requests_per_s[before] == 1.0 and part.requests_per_s[-12:] == (0.0,) * 12  # real zero stays 0
+    assert part.errors_per_s[before] == 0.0 and part.errors_per_s[before + 6] == 1.0
+    plain = render_chart(detail_charts(part)[0], 80, 10, PALETTE).plain
+    plot = [re.split("[┤│]", line, maxsplit=1)[1].rstrip("│") for line in plain.splitlines()[1:]
+            if re.match(r"^ *\S*[┤│]", line)]  # the plot area's rows, without the y labels and the frame
+    dots = sorted({i for line in plot for i, ch in enumerate(line) if "\u2800" < ch <= "\u28ff"})
+    width = max(len(line) for line in plot)
+    assert dots and dots[0] >= width * 35 // 60  # nothing drawn over the 36 buckets before the start
+    zero = build_detail(engine.llm, "model", "m", T0 + 120, 300)  # no start known: every bucket measured
+    assert None not in zero.requests_per_s and zero.requests_per_s[0] == 0.0

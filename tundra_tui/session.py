@@ -265,6 +265,14 @@ class Session:
             check = host_check(fleet, since, now_s - DATADOG_DELAY_S, series.total)
         return replace(fleet, this_host=check)
 
+    def data_start_s(self) -> int | None:
+        """The second data starts: a replay's capture start, a live session's start, or the first datagram if
+        older (traffic fed before start); None before any. Held with the lock (reads the engine)."""
+        start = self.replay.start_ns // 1_000_000_000 if self.replay is not None else self._started_s
+        first = self.engine.first_ts_ns // 1_000_000_000 if self.engine.first_ts_ns else None
+        known = [s for s in (start, first) if s]
+        return min(known) if known else None
+
     def now_ns(self) -> int:
         """The session clock: capture time for a replay, wall time when live."""
         ts = self.source.clock_ns()
@@ -299,7 +307,7 @@ class Session:
             if detail is not None:
                 group_of, key, span_s = detail
                 part = build_detail(engine.shown, group_of, key, now // 1_000_000_000, span_s,
-                                    dash.profiles.switches, dash.alerts_log, spans)
+                                    dash.profiles.switches, dash.alerts_log, spans, self.data_start_s())
         ctl = self.replay_control
         return Frame(dash, grouping, status, ctl.timeline() if ctl is not None else None, part)
 

@@ -39,10 +39,10 @@ class DetailPart(Part):
     span_s: int
     bucket_s: int  # seconds per point of the rate series
     start: int  # unix second where the first bucket starts; the last one ends at start + span_s
-    requests_per_s: tuple[float, ...]
-    errors_per_s: tuple[float, ...]
-    tokens_per_s: tuple[float, ...]
-    cost_per_min: tuple[float, ...] | None  # None: no member is priced
+    requests_per_s: tuple[float | None, ...]  # None: the bucket ended before the data's start (never measured)
+    errors_per_s: tuple[float | None, ...]
+    tokens_per_s: tuple[float | None, ...]
+    cost_per_min: tuple[float | None, ...] | None  # None: no member is priced
     p95_bucket_s: int  # the p95 series' own bucket (latency is kept per BUCKET_S seconds)
     p95_start: int
     p95_ms: tuple[float | None, ...]  # None: no sample in the bucket
@@ -76,20 +76,24 @@ def _per_second(series_values: list[list[float]], span: int) -> list[float]:
     return out
 
 
-def _buckets(per_second: list[float], bucket_s: int, scale: float = 1.0) -> tuple[float, ...]:
-    """Per-second values summed per bucket, as a rate per second (times `scale`)."""
-    return tuple(sum(per_second[i:i + bucket_s]) / bucket_s * scale for i in range(0, len(per_second), bucket_s))
+def _buckets(per_second: list[float], bucket_s: int, scale: float = 1.0, measured: int = 0) -> tuple[float | None, ...]:
+    """Per-second values summed per bucket, as a rate per second (times `scale`); the buckets that end before
+    index `measured` (the data's start) are None: never measured, which is not zero."""
+    return tuple(None if i + bucket_s <= measured else sum(per_second[i:i + bucket_s]) / bucket_s * scale
+                 for i in range(0, len(per_second), bucket_s))
 
 
 def build_detail(llm: RollupBase, group: str, key: str, now_s: int, span_s: int,
                  switches: tuple[Switch, ...] = (), alerts_log: tuple[AlertLogRow, ...] = (),
-                 spans: SpanSummary | None = None) -> DetailPart:
-    """The detail part of `key` in grouping `group` over the `span_s` seconds of closed buckets before `now_s`."""
+                 spans: SpanSummary | None = None, since_s: int | None = None) -> DetailPart:
+    """The detail part of `key` in grouping `group` over the `span_s` seconds of closed buckets before `now_s`;
+    buckets that end at or before `since_s` (a replay's capture start, a live tundra's start) hold None."""
     span_s = min(max(span_s, POINTS), MAX_SPAN_S) // POINTS * POINTS  # whole buckets, bounded
     bucket_s = span_s // POINTS
     end = now_s // bucket_s * bucket_s  # the bucket holding now_s is still filling: it is left out
     start = end - span_s
     rows = members(llm, group, key)
+    measured = 0 if since_s is None else min(max(since_s - start, 0), span_s)  # seconds of the span before the data
 
     def summed(attr: str) -> list[float]:
         return _per_second([getattr(a, attr).values(end - 1, span_s) for _, a in rows], span_s)
@@ -115,8 +119,9 @@ def build_detail(llm: RollupBase, group: str, key: str, now_s: int, span_s: int,
         if a.requests and k[3] != UNKNOWN:
             served[k[3]] = served.get(k[3], 0.0) + a.requests
     return DetailPart(
-        group, key, span_s, bucket_s, start, _buckets(req, bucket_s), _buckets(err, bucket_s),
-        _buckets(tok, bucket_s), None if cost is None else _buckets(cost, bucket_s, 60.0), pb, p_end - span_s,
+        group, key, span_s, bucket_s, start, _buckets(req, bucket_s, measured=measured),
+        _buckets(err, bucket_s, measured=measured), _buckets(tok, bucket_s, measured=measured),
+        None if cost is None else _buckets(cost, bucket_s, 60.0, measured), pb, p_end - span_s,
         tuple(p95), tuple(s for s in switches if s.old is not None and start <= s.ts < now_s),
         tuple(r for r in alerts_log if r.state == "firing" and start <= r.ts < now_s
               and (group == TOTAL or r.group in (key, TOTALS))),
