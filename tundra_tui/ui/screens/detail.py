@@ -54,7 +54,7 @@ class DetailScreen(Screen[None]):
         Binding("Z,greater_than_sign", "zoom(1)", "Zoom out", id="detail.zoom-out"),
     ]
     DEFAULT_CSS = """
-    DetailScreen > VerticalScroll { border: round $primary; padding: 0 1; }
+    DetailScreen > VerticalScroll { border: round $primary; padding: 0 0 0 1; scrollbar-size-vertical: 1; }
     DetailScreen #detail-charts { margin: 1 0; }
     """
 
@@ -97,9 +97,9 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-more", LinesView).show(self.more(frame, width))
 
     def _width(self) -> int:
-        """Columns for a line: the blocks' own width once laid out (a scrollbar may take two)."""
+        """Columns for a line: the blocks' own width once laid out (a scrollbar may take one)."""
         laid = self.query_one("#detail-charts", LinesView).size.width
-        return max(laid or self.size.width - 6, 20)
+        return max(laid or self.size.width - 4, 20)
 
     def on_resize(self) -> None:
         if self._frame is not None:
