@@ -224,3 +224,32 @@ def test_buckets_before_the_data_start_hold_no_data_and_draw_nothing() -> None:
     assert dots and dots[0] >= width * 35 // 60  # nothing drawn over the 36 buckets before the start
     zero = build_detail(engine.llm, "model", "m", T0 + 120, 300)  # no start known: every bucket measured
     assert None not in zero.requests_per_s and zero.requests_per_s[0] == 0.0
+
+
+async def test_z_steps_the_maximised_panes_chart_span() -> None:
+    session = replay_session()
+    app = make_app(session)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+
+            async def drawn() -> str:
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                return "\n".join(pane_lines(app.query_one("#pane-3", Pane)))
+
+            app.tick()
+            await app.workers.wait_for_complete()
+            await pilot.press("3")
+            app.tick()
+            assert "last 5m in 5s buckets" in await drawn()
+            await pilot.press("z")  # in: 1m in 1-second buckets, asked for at once
+            assert "last 1m in 1s buckets" in await drawn()
+            await pilot.press("z")  # already the shortest
+            assert "last 1m in 1s buckets" in await drawn()
+            await pilot.press("Z", "Z", "Z")  # out, capped by window_s (the default 10-minute window: 15m does not fit)
+            window = session.frame().dashboard.window_s
+            longest = max(s for s in (60, 300, 900, 3600) if s <= max(window, 60))
+            assert window < 900 and app.query_one("#pane-3", Pane).chart_span_s == longest == 300
+            assert "last 5m in 5s buckets" in await drawn()
+    finally:
+        session.stop()

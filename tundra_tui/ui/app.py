@@ -203,7 +203,8 @@ class TundraApp(ReplayKeys, App[int]):
             return
         self._asked += 1
         seq, group, sort = self._asked, self.group, self.sort
-        detail = detail_wanted(self.screen, self.maximized is not None)  # the detail screen's, or a maximised pane's
+        pane_span = self.query_one(f"#pane-{self.maximized}", Pane).chart_span_s if self.maximized is not None else None
+        detail = detail_wanted(self.screen, pane_span)  # the detail screen's, or a maximised pane's
         if isinstance(self.screen, DetailScreen):  # its key's grouping (Profiles opens a profile in any grouping)
             group = self.screen.group
         self.run_worker(lambda: self.post_message(FrameReady(self.session.frame(group, sort, detail), seq)),

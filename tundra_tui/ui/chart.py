@@ -27,6 +27,16 @@ Palette = Callable[[str], str]  # a theme variable's name -> its value ("#5fd787
 _ANSI = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
 TIME_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)  # seconds between time labels
 MIN_W, MIN_H = 24, 5  # below this a chart says so instead of drawing
+SPANS = (60, 300, 900, 3600)  # the charts' spans (z/Z): 1m, 5m, 15m, 1h
+PANE_CHART_S = 300  # a maximised pane charts the totals over the last 5 minutes until z/Z step it
+
+
+def zoomed(span_s: int, step: int, window_s: int | None) -> int:
+    """The span `step` places along SPANS from `span_s`, capped by the rollup's window (None: not known yet)."""
+    cap = SPANS[-1] if window_s is None else max(window_s, SPANS[0])
+    allowed = [s for s in SPANS if s <= cap]
+    i = SPANS.index(span_s) if span_s in SPANS else 1
+    return allowed[max(0, min(len(allowed) - 1, i + step))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,15 +16,13 @@ from textual.screen import Screen
 
 from ...model.detail import TOTAL, DetailPart
 from ...model.snapshot import EventRow, Frame, GroupRow
-from ..chart import ChartSpec, detail_charts, stack
+from ..chart import SPANS, ChartSpec, detail_charts, stack, zoomed
 from ..fmt import clock, fit, ms, num, pct, rich_colour, usd
 from ..widgets.lines import LinesView
 
-SPANS = (60, 300, 900, 3600)  # the charts' spans: 1m, 5m, 15m, 1h
 TAG_OF = {"model": "model", "provider": "provider", "agent": "agent_name", "profile": "profile"}
 MAX_EVENTS = 10
 CHART_H = (8, 14)  # lines per chart: at least, at most
-PANE_CHART_S = 300  # a maximised pane charts the totals over the last 5 minutes
 
 
 def span_label(seconds: int) -> str:
@@ -38,11 +36,11 @@ def events_of(group: str, key: str, events: tuple[EventRow, ...]) -> list[EventR
     return [e for e in reversed(events) if tag in e.tags][:MAX_EVENTS]
 
 
-def detail_wanted(screen: Screen[object], maximised: bool) -> tuple[str, str, int] | None:
-    """The detail part a frame should carry: the detail screen's key, or the totals for a maximised pane."""
+def detail_wanted(screen: Screen[object], pane_span_s: int | None) -> tuple[str, str, int] | None:
+    """The detail part a frame should carry: the detail screen's key, or the totals over a maximised pane's span."""
     if isinstance(screen, DetailScreen):
         return screen.request()
-    return (TOTAL, TOTAL, PANE_CHART_S) if maximised else None
+    return (TOTAL, TOTAL, pane_span_s) if pane_span_s is not None else None
 
 
 class DetailScreen(Screen[None]):
@@ -111,10 +109,7 @@ class DetailScreen(Screen[None]):
 
     def action_zoom(self, step: int) -> None:
         """Step the charts' span (capped by window_s); the next frame brings its buckets."""
-        i = SPANS.index(self.span_s) if self.span_s in SPANS else 1
-        cap = self._cap(self._frame) if self._frame is not None else SPANS[-1]
-        allowed = [s for s in SPANS if s <= cap]
-        self.span_s = allowed[max(0, min(len(allowed) - 1, i + step))]
+        self.span_s = zoomed(self.span_s, step, self._frame.dashboard.window_s if self._frame is not None else None)
         self._draw_charts(self._width())
         tick = getattr(self.app, "tick", None)  # the app builds frames; ask it for one at the new span now
         if callable(tick):

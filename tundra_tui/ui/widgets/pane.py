@@ -22,7 +22,7 @@ from ...model.alerts import ERROR_ALARM, ERROR_WARN
 from ...model.detail import TOTAL, DetailPart
 from ...model.grouping import ASCENDING
 from ...model.snapshot import Dashboard, Frame, Grouping
-from ..chart import ChartSpec, rates_chart, stack
+from ..chart import PANE_CHART_S, ChartSpec, rates_chart, stack, zoomed
 from ..fmt import rich_colour, span
 from ..messages import RowChosen
 
@@ -42,6 +42,10 @@ class Pane(Widget, Generic[P], can_focus=True):
         Binding("down,j", "select_row(1)", "Select the next row", id="row-down", show=False),
         Binding("up,k", "select_row(-1)", "Select the previous row", id="row-up", show=False),
         Binding("enter", "open_row", "Open the selected row (esc returns)", id="row-open", show=False),
+        Binding("z,less_than_sign", "zoom(-1)", "Zoom the maximised pane's charts in", id="pane.zoom-in",
+                show=False),
+        Binding("Z,greater_than_sign", "zoom(1)", "Zoom the maximised pane's charts out", id="pane.zoom-out",
+                show=False),
     ]
     TITLE = ""
     KEY = ""
@@ -62,6 +66,8 @@ class Pane(Widget, Generic[P], can_focus=True):
         self.chart_form = False  # maximised: the pane draws its charts instead of its rows
         self._detail: DetailPart | None = None
         self._chart_key: tuple[object, ...] | None = None
+        self.chart_span_s = PANE_CHART_S  # the chart form's span: z/Z step it, capped by the rollup's window
+        self._window_s: int | None = None
 
     @property
     def inner_width(self) -> int:
@@ -96,6 +102,7 @@ class Pane(Widget, Generic[P], can_focus=True):
 
     def take(self, frame: Frame) -> None:
         """Draw this frame: the pane's part, or while maximised its charts of the totals."""
+        self._window_s = frame.dashboard.window_s
         if self.chart_form:
             if frame.detail is not None and frame.detail.group == TOTAL:
                 self.show_charts(frame.detail)
@@ -240,6 +247,15 @@ class Pane(Widget, Generic[P], can_focus=True):
     def charts(self, detail: DetailPart) -> list[ChartSpec]:
         """This pane's charts over the totals (the chart form shown while it is maximised)."""
         return [rates_chart(detail)]
+
+    def action_zoom(self, step: int) -> None:
+        """Step the chart form's span (capped by window_s); the app's next frame brings its buckets."""
+        if not self.chart_form:
+            return
+        self.chart_span_s = zoomed(self.chart_span_s, step, self._window_s)
+        tick = getattr(self.app, "tick", None)  # the app builds frames; ask it for one at the new span now
+        if callable(tick):
+            tick()
 
     def set_chart_form(self, on: bool) -> None:
         """Switch between the pane's rows and its charts; the charts come with the next frame."""
