@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from tundra_tui.ui.app import TundraApp
+from tundra_tui.ui.screens.detail import DetailScreen
 
 from .ui_fixtures import live_session, make_app, replay_session
-from .waits import wait_until
+from .waits import settle, wait_until
 
 
 def drawn(*keys: str):
@@ -86,12 +87,17 @@ def opened_detail(pane: str):
     """run_before: focus a pane, open its selected row's detail screen, and wait for its first frame."""
 
     async def run(pilot) -> None:
-        await pilot.pause()
-        pilot.app.query_one(pane).focus()
-        await pilot.press("down", "enter")
-        for _ in range(3):  # the screen asks for a frame after it is pushed
-            await pilot.pause()
-            await pilot.app.workers.wait_for_complete()
+        app = pilot.app
+        widget = app.query_one(pane)
+        # the pane's rows come with the first frame (built in a worker): select only once they are drawn
+        await settle(lambda: widget.selected_key() is not None, "the pane's first rows")
+        widget.focus()
+        await pilot.press("down")
+        chosen = widget.selected_key()
+        await pilot.press("enter")
+        await settle(lambda: isinstance(app.screen, DetailScreen) and app.screen.part is not None, "the detail screen's frame")
+        assert (app.screen.group, app.screen.key) == chosen
+        await app.workers.wait_for_complete()
         await pilot.pause()
 
     return run
