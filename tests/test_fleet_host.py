@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tundra_tui.model.fleet import host_check
+from tundra_tui.model.host_parts import FleetPart, HostCheck
 from tundra_tui.model.series import Series
-from tundra_tui.model.snapshot import FleetPart, HostCheck
 from tundra_tui.services.fleet import FleetPoller, FleetSettings
 
 from .datadog_stub import API_KEY, APP_KEY, DatadogStub

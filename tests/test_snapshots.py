@@ -95,7 +95,8 @@ def opened_detail(pane: str):
         await pilot.press("down")
         chosen = widget.selected_key()
         await pilot.press("enter")
-        await settle(lambda: isinstance(app.screen, DetailScreen) and app.screen.part is not None, "the detail screen's frame")
+        await settle(lambda: isinstance(app.screen, DetailScreen) and app.screen.part is not None,
+                     "the detail screen's frame")
         assert (app.screen.group, app.screen.key) == chosen
         await app.workers.wait_for_complete()
         await pilot.pause()

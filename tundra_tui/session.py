@@ -17,7 +17,8 @@ from typing import Any
 from .model import Engine
 from .model.detail import build_detail
 from .model.fleet import host_check
-from .model.snapshot import Dashboard, DdAgentPart, FleetPart, Frame, SessionStatus, Stats
+from .model.host_parts import DdAgentPart, FleetPart
+from .model.snapshot import Dashboard, Frame, SessionStatus, Stats
 from .model.spans import SpanSummary
 from .replay_control import ReplayController
 from .services.agent import AgentProbe

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from .host_parts import FleetPart
 from .llm import Group, group
 from .llm.grouping import total_of
 from .numbers import count, quantile
@@ -13,7 +14,6 @@ from .series import rate as series_rate
 from .snapshot import (
     AgentRow,
     Dashboard,
-    FleetPart,
     ModelRow,
     ParseErrors,
     ProfileRow,

@@ -1,11 +1,10 @@
 """The ingest engine: packets -> parser -> store + LLM rollups, plus tap counters. No I/O, no UI.
 
-Hot path: a line whose shape (name and everything after its value) was seen before skips the parser: its
-raw value bytes are appended to that shape's Slot. Once per second of packet time (when an LLM rollup keeps
-1-s series), and at the end of each batch, pending values are checked and converted in bulk (one `isdigit`
-over the joined batch, usually), folded into the store and into the LLM rollups grouped by plan. The first
-line of each shape, and any value the bulk check refuses, goes through the full Agent-grammar parser,
-which counts and samples what is malformed.
+Hot path: a line whose shape (name and everything after its value) was seen before skips the parser: its raw value
+bytes are appended to that shape's Slot. Once per second of packet time (when an LLM rollup keeps 1-s series), and at
+the end of each batch, pending values are checked and converted in bulk (one `isdigit` over the joined batch,
+usually), folded into the store and into the LLM rollups grouped by plan. The first line of each shape, and any value
+the bulk check refuses, goes through the full Agent-grammar parser, which counts and samples what is malformed.
 """
 
 from __future__ import annotations
@@ -24,12 +23,13 @@ from ..protocol.floats import go_float
 from .cost import CostSource
 from .dashboard import build, parse_errors
 from .grouping import build_grouping
+from .host_parts import FleetPart
 from .llm import Groups, LLMRollup, Plan
 from .numbers import bounded, digit_floats, fsum
 from .redact import Redactor
 from .series import Series
 from .slot import Slot
-from .snapshot import ContextRow, Dashboard, FleetPart, Grouping, SessionStatus, Stats
+from .snapshot import ContextRow, Dashboard, Grouping, SessionStatus, Stats
 from .spans import SpanSummary
 from .store import DEFAULT_MAX_CONTEXTS, Store, weight_of
 from .vocab import Vocabulary

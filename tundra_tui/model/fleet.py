@@ -11,8 +11,8 @@ from typing import Any
 
 from ..text import clean_any
 from .cost import PRICING, CostSource
+from .host_parts import FleetModel, FleetPart, HostCheck
 from .numbers import MAX_MAGNITUDE, fsum, number
-from .snapshot import FleetModel, FleetPart, HostCheck
 from .vocab import FALSE_VALUES
 
 STATUSES = ("off", "ok", "rate_limited", "unauthorized", "error")  # FleetPart.status

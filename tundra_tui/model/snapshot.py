@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .alert_parts import AlertLogRow, AlertRow, BudgetPart
+from .host_parts import DdAgentPart, FleetPart
 from .parts import Part, omitted_when_zero, screen_only
 from .spans import SpanSummary
 
@@ -152,56 +153,6 @@ class CheckRow(Part):
     message: str | None
     status_name: str = screen_only("")
     ts: float = screen_only(0.0)
-
-
-@dataclass(frozen=True, slots=True)
-class FleetModel(Part):
-    """One (model, provider) across the fleet, as Datadog aggregated it."""
-
-    model: str
-    provider: str
-    requests: Number
-    errors: Number
-    input_tokens: Number
-    output_tokens: Number
-    cost_usd: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class HostCheck(Part):
-    """This host's requests as Datadog counted them beside the tap's, over the same whole points."""
-
-    host: str
-    start: int | None = None  # unix seconds: the first whole point compared
-    end: int | None = None  # and where the last one ends
-    datadog_requests: Number | None = None  # null: no whole point since the tap started yet
-    tap_requests: Number | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FleetPart(Part):
-    """The fleet poller's last answer; status `off` without keys."""
-
-    status: str = "off"
-    window_s: int = 900
-    updated: float | None = None
-    message: str | None = None
-    models: tuple[FleetModel, ...] = ()
-    this_host: HostCheck | None = None  # live, with keys: this host in Datadog beside the tap
-    hosts: int | None = screen_only(None)
-    host: str | None = screen_only(None)  # this host's name in Datadog
-    host_points: tuple[tuple[int, float], ...] = screen_only(())  # (point start ms, its requests)
-
-
-@dataclass(frozen=True, slots=True)
-class DdAgentPart(Part):
-    """Where the local Agent may lose what the tap saw (live only)."""
-
-    socket: dict[str, Any] | None  # its DogStatsD socket in /proc/net/udp: port, pid, process, rx_queue_bytes, drops
-    expvar: dict[str, int | None] | None  # its own DogStatsD counters
-    reachable: bool | None  # /info answered (None: not probed)
-    version: str | None
-    endpoints: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..model.cost import CostSource, Pricer
 from ..model.fleet import fleet_queries, fold_answer, host_points
-from ..model.snapshot import FleetPart
+from ..model.host_parts import FleetPart
 from ..model.vocab import AT_METRICS, AT_TAGS
 
 MIN_RETRY_S = 0.5  # a 429 saying "reset in 0 s" (or 1e-9) waits this long: at most two requests a second

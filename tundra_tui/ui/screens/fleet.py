@@ -10,7 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ...model.snapshot import FleetModel, FleetPart, ModelRow
+from ...model.host_parts import FleetModel, FleetPart
+from ...model.snapshot import ModelRow
 from ..fmt import clock, num, pct, usd
 
 _STATUS_STYLE = {"ok": "green", "off": "grey50", "rate_limited": "yellow", "unauthorized": "red", "error": "red"}
