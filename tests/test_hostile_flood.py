@@ -29,6 +29,13 @@ from .waits import ROOT
 FLOOD = ROOT / "tests" / "apps" / "flood.py"
 
 
+def flood(port: int, seconds: float) -> int:
+    """Run the flood sender at 127.0.0.1:port for `seconds`; how many datagrams it sent."""
+    done = subprocess.run([sys.executable, str(FLOOD), str(port), str(seconds)], capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout.split()[1])
+
+
 def _send(port: int, n: int, pad: int = 0) -> None:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for i in range(n):
@@ -111,9 +118,7 @@ def test_a_session_stopped_mid_flood_adds_up() -> None:
     session = Session(tap, engine)
     session.start()
     port = tap.listeners[0].address.port
-    sender = subprocess.run([sys.executable, str(FLOOD), str(port), "0.5"], capture_output=True, text=True,
-                            check=True)
-    sent = int(sender.stdout.split()[1])
+    sent = flood(port, 0.5)
     session.stop()
     status = session.status()
     assert status.packets == engine.packets
@@ -133,9 +138,7 @@ def test_a_recording_under_a_flood_keeps_every_datagram_parsing_what_it_can(tmp_
     session = Session(tap, engine, record=tmp_path / "flood.dog")
     session.start()
     port = tap.listeners[0].address.port
-    sender = subprocess.run([sys.executable, str(FLOOD), str(port), "0.5"], capture_output=True, text=True,
-                            check=True)
-    sent = int(sender.stdout.split()[1])
+    sent = flood(port, 0.5)
     session.stop()
     status = session.status()
     assert status.recorded == status.source.datagrams and sent == status.recorded + status.dropped
@@ -182,9 +185,7 @@ def test_stats_listen_under_a_unique_name_flood_is_bounded_and_adds_up(tmp_path:
         assert port is not None, "tundra never listened"
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        sent_out = subprocess.run([sys.executable, str(FLOOD), str(port), "4"], capture_output=True, text=True,
-                                  check=True).stdout
-        sent = int(sent_out.split()[1])
+        sent = flood(port, 4)
         out = proc.stdout.read()
         err = proc.stderr.read()
         # 6 s of listening, the 2 s stop grace and a slice: a run past this is a hang, not a slow machine

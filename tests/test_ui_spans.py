@@ -26,6 +26,13 @@ from .waits import wait_until
 TRACE = "6b09ad8300000000d104eaf4e896529d"
 
 
+async def refreshed(app, pilot) -> None:
+    """Ask for a frame now and wait until the worker built it and the app applied it."""
+    app.tick()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def _event(span_id: str, parent: str, name: str, kind: str, start: int, duration: int, **meta: object) -> dict:
     return {"span_id": span_id, "trace_id": TRACE, "parent_id": parent, "name": name, "start_ns": start,
             "duration": duration, "status": "error" if "error" in meta else "ok",
@@ -58,9 +65,7 @@ async def test_x_lists_spans_and_enter_opens_the_waterfall(tmp_path: Path) -> No
             await pilot.press("x")
             await pilot.pause()
             assert isinstance(app.screen, SpansScreen)
-            app.tick()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await refreshed(app, pilot)
             table = app.screen.query_one(DataTable)
             assert table.row_count == 3
             first = [table.get_cell_at((0, c)) for c in range(8)]  # newest first: polish
@@ -98,9 +103,7 @@ async def test_spans_screen_with_no_trace_port_says_so(tmp_path: Path) -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("x")
             await pilot.pause()
-            app.tick()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await refreshed(app, pilot)
             assert app.screen.query_one(DataTable).row_count == 0
             assert "received 0" in str(app.screen.query_one("#spans-counters", Static).render())
     finally:
@@ -123,16 +126,12 @@ async def test_status_bar_counts_the_agents_failures(tmp_path: Path) -> None:
     app = make_app(session)
     try:
         async with app.run_test(size=(160, 30)) as pilot:
-            app.tick()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await refreshed(app, pilot)
             bar = str(app.query_one(StatusBar).render())
             assert "spans 0 agent err 2" in bar, bar
             await pilot.press("x")
             await pilot.pause()
-            app.tick()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await refreshed(app, pilot)
             assert "agent errors 2" in str(app.screen.query_one("#spans-counters", Static).render())
     finally:
         session.stop()
@@ -149,9 +148,7 @@ async def test_status_bar_says_when_the_spans_sidecar_fails(tmp_path: Path) -> N
     app = make_app(session)
     try:
         async with app.run_test(size=(160, 30)) as pilot:
-            app.tick()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await refreshed(app, pilot)
             assert "rec failed" in str(app.query_one(StatusBar).render())
     finally:
         session.stop()
