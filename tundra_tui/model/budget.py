@@ -97,7 +97,7 @@ class BudgetBook:
                           exhausted, unpriced)
 
 
-def _per_second(priced: list[tuple[Any, float]], now_s: int, span: int) -> list[float]:
+def priced_per_second(priced: list[tuple[Any, float]], now_s: int, span: int) -> list[float]:
     """The priced spend of each of the `span` seconds ending at `now_s`, oldest first: each key's tokens at
     its average cost a token (seconds older than the series' window count as 0)."""
     out = [0.0] * span
@@ -114,12 +114,12 @@ def _per_second(priced: list[tuple[Any, float]], now_s: int, span: int) -> list[
 
 def _spend(priced: list[tuple[Any, float]], now_s: int, span: int) -> float:
     """The priced spend of the `span` seconds ending at `now_s`."""
-    return math.fsum(_per_second(priced, now_s, span))
+    return math.fsum(priced_per_second(priced, now_s, span))
 
 
 def _crossed(priced: list[tuple[Any, float]], now_s: int, spent: float, limit: float, start: int) -> float:
     """The second the spend reached `limit`, walking back from `now_s` (`now_s` itself past the series)."""
-    per = _per_second(priced, now_s, max(1, min(now_s - start + 1, priced[0][0].tok_series.window)))
+    per = priced_per_second(priced, now_s, max(1, min(now_s - start + 1, priced[0][0].tok_series.window)))
     for i in range(len(per) - 1, -1, -1):
         spent -= per[i]
         if spent < limit:

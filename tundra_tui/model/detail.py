@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .alert_parts import AlertLogRow
 from .alerts import TOTALS
+from .budget import priced_per_second
 from .latency_history import BUCKET_S, hist_quantile
 from .llm.aggregates import UNKNOWN
 from .llm.grouping import key_costs
@@ -131,19 +132,12 @@ def build_detail(llm: RollupBase, group: str, key: str, now_s: int, span_s: int,
 
 
 def _cost_per_second(llm: RollupBase, rows: list[tuple[Key, KeyAgg]], end: int, span_s: int) -> list[float] | None:
-    """Dollars per second: each priced key's tokens per second times its cost per token (as `$/min` is made)."""
+    """Dollars per second: each priced key's tokens per second times its cost per token (as `$/min` and the
+    budget's burn are made: budget.priced_per_second); None when no key of the row is priced."""
     costs = key_costs(llm)
-    out: list[float] | None = None
-    for k, a in rows:
-        cost = costs.get(k)
-        tokens = a.input_tokens + a.output_tokens or a.used_tokens
-        if not isinstance(cost, float) or not tokens:
-            continue
-        per_token = cost / tokens
-        vals = _per_second([a.tok_series.values(end - 1, span_s)], span_s)
-        out = [v * per_token for v in vals] if out is None else [o + v * per_token for o, v in zip(out, vals,
-                                                                                                     strict=True)]
-    return out
+    priced = [(a, c) for k, a in rows
+              if isinstance(c := costs.get(k), float) and (a.input_tokens + a.output_tokens or a.used_tokens)]
+    return priced_per_second(priced, end - 1, span_s) if priced else None
 
 
 def _span_rows(group: str, key: str, spans: SpanSummary | None) -> tuple[SpanModelRow, ...]:
