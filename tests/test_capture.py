@@ -268,3 +268,19 @@ def test_zstd_tool_reads_the_frames_as_one_stream(tmp_path: Path) -> None:
     assert len(_frames(path.read_bytes())) == 201
     out = subprocess.run(["zstd", "-dc", str(path)], capture_output=True, check=True).stdout
     assert _protobuf_records(out) == sent
+
+
+def test_recorder_failing_transform_stops_and_counts(tmp_path: Path) -> None:
+    """A transform that raises (not an OSError) stops the recording with its reason; nothing is lost uncounted."""
+    from tundra_tui.sources.recorder import Recorder
+
+    def mask(data: bytes) -> bytes:
+        raise ValueError("mask failed")
+
+    rec = Recorder(tmp_path / "r.dog", transform=mask)
+    rec.put_many([(1.0, b"a:1|c"), (2.0, b"b:1|c")])
+    rec.close()  # joins the writer thread
+    assert rec.error == f"recording to {tmp_path / 'r.dog'} stopped: mask failed"
+    assert rec.dropped == 2 and not rec.active
+    rec.put_many([(3.0, b"c:1|c")])
+    assert rec.dropped == 3

@@ -9,17 +9,15 @@ import threading
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from .dogfile import CaptureError
-
 T = TypeVar("T")
 
 
 class QueuedWriter(Generic[T]):
     """Queue items; a writer thread passes them to `_write` and calls `_tick` every `tick_s` seconds.
 
-    A write error (ENOSPC and friends) stops it with `error` set; what was still queued is counted in
-    `dropped`, as is whatever arrives past `max_queue` or after the stop. Subclasses open their file
-    before calling this constructor (which starts the thread) and implement the four hooks.
+    A write error (ENOSPC and friends, or any other failure) stops it with `error` set; what was still
+    queued is counted in `dropped`, as is whatever arrives past `max_queue` or after the stop. Subclasses
+    open their file before calling this constructor (which starts the thread) and implement the four hooks.
     """
 
     what = "recording"  # the error line's opening: "recording to PATH stopped: disk full"
@@ -69,12 +67,15 @@ class QueuedWriter(Generic[T]):
 
     def _run(self) -> None:
         q = self._queue
+        inflight = 0
         try:
             while True:
                 self._wake.wait(self._tick_s)
                 self._wake.clear()
                 while q:
+                    inflight = 1  # an item whose write fails is counted in `dropped` too
                     self._write(q.popleft())
+                    inflight = 0
                 self._tick()
                 if self._stop and not q:
                     break
@@ -82,17 +83,17 @@ class QueuedWriter(Generic[T]):
                 self._abandon()
             else:
                 self._close()
-        except (OSError, CaptureError) as exc:
-            if isinstance(exc, CaptureError):
-                reason = str(exc)
-            else:
+        except Exception as exc:  # any failure (a transform's too) must stop and count, never hang
+            if isinstance(exc, OSError):
                 reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            else:
+                reason = str(exc) or type(exc).__name__
             self.error = f"{self.what} to {self.path} stopped: {reason}"
-            self.dropped += len(q)
+            self.dropped += len(q) + inflight
             q.clear()
             try:
                 self._close()
-            except (OSError, CaptureError):
+            except Exception:  # the error line above is what is reported
                 pass
 
     def abandon(self) -> None:
