@@ -1,5 +1,11 @@
 """A file written on a thread of its own from a bounded queue: the tap and the trace port only queue,
-so a slow or full disk never stalls them. The `.dog` recorder and the `.spans` sidecar both build on it."""
+so a slow or full disk never stalls them. The `.dog` recorder and the `.spans` sidecar both build on it.
+
+Every item handed to `put_many` ends up counted exactly once: in `written` (the file writer took it) or in
+`dropped` (refused past the queue limit or after the stop, lost to a failed write, or still waiting when a
+stuck writer was given up on). The counters and the queue change under one lock, which is never held across
+a write: the writer takes a chunk under the lock, writes it without, then accounts for it under the lock.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+CHUNK = 256  # items the writer takes per lock hold: `written` lags the file by at most this many
+JOIN_S = 10.0  # how long close() and abandon() wait for the writer before giving up on it (and counting)
 
 
 class QueuedWriter(Generic[T]):
@@ -25,13 +34,17 @@ class QueuedWriter(Generic[T]):
     def __init__(self, path: Path, max_queue: int, tick_s: float, thread_name: str) -> None:
         self.path = path
         self.error: str | None = None
-        self.dropped = 0
+        self.dropped = 0  # items never written: refused, lost to a failure, or given up on (under _lock)
+        self.written = 0  # items the file writer took (under _lock)
+        self._held = 0  # items accepted and not yet counted either way: the queue plus the chunk being written
         self._queue: collections.deque[T] = collections.deque()
+        self._lock = threading.Lock()
         self._max = max_queue
         self._tick_s = tick_s
         self._wake = threading.Event()
         self._stop = False
         self._abandoned = False
+        self._gave_up = False  # close()/abandon() stopped waiting for a stuck writer: it counts nothing more
         self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self._thread.start()
 
@@ -55,58 +68,104 @@ class QueuedWriter(Generic[T]):
 
     def put_many(self, items: list[T]) -> None:
         """Queue a batch (dropping, and counting, past the queue limit or once stopped)."""
-        if not self.active:
-            self.dropped += len(items)
-            return
-        room = max(self._max - len(self._queue), 0)
-        if room < len(items):
-            self.dropped += len(items) - room
-            items = items[:room]
-        self._queue.extend(items)
+        with self._lock:
+            if self._stop or self.error is not None:
+                self.dropped += len(items)
+                return
+            room = max(self._max - self._held, 0)
+            if room < len(items):
+                self.dropped += len(items) - room
+                items = items[:room]
+            self._queue.extend(items)
+            self._held += len(items)
         self._wake.set()
 
+    def _take(self) -> list[T]:
+        """The next chunk to write (empty when the queue is, or the writer was given up on)."""
+        with self._lock:
+            q = self._queue
+            if self._gave_up:
+                return []
+            return [q.popleft() for _ in range(min(len(q), CHUNK))]
+
+    def _account(self, done: int) -> None:
+        """`done` items of the chunk were written (nothing is counted once the writer was given up on)."""
+        with self._lock:
+            if not self._gave_up:
+                self.written += done
+                self._held -= done
+
     def _run(self) -> None:
-        q = self._queue
-        inflight = 0
+        done = 0
         try:
             while True:
                 self._wake.wait(self._tick_s)
                 self._wake.clear()
-                while q:
-                    inflight = 1  # an item whose write fails is counted in `dropped` too
-                    self._write(q.popleft())
-                    inflight = 0
+                while chunk := self._take():
+                    done = 0
+                    for item in chunk:
+                        if self._gave_up:  # counted as dropped already: not written after all
+                            break
+                        self._write(item)
+                        done += 1
+                    self._account(done)
+                    done = 0
                 self._tick()
-                if self._stop and not q:
-                    break
+                with self._lock:
+                    if self._gave_up or (self._stop and not self._queue):
+                        break
             if self._abandoned:
                 self._abandon()
             else:
-                self._close()
+                self._close()  # also once given up on: what it did write stays a readable file
         except Exception as exc:  # any failure (a transform's too) must stop and count, never hang
             if isinstance(exc, OSError):
                 reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
             else:
                 reason = str(exc) or type(exc).__name__
-            self.error = f"{self.what} to {self.path} stopped: {reason}"
-            self.dropped += len(q) + inflight
-            q.clear()
+            self._account(done)  # the chunk's items before the failing one were written
+            self._give_up(f"{self.what} to {self.path} stopped: {reason}", gave_up=False)
             try:
                 self._close()
             except Exception:  # the error line above is what is reported
                 pass
 
-    def abandon(self) -> None:
+    def _give_up(self, error: str | None, gave_up: bool) -> int:
+        """Stop: everything not yet counted is dropped (once), `error` kept unless one is already; how many."""
+        with self._lock:
+            if self._gave_up:
+                return 0
+            lost = self._held
+            self.dropped += lost
+            self._held = 0
+            self._queue.clear()
+            self._stop = True
+            self._gave_up = gave_up
+            if self.error is None:
+                self.error = error
+            return lost
+
+    def abandon(self, join_s: float = JOIN_S) -> None:
         """Stop without keeping anything (the session never started): the file goes."""
-        self._abandoned = True
-        self._stop = True
-        self._queue.clear()
+        with self._lock:
+            self._abandoned = True
+            self._stop = True
+            self.dropped += len(self._queue)
+            self._held -= len(self._queue)
+            self._queue.clear()
         self._wake.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=join_s)
+        if self._thread.is_alive():
+            self._give_up(None, gave_up=True)
         self._abandon()  # again, in case the thread was stuck: abandoning twice is harmless
 
-    def close(self) -> None:
-        """Write what is queued, then close the file."""
-        self._stop = True
+    def close(self, join_s: float = JOIN_S) -> None:
+        """Write what is queued, then close the file; a writer still stuck after `join_s` seconds is given up
+        on: what it had not written is counted as dropped and `error` says why."""
+        with self._lock:
+            self._stop = True
         self._wake.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=join_s)
+        if self._thread.is_alive():
+            self._give_up(f"{self.what} to {self.path} stopped: a write did not return in {join_s:g} s",
+                          gave_up=True)

@@ -27,7 +27,8 @@ class SpanRecorder(QueuedWriter[tuple[int, LLMSpan]]):
 
     @property
     def records(self) -> int:
-        return self._writer.records
+        """Items written (each other one put is counted in `dropped`)."""
+        return self.written
 
     def put(self, spans: list[LLMSpan], ts_ns: int) -> None:
         """Queue spans received at `ts_ns`."""

@@ -24,7 +24,8 @@ class Recorder(QueuedWriter[Packet]):
 
     @property
     def records(self) -> int:
-        return self._writer.records
+        """Items written (each other one put is counted in `dropped`)."""
+        return self.written
 
     def _write(self, item: Packet) -> None:
         ts, data = item

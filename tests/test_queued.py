@@ -1,0 +1,104 @@
+"""The queued writers (the `.dog` recorder, the `.spans` sidecar): every item put is either written or counted as
+dropped, exactly once, whatever the writer does: blocks for good on a FIFO nobody reads, or fails (a full device)
+while the tap keeps putting."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tundra_tui.sources.recorder import Recorder
+
+from .waits import wait_until
+
+BIG = b"x" * 16384  # past the file's 8 KiB buffer: every write reaches the device (or the pipe) at once
+
+
+@contextlib.contextmanager
+def fine_switching() -> Iterator[None]:
+    """Threads switch every microsecond: a race between the tap's puts and a failing writer shows up at once."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def fifo_nobody_reads(tmp_path: Path) -> tuple[Path, int]:
+    """A FIFO held open for reading (so writing to it can start) that nobody reads: writes block once it is full."""
+    path = tmp_path / "stuck.dog"
+    os.mkfifo(path)
+    return path, os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+
+
+@pytest.mark.parametrize("how", ["close", "abandon"])
+def test_a_writer_stuck_for_good_is_given_up_on_and_what_it_held_is_counted(tmp_path: Path, how: str) -> None:
+    path, reader = fifo_nobody_reads(tmp_path)
+    try:
+        rec = Recorder(path, compress=False)
+        items = [(i, BIG) for i in range(40)]  # 640 KiB: ten times what the pipe holds
+        rec.put_many(items)
+        getattr(rec, how)(join_s=0.05)  # the writer is blocked in a write: give up on it
+        assert rec.dropped > 0 and rec.written + rec.dropped == len(items)
+        if how == "close":
+            assert rec.error == f"recording to {path} stopped: a write did not return in 0.05 s"
+        rec.put_many(items[:3])  # the tap goes on after the stop: counted
+        assert rec.written + rec.dropped == len(items) + 3
+        counted = (rec.written, rec.dropped)
+        os.set_blocking(reader, True)
+        while os.read(reader, 1 << 20):  # someone reads at last: the writer's blocked write returns, it stops
+            pass
+        rec._thread.join(5)
+        assert not rec._thread.is_alive()
+        assert (rec.written, rec.dropped) == counted  # nothing counted twice, or counted late
+    finally:
+        os.close(reader)
+
+
+def race_a_failing_writer() -> tuple[Recorder, int]:
+    """A tap thread putting into a recorder on /dev/full until its writer has failed; what it put."""
+    rec = Recorder("/dev/full", compress=False, overwrite=True)
+    put = 0
+    stop = threading.Event()
+
+    def tap() -> None:
+        nonlocal put
+        while not stop.is_set():
+            rec.put_many([(0, BIG)] * 3)
+            put += 3
+
+    thread = threading.Thread(target=tap)
+    thread.start()
+    wait_until(lambda: rec.error, "the recorder's error")
+    stop.set()
+    thread.join()
+    rec.close(join_s=5)
+    return rec, put
+
+
+def test_puts_racing_a_failing_writer_are_each_written_or_counted_once() -> None:
+    """/dev/full refuses every write (ENOSPC, as a full disk) while a tap thread keeps putting."""
+    with fine_switching():
+        for _ in range(20):
+            rec, put = race_a_failing_writer()
+            assert rec.error == "recording to /dev/full stopped: disk full"
+            assert rec.written + rec.dropped == put, (rec.written, rec.dropped, put)
+
+
+def test_a_full_queue_counts_what_it_refuses(tmp_path: Path) -> None:
+    path, reader = fifo_nobody_reads(tmp_path)
+    try:
+        rec = Recorder(path, compress=False, max_queue=10)
+        rec.put_many([(i, BIG) for i in range(25)])
+        assert rec.dropped == 15  # past the limit at once: the ten taken are still held (queued or being written)
+        rec.close(join_s=0.05)
+        assert rec.written + rec.dropped == 25
+    finally:
+        os.close(reader)
