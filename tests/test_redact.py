@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 from tundra_tui.capture import CaptureReader
-from tundra_tui.model import Engine
+from tundra_tui.model import Engine, redact
 from tundra_tui.model.engine import Mode
 from tundra_tui.model.redact import Redactor
 
@@ -122,3 +122,20 @@ def test_showing_a_bad_line_again_does_not_change_it() -> None:
     shown = r.line("bad line from jane.doe@example.com")
     assert "[redacted:" in shown and "jane.doe@example.com" not in shown
     assert r.line("bad line from jane.doe@example.com") == shown
+
+
+def test_remembered_names_and_tags_show_as_the_rules_say() -> None:
+    """Names and tags are redacted once each and remembered: the same string shows the same every time, as a
+    Redactor that never saw it shows it; a long one is never kept; a cardinality bomb only empties the memo."""
+    r = Redactor()
+    long_tag = "user:" + "x" * 300 + "@corp.io"
+    tags = ("ip:10.0.0.1", "fe80::1", "env:prod", long_tag, "auth:Bearer t0k3n")
+    for _ in range(2):
+        assert r.name("svc.alice@corp.io") == Redactor().name("svc.alice@corp.io") == "[redacted:email]"
+        assert r.tags(tags) == Redactor().tags(tags) == tuple(sorted((
+            "ip:[redacted:ipv4]", "[redacted:ipv6]", "env:prod", "user:[redacted:email]", "auth:[redacted:bearer]")))
+    assert long_tag not in r._shown[1] and "fe80::1" in r._shown[1]
+    for i in range(redact.MEMO + 5):
+        r.tags((f"id:{i}",))
+    assert len(r._shown[1]) <= redact.MEMO
+    assert r.tags(("user:a.b@x.org",)) == ("user:[redacted:email]",)

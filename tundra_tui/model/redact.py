@@ -97,6 +97,10 @@ class Rule:
         return f"[redacted:{self.name}]"
 
 
+MEMO = 16_384  # distinct names and tags remembered as shown (a cardinality bomb only empties the memo)
+MEMO_CHARS = 256  # longer ones are not remembered: the memo stays within a few MiB
+
+
 class Redactor:
     """Applies the rules to parsed fields (the engine counts the lines it changed)."""
 
@@ -110,6 +114,15 @@ class Redactor:
                                    GATES.get(n, 0) if default and gated else 0))
         self._labels = [r.label for r in self.rules]
         self._gated = any(r.gate for r in self.rules)
+        # a name or tag as shown, by its raw form: contexts share most tags, and `stats` shows (and counts the
+        # redactions of) every context at its end, so each distinct string goes through the rules once
+        self._shown: tuple[dict[str, str], dict[str, str]] = ({}, {})  # names, tags
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Replay checkpoints copy the engine and its redactor: the memo is left out (refilled on use)."""
+        state = self.__dict__.copy()
+        state["_shown"] = ({}, {})
+        return state
 
     @classmethod
     def from_config(cls, raw: dict[str, Any], enabled: bool = True) -> Redactor:
@@ -145,18 +158,28 @@ class Redactor:
 
     def name(self, name: str) -> str:
         """A metric or check name as it may be shown."""
-        return self._sub(name, "tags") if self.enabled else name
+        return (self._shown[0].get(name) or self._remembered(name, False)) if self.enabled else name
 
     def tags(self, tags: tuple[str, ...]) -> tuple[str, ...]:
         """Tags with keys and values redacted, each on its own."""
         if not self.enabled:
             return tags
-        out = []
-        for t in tags:
-            key, sep, value = t.partition(":")
-            # key and value each, then the whole tag: an IPv6 address spans the `:` between them
-            out.append(self._sub(self._sub(key, "tags") + sep + self._sub(value, "tags") if sep else t, "tags"))
+        shown = self._shown[1]
+        out = [shown.get(t) or self._remembered(t, True) for t in tags]
         return tuple(sorted(set(out)))
+
+    def _remembered(self, raw: str, tag: bool) -> str:
+        """A name, or a tag (`tag`), as shown; remembered (up to MEMO distinct strings, then forgotten at once).
+        A tag's key and value are redacted each, then the whole tag: an IPv6 address spans the `:` between them."""
+        key, sep, value = raw.partition(":") if tag else (raw, "", "")
+        shown = self._sub(self._sub(key, "tags") + sep + self._sub(value, "tags"), "tags") if sep else self._sub(
+            raw, "tags")
+        memo = self._shown[tag]
+        if len(raw) <= MEMO_CHARS:  # a hostile 64 KiB tag is redacted each time, never kept
+            if len(memo) >= MEMO:
+                memo.clear()
+            memo[raw] = shown
+        return shown
 
     def text(self, text: str) -> str:
         """Event text or a check message as it may be shown."""
