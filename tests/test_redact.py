@@ -43,7 +43,9 @@ def test_engine_redacts_before_display() -> None:
                    "sk-abcdefghijklmnop1234"):
         assert secret not in text, secret
     assert doc["totals"]["requests"] == 1  # redaction does not disturb the numbers
-    assert e.redactions() == st.redactions() == 3  # the metric line, the event and the check; each once
+    # the metric line, the event and the check are redacted: one datagram, counted once
+    assert e.redacted_datagrams == st.redacted_datagrams == 1
+    assert doc["tap"]["redacted_datagrams"] == st.stats("x").to_json()["redacted_datagrams"] == 1
 
 
 def test_config_rules_and_disable() -> None:
@@ -101,20 +103,20 @@ def test_redaction_never_merges_contexts() -> None:
     assert all(r["tags"] == ["user:[redacted:email]"] for r in rows)  # shown redacted
 
 
-def test_the_count_is_of_lines_redacted_once_each() -> None:
-    """Each line with something redacted counts once: not per match, not per shape, not per refresh."""
+def test_the_count_is_of_datagrams_redacted_once_each() -> None:
+    """Each datagram with something redacted counts once: not per line, per match, per shape or per refresh."""
     pii = b"llm.request.complete:1|c|#model:gpt-4o,user:alice@corp.io,ip:10.1.2.3"
     plain = b"llm.request.complete:1|c|#model:gpt-4o,user:nobody"
     for mode in Mode:
         e = Engine(mode, redactor=Redactor())
-        e.feed([(T0 + i * 10**8, pii) for i in range(5)] + [(T0, plain)])  # one shape, 5 lines, 2 matches each
-        e.feed([(T0 + 10**9, pii + b"\n" + plain + b"\n" + pii)])  # a new second: the hot path, two more
+        e.feed([(T0 + i * 10**8, pii) for i in range(5)] + [(T0, plain)])  # one shape, 5 datagrams, 2 matches each
+        e.feed([(T0 + 10**9, pii + b"\n" + plain + b"\n" + pii)])  # a new second: two lines, one datagram
         e.feed([(T0 + 2 * 10**9, b"bad line from carol@corp.io")])  # a bad line is shown redacted, not folded
         for _ in range(3):  # refreshes, JSON and the bad-line samples redact again for showing; counted once
             e.dashboard(T0 + 3 * 10**9)
             e.stats("x")
-        assert e.redactions() == 7, mode
-        assert e.stats("x").redactions == 7  # what `stats` prints
+        assert e.redacted_datagrams == 6, mode
+        assert e.stats("x").redacted_datagrams == 6  # what `stats` prints
 
 
 def test_showing_a_bad_line_again_does_not_change_it() -> None:

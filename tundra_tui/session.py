@@ -233,7 +233,7 @@ class Session:
             recorder_dropped=rec_dropped, stop_dropped=self.stop_dropped,
             unparsed=self.unparsed,
             record_error=self.record_error,
-            filter=tuple(sorted(self.filter)), redactions=self.engine.redactions(),
+            filter=tuple(sorted(self.filter)), redacted_datagrams=self.engine.redacted_datagrams,
             internal_errors=self.internal_errors, internal_error_report=str(report) if report else None,
             agent=self.agent.state.summary() if self.agent is not None else None,
             traces=traces.get("traces"), traces_forward=traces.get("traces_forward"),

@@ -9,15 +9,16 @@ so a datagram holding one (a line starting with `_`) is a run of its own.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import islice, pairwise
-from operator import itemgetter, le
+from itertools import accumulate, islice, pairwise
+from operator import itemgetter, le, methodcaller
 from typing import NamedTuple
 
 NS = 1_000_000_000
 _TS, _DATA = itemgetter(0), itemgetter(1)
 _HEAD = itemgetter(slice(0, 1))  # a line's first byte (a shared one-byte object: no allocation)
+_BREAKS = methodcaller("count", b"\n")
 
 
 class Run(NamedTuple):
@@ -29,6 +30,7 @@ class Run(NamedTuple):
     lines: list[bytes]
     datagrams: int
     nbytes: int  # payload bytes, without the newlines that joined them
+    payloads: list[bytes] | None = None  # the datagrams, when several were joined and one has several lines
 
 
 class Runs(list[Run]):
@@ -42,7 +44,23 @@ def joined_run(first: int, last: int, newest: int, datagrams: list[bytes]) -> Ru
     lines = b"\n".join(datagrams).split(b"\n") if b"\n" in plain else datagrams
     if len(datagrams) > 1 and b"_" in b"".join(map(_HEAD, lines)):
         return None
-    return Run(first, last, newest, lines, len(datagrams), len(plain))
+    return Run(first, last, newest, lines, len(datagrams), len(plain),
+               datagrams if lines is not datagrams and len(datagrams) > 1 else None)
+
+
+def datagrams_holding(run: Run, marked: list[bytes]) -> int:
+    """How many of the run's datagrams hold a line of `marked` (some of its lines, in order)."""
+    if run.datagrams == 1 or run.payloads is None:  # one datagram, or one line a datagram
+        return min(len(marked), run.datagrams)
+    ends = list(accumulate(d + 1 for d in map(_BREAKS, run.payloads)))  # where each datagram's lines end
+    lines, at, last, held = run.lines, 0, 0, 0
+    for line in marked:
+        # an equal line between two marked ones would have been marked too: the engine's verdict is the line's
+        at = lines.index(line, at)
+        dg = bisect_right(ends, at, last)
+        held += dg != last or not held
+        last, at = dg, at + 1
+    return held
 
 
 def runs_of(packets: Sequence[tuple[int, bytes]]) -> Runs:

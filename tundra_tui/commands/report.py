@@ -127,8 +127,8 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
                        f"{drops or 0:,} kernel + {status.source.queue_dropped:,} backlog + {at_stop:,} at the stop"))
     if status.source.truncated:
         con.print(f"[yellow]{status.source.truncated:,} datagrams were truncated[/]")
-    if stats.redactions:
-        con.print(f"{stats.redactions:,} lines redacted (--no-redact shows them)")
+    if stats.redacted_datagrams:
+        con.print(f"{stats.redacted_datagrams:,} datagrams redacted (--no-redact shows them)")
     for bad in stats.bad_lines:
         con.print(Text.assemble(("  bad ", "red"), bad[:240]))
 

@@ -13,12 +13,14 @@ from .series import Series
 from .series import rate as series_rate
 from .snapshot import (
     AgentRow,
+    ContextRow,
     Dashboard,
     ModelRow,
     ParseErrors,
     ProfileRow,
     ProfilesPart,
     SessionStatus,
+    Stats,
     TapPart,
     Totals,
 )
@@ -66,13 +68,24 @@ def parse_errors(engine: Engine) -> ParseErrors:
     return ParseErrors(e["metric"], e["event"], e["service_check"])
 
 
+def stats_of(engine: Engine, source: str, top: int | None) -> Stats:
+    """The `tundra stats --json` document: contexts (the `top` busiest, or all) and bad lines, shown redacted."""
+    show, st = engine.redactor, engine.store
+    rows = tuple(ContextRow(r["name"], r["type"], tuple(r["tags"]), r["samples"], r["count"], r["value"],
+                            r.get("bad_values", 0)) for r in st.rows(top, show.context))
+    bad = tuple(f"{b.kind} ({b.reason}): {show.line(b.text)}" for b in engine.parser.bad_lines)
+    return Stats(source, engine.packets, engine.lines, parse_errors(engine), engine.bad_values, engine.events,
+                 engine.service_checks, rows, engine.redacted_datagrams, contexts_total=len(st.contexts),
+                 contexts_dropped=st.dropped_contexts, max_contexts=st.max_contexts, bad_lines=bad)
+
+
 def tap_part(engine: Engine, status: SessionStatus | None, now_ns: int) -> TapPart:
     """The `tap` section: the engine's counters plus the drops and truncation the source saw."""
     age = max(now_ns - engine.last_ts_ns, 0) / 1e9 if engine.packets else None
     return TapPart(status.source.mode if status else None, engine.packets, engine.lines, parse_errors(engine),
                    status.dropped if status else 0,
                    status.source.truncated if status else 0, engine.bad_values, len(engine.store.contexts),
-                   engine.store.dropped_contexts, None if age is None else round(age, 3),
+                   engine.store.dropped_contexts, engine.redacted_datagrams, None if age is None else round(age, 3),
                    current(engine.datagram_series, now_ns // 1_000_000_000, engine.rate_window,
                            None if not engine.first_ts_ns else (now_ns - engine.first_ts_ns) // 1_000_000_000 + 1),
                    status.unparsed if status else 0)

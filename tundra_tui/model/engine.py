@@ -17,11 +17,11 @@ from itertools import chain
 from operator import attrgetter
 from typing import Any
 
-from ..capture.runs import Runs, runs_of
+from ..capture.runs import Runs, datagrams_holding, runs_of
 from ..protocol import BadLine, Context, Event, Metric, Parser, ServiceCheck
 from ..protocol.floats import go_float
 from .cost import CostSource
-from .dashboard import build, parse_errors
+from .dashboard import build, stats_of
 from .grouping import build_grouping
 from .host_parts import FleetPart
 from .llm import Groups, LLMRollup, Plan
@@ -29,7 +29,7 @@ from .numbers import bounded, digit_floats, fsum
 from .redact import Redactor
 from .series import Series
 from .slot import Slot
-from .snapshot import ContextRow, Dashboard, Grouping, SessionStatus, Stats
+from .snapshot import Dashboard, Grouping, SessionStatus, Stats
 from .spans import SpanSummary
 from .store import DEFAULT_MAX_CONTEXTS, Store, weight_of
 from .vocab import Vocabulary
@@ -65,11 +65,11 @@ class Engine:
         self._vocab, self._pricer, self.window = vocab, pricer, window
         self.packets = self.bytes = self.events = self.service_checks = 0
         self.bad_values = 0  # non-finite or out-of-range values, counted and never folded
-        self.redacted = 0  # lines with something redacted at ingest (events, checks, folded metrics), each once
-        self._shown_redacted: dict[Context, bool] = {}  # `stats`: contexts whose shown form is redacted
+        self.redacted_datagrams = 0  # datagrams with something shown redacted (metrics, events, checks), each once
         self.first_ts_ns = self.last_ts_ns = 0
         self.datagram_series = Series(window)  # datagrams per second of packet time (dg/s survives seeks)
         self._slots: dict[tuple[bytes, bytes], Slot] = {}
+        self._red_slots: dict[tuple[bytes, bytes], Slot] = {}  # shapes shown redacted: their lines take _slow_line
         self._by_ctx: dict[tuple[Context, float], Slot] = {}
         self._dirty: list[Slot] = []
         self._sec = 0
@@ -78,7 +78,7 @@ class Engine:
         """Replay checkpoints copy the engine: leave out caches that are rebuilt on demand."""
         self._flush()
         state = self.__dict__.copy()
-        state["_slots"], state["_by_ctx"], state["_dirty"] = {}, {}, []
+        state["_slots"], state["_red_slots"], state["_by_ctx"], state["_dirty"] = {}, {}, {}, []
         return state
 
     # -- ingest ---------------------------------------------------------------------------------
@@ -89,6 +89,8 @@ class Engine:
         dirty = self._dirty
         dirty_append = dirty.append
         slow = self._slow_line
+        marked: list[bytes] = []  # lines of the current run with something shown redacted
+        mark = marked.append
         lines = npackets = nbytes = 0
         ts = self.last_ts_ns
         cur = self._sec
@@ -111,12 +113,16 @@ class Engine:
                     name, _, value = head.partition(b":")
                     slot = slots_get((name, tail))
                     if slot is None:
-                        slow(line, name, tail, ts)
+                        if slow(line, name, value, tail, ts):
+                            mark(line)
                         continue
                     raw = slot.raw
                     if not raw:
                         dirty_append(slot)
                     raw.append(value)
+                if marked:  # a datagram counts once, however many of its lines were redacted
+                    self.redacted_datagrams += datagrams_holding(run, marked)
+                    marked.clear()
         finally:
             self.parser.lines += lines
             self.packets += npackets
@@ -125,44 +131,49 @@ class Engine:
             if dirty:
                 self._flush()
 
-    def _slow_line(self, line: bytes, name: bytes, tail: bytes, ts: int, again: bool = False) -> None:
+    def _slow_line(self, line: bytes, name: bytes, value: bytes, tail: bytes, ts: int, again: bool = False) -> bool:
         """The full parser for a new shape, an event, a check or anything odd (`again`: a line already counted,
-        sent back by the value checks)."""
+        sent back by the value checks); True if something in it is shown redacted."""
+        red = self._red_slots.get((name, tail)) if not again else None
+        # a known shape shown redacted, with a value the parser would take too: the hot path's work, and marked
+        if red is not None and len(value) < 16 and value.isdigit():
+            if not red.raw:
+                self._dirty.append(red)
+            red.raw.append(value)
+            return True
         if line[-1:] == b"\r":
             line = line[:-1]
         if not line:
             self.parser.lines -= 1  # empty lines (and a lone "\r") do not count
-            return
+            return False
         rec = self.parser.parse_line(line)
         if rec is None:
-            return
+            return False
         if type(rec) is Metric:
             if not rec.values:
-                return
+                return False
             slot = self._slot_for(rec, (name, tail) if len(rec.values) == 1 and not rec.timestamp else None)
-            if slot.redacted and not again:
-                self.redacted += 1
             values = rec.values if slot.is_set else bounded(rec.values, slot.lim)  # type: ignore[arg-type]
             if len(values) != len(rec.values):
                 self._count_bad(slot, len(rec.values) - len(values), line)
-            if not values:
-                return
-            vals = slot.vals
-            if not vals:
-                self._dirty.append(slot)  # may already be there: a flush skips a slot with nothing pending
-            vals.extend(values)
-        elif type(rec) is Event:
+            if values:
+                if not slot.vals:
+                    self._dirty.append(slot)  # may already be there: a flush skips a slot with nothing pending
+                slot.vals.extend(values)
+            return slot.redacted
+        if type(rec) is Event:
             self.events += 1
-            before, rec = rec, self.redactor.event(rec)
-            self.redacted += rec != before
-            for rollup in self._rollups(rec.tags):
-                rollup.add_event(rec, ts)
-        elif type(rec) is ServiceCheck:
+            event = self.redactor.event(rec)
+            for rollup in self._rollups(event.tags):
+                rollup.add_event(event, ts)
+            return event != rec
+        if type(rec) is ServiceCheck:
             self.service_checks += 1
-            before_check, rec = rec, self.redactor.check(rec)
-            self.redacted += rec != before_check
-            for rollup in self._rollups(rec.tags):
-                rollup.add_check(rec, ts)
+            check = self.redactor.check(rec)
+            for rollup in self._rollups(check.tags):
+                rollup.add_check(check, ts)
+            return check != rec
+        return False
 
     def _rollups(self, tags: tuple[str, ...]) -> tuple[LLMRollup, ...]:
         """The LLM rollups a record with these tags belongs to: the full one, and the filtered one if it matches."""
@@ -182,11 +193,13 @@ class Engine:
                 self._flush()
                 self._by_ctx.clear()
                 self._slots.clear()
+                self._red_slots.clear()
             slot = self._by_ctx[ckey] = self._new_slot(rec, key)
         if key is not None:
-            if len(self._slots) >= MAX_SLOTS:
-                self._slots.clear()
-            self._slots[key] = slot
+            slots = self._red_slots if slot.redacted else self._slots  # the hot path never meets a redacted shape
+            if len(slots) >= MAX_SLOTS:
+                slots.clear()
+            slots[key] = slot
             slot.key = slot.key or key
         return slot
 
@@ -203,7 +216,10 @@ class Engine:
         fplan = self.filtered.plan(ctx, w) if self.filtered is not None else None
         # the store keeps raw contexts (redaction must not merge them) and redacts when it shows them
         st = self.store.slot(rec.context)  # registered (and counted against the cap) either way
-        return Slot(ctx, w, st if self.context_stats else None, plan, fplan, key, ctx is not rec.context)
+        redacted = ctx is not rec.context
+        if self.context_stats and st is not None:  # `stats` shows every stored context: judged once, as it comes
+            redacted = self.redactor.context(ctx) is not ctx
+        return Slot(ctx, w, st if self.context_stats else None, plan, fplan, key, redacted)
 
     def _convert(self, slot: Slot, raw: list[bytes]) -> list[Any]:
         """Hot-path value bytes as values; what the quick checks refuse goes back through the parser."""
@@ -219,7 +235,7 @@ class Engine:
                 x = float(v) if v.isdigit() else go_float(v)
             except ValueError:  # multi-value, malformed or empty: the parser decides, counts and keeps a sample
                 name, tail = slot.key or (b"", b"")
-                self._slow_line(name + b":" + v + b"|" + tail, name, tail, self.last_ts_ns, again=True)
+                self._slow_line(name + b":" + v + b"|" + tail, name, v, tail, self.last_ts_ns, again=True)
                 continue
             if -lim <= x <= lim:
                 out.append(x)
@@ -270,8 +286,6 @@ class Engine:
                         pending.setdefault(slot.gather, []).append(slot)
                         continue
                 slot.vals, slot.raw = [], []  # values the parser gives back land in the fresh lists
-                if slot.redacted:
-                    self.redacted += len(raw)  # hot-path lines, one value each (slow-path ones counted there)
                 if raw:
                     vals += self._convert(slot, raw)
                 if not vals:
@@ -300,7 +314,6 @@ class Engine:
         is done slot by slot, so anything odd still goes to the parser with its own line."""
         for plan, slots in pending.items():
             raws = list(map(_RAW, slots))
-            self.redacted += sum(len(slot.raw) for slot in slots if slot.redacted)
             flat = list(chain.from_iterable(raws))
             if all(flat) and b"".join(flat).isdigit():
                 vals = digit_floats(flat)
@@ -334,6 +347,7 @@ class Engine:
             rollup.tag_filter = terms
             self.filtered = rollup
         self._slots.clear()  # slots carry the old filter's plans
+        self._red_slots.clear()
         self._by_ctx.clear()
 
     @property
@@ -352,23 +366,7 @@ class Engine:
 
     def stats(self, source: str, top: int | None = None) -> Stats:
         """The `tundra stats --json` document (docs/json.md)."""
-        rows = tuple(ContextRow(r["name"], r["type"], tuple(r["tags"]), r["samples"], r["count"], r["value"],
-                                r.get("bad_values", 0)) for r in self.store.rows(top, self.redactor.context))
-        bad = tuple(f"{b.kind} ({b.reason}): {self.redactor.line(b.text)}" for b in self.parser.bad_lines)
-        st = self.store
-        return Stats(source, self.packets, self.lines, parse_errors(self), self.bad_values, self.events,
-                     self.service_checks, rows, contexts_total=len(st.contexts), contexts_dropped=st.dropped_contexts,
-                     max_contexts=st.max_contexts, redactions=self.redactions(), bad_lines=bad)
-
-    def redactions(self) -> int:
-        """Lines with something redacted, each once: at ingest, plus (for `stats`) the samples of every context
-        whose shown form is redacted (the store redacts contexts only when it shows them)."""
-        if not self.context_stats:
-            return self.redacted
-        shown = self._shown_redacted
-        for ctx in self.store.contexts.keys() - shown.keys():  # each context judged once
-            shown[ctx] = self.redactor.context(ctx) is not ctx
-        return self.redacted + sum(s.samples for c, s in self.store.contexts.items() if shown[c])
+        return stats_of(self, source, top)
 
     def dashboard(self, now_ns: int | None = None, status: SessionStatus | None = None,
                   fleet: FleetPart | None = None, shown: bool = False, spans: SpanSummary | None = None) -> Dashboard:

@@ -45,6 +45,7 @@ class TapPart(Part):
     bad_values: int
     contexts: int
     contexts_dropped: int
+    redacted_datagrams: int  # datagrams with something shown redacted, each once
     last_datagram_age_s: float | None  # seconds since the last datagram (capture time in a replay)
     datagrams_per_s: float  # over the rate window
     unparsed: int = omitted_when_zero(0)  # recorded but not parsed (ingest behind while recording)
@@ -206,12 +207,12 @@ class Stats(Part):
     events: int
     service_checks: int
     contexts: tuple[ContextRow, ...]
+    redacted_datagrams: int  # datagrams with something shown redacted, each once
     mode: str | None = omitted_when_zero(None)  # with --listen: "listen" or "passive"
     dropped: int | None = omitted_when_zero(None)  # with --listen: datagrams lost before ingest
     contexts_total: int = screen_only(0)
     contexts_dropped: int = screen_only(0)
     max_contexts: int = screen_only(0)
-    redactions: int = screen_only(0)
     bad_lines: tuple[str, ...] = screen_only()  # `kind (reason): line`, redacted
 
 
@@ -261,7 +262,7 @@ class SourceStatus(Part):
 
 @dataclass(frozen=True, slots=True)
 class SessionStatus(Part):
-    """The source's status plus what the session adds: recording, filter, redactions, errors, the Agent."""
+    """The source's status plus what the session adds: recording, filter, redacted datagrams, errors, the Agent."""
 
     source: SourceStatus
     packets: int = 0
@@ -273,7 +274,7 @@ class SessionStatus(Part):
     unparsed: int = 0  # datagrams recorded but never parsed: ingest was behind, the recording came first
     record_error: str | None = None
     filter: tuple[str, ...] = ()
-    redactions: int = 0
+    redacted_datagrams: int = 0
     internal_errors: int = 0
     internal_error_report: str | None = None
     agent: str | None = None

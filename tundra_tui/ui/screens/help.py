@@ -55,7 +55,7 @@ MARKS = [
     ("err  drop", "lines that failed to parse; datagrams lost (kernel, recorder, forwarder)"),
     ("passive", "watching a UDP port another process (the Agent) holds, with a packet socket"),
     ("agent drop", "datagrams the Agent's own socket dropped (/proc); alarm colour while rising"),
-    ("redacted", "lines (metrics, events, checks) the redactor changed, each counted once"),
+    ("redacted", "datagrams with something shown redacted (metrics, events, checks), each counted once"),
     ("●REC", "recording to a capture file, with datagrams written"),
     ("↓name", "the sort key (s changes it); rows follow the grouping (g)"),
     ("unknown", "rows whose datagrams lack the grouping's tag"),

@@ -88,8 +88,8 @@ class StatusBar(Static):
         drops = tap.dropped + st.source.forward_dropped
         items.append(Item(Text(f"drop {num(drops)}", style=self.c("alarm") if drops else ""), None, 6))
         items.append(self._agent_socket(st, now))
-        if st.redactions:
-            items.append(Item(Text(f"redacted {num(st.redactions)}"), None, 2))
+        if st.redacted_datagrams:
+            items.append(Item(Text(f"redacted {num(st.redacted_datagrams)}"), None, 2))
         if st.recording:
             rec = "bold " + self.c("alarm")
             items.append(Item(Text(f"●REC {num(st.recorded)}", style=rec), Text("●REC", style=rec), 9))
