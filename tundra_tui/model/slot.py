@@ -20,7 +20,7 @@ class Slot:
     def __init__(self, ctx: Context, w: float, stats: ContextStats | None, plan: Plan | None,
                  fplan: Plan | None, key: tuple[bytes, bytes] | None, redacted: bool = False) -> None:
         self.ctx = ctx
-        self.redacted = redacted  # its name or tags are shown redacted: each of its lines counts once
+        self.redacted = redacted  # shown redacted: its lines skip the hot path, so their datagrams are counted
         self.mtype = ctx.mtype
         self.is_set = ctx.mtype == "s"
         self.w = w
