@@ -23,7 +23,7 @@ MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_to
 def check_contract(doc: dict) -> None:
     assert set(doc) == TOP_KEYS
     assert {"mode", "packets", "lines", "errors", "dropped", "truncated", "contexts", "contexts_dropped",
-            "bad_values", "last_datagram_age_s", "datagrams_per_s"} == set(doc["tap"])
+            "bad_values", "redacted_datagrams", "last_datagram_age_s", "datagrams_per_s"} == set(doc["tap"])
     assert set(doc["tap"]["errors"]) == {"metric", "event", "service_check"}
     assert set(doc["profiles"]) == {"available", "selected", "selected_provider", "bootstraps", "profiles"}
     assert set(doc["totals"]) == {"since", "requests", "errors", "error_rate", "input_tokens", "output_tokens",

@@ -45,7 +45,7 @@ def test_engine_redacts_before_display() -> None:
     assert doc["totals"]["requests"] == 1  # redaction does not disturb the numbers
     # the metric line, the event and the check are redacted: one datagram, counted once
     assert e.redacted_datagrams == st.redacted_datagrams == 1
-    assert doc["tap"]["redacted_datagrams"] == st.stats("x").to_json()["redacted_datagrams"] == 1
+    assert doc["tap"]["redacted_datagrams"] == st.stats("x").redacted_datagrams == 1
 
 
 def test_config_rules_and_disable() -> None:

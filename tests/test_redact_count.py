@@ -116,8 +116,8 @@ def test_live_then_replay_count_datagrams_once_each(where: tuple[str, str], tmp_
 
     assert main(["replay", str(cap), "--once", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["tap"]["redacted_datagrams"] == want
-    assert main(["stats", str(cap), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["redacted_datagrams"] == want
+    assert main(["stats", str(cap)]) == 0  # `stats` judges every context it keeps: the same datagrams here
+    assert f"{want:,} datagrams redacted" in capsys.readouterr().out
 
 
 def test_a_seek_neither_loses_nor_double_counts(tmp_path: Path) -> None:

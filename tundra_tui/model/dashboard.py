@@ -75,8 +75,8 @@ def stats_of(engine: Engine, source: str, top: int | None) -> Stats:
                             r.get("bad_values", 0)) for r in st.rows(top, show.context))
     bad = tuple(f"{b.kind} ({b.reason}): {show.line(b.text)}" for b in engine.parser.bad_lines)
     return Stats(source, engine.packets, engine.lines, parse_errors(engine), engine.bad_values, engine.events,
-                 engine.service_checks, rows, engine.redacted_datagrams, contexts_total=len(st.contexts),
-                 contexts_dropped=st.dropped_contexts, max_contexts=st.max_contexts, bad_lines=bad)
+                 engine.service_checks, rows, contexts_total=len(st.contexts), contexts_dropped=st.dropped_contexts,
+                 max_contexts=st.max_contexts, redacted_datagrams=engine.redacted_datagrams, bad_lines=bad)
 
 
 def tap_part(engine: Engine, status: SessionStatus | None, now_ns: int) -> TapPart:

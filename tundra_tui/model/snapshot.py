@@ -207,12 +207,12 @@ class Stats(Part):
     events: int
     service_checks: int
     contexts: tuple[ContextRow, ...]
-    redacted_datagrams: int  # datagrams with something shown redacted, each once
     mode: str | None = omitted_when_zero(None)  # with --listen: "listen" or "passive"
     dropped: int | None = omitted_when_zero(None)  # with --listen: datagrams lost before ingest
     contexts_total: int = screen_only(0)
     contexts_dropped: int = screen_only(0)
     max_contexts: int = screen_only(0)
+    redacted_datagrams: int = screen_only(0)  # printed by `stats`; the JSON keeps its keys
     bad_lines: tuple[str, ...] = screen_only()  # `kind (reason): line`, redacted
 
 
