@@ -17,17 +17,12 @@ from textual.screen import Screen
 from ...model.detail import TOTAL, DetailPart
 from ...model.snapshot import EventRow, Frame, GroupRow
 from ..chart import SPANS, ChartSpec, detail_charts, stack, zoomed
-from ..fmt import clock, fit, ms, num, pct, rich_colour, usd
+from ..fmt import clock, fit, ms, num, pct, rich_colour, span, usd
 from ..widgets.lines import LinesView
 
 TAG_OF = {"model": "model", "provider": "provider", "agent": "agent_name", "profile": "profile"}
 MAX_EVENTS = 10
 CHART_H = (8, 14)  # lines per chart: at least, at most
-
-
-def span_label(seconds: int) -> str:
-    """60 -> 1m, 3600 -> 1h."""
-    return f"{seconds // 3600}h" if seconds % 3600 == 0 else f"{seconds // 60}m"
 
 
 def events_of(group: str, key: str, events: tuple[EventRow, ...]) -> list[EventRow]:
@@ -84,7 +79,7 @@ class DetailScreen(Screen[None]):
         """Draw the key's row of this frame's grouping (it may have left the window: then say so)."""
         self._frame = frame
         g = frame.grouping
-        self.span_s = min(self.span_s, self._cap(frame))
+        self.span_s = zoomed(self.span_s, 0, frame.dashboard.window_s)  # a window that shrank caps it
         self.row = next((r for r in g.rows if r.key == self.key), None) if g.group == self.group else None
         part = frame.detail
         if part is not None and (part.group, part.key) == (self.group, self.key):
@@ -102,10 +97,6 @@ class DetailScreen(Screen[None]):
     def on_resize(self) -> None:
         if self._frame is not None:
             self.call_after_refresh(self.show, self._frame)
-
-    @staticmethod
-    def _cap(frame: Frame) -> int:
-        return max(s for s in SPANS if s <= max(frame.dashboard.window_s, SPANS[0]))
 
     def action_zoom(self, step: int) -> None:
         """Step the charts' span (capped by window_s); the next frame brings its buckets."""
@@ -130,7 +121,7 @@ class DetailScreen(Screen[None]):
         if key == self._drawn:
             return  # nothing moved: no bucket closed since the last frame
         self._drawn = key
-        head = Text(f"span {span_label(self.span_s)} (z/Z)", style="bold")
+        head = Text(f"span {span(self.span_s)} (z/Z)", style="bold")
         if not specs:
             body = Text("\ncharts: waiting for the next refresh…")
         else:
