@@ -12,7 +12,6 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.theme import Theme
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from ..capture import CaptureError
 from ..config import Config, fresh_capture_path, save_state
@@ -33,6 +32,7 @@ from .screens.themes import ThemePicker
 from .themes import DEFAULT_THEME, load_themes, readable
 from .widgets.errors import ErrorsPane
 from .widgets.events import EventsPane
+from .widgets.keybar import KeyBar
 from .widgets.latency import LatencyPane
 from .widgets.pane import Pane
 from .widgets.profiles import ProfilesPane
@@ -119,7 +119,7 @@ class TundraApp(ReplayKeys, App[int]):
         if self.replay is not None:
             yield Timeline(id="timeline")
         yield StatusBar(self.clock, id="status")
-        yield Footer()
+        yield KeyBar(self.BINDINGS)
 
     def get_theme(self, theme_name: str) -> Theme | None:
         """Textual's own themes come with domain colours readable on them (ui/themes.py), made on first use."""
@@ -189,7 +189,7 @@ class TundraApp(ReplayKeys, App[int]):
         panes = self.query_one("#panes")
         panes.set_class(event.size.width >= WIDE_AT, "wide")
         panes.display = not self.query_one(TooSmall).fit_to(event.size)
-        self.query_one(Footer).display = panes.display  # too narrow for its keys whole: the notice says why
+        self.query_one(KeyBar).display = panes.display  # the notice alone says what to do
 
     def _start_timer(self) -> None:
         if self._timer is not None:

@@ -91,6 +91,16 @@ def _common(a: str, b: str) -> int:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
+def with_hidden(header: str, hidden: int, width: int) -> str:
+    """The name column's header, saying how many figure columns were left out for width (`model +2 cols`,
+    else `model +2`) when that fits; the help says where they are (a wider terminal, Enter)."""
+    if hidden > 0:
+        for form in (f"{header} +{hidden} cols", f"{header} +{hidden}"):
+            if len(form) <= width:
+                return form
+    return header[:width]
+
+
 def render(name_header: str, names: list[str], columns: list[Column], width: int, *, name_min: int = 8,
            styles: dict[tuple[int, int], str] | None = None, row_styles: list[str] | None = None,
            header_style: str = "bold") -> Text:
@@ -99,7 +109,7 @@ def render(name_header: str, names: list[str], columns: list[Column], width: int
     kept, name_w = fit(columns, width, name_min)
     index = {id(c): i for i, c in enumerate(columns)}
     out = Text(no_wrap=True)
-    out.append(name_header[:name_w].ljust(name_w), style=header_style)
+    out.append(with_hidden(name_header, len(columns) - len(kept), name_w).ljust(name_w), style=header_style)
     for c in kept:
         out.append(c.header.rjust(c.width), style=header_style)
     styles = styles or {}

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding, BindingsMap
+from textual.keys import key_to_character
 
 from ..config import ConfigError
 
@@ -37,6 +38,13 @@ def check_keys(keys: Mapping[str, str]) -> None:
             raise ConfigError(f"config: unknown binding id 'keys.{binding_id}' (ids: {', '.join(known)})")
 
 
+def _typed(key: str) -> str:
+    """A key as the user types it: a printable character as itself (`less_than_sign` -> `<`), a named key
+    by its name (`escape`, `right`)."""
+    char = key_to_character(key)
+    return char if char is not None and char.isprintable() and not char.isspace() else key
+
+
 def keys_in_force(app: App[Any], bindings: list[Binding]) -> list[tuple[Binding, str]]:
     """Each binding with the keys that run it once the app's keymap is applied, as the user types them
     (the same replacement Textual makes when it looks a key up)."""
@@ -45,7 +53,7 @@ def keys_in_force(app: App[Any], bindings: list[Binding]) -> list[tuple[Binding,
     keys: dict[str, list[str]] = {}
     for found in applied.key_to_bindings.values():
         for b in found:
-            shown = b.key_display or b.key  # as the help always showed them (ctrl+o, right, escape)
+            shown = b.key_display or _typed(b.key)  # as the help always showed them (ctrl+o, right, escape)
             have = keys.setdefault(b.id or b.action, [])
             if shown not in have:  # "plus,equals_sign" both display as "+"
                 have.append(shown)

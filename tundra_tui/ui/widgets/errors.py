@@ -18,6 +18,7 @@ ErrorsPart = tuple[Grouping, tuple[CheckRow, ...], tuple[EventRow, ...]]
 class ErrorsPane(Pane[ErrorsPart]):
     TITLE = "Errors"
     KEY = "4"
+    SPAN = "since start"  # counts and percentiles over the whole session (a replay: its capture so far)
     ROW_TOP = 1
 
     def charts(self, detail: DetailPart) -> list[ChartSpec]:

@@ -15,6 +15,7 @@ from .pane import Pane
 class LatencyPane(Pane[Grouping]):
     TITLE = "Latency"
     KEY = "5"
+    SPAN = "since start"  # counts and percentiles over the whole session (a replay: its capture so far)
     ROW_TOP = 1
 
     def charts(self, detail: DetailPart) -> list[ChartSpec]:

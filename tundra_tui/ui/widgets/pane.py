@@ -23,6 +23,7 @@ from ...model.detail import TOTAL, DetailPart
 from ...model.grouping import ASCENDING
 from ...model.snapshot import Dashboard, Frame, Grouping
 from ..chart import PANE_CHART_S, ChartSpec, rates_chart, stack, zoomed
+from ..columns import footer
 from ..fmt import rich_colour, span
 from ..messages import RowChosen
 
@@ -49,6 +50,7 @@ class Pane(Widget, Generic[P], can_focus=True):
     ]
     TITLE = ""
     KEY = ""
+    SPAN = ""  # the span the pane's figures cover when no header or footer of its own names it ("since start")
     ROW_TOP: int | None = None  # the line of the first selectable row; None: the pane's rows are not selectable
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -113,14 +115,26 @@ class Pane(Widget, Generic[P], can_focus=True):
         """Lay out the part; mark dirty only the lines whose text or style changed."""
         self._part = part
         grouping = self.grouping(part)
+        items = []
         if grouping is not None:
             arrow = "↑" if grouping.sort in ASCENDING else "↓"  # name sorts a-z; every other, largest first
-            subtitle = f"by {grouping.group} {arrow}{grouping.sort}"
-            if self.border_subtitle != subtitle:
-                self.border_subtitle = subtitle
+            items.append((f"by {grouping.group} {arrow}{grouping.sort}", 2))
+        items.append((self.SPAN, 1))
+        subtitle = footer(items, max(self.outer_size.width - 6, 0))  # inside the corners, with a rule each side
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
         if self.chart_form:
             return  # the charts are drawn from the frame's detail part (show_charts)
-        self._paint(self._mark(self.render_part(part)), force)
+        self._keys, self._in_view = [], 0  # render_part's rows_in_view sets them (a pane with no rows: none)
+        text = self._mark(self.render_part(part))
+        self._title(len(self._keys) - self._in_view)
+        self._paint(text, force)
+
+    def _title(self, hidden: int) -> None:
+        """The border title, with how many rows do not fit ("+3 more"; ↓/j or the wheel scroll to them)."""
+        title = f"{self.KEY} {self.TITLE}" + (f" +{hidden} more" if hidden > 0 else "")
+        if self.border_title != title:
+            self.border_title = title
 
     def _paint(self, text: Text, force: bool = False) -> None:
         """Mark dirty only the lines of `text` that differ from what is shown."""
@@ -261,6 +275,7 @@ class Pane(Widget, Generic[P], can_focus=True):
         """Switch between the pane's rows and its charts; the charts come with the next frame."""
         self.chart_form = on
         self._detail = None
+        self._title(0)  # the charts cover every row
         if not on:
             self._redraw()
 

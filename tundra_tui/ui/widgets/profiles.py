@@ -15,6 +15,7 @@ from .pane import Pane
 class ProfilesPane(Pane[ProfilesPart]):
     TITLE = "Profiles"
     KEY = "1"
+    SPAN = "since start"  # counts and percentiles over the whole session (a replay: its capture so far)
     ROW_TOP = 1
 
     def charts(self, detail: DetailPart) -> list[ChartSpec]:

@@ -1,5 +1,6 @@
 """Pane 3: requests/s and tokens/s as sparklines over `window_s`, in total and per group, with the
-current rate over the rate window beside each."""
+current rate (the average over the rate window, `10s avg`) beside each. Names are whole while the
+sparklines can give way; the sparklines' header names their span, the rates' header theirs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from ..chart import ChartSpec, rates_chart, tokens_chart
 from ..columns import cut_names, footer
 from ..fmt import num, span, spark
 from .pane import GroupedPane
+
+SPARK_MIN = 5  # the sparklines' least width before names are cut
 
 
 class ThroughputPane(GroupedPane):
@@ -29,16 +32,17 @@ class ThroughputPane(GroupedPane):
         now = int(dash.as_of)
         rows = self.rows_in_view(g.rows, self.inner_height - 3, lambda r: (g.group, r.key))
         rates = [f"{t.requests_per_s:.1f}", num(t.tokens_per_s), *(f"{r.req_rate:.1f}" for r in rows)]
-        rate_head = f"/s {span(dash.rate_window_s)}"
+        rate_head = f"{span(dash.rate_window_s)} avg"  # the current rates: averages over the rate window
         rate_w = 1 + max(len(rate_head), *(len(x) for x in rates))
         w = self.inner_width
-        name_w = min(max(len(r.key) for r in rows) if rows else 5, max(w // 3, 5))
-        name_w = max(name_w, 5)
+        longest = max((len(n) for n in ("req/s", "tok/s", *(r.key for r in rows))), default=5)
+        name_w = max(min(longest, w - rate_w - 1 - SPARK_MIN), 5)  # names whole first: the sparkline gives way
         spark_w = max(w - name_w - 1 - rate_w, 0)
         per = -(-len(t.req_spark) // max(spark_w, 1)) if t.req_spark else 1
-        head = footer([(f"last {span(dash.window_s)}", 2), (f"({span(per)}/col)" if per > 1 else "", 1)], spark_w, " ")
+        room = name_w + 1 + spark_w  # the sparklines' header may reach into the (empty) name column's header
+        head = footer([(f"last {span(dash.window_s)}", 2), (f"({span(per)}/col)" if per > 1 else "", 1)], room, " ")
         out = Text(no_wrap=True)
-        out.append(" " * (name_w + 1) + head[:spark_w].ljust(spark_w) + rate_head.rjust(rate_w), style="bold")
+        out.append(head.rjust(room) + rate_head.rjust(rate_w), style="bold")
         names = cut_names(["req/s", "tok/s", *(r.key for r in rows)], name_w)
         series = [(t.req_spark, "ok"), (t.tok_spark, "accent"), *((r.req_spark, "ok") for r in rows)]
         for name, (values, colour), rate in zip(names, series, rates, strict=True):
