@@ -102,7 +102,8 @@ async def test_errors_pane_puts_errors_first_and_sorts_by_count(live) -> None:
         for _ in range(4):
             await pilot.press("s")
         assert app.sort == "name"  # the key is handled at once; the subtitle comes with the frame a worker builds
-        await settle(lambda: str(errors.border_subtitle).startswith("by model ↑name"), "the name-sorted frame", timeout=10)
+        await settle(lambda: str(errors.border_subtitle).startswith("by model ↑name"), "the name-sorted frame",
+                     timeout=10)
 
 
 async def test_silence_reads_zero_and_shows_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

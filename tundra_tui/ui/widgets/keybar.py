@@ -37,9 +37,9 @@ class KeyBar(Widget):
     KeyBar > .keybar--label { color: $footer-description-foreground; }
     """
 
-    def __init__(self, bindings: list[Binding], *, id: str | None = None) -> None:
+    def __init__(self, bindings: list[Any], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.bindings = [b for b in bindings if b.show]
+        self.bindings = [b for b in bindings if isinstance(b, Binding) and b.show]
         self._spans: list[tuple[int, int, str]] = []  # (from x, to x, action) of each key drawn
 
     def items(self) -> list[tuple[str, str, str, int]]:
