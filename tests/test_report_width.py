@@ -62,3 +62,22 @@ def test_stats_at_80_columns_tells_contexts_apart() -> None:
     assert len(rows) == len(stats.contexts) == 20
     assert len(set(rows)) == len({(c.name, c.tags, c.type) for c in stats.contexts})
     assert ("llm.agent.execut…", "c") in {(r[0], r[2]) for r in rows}  # a name that is another's prefix: cut plain
+
+
+def test_once_text_at_80_columns_names_the_columns_it_left_out() -> None:
+    e = Engine(Mode.DASHBOARD, pricer=Pricer())
+    e.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
+    dash = e.dashboard(END_NS)
+    con, buf = _console(80)
+    print_dashboard(dash, con)
+    out = buf.getvalue()
+    header = next(line for line in out.splitlines() if "model" in line and "provider" in line)
+    every = ["req", "err%", "in", "out", "cost", "p50 ms", "p95 ms", "p99 ms"]
+    left = [h for h in every if f" {h} " not in header]
+    assert left  # 80 columns cannot hold all eight whole
+    note = next(line for line in out.splitlines() if line.startswith("left out at 80 columns: "))
+    assert note.endswith("; --json has them all")  # one line, not wrapped
+    assert note.split(": ", 1)[1].split(";")[0].split(", ") == left
+    wide, wide_buf = _console(200)
+    print_dashboard(dash, wide)
+    assert "left out" not in wide_buf.getvalue()

@@ -52,10 +52,11 @@ def _usd(cost: float | None, pricing: bool, partial: bool = False) -> str:
 
 
 def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, int]],
-           rows: list[list[Text | str]], **kwargs: object) -> Table:
+           rows: list[list[Text | str]], **kwargs: object) -> tuple[Table, list[str]]:
     """A table whose figures are never cut: each figure column is as wide as its widest cell, the
     least important (lowest priority) are left out until the table fits, and names are cut instead,
-    apart, so that no two read the same (`llm.agent.ex…ution`, `agent_name:spec-…code`)."""
+    apart, so that no two read the same (`llm.agent.ex…ution`, `agent_name:spec-…code`). Also returns the
+    headers of the figure columns left out, for a line that says so."""
     widths = [max(len(head), *(len(str(r[len(names) + i])) for r in rows)) if rows else len(head)
               for i, (head, _prio) in enumerate(figures)]
     kept = list(range(len(figures)))
@@ -74,7 +75,14 @@ def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, 
         table.add_column(figures[i][0], justify="right", no_wrap=True, min_width=widths[i])
     for n, r in enumerate(rows):
         table.add_row(*(Text(cut[j][n]) for j in range(len(names))), *(r[len(names) + i] for i in kept))
-    return table
+    return table, [figures[i][0] for i in range(len(figures)) if i not in kept]
+
+
+def _print_table(con: Console, table: tuple[Table, list[str]]) -> None:
+    """The table, then one line naming the columns it left out for width (and where they are)."""
+    con.print(table[0])
+    if table[1]:
+        con.print(Text(f"left out at {con.width} columns: {', '.join(table[1])}; --json has them all"))
 
 
 def _fair(natural: list[int], room: int) -> list[int]:
@@ -104,7 +112,7 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
     con.print(Text(f"{stats.source}: {stats.packets:,} packets, {stats.lines:,} lines, "
                    f"{stats.contexts_total:,} contexts"))
     figures = [("type", 4), ("samples", 5), ("count", 2), ("value", 3)]  # priorities: samples kept longest
-    con.print(_table(con, [("metric", 16), ("tags", 16)], figures, rows))
+    _print_table(con, _table(con, [("metric", 16), ("tags", 16)], figures, rows))
     errs = stats.errors
     con.print(f"events {stats.events:,}   service checks {stats.service_checks:,}   "
               f"parse errors: metric {errs.metric:,}, event {errs.event:,}, "
@@ -153,7 +161,7 @@ def print_dashboard(dash: Dashboard, con: Console | None = None) -> None:
          *("-" if v is None else f"{v:.0f}" for v in (m.p50_ms, m.p95_ms, m.p99_ms))] for m in dash.models]
     figures = [("req", 9), ("err%", 8), ("in", 5), ("out", 4), ("cost", 7), ("p50 ms", 3), ("p95 ms", 6),
                ("p99 ms", 2)]  # priorities: requests kept longest, p99 dropped first
-    con.print(_table(con, [("model", 16), ("provider", 8)], figures, rows))
+    _print_table(con, _table(con, [("model", 16), ("provider", 8)], figures, rows))
 
 
 def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> str:
