@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import string
+
 from hypothesis import strategies as st
 
-names = st.from_regex(r"[a-z][a-z0-9_.]{0,20}", fullmatch=True)
-tag = st.one_of(st.from_regex(r"[a-z_]{1,8}:[a-zA-Z0-9_.:/-]{0,12}", fullmatch=True),
-                st.from_regex(r"[a-z_]{1,8}", fullmatch=True))
+# The languages of r"[a-z][a-z0-9_.]{0,20}", r"[a-z_]{1,8}:[a-zA-Z0-9_.:/-]{0,12}" and r"[a-z_]{1,8}", built from
+# `text` over an alphabet: the same strings, drawn a few times faster than by `from_regex`.
+_LOWER, _KEY = string.ascii_lowercase, string.ascii_lowercase + "_"
+names = st.tuples(st.sampled_from(_LOWER), st.text(_LOWER + string.digits + "_.", max_size=20)).map("".join)
+_key = st.text(_KEY, min_size=1, max_size=8)
+tag = st.one_of(st.tuples(_key, st.text(string.ascii_letters + string.digits + "_.:/-", max_size=12))
+                .map(":".join), _key)
 tags = st.lists(tag, max_size=6).map(lambda ts: "|#" + ",".join(ts) if ts else "")
 value = st.one_of(st.integers(-10**6, 10**6).map(str),
                   st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr))

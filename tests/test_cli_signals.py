@@ -3,6 +3,7 @@ a FIFO and /dev/zero as config, an unreadable HOME, a full disk."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
@@ -114,7 +115,7 @@ def test_screen_with_recording_ends_cleanly(tmp_path: Path, how: str) -> None:
 STALLED = ("import sys, threading\n"
            "from textual.drivers.linux_driver import LinuxDriver\n"
            "import tundra_tui.ui.run as run\n"
-           "run.HANGUP_GRACE_S = 1.0\n"
+           "run.HANGUP_GRACE_S = 0.2  # the stall is for good: any grace ends the same way\n"
            "LinuxDriver.stop_application_mode = lambda self: threading.Event().wait()\n"
            "from tundra_tui.commands import main\n"
            "sys.exit(main(sys.argv[1:]))")
@@ -227,14 +228,18 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path, fmt: li
 
     cap = tmp_path / "many.dog"
     w = CaptureWriter(cap)
-    for i in range(3000):  # a table of 3,000 rows: far more than a pipe holds
+    for i in range(300):  # a table of 300 rows (20 kB of text, 46 kB of JSON): five times what this pipe holds
         w.write(b"m.%d:1|c|#a:%d" % (i, i), 1_700_000_000 * 10**9 + i)
     w.close()
-    proc = subprocess.Popen([sys.executable, "-m", "tundra_tui", "stats", str(cap), *fmt], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.read(1)
-    proc.stdout.close()  # the reader is gone before the rest is written
+    read, write = os.pipe()
+    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 4096)  # the smallest pipe: a small table overflows it already
+    with open(read, "rb", buffering=0) as stdout:
+        proc = subprocess.Popen([sys.executable, "-m", "tundra_tui", "stats", str(cap), *fmt], cwd=ROOT,
+                                stdout=write, stderr=subprocess.PIPE)
+        os.close(write)
+        assert proc.stderr is not None
+        assert stdout.read(1)
+    # the reader is gone before the rest is written
     err = proc.stderr.read()
     proc.stderr.close()
     assert proc.wait(timeout=60) == 0 and err == b"", err

@@ -91,8 +91,12 @@ def test_the_max_slots_reset_loses_nothing(monkeypatch: pytest.MonkeyPatch, mode
         assert got == {(r.name, r.tags): (r.samples, r.value) for r in reference.stats("x").contexts}
 
 
+DIGITS = "0123456789"
+
+
 @pytest.mark.fuzz
-@given(st.lists(st.from_regex(rb"[0-9]{1,40}|[0-9]{300,320}", fullmatch=True), min_size=1, max_size=20))
+@given(st.lists(st.one_of(st.text(DIGITS, min_size=1, max_size=40), st.text(DIGITS, min_size=300, max_size=320))
+                .map(str.encode), min_size=1, max_size=20))  # r"[0-9]{1,40}|[0-9]{300,320}", 7x faster than from_regex
 def test_digit_runs_convert_as_float_does(runs: list[bytes]) -> None:
     """The hot path reads digit runs through int (faster); the floats must be float()'s own, inf past 1e308."""
     assert digit_floats(runs) == list(map(float, runs))
