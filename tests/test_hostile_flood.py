@@ -22,7 +22,7 @@ import pytest
 from tundra_tui.capture import CaptureReader
 from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.session import Session
-from tundra_tui.sources import Tap, parse_url
+from tundra_tui.sources import Tap, listener, parse_url
 
 from .waits import ROOT
 
@@ -96,8 +96,9 @@ def test_past_the_stop_deadline_the_rest_is_thrown_away_and_counted(monkeypatch:
     assert _accounted(tap) == n
 
 
-def test_what_is_left_in_the_socket_at_close_is_counted() -> None:
-    """A receiver that is gone leaves datagrams in the socket's queue: close counts them before closing."""
+def test_what_is_left_in_the_socket_at_close_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A receiver that is gone (and not restarted) leaves datagrams in the socket's queue: close counts them."""
+    monkeypatch.setattr(listener, "RESTARTS_PER_MINUTE", 0)
     tap = Tap([parse_url("udp://127.0.0.1:0")])
     tap.start()
     lst = tap.listeners[0]

@@ -65,7 +65,7 @@ def refuse_existing(path: Path, overwrite: bool) -> None:
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     """Record until a signal or --duration; a progress line on stderr when it is a terminal."""
-    from .report import progress_line
+    from .report import progress_line, receiver_line
 
     refuse_existing(args.file, args.overwrite)
     stop = stop_on_signals()
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if spans.note:  # the default trace port was taken (an Agent's, usually): say so, the recording goes on
         warn(f"{spans.note}; no {args.file}.spans (--traces URL serves another port)")
     tty = sys.stderr.isatty()
+    told = False  # the receiver line was printed as it happened
     start = time.monotonic()
     while not stop.is_set() and (args.duration is None or time.monotonic() - start < args.duration):
         left = 1.0 if args.duration is None else min(1.0, args.duration - (time.monotonic() - start))
@@ -95,11 +96,21 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             sys.stderr.flush()
         if session.record_error or (session.recorder and session.recorder.error):
             break
+        src = tap.status()
+        if src.receiver_down and src.receiver_down == len(src.listen):
+            break  # no receiver left: nothing more can arrive, the line below says why
+        if src.receiver_down and not told:
+            told = True
+            warn(receiver_line(session.status()) or "")
     session.stop()
     end = progress_line(session.status(), session.span_summary())
     sys.stderr.write(("\r" if tty else "") + end + ("\033[K\n" if tty else "\n"))
-    error = session.record_error or session.status().spans_record_error
+    status = session.status()
+    receiver = receiver_line(status)
+    if receiver and not told:
+        warn(receiver)
+    error = session.record_error or status.spans_record_error
     if error:
         warn(error)
         return 1
-    return 0
+    return 1 if status.source.receiver_down else 0

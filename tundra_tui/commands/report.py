@@ -127,12 +127,17 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
         con.print(f"[red]kernel dropped {drops:,} datagrams[/]")
     if status.source.queue_dropped:
         con.print(f"[red]{status.source.queue_dropped:,} datagrams dropped: ingest fell behind the receiver[/]")
+    receiver = receiver_line(status)
+    if receiver:
+        con.print(Text(receiver, style="red"))
     at_stop = status.source.stop_dropped + status.stop_dropped
     if at_stop:
         con.print(f"[red]{at_stop:,} datagrams still in flight at the stop were counted, not ingested[/]")
     if status.source.kind == "live" and status.dropped:  # the parts above add up: one sum, said once
+        died = f" + {status.source.exit_dropped:,} with the receiver" if status.source.exit_dropped else ""
         con.print(Text(f"datagrams: {stats.packets + status.dropped:,} arrived = {stats.packets:,} ingested + "
-                       f"{drops or 0:,} kernel + {status.source.queue_dropped:,} backlog + {at_stop:,} at the stop"))
+                       f"{drops or 0:,} kernel + {status.source.queue_dropped:,} backlog{died} + "
+                       f"{at_stop:,} at the stop"))
     if status.source.truncated:
         con.print(f"[yellow]{status.source.truncated:,} datagrams were truncated[/]")
     if stats.redacted_datagrams:
@@ -164,6 +169,20 @@ def print_dashboard(dash: Dashboard, con: Console | None = None) -> None:
     _print_table(con, _table(con, [("model", 16), ("provider", 8)], figures, rows))
 
 
+def receiver_line(status: SessionStatus) -> str | None:
+    """The one line for a receiver process that died (None while none has): exited for good, or restarted."""
+    src = status.source
+    lost = f"; {src.exit_dropped:,} datagrams it held were lost" if src.exit_dropped else ""
+    if src.receiver_down:
+        fwd = f" or forwarded to {src.forward}" if src.forward else ""
+        return (f"the receiver process exited ({src.receiver_exit}) and was not restarted: "
+                f"nothing more was received{fwd}{lost}")
+    if src.receiver_restarts:
+        return (f"the receiver process exited ({src.receiver_exit}) and was restarted "
+                f"{src.receiver_restarts:,} time{'s' if src.receiver_restarts > 1 else ''}{lost}")
+    return None
+
+
 def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> str:
     """`record`'s one-line progress: datagrams, lines, bytes, drops; LLM spans when there is a trace port."""
     src = status.source
@@ -173,6 +192,10 @@ def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> st
         line += f"  not parsed {status.unparsed:,}"
     if src.forward:
         line += f"  forwarded {src.forward_sent:,}  forward drops {src.forward_dropped:,}"
+    if src.receiver_down:
+        line += f"  receiver exited ({src.receiver_exit})"
+    elif src.receiver_restarts:
+        line += f"  receiver restarts {src.receiver_restarts:,}"
     if spans is not None and status.traces:
         line += f"  spans {spans.llm:,}"
         if status.traces_forward:

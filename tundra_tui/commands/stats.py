@@ -9,6 +9,7 @@ from typing import Any
 
 from ..config import Config
 from ..model.engine import Mode
+from ..model.snapshot import SessionStatus, Stats
 from ..session import Session
 from ..sources import ReplayOnce
 from .common import (
@@ -80,11 +81,16 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         label = str(args.source)
     status, stats = session.status(), session.stats(label, args.top)
     if args.json:
-        if args.listen is not None:
-            stats = replace(stats, mode=status.source.mode, dropped=status.dropped)
-        dump(stats.to_json())
+        dump((live_stats(stats, status) if args.listen is not None else stats).to_json())
     else:
         from .report import print_stats
 
         print_stats(stats, status)
     return 0
+
+
+def live_stats(stats: Stats, status: SessionStatus) -> Stats:
+    """The `stats --json` document of a live listen: what the tap adds (mode, drops, a receiver that died)."""
+    src = status.source
+    return replace(stats, mode=src.mode, dropped=status.dropped, receiver_exit=src.receiver_exit,
+                   receiver_restarts=src.receiver_restarts, receiver_down=src.receiver_down)

@@ -49,6 +49,9 @@ class TapPart(Part):
     last_datagram_age_s: float | None  # seconds since the last datagram (capture time in a replay)
     datagrams_per_s: float  # over the rate window
     unparsed: int = omitted_when_zero(0)  # recorded but not parsed (ingest behind while recording)
+    receiver_exit: str | None = omitted_when_zero(None)  # how the last receiver that exited on its own ended
+    receiver_restarts: int = omitted_when_zero(0)  # receivers started again after exiting on their own
+    receiver_down: int = omitted_when_zero(0)  # listeners whose receiver exited and was not restarted
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +212,9 @@ class Stats(Part):
     contexts: tuple[ContextRow, ...]
     mode: str | None = omitted_when_zero(None)  # with --listen: "listen" or "passive"
     dropped: int | None = omitted_when_zero(None)  # with --listen: datagrams lost before ingest
+    receiver_exit: str | None = omitted_when_zero(None)  # with --listen: as in TapPart
+    receiver_restarts: int = omitted_when_zero(0)
+    receiver_down: int = omitted_when_zero(0)
     contexts_total: int = screen_only(0)
     contexts_dropped: int = screen_only(0)
     max_contexts: int = screen_only(0)
@@ -258,6 +264,10 @@ class SourceStatus(Part):
     agent_socket: dict[str, Any] | None = None  # the Agent's socket as /proc/net/udp shows it
     queue_dropped: int = 0  # datagrams the receiver refused because tundra did not read its pipe in time
     stop_dropped: int = 0  # datagrams in flight when a stop's deadline came, or left in the socket at close
+    exit_dropped: int = 0  # datagrams a receiver had taken but not shipped when it exited on its own
+    receiver_exit: str | None = None  # how the last receiver that exited on its own ended ("killed by SIGKILL")
+    receiver_restarts: int = 0  # receivers started again after exiting on their own
+    receiver_down: int = 0  # listeners whose receiver exited and was not restarted: nothing more arrives there
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,10 +296,10 @@ class SessionStatus(Part):
 
     @property
     def dropped(self) -> int:
-        """Datagrams lost before the engine: the kernel's, the receiver's backlog's, those still in flight
-        when a stop's deadline came, and the recorder's."""
-        return ((self.source.kernel_drops or 0) + self.source.queue_dropped + self.source.stop_dropped
-                + self.stop_dropped + self.recorder_dropped)
+        """Datagrams lost before the engine: the kernel's, the receiver's backlog's, those a receiver that died
+        had not shipped, those still in flight when a stop's deadline came, and the recorder's."""
+        return ((self.source.kernel_drops or 0) + self.source.queue_dropped + self.source.exit_dropped
+                + self.source.stop_dropped + self.stop_dropped + self.recorder_dropped)
 
 
 # -- what one screen refresh shows ------------------------------------------------------------

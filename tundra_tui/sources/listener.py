@@ -8,6 +8,12 @@ and exits once that backlog is written. Until the stop's deadline what is in fli
 are thrown away. Whatever is never unpacked (thrown away, or still pending when ingest ends) is counted
 as `stop_dropped`, by difference: the receiver's `queued` minus the datagrams unpacked here, plus whatever
 is still in the socket's queue at close. Kernel drops are read just before the socket closes.
+
+A receiver that exits on its own (killed, out of memory, a crash) is seen at once: its pipe ends. The
+listener then starts another on the same socket (still bound here, so the kernel kept queueing; what
+overflowed is a kernel drop), at most RESTARTS_PER_MINUTE times a minute; past that the receiver stays
+down and the status says so (`down`, `exit_reason`). What the dead one had taken but not shipped (its
+backlog, a batch cut short) is counted as `exit_dropped` once ingest reaches the end of its stream.
 """
 
 from __future__ import annotations
@@ -15,7 +21,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
-import mmap
 import os
 import socket
 import subprocess
@@ -24,10 +29,11 @@ import threading
 import time
 from typing import Any
 
-from . import passive, procnet, receiver
+from . import passive, procnet
 from .base import Packet, SourceError
-from .kernel import grow_rcvbuf, udp_drops
-from .receiver import COUNTERS, COUNTERS_SIZE, FRAME, RECV_BUFFER, SIZE, STOP_SIGNAL
+from .child import ChildFailed, ReceiverChild, exit_reason, receiver_args
+from .kernel import count_queued, grow_rcvbuf, udp_drops
+from .receiver import COUNTERS, FRAME, RECV_BUFFER, SIZE, STOP_SIGNAL
 from .urls import Address
 
 AGENT_BUFFER = 8192  # dogstatsd_buffer_size: the Agent truncates larger datagrams
@@ -36,7 +42,9 @@ RECEIVER_LOOP: str | None = None  # "plain": the portable loop even where recvmm
 RECEIVER_BACKLOG: int | None = None  # bytes the receiver may queue for us (None: its MAX_BACKLOG; tests set less)
 MAX_PENDING_BYTES = 64 << 20  # pipe bytes waiting for ingest; past this the pipe is left to fill
 READ_BYTES = 1 << 20  # one pipe read, and about what one take() unpacks
-LEFT_COUNT_MAX = 1 << 18  # at close, at most this many datagrams still queued are counted (a flood chasing: ~0.5 s)
+# a receiver that exits on its own is started again, this many times in any minute at most: a crash loop (or
+# the OOM killer picking it again and again) must not spin; past that it stays down and the status says so
+RESTARTS_PER_MINUTE = 3
 
 
 def no_privilege(addr: Address, holder: str) -> str:
@@ -54,7 +62,7 @@ class Listener:
 
     `passive`: None lets a busy UDP port be watched passively, True always watches, False never does."""
 
-    def __init__(self, address: Address, sink: collections.deque[bytes], wake: threading.Event,
+    def __init__(self, address: Address, sink: collections.deque[bytes | int], wake: threading.Event,
                  forward: Address | None = None, passive: bool | None = False) -> None:
         self.requested = address
         self.address = address
@@ -67,17 +75,26 @@ class Listener:
         self.truncated = 0
         self.oversize = 0
         self.rcvbuf = 0
-        self.pending, self._wake = sink, wake  # pending: raw pipe chunks
+        self.pending, self._wake = sink, wake  # pending: raw pipe chunks; an int ends a dead receiver's stream
         self._carry = b""
+        self._child: ReceiverChild | None = None
         self._proc: Any = None
+        # (the counters of the receivers that ended, the running one): swapped whole, so never counted twice
+        self._tally: tuple[dict[str, int], ReceiverChild | None] = (dict.fromkeys(COUNTERS, 0), None)
+        self.restarts = 0  # receivers started again after exiting on their own
+        self._restarted_at: list[float] = []
+        self.exit_reason: str | None = None  # how the last receiver that exited on its own ended
+        self.down = False  # it exited and was not started again: nothing more is received here
+        self._unshipped = 0  # datagrams a dead receiver had shipped part way, or not at all (ingest's count)
+        self._unqueued = 0  # datagrams a dead receiver took from the socket and never queued (the pipe thread's)
+        self._stream_start = 0  # `datagrams` when the current receiver's stream began (ingest's)
+        self._ended_queued = 0  # `queued` of the streams ingest saw end
         self._packet_drops = 0
         self._final: dict[str, int | None] | None = None  # counters read just before the socket closed
         self._stopping = False
         self._discard = False  # past the stop's deadline: pipe bytes are thrown away (and counted by difference)
         self.left = 0  # datagrams still in the socket's queue at close (counted there, never read)
         self.appended = self.taken = 0  # pipe bytes put in `pending` (pipe thread) and taken from it (ingest)
-        self._counters_fd = -1
-        self._counters: memoryview | None = None
         if passive:
             self._sock = self._watch(address)
         else:
@@ -135,29 +152,55 @@ class Listener:
 
     def start(self) -> None:
         """Start the receiver process and the thread that unpacks its batches."""
-        r, w = os.pipe()
-        self._counters_fd = _shared_fd()
-        os.ftruncate(self._counters_fd, COUNTERS_SIZE)
-        self._counters = memoryview(mmap.mmap(self._counters_fd, COUNTERS_SIZE)).cast("Q")
-        sock_fd = self._sock.fileno()
-        argv = [sys.executable, receiver.__file__, f"sock={sock_fd}", f"pipe={w}", f"counters={self._counters_fd}"]
-        if self.mode == "passive":
-            argv.append(f"passive={self.address.port}")
-        if RECEIVER_LOOP:
-            argv.append(f"loop={RECEIVER_LOOP}")
-        if RECEIVER_BACKLOG is not None:
-            argv.append(f"backlog={RECEIVER_BACKLOG}")
-        if self.forward is not None:
-            fwd = self.forward
-            argv.append(f"forward=unix:{fwd.host}" if fwd.scheme == "unix" else f"forward=udp:{fwd.host}:{fwd.port}")
-        self._proc = subprocess.Popen(argv, pass_fds=(sock_fd, w, self._counters_fd), stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
-        os.close(w)
-        # unbuffered: a buffered read of the 4-byte "ready" could swallow the first batch behind it
-        self._pipe = os.fdopen(r, "rb", buffering=0)
-        if self._pipe.read(4) != SIZE.pack(0):  # the receiver's "ready": from now on nothing is lost
-            raise SourceError(f"cannot listen on {self.address}: the receiver process did not start")
+        self._spawn()
         self._thread.start()
+
+    def _spawn(self) -> None:
+        """Start a receiver on the socket and wait for its "ready" (SourceError if it never says it)."""
+        port = self.address.port if self.mode == "passive" else None
+        args = receiver_args(port, self.forward, RECEIVER_LOOP, RECEIVER_BACKLOG)
+        child = ReceiverChild(self._sock.fileno(), args, str(self.address))
+        self._child, self._proc = child, child.proc
+        self._tally = (self._tally[0], child)
+        if self._stopping:  # a stop began while it started: it must hear it (it listens for it only now)
+            with contextlib.suppress(OSError):
+                os.kill(child.proc.pid, STOP_SIGNAL)
+
+    def _ended(self) -> bool:
+        """The receiver's pipe ended: True if another receiver now reads the socket. Unless stopping, the dead
+        one's stream is closed off for ingest (its unshipped datagrams are counted there) and it is restarted,
+        RESTARTS_PER_MINUTE times a minute at most."""
+        child = self._child
+        assert child is not None
+        returncode = child.proc.wait()
+        if self._stopping:
+            return False
+        counts = child.counts()  # final: it has exited
+        self._tally = ({name: self._tally[0][name] + counts[name] for name in COUNTERS}, None)
+        self._child = None
+        child.close()
+        self.exit_reason = exit_reason(returncode)
+        if self.mode != "passive":  # (a packet socket's packets are not all datagrams)
+            self._unqueued += max(counts["received"] - counts["queued"] - counts["queue_dropped"], 0)
+        self.pending.append(counts["queued"])  # after its last bytes: ingest counts what never came
+        self._wake.set()
+        while not self._stopping:
+            now = time.monotonic()
+            self._restarted_at = [t for t in self._restarted_at if now - t < 60]
+            if len(self._restarted_at) >= RESTARTS_PER_MINUTE:
+                break
+            self._restarted_at.append(now)
+            try:
+                self._spawn()
+            except ChildFailed as exc:  # it died starting: another try, within the same limit
+                self.exit_reason = exit_reason(exc.returncode)
+                continue
+            except OSError:
+                break
+            self.restarts += 1
+            return True
+        self.down = not self._stopping
+        return False
 
     def _run(self) -> None:
         """Move raw pipe bytes, up to a megabyte a read; framing is undone later on the ingest side.
@@ -166,7 +209,12 @@ class Listener:
         the ingest thread, so small reads would throttle the pipe and stall the receiver.
         Past MAX_PENDING_BYTES the pipe is left to fill (the receiver counts what its bounded
         backlog refuses), stopping or not; after a discard, bytes are read and thrown away."""
-        fd = self._pipe.fileno()
+        while self._read_pipe():  # to the end of each receiver's pipe; another may take over
+            pass
+
+    def _read_pipe(self) -> bool:
+        assert self._child is not None
+        fd = self._child.pipe.fileno()
         sink, wake = self.pending, self._wake
         while True:
             if self.appended - self.taken >= MAX_PENDING_BYTES and not self._discard:
@@ -176,9 +224,9 @@ class Listener:
             try:
                 data = os.read(fd, READ_BYTES)
             except OSError:
-                break
+                data = b""
             if not data:
-                break
+                return self._ended()
             if self._discard:
                 continue
             idle = not sink
@@ -193,9 +241,20 @@ class Listener:
         q, took = self.pending, 0
         while q and took < READ_BYTES:
             chunk = q.popleft()
+            if isinstance(chunk, int):
+                self._stream_ended(chunk)
+                continue
             took += len(chunk)
             self.unpack(chunk, out)
         self.taken += took
+
+    def _stream_ended(self, queued: int) -> None:
+        """A dead receiver's stream ends here: what it took (`queued`) but never shipped whole is counted, and
+        a batch it cut short is thrown away (the next receiver's stream starts on a batch)."""
+        self._unshipped += max(queued - (self.datagrams - self._stream_start), 0)
+        self._ended_queued += queued
+        self._stream_start = self.datagrams
+        self._carry = b""
 
     def unpack(self, chunk: bytes, out: list[Packet]) -> None:
         """Append the datagrams of whole batches in `chunk` (plus earlier leftovers) to `out`."""
@@ -233,8 +292,14 @@ class Listener:
         """One of the receiver's COUNTERS (forward_sent, fragments_lost, queued...)."""
         if self._final is not None:
             return self._final.get(name) or 0
-        c = self._counters
-        return int(c[COUNTERS.index(name)]) if c is not None else 0
+        ran, child = self._tally
+        c = child.counters if child is not None else None
+        return ran[name] + (int(c[COUNTERS.index(name)]) if c is not None else 0)
+
+    @property
+    def exit_dropped(self) -> int:
+        """Datagrams a receiver that died had taken from the socket but not shipped whole."""
+        return self._unshipped + self._unqueued
 
     @property
     def stop_dropped(self) -> int:
@@ -242,7 +307,8 @@ class Listener:
         those still in the socket's queue at close; 0 until closed, final once nothing more is taken."""
         if self._final is None:
             return 0
-        return max(self.counter("queued") - self.datagrams, 0) + self.left
+        unshipped = self.counter("queued") - self._ended_queued - (self.datagrams - self._stream_start)
+        return max(unshipped, 0) + self.left
 
     def kernel_drops(self) -> int | None:
         """Drops the kernel counted for this socket (UDP or packet socket on Linux), else None."""
@@ -274,22 +340,19 @@ class Listener:
             return
         self.begin_stop()
         deadline = time.monotonic() if deadline is None else deadline
-        if self._proc is not None:
-            if not self._wait(deadline):
-                self.discard()
-                if not self._wait(time.monotonic() + 5):
-                    self._proc.kill()
-                    self._proc.wait()
-                    self._thread.join(timeout=5)
-            self._pipe.close()
+        if self._proc is not None and not self._wait(deadline):
+            self.discard()
+            if not self._wait(time.monotonic() + 5):
+                self._proc.kill()
+                self._proc.wait()
+                self._thread.join(timeout=5)
         final: dict[str, int | None] = {name: self.counter(name) for name in COUNTERS}
-        self.left = _count_queued(self._sock)
+        if self._child is not None:
+            self._child.close()
+        self.left = count_queued(self._sock)
         final["kernel_drops"] = self.kernel_drops()  # before the socket goes: its /proc row goes with it
         self._final = final
         self._sock.close()
-        if self._counters is not None:
-            self._counters = None
-            os.close(self._counters_fd)
         if self.address.scheme == "unix":
             with contextlib.suppress(OSError):
                 os.unlink(self.address.host)
@@ -313,30 +376,6 @@ class Listener:
         prefix of the stream, so they may still be taken; whatever is never unpacked is counted by
         difference (`stop_dropped`)."""
         self._discard = True
-
-
-def _count_queued(sock: socket.socket) -> int:
-    """Count (and take) the datagrams still in a socket's queue, without keeping them."""
-    n = 0
-    flags = socket.MSG_DONTWAIT | getattr(socket, "MSG_TRUNC", 0)
-    buf = bytearray(1)
-    recv = sock.recv_into
-    with contextlib.suppress(OSError):  # EAGAIN: empty
-        while n < LEFT_COUNT_MAX:
-            recv(buf, 1, flags)
-            n += 1
-    return n
-
-
-def _shared_fd() -> int:
-    """An fd for the receiver's counters: an anonymous memfd, or an unlinked temporary file elsewhere."""
-    if hasattr(os, "memfd_create"):
-        return os.memfd_create("tundra-counters")
-    import tempfile
-
-    fd, path = tempfile.mkstemp(prefix="tundra-counters-")
-    os.unlink(path)
-    return fd
 
 
 def _remove_stale_socket(path: str) -> None:

@@ -38,7 +38,9 @@ RECV_BUFFER = 65536
 FRAME = struct.Struct("<qI")
 SIZE = struct.Struct("<I")
 COUNTERS = ("forward_sent", "forward_dropped", "fragments_lost", "bad_packets", "reassembled", "queue_dropped",
-            "queued")  # queued: datagrams taken into the pipe's backlog (shipped, or still waiting to be)
+            "queued",  # queued: datagrams taken into the pipe's backlog (shipped, or still waiting to be)
+            "received")  # datagrams (packets, when passive) taken from the socket: written first, so a receiver
+# killed mid-batch leaves what it held countable (received - queued - queue_dropped)
 COUNTERS_SIZE = 8 * 8
 STOP_SIGNAL = signal.SIGUSR1
 IDLE_WAKE_S = 0.2  # SO_RCVTIMEO: a stop signal that lands just before a blocking call is seen this soon
@@ -66,7 +68,7 @@ def receive(ring: mmsg.Ring, out: _PipeWriter, counters: memoryview, port: int |
     pack, clock, fsize = FRAME.pack, time.time_ns, FRAME.size
     decoder = passive.Decoder(port) if port is not None else None
     lengths = fwd.lengths if fwd is not None else None
-    draining = 0
+    draining = received = 0
     while True:
         if _Stop.requested and not draining:
             draining = 1
@@ -88,6 +90,8 @@ def receive(ring: mmsg.Ring, out: _PipeWriter, counters: memoryview, port: int |
             if n in (-mmsg.EINTR, -mmsg.EAGAIN):  # a signal, or the idle wake-up
                 continue
             raise OSError(-n, os.strerror(-n))
+        received += n
+        counters[7] = received
         now = clock()
         parts: list[bytes | memoryview] = [b""]
         total = 0
@@ -137,7 +141,7 @@ def receive_plain(sock: socket.socket, out: _PipeWriter, counters: memoryview, t
     view = memoryview(buf)
     trunc = getattr(socket, "MSG_TRUNC", 0)
     fwd, dest = _plain_forward(target) if target else (None, "")
-    sent = dropped = 0
+    sent = dropped = received = 0
     while True:
         try:
             n = sock.recv_into(buf, 0, trunc)
@@ -147,6 +151,8 @@ def receive_plain(sock: socket.socket, out: _PipeWriter, counters: memoryview, t
             continue
         parts: list[bytes] = []
         while True:
+            received += 1
+            counters[7] = received
             kept = min(n, RECV_BUFFER)
             if fwd is not None:
                 try:

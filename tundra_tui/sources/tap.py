@@ -110,8 +110,9 @@ class Tap(Source):
 
     @property
     def done(self) -> bool:
-        """True once stopped and every chunk kept at the stop was taken."""
-        return self._stopped and not any(lst.pending for lst in self.listeners)
+        """True once stopped and every chunk kept at the stop was taken (a dead receiver's end-of-stream mark
+        left untaken changes no count: `stop_dropped` then holds what it would have counted)."""
+        return self._stopped and all(lst.appended == lst.taken for lst in self.listeners)
 
     def stop(self) -> None:
         """Stop every listener within about `stop_grace` seconds and close the sockets; counters are kept.
@@ -147,5 +148,8 @@ class Tap(Source):
             sum(lst.counter("forward_sent") for lst in lsts), sum(lst.counter("forward_dropped") for lst in lsts),
             sum(lst.counter("fragments_lost") for lst in lsts), sum(lst.counter("bad_packets") for lst in lsts),
             tuple(lst.rcvbuf for lst in lsts), queue_dropped=sum(lst.counter("queue_dropped") for lst in lsts),
-            stop_dropped=sum(lst.stop_dropped for lst in lsts),
+            stop_dropped=sum(lst.stop_dropped for lst in lsts), exit_dropped=sum(lst.exit_dropped for lst in lsts),
+            receiver_exit=next((lst.exit_reason for lst in sorted(lsts, key=lambda lst: not lst.down)
+                                if lst.exit_reason), None),  # a receiver that is down first: it says most
+            receiver_restarts=sum(lst.restarts for lst in lsts), receiver_down=sum(lst.down for lst in lsts),
             agent_socket=self.agent_socket())

@@ -72,6 +72,8 @@ MARKS = [
     ("agent drop", "datagrams the Agent's own socket dropped (/proc); alarm colour while rising"),
     ("agent ✗", "the Datadog Agent is not reachable"),
     ("spans N", "LLM spans received on the trace port (x lists them)"),
+    ("receiver exited", "the process reading the socket died and was not restarted: nothing more arrives"
+                        " (or is forwarded); 'receiver restarted' when it was started again"),
     ("redacted", "datagrams with something shown redacted (metrics, events, checks), each counted once"),
     ("●REC", "recording to a capture file, with datagrams written; rec failed: the recording stopped"),
     ("/env:prod", "status bar: the filter in force (/ changes it)"),

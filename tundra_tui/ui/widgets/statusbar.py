@@ -70,13 +70,28 @@ class StatusBar(Static):
         short = Text(",".join(a.rsplit(":", 1)[-1] for a in src.listen))
         return Item(full, short, 3)
 
+    def _receiver(self, st: SessionStatus) -> Item | None:
+        """A receiver process that died: exited for good (alarm: nothing more arrives), or restarted (warn)."""
+        src = st.source
+        if src.receiver_down:
+            alarm = self.c("alarm")
+            return Item(Text(f"receiver exited ({src.receiver_exit})", style=alarm), Text("receiver ✗", style=alarm),
+                        10)
+        if src.receiver_restarts:
+            warn = self.c("warn")
+            n = num(src.receiver_restarts)
+            return Item(Text(f"receiver restarted {n} times ({src.receiver_exit})", style=warn),
+                        Text(f"restarts {n}", style=warn), 7)
+        return None
+
     def show(self, st: SessionStatus, dash: Dashboard, paused: bool) -> None:
         """Repaint from the session status and the dashboard, if anything visible changed.
         Items that do not fit abbreviate, then drop, least important first (ui/statusline.py)."""
         now = self.clock_fn()
         tap = dash.tap
         replay = st.source.replay is not None
-        items = [self._state(st, paused), self._source(st), firing_item(dash.alerts, self.c("alarm"))]
+        items = [self._state(st, paused), self._source(st), self._receiver(st),
+                 firing_item(dash.alerts, self.c("alarm"))]
         age = tap.last_datagram_age_s
         if age is not None and age > dash.rate_window_s:
             stale = self.c("stale")
