@@ -40,34 +40,42 @@ def wheel(app, pane: Pane, down: bool) -> None:  # type: ignore[no-untyped-def]
     app.post_message(cls(None, x, y, 0, 1 if down else -1, 0, False, False, False, screen_x=x, screen_y=y))
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
-async def test_rows_select_and_open_in_every_pane(played, n: int) -> None:
+async def test_rows_select_and_open_in_every_pane(played, subtests: pytest.Subtests) -> None:
+    """One screen, the panes in turn (each a subtest named by its pane): what a pane's keys do must not
+    depend on a fresh screen, and one boot serves all five."""
     app = make_app(played)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("g")  # by provider: Profiles still open profiles
         await refreshed(app, pilot)
-        pane = app.query_one(f"#pane-{n}", Pane)
-        assert pane.ROW_TOP is not None
-        await pilot.click(f"#pane-{n}", offset=(4, 1 + pane.ROW_TOP))  # border, then the first row
-        assert pane.has_focus and pane.selected == 0
-        assert reversed_lines(pane) == [pane.ROW_TOP]
-        await pilot.press("j")
-        assert pane.selected == 1 and reversed_lines(pane) == [pane.ROW_TOP + 1]
-        await pilot.press("k", "down")
-        assert pane.selected == 1
-        group, key = pane.selected_key() or ("", "")
-        assert group == ("profile" if n == 1 else "provider")
-        assert key in pane_lines(pane)[pane.ROW_TOP + 1]  # the key opened is the one drawn on the line
-        await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, DetailScreen) and (app.screen.group, app.screen.key) == (group, key)
-        await refreshed(app, pilot)
-        assert app.screen.row is not None and app.screen.row.key == key  # its grouping's frame, whatever `g` says
-        await pilot.press("escape")
-        await pilot.pause()
-        assert not isinstance(app.screen, DetailScreen) and app.group == "provider"
-        await refreshed(app, pilot)
-        assert pane.selected_key() == (group, key)  # the selection stays on its key
+        for n in (1, 2, 3, 4, 5):
+            with subtests.test(pane=n):
+                await _select_and_open(app, pilot, n)
+
+
+async def _select_and_open(app, pilot, n: int) -> None:  # type: ignore[no-untyped-def]
+    """Click pane n's first row, step with j/k/down, open the row in detail and come back."""
+    pane = app.query_one(f"#pane-{n}", Pane)
+    assert pane.ROW_TOP is not None
+    await pilot.click(f"#pane-{n}", offset=(4, 1 + pane.ROW_TOP))  # border, then the first row
+    assert pane.has_focus and pane.selected == 0
+    assert reversed_lines(pane) == [pane.ROW_TOP]
+    await pilot.press("j")
+    assert pane.selected == 1 and reversed_lines(pane) == [pane.ROW_TOP + 1]
+    await pilot.press("k", "down")
+    assert pane.selected == 1
+    group, key = pane.selected_key() or ("", "")
+    assert group == ("profile" if n == 1 else "provider")
+    assert key in pane_lines(pane)[pane.ROW_TOP + 1]  # the key opened is the one drawn on the line
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, DetailScreen) and (app.screen.group, app.screen.key) == (group, key)
+    await refreshed(app, pilot)
+    assert app.screen.row is not None and app.screen.row.key == key  # its grouping's frame, whatever `g` says
+    await pilot.press("escape")
+    await pilot.pause()
+    assert not isinstance(app.screen, DetailScreen) and app.group == "provider"
+    await refreshed(app, pilot)
+    assert pane.selected_key() == (group, key)  # the selection stays on its key
 
 
 async def test_wheel_moves_the_selection_and_scrolls_the_list(played) -> None:

@@ -27,14 +27,22 @@ SIZES = [(80, 24), (60, 20), (200, 50)]
 GROUPS = ["model", "provider", "agent", "profile"]
 
 
-@pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-    session = Session(Tap([Address("unix", "dsd.sock", None)]), Engine(Mode.DASHBOARD), clock_ns=lambda: END_NS)
+def _fed(clock_ns: int) -> Session:
+    """A tap on `dsd.sock` in the current directory, fed the sample, its clock frozen at `clock_ns`."""
+    session = Session(Tap([Address("unix", "dsd.sock", None)]), Engine(Mode.DASHBOARD), clock_ns=lambda: clock_ns)
     session.start()
     session.engine.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
-    yield session
-    session.stop()
+    return session
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory):
+    """One tap for the screens that only read it (a test that changes the session starts its own)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path_factory.mktemp("live"))
+        session = _fed(END_NS)
+        yield session
+        session.stop()
 
 
 async def _drawn(app: TundraApp, pilot, *keys: str) -> None:
@@ -109,10 +117,8 @@ async def test_errors_pane_puts_errors_first_and_sorts_by_count(live) -> None:
 async def test_silence_reads_zero_and_shows_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     later = END_NS + 30 * 10**9  # half a minute after the last datagram
-    session = Session(Tap([Address("unix", "dsd.sock", None)]), Engine(Mode.DASHBOARD), clock_ns=lambda: later)
-    session.start()
+    session = _fed(later)
     try:
-        session.engine.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
         app = TundraApp(session, Config(), refresh=10.0, clock=lambda: later / 1e9)
         async with app.run_test(size=(80, 24)) as pilot:
             await _drawn(app, pilot)
@@ -128,14 +134,20 @@ async def test_silence_reads_zero_and_shows_stale(tmp_path: Path, monkeypatch: p
         session.stop()
 
 
-async def test_status_bar_keeps_filter_and_state_at_80_columns(live) -> None:
-    app = make_app(live)
-    async with app.run_test(size=(80, 24)) as pilot:
-        live.set_filter(frozenset({"model:claude-sonnet-4-5", "env:development"}))
-        await _drawn(app, pilot, "p")
-        text = str(app.query_one(StatusBar).render())
-        assert "PAUSED" in text or "❚❚" in text
-        assert "/env:development model:claude-sonnet-4-5"[:20] in text
+async def test_status_bar_keeps_filter_and_state_at_80_columns(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    session = _fed(END_NS)  # its own: the filter set here must not reach the other screens
+    try:
+        app = make_app(session)
+        async with app.run_test(size=(80, 24)) as pilot:
+            session.set_filter(frozenset({"model:claude-sonnet-4-5", "env:development"}))
+            await _drawn(app, pilot, "p")
+            text = str(app.query_one(StatusBar).render())
+            assert "PAUSED" in text or "❚❚" in text
+            assert "/env:development model:claude-sonnet-4-5"[:20] in text
+    finally:
+        session.stop()
 
 
 async def test_too_small_terminal_says_so() -> None:

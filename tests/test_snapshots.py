@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_textual_snapshot import SVGImageExtension
+from syrupy.assertion import SnapshotAssertion
 
 from tundra_tui.ui.app import TundraApp
 from tundra_tui.ui.screens.detail import DetailScreen
@@ -40,12 +42,21 @@ def lasting_notes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(TundraApp, "notify", lasting)
 
 
-@pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    # a relative socket path in this test's own directory: the status bar reads the same on every run,
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory):
+    """One tap for the module's pictures: an app only reads it, and its clock is frozen."""
+    # a relative socket path in this module's own directory: the status bar reads the same on every run,
     # and runs side by side never share a socket
-    monkeypatch.chdir(tmp_path)
-    session = live_session(Path("dsd.sock"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path_factory.mktemp("live"))
+        session = live_session(Path("dsd.sock"))
+        yield session
+        session.stop()
+
+
+@pytest.fixture(scope="module")
+def played():
+    session = replay_session()  # the whole sample, played at once
     yield session
     session.stop()
 
@@ -79,10 +90,40 @@ def test_light_theme_grouped_by_provider(snap_compare, live) -> None:
     assert snap_compare(make_app(live, theme="tundra-light"), terminal_size=(100, 30), run_before=drawn("g"))
 
 
-@pytest.mark.parametrize("size", [(80, 24), (60, 20), (200, 50)])
-@pytest.mark.parametrize("presses", [0, 1, 2, 3], ids=["model", "provider", "agent", "profile"])
-def test_grouping_at_size(snap_compare, live, presses: int, size: tuple[int, int]) -> None:
-    assert snap_compare(make_app(live), terminal_size=size, run_before=drawn(*["g"] * presses))
+GROUPING_SIZES = [(80, 24), (60, 20), (200, 50)]
+GROUPINGS = ["model", "provider", "agent", "profile"]
+
+
+async def screenshot(pilot) -> str:  # type: ignore[no-untyped-def]
+    """The screen as snap_compare takes it (textual's take_svg_screenshot), once the frames asked for are drawn."""
+    app = pilot.app
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    return app.export_screenshot(title=app.title, simplify=True)
+
+
+async def test_grouping_at_size(snapshot: SnapshotAssertion, live, subtests: pytest.Subtests) -> None:
+    """Each grouping at each size, stored as test_grouping_at_size[<grouping>-size<i>].svg: one screen per size
+    stepping through the groupings with `g` (the picture after k presses is the one a fresh screen shows after
+    the same k presses, its notes included), each picture a subtest named like its file."""
+    svg = snapshot.use_extension(SVGImageExtension)
+    for i, size in enumerate(GROUPING_SIZES):
+        app = make_app(live)
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await pilot.pause()
+            for presses, group in enumerate(GROUPINGS):
+                if presses:
+                    await pilot.press("g")
+                name = f"{group}-size{i}"
+                with subtests.test(name):
+                    assert app.group == group
+                    assert svg(name=name) == await screenshot(pilot)
+
+
 def opened_detail(pane: str):
     """run_before: focus a pane, open its selected row's detail screen, and wait for its first frame."""
 
@@ -105,9 +146,5 @@ def opened_detail(pane: str):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-def test_detail_screen(snap_compare, size: tuple[int, int]) -> None:
-    session = replay_session()
-    try:
-        assert snap_compare(make_app(session), terminal_size=size, run_before=opened_detail("#pane-2"))
-    finally:
-        session.stop()
+def test_detail_screen(snap_compare, played, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(played), terminal_size=size, run_before=opened_detail("#pane-2"))

@@ -39,6 +39,14 @@ def live(tmp_path: Path):
     session.stop()
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory):
+    """One tap for the screens that only read the session (tests that send to it or record start their own)."""
+    session = live_session(tmp_path_factory.mktemp("shared") / "dsd.sock")
+    yield session
+    session.stop()
+
+
 @pytest.fixture
 def replay():
     session = replay_session(speed=1.0)
@@ -46,8 +54,8 @@ def replay():
     session.stop()
 
 
-async def test_quit_and_refresh_messages(live) -> None:
-    app = make_app(live)
+async def test_quit_and_refresh_messages(shared) -> None:
+    app = make_app(shared)
     watch = Watch()
     async with app.run_test(size=SIZE, message_hook=watch) as pilot:
         await pilot.pause()
@@ -58,9 +66,9 @@ async def test_quit_and_refresh_messages(live) -> None:
     assert app.return_code == 0
 
 
-async def test_help_group_sort_refresh_and_maximise_keys(live) -> None:
+async def test_help_group_sort_refresh_and_maximise_keys(shared) -> None:
     """One screen, the keys that change what it shows: help, grouping and sort, refresh rate, maximised panes."""
-    app = make_app(live)
+    app = make_app(shared)
     watch = Watch()
     async with app.run_test(size=SIZE, message_hook=watch) as pilot:
         await pilot.press("question_mark")  # help opens and closes
@@ -90,11 +98,11 @@ async def test_help_group_sort_refresh_and_maximise_keys(live) -> None:
             await pilot.press("g")
             seen.append(app.group)
         assert seen == ["provider", "agent", "profile", "model"]
-        rows = live.frame("provider", "requests").grouping.rows
+        rows = shared.frame("provider", "requests").grouping.rows
         assert {r.key for r in rows} == {"Local", "OpenAI", "Anthropic"}
         await pilot.press("s")
         assert app.sort == "errors"
-        rows = live.frame(app.group, app.sort).grouping.rows
+        rows = shared.frame(app.group, app.sort).grouping.rows
         assert [r.errors for r in rows] == sorted((r.errors for r in rows), reverse=True)  # by count, not rate
     assert ("group", "provider") in watch.settings() and ("sort", "errors") in watch.settings()
 
@@ -102,9 +110,9 @@ async def test_help_group_sort_refresh_and_maximise_keys(live) -> None:
 THEMES = ["tundra-dark", "tundra-light", "tundra-ansi", "textual-dark", "nord"]
 
 
-async def test_every_theme_renders_every_pane(live) -> None:
+async def test_every_theme_renders_every_pane(shared) -> None:
     """Started in the first theme, then switched to each other one (as `t` does): every pane has text."""
-    app = make_app(live, theme=THEMES[0])
+    app = make_app(shared, theme=THEMES[0])
     async with app.run_test(size=SIZE) as pilot:
         for theme in THEMES:
             app.theme = theme
@@ -250,13 +258,13 @@ async def test_seek_equals_straight_play() -> None:
         sought.stop()
 
 
-async def test_bad_theme_file_notifies_and_falls_back(live, isolated_dirs: Path) -> None:
+async def test_bad_theme_file_notifies_and_falls_back(shared, isolated_dirs: Path) -> None:
     from tundra_tui.ui.themes import user_dir
 
     user_dir().mkdir(parents=True, exist_ok=True)
     (user_dir() / "broken.toml").write_text('name = "broken"\nprimary = "not-a-colour"\n')
     (user_dir() / "mine.toml").write_text('name = "mine"\nprimary = "#ff00ff"\n')
-    app = make_app(live, theme="broken")
+    app = make_app(shared, theme="broken")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         notes = " ".join(toasts(app))

@@ -27,14 +27,22 @@ def live(tmp_path: Path):
     session.stop()
 
 
-async def test_picker_marks_current_theme_and_remembers_the_pick(live, isolated_dirs: Path) -> None:
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory):
+    """One tap for the screens that only read the session (tests that send to it or record start their own)."""
+    session = live_session(tmp_path_factory.mktemp("shared") / "dsd.sock")
+    yield session
+    session.stop()
+
+
+async def test_picker_marks_current_theme_and_remembers_the_pick(shared, isolated_dirs: Path) -> None:
     cfg_file = isolated_dirs / "config" / "tundra" / "config.toml"
     cfg_file.parent.mkdir(parents=True)
     original = '# my colours, keep this comment\ntheme = "tundra-light"   # light terminal\n'
     cfg_file.write_text(original)
     cfg = load_config()
     assert starting_theme(None, cfg) == "tundra-light"
-    app = TundraApp(live, cfg, theme=starting_theme(None, cfg), refresh=10.0, clock=lambda: FROZEN)
+    app = TundraApp(shared, cfg, theme=starting_theme(None, cfg), refresh=10.0, clock=lambda: FROZEN)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t")
         assert isinstance(app.screen, ThemePicker)
@@ -55,18 +63,18 @@ async def test_picker_marks_current_theme_and_remembers_the_pick(live, isolated_
     assert starting_theme(None, load_config()) == "tundra-ansi"  # a config edited since the pick wins
 
 
-async def test_escape_keeps_the_theme(live) -> None:
-    app = make_app(live)
+async def test_escape_keeps_the_theme(shared) -> None:
+    app = make_app(shared)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t", "down", "down", "escape")
         assert app.theme == "tundra-dark" and not state_path().exists()
 
 
-async def test_keys_after_q_start_nothing(live) -> None:
-    app = make_app(live)
+async def test_keys_after_q_start_nothing(shared) -> None:
+    app = make_app(shared)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q", "t", "r", "question_mark")
-        assert live.recorder is None and not isinstance(app.screen, ThemePicker)
+        assert shared.recorder is None and not isinstance(app.screen, ThemePicker)
     assert app.return_code == 0
 
 
@@ -85,9 +93,9 @@ async def test_record_key_picks_a_fresh_name(live) -> None:
     assert all(p.read_bytes() == b"precious" for p in taken)
 
 
-async def test_exposure_warning_is_shown_inside_the_ui(live) -> None:
+async def test_exposure_warning_is_shown_inside_the_ui(shared) -> None:
     warning = "warning: listening on udp://0.0.0.0:40404, which is reachable from other hosts"
-    app = TundraApp(live, Config(), refresh=10.0, clock=lambda: FROZEN, notices=[warning])
+    app = TundraApp(shared, Config(), refresh=10.0, clock=lambda: FROZEN, notices=[warning])
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         assert toasts(app) == [warning]
