@@ -28,6 +28,7 @@ from .runs import NS, Run, joined_run
 _HEAD = re.compile(rb"\x08(?<=(.{4})\x08)([\x80-\xff]{8}[\x00-\x7f])"  # record length, timestamp
                    rb"(\x10[\x80-\xff]?[\x00-\x7f]\x1a[\x80-\xff]?[\x00-\x7f])", re.DOTALL)  # size, length
 _PAYLOAD = itemgetter(slice(None, -4))  # a piece without the next record's length
+_FIRST = itemgetter(slice(0, 1))  # a payload's first byte (a shared one-byte object: no allocation)
 _U32 = struct.Struct("<I")
 _LITTLE: Literal["little"] = "little"
 _CONTINUED = int.from_bytes(b"\x80" * 8, "little")  # the continuation bits of a 9-byte varint
@@ -65,12 +66,13 @@ def _key(ts: int) -> int:
     return key | _CONTINUED
 
 
-def bulk_runs(buf: bytes) -> tuple[list[Run], int]:
-    """Runs of the records at the start of `buf` (all but the last record seen, which may be cut), and how many
-    bytes they took: 0 when the chunk is not in the usual layout and must be read record by record."""
+def bulk_runs(buf: bytes, at: int = 0) -> tuple[list[Run], int]:
+    """Runs of the records from `at` in `buf` (all but the last record seen, which may be cut), and how many bytes
+    they took: 0 when the chunk is not in the usual layout and must be read record by record. `buf` is split
+    whole (a slice from `at` would copy the chunk); what lies before `at` must then hold no record head."""
     parts = _HEAD.split(buf)
     n = len(parts) // 4 - 1  # records that are whole for sure: the last one seen may run past the chunk
-    if n < 1 or len(parts[0]) != 4:  # the first record starts the chunk
+    if n < 1 or len(parts[0]) != at + 4:  # the first record starts at `at`
         return [], 0
     lengths, stamps, fields = parts[1:-4:4], parts[2:-4:4], parts[3:-4:4]
     payloads = list(map(_PAYLOAD, parts[4:-4:4]))
@@ -80,17 +82,33 @@ def bulk_runs(buf: bytes) -> tuple[list[Run], int]:
     keys = list(map(int.from_bytes, stamps, repeat(_LITTLE)))
     if not all(map(le, keys, islice(keys, 1, None))):
         return [], 0  # out of time order: record by record
+    return second_runs(keys, payloads), len(buf) - at - 4 - 10 - len(parts[-2]) - len(parts[-1])
+
+
+def second_runs(keys: list[int], payloads: list[bytes]) -> list[Run]:
+    """Records in time order (`keys`: their timestamps' varint bytes as numbers) as one run per second, but for a
+    datagram that starts with an event or a check among others: it keeps its own time, in a run of its own."""
+    heads = b"".join(map(_FIRST, payloads))  # one byte a datagram: is there an event or a check at all?
+    marked = b"_" in heads
+    n = len(keys)
     runs: list[Run] = []
     start = 0
     while start < n:
         first = _value(keys[start])
         end = bisect_left(keys, _key((first // NS + 1) * NS), start) if _value(keys[-1]) // NS != first // NS else n
         last = _value(keys[end - 1])
-        run = joined_run(first, last, last, payloads[start:end])
+        group = payloads[start:end]
+        plain = b"".join(group)  # memchr and memcpy: each datagram one line is the case to make cheap
+        if b"\n" in plain:  # lines of their own: any of them may be an event
+            run = joined_run(first, last, last, group)
+        elif end - start == 1 or not marked or b"_" not in heads[start:end]:
+            run = Run(first, last, last, group, end - start, len(plain))
+        else:
+            run = None
         if run is not None:
             runs.append(run)
         else:  # an event or a check among them: each datagram keeps its own time
             runs += [Run(t, t, t, p.split(b"\n"), 1, len(p))
-                     for t, p in zip(map(_value, keys[start:end]), payloads[start:end], strict=True)]
+                     for t, p in zip(map(_value, keys[start:end]), group, strict=True)]
         start = end
-    return runs, len(buf) - 4 - 10 - len(parts[-2]) - len(parts[-1])
+    return runs

@@ -7,7 +7,7 @@ A cut or damaged file is read to its last whole record, with one warning.
 Fast path: a v3 record laid out as the Agent and tundra write it (timestamp, payload size,
 payload, nothing after) is recognised by one regex match on the chunk, so the payload is the
 only copy made. Anything else goes through the full protobuf decoder. `runs()` goes further for
-one-pass readers: whole chunks of such records at once (bulk.py), a second's datagrams as one run.
+one-pass readers: whole chunks of such records at once (literal.py, else bulk.py), a second's datagrams as one run.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import zstandard
 
 from .bulk import bulk_runs
 from .dogfile import MAGIC, ZSTD_MAGIC, CaptureError
+from .literal import literal_runs
 from .proto import DogMsg, decode, read_varint
 from .runs import Runs, runs_of
 
@@ -117,7 +118,9 @@ class CaptureReader:
             pos = 8 if not at else 0
             while True:
                 if bulk:  # as many whole records as possible in one go; the rest of the chunk record by record
-                    runs, used = bulk_runs(buf[pos:] if pos else buf)
+                    runs, used = literal_runs(buf, pos)
+                    if not used:  # not all small records in the usual layout: the regex split may still do
+                        runs, used = bulk_runs(buf, pos)
                     if used:
                         yield Runs(runs)
                         pos += used
@@ -136,11 +139,30 @@ class CaptureReader:
                     else:
                         self._truncate("last record is cut")
                     return
-                buf = buf[pos:] + more
-                pos = 0
+                glued = _glued(buf[pos:], more, records) if bulk else None
+                if glued is not None:  # the cut record completed on its own: the new chunk is read where it is
+                    yield glued[0]
+                    buf, pos = more, glued[1]
+                else:
+                    buf = buf[pos:] + more
+                    pos = 0
 
 
 END = "the separator before the tagger state"
+
+
+def _glued(rest: bytes, more: bytes, records: RecordDecoder) -> tuple[list[Any], int] | None:
+    """The record cut by a chunk's end (`rest`) completed from the next chunk (`more`) without joining the two
+    (a copy of the whole chunk): its decoded form and where it ends in `more`; None if it does not end whole
+    there (then the caller joins them, as for any odd case)."""
+    head = rest if len(rest) >= 4 else rest + more[: 4 - len(rest)]
+    if len(head) < 4:
+        return None
+    need = 4 + _U32.unpack_from(head)[0] - len(rest)
+    if need <= 0 or need > len(more) or need > MAX_RECORD:
+        return None
+    out, used, stop = records.decode(rest + more[:need], 0)
+    return (out, need) if stop is None and used == len(rest) + need else None
 
 
 class RecordDecoder:

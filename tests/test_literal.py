@@ -1,0 +1,87 @@
+"""The literal split (capture/literal.py): it either finds exactly the records a record-by-record read finds, or
+refuses the chunk; whatever it refuses, the reader still reads, and counts, the same way."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tundra_tui.capture.literal import literal_runs
+from tundra_tui.capture.reader import RecordDecoder
+from tundra_tui.capture.runs import NS
+
+from .strategies import check_line, event_line, metric_line, mutated
+from .test_capture import UnixDogstatsdMsg
+from .test_runs import FAKE_HEAD, _check_runs
+
+T0 = 1_700_000_000 * NS
+payload = st.one_of(metric_line(), metric_line(), st.lists(metric_line(), min_size=2, max_size=30).map(b"\n".join),
+                    event_line(), check_line(), mutated(), st.binary(max_size=40), st.just(FAKE_HEAD),
+                    st.just(b"a:1\x00\x00\x08b"), st.binary(min_size=100, max_size=300), st.just(b"x" * 16_400))
+layout = st.sampled_from(["usual"] * 60 + ["skew", "pid", "short_ts"])
+step = st.one_of(st.integers(0, NS // 3), st.integers(0, NS // 3), st.integers(-NS, 2 * NS))
+
+
+def _chunk(recs: list[tuple[int, bytes, str]]) -> bytes:
+    """Records as protobuf writes them: mostly the usual layout, some other ones, times back and forth."""
+    out = bytearray()
+    ts = T0
+    for step, data, how in recs:
+        ts = ts + step if how != "short_ts" else 1_000_000  # a timestamp whose varint is not 9 bytes long
+        raw = UnixDogstatsdMsg(timestamp=ts, payloadSize=len(data) + (how == "skew"), payload=data,
+                               pid=7 if how == "pid" else 0).SerializeToString()
+        if raw:
+            out += struct.pack("<I", len(raw)) + raw
+    return bytes(out)
+
+
+def _damaged(chunk: bytes, where: int, byte: int, cut: int) -> bytes:
+    """A byte changed and the end torn off, as a damaged or still-growing capture has it."""
+    if chunk:
+        where %= len(chunk)
+        chunk = chunk[:where] + bytes([byte]) + chunk[where + 1 :]
+    return chunk[: max(0, len(chunk) - cut)]
+
+
+@pytest.mark.fuzz
+@given(st.lists(st.tuples(step, payload, layout), max_size=40), st.booleans(),
+       st.integers(0, 1 << 20), st.integers(0, 255), st.integers(0, 64), st.integers(0, 9))
+def test_literal_split_is_record_by_record_or_refuses(recs: list[tuple[int, bytes, str]], damage: bool, where: int,
+                                                       byte: int, cut: int, at: int) -> None:
+    """On anything (usual and other layouts, torn, damaged, a prefix before `at`): the records it takes are those
+    a record-by-record read takes from the same bytes, each second one run (but where an event is among them)."""
+    chunk = b"\xee" * at + _chunk(recs)
+    if damage:
+        chunk = _damaged(chunk, where, byte, cut)
+    runs, used = literal_runs(chunk, at)
+    if not used:
+        assert runs == []
+        return
+    records, pos, stop = RecordDecoder().decode(chunk, at)
+    assert pos >= at + used  # the record loop reads at least as far: the last record is left to it
+    taken, rest = [], at
+    for ts, data in records:
+        if rest == at + used:
+            break
+        taken.append((ts, data))
+        rest += 4 + int.from_bytes(chunk[rest : rest + 4], "little")
+    assert rest == at + used
+    _check_runs(runs, taken)
+
+
+def test_the_usual_layout_goes_by_the_literal_split() -> None:
+    """One-line datagrams, a multi-line one and an event, 1,000 a second: all taken; a second is one run, but the
+    event's, where each datagram keeps its own time."""
+    recs = [(1_000_000, b"llm.tokens.input:%d|c|#model:m%d" % (i, i % 7), "usual") for i in range(3000)]
+    recs[20] = (1_000_000, b"_e{1,1}:t|x", "usual")
+    recs[1010] = (1_000_000, b"a:1|c\nb:2|c", "usual")
+    chunk = _chunk(recs)
+    runs, used = literal_runs(chunk)
+    assert used and sum(r.datagrams for r in runs) == 2999  # all but the last record, left to the record loop
+    assert [r.datagrams for r in runs[998:]] == [1, 1000, 1000]  # second 0: 999 runs of one (the event's)
+    assert len(runs[999].lines) == 1001
+    assert literal_runs(chunk[:5] + b"\x00" + chunk[6:]) == ([], 0)  # a changed length byte: refused
+    assert literal_runs(b"\xee" + chunk, 0) == ([], 0) and literal_runs(b"\xee" + chunk, 1)[1] == used
