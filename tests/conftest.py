@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -18,6 +18,8 @@ import pytest
 from hypothesis import settings
 
 from tundra_tui.commands import main
+
+from .waits import Output
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,19 +48,26 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def run_cli(*args: str, env: dict[str, str | None] | None = None, input: str | None = None,
-            timeout: float = 60, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+            timeout: float = 60, cwd: Path = ROOT,
+            driver: Callable[[Output], object] | None = None) -> subprocess.CompletedProcess[str]:
     """`tundra ARGS` in this process, as the script runs it but without a Python start-up to pay: its exit
     status (argparse's exits included), stdout and stderr. stdin, stdout and stderr are pipes, not a terminal;
     `env` is set for the call only (None unsets a variable); the command runs in `cwd` (the checkout). What a
     command may change process-wide (signal handlers, cwd, environment) is put back; a thread it leaves
     running fails the call; one still running after `timeout` ends pytest with every thread's traceback
     (a hang must not stall CI). Tests where the process boundary is the point (signals, a terminal, a crash's
-    exit code) run the real script: `run_child`, or `waits.Tundra`."""
+    exit code) run the real script: `run_child`, or `waits.Tundra`.
+
+    `driver(stderr)` plays the user while the command runs: it runs on another thread, can wait for what the
+    command prints (`stderr.port()`, `stderr.wait_output(...)`), and when it returns the command gets Ctrl-C
+    (a real SIGINT, which a command without a handler of its own ignores); what it raises is raised here."""
     assert "_ARGCOMPLETE" not in (env or {}), "argcomplete ends the process it answers from: use run_child"
-    out, err = io.StringIO(newline=""), io.StringIO(newline="")
+    out, err = io.StringIO(newline=""), Output()
     saved_env, here = dict(os.environ), os.getcwd()
     saved_signals = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     threads, children = set(threading.enumerate()), _children()
+    user: threading.Thread | None = None  # the driver's
+    failed: list[BaseException] = []  # what the driver raised
     try:
         for key, value in (env or {}).items():
             if value is None:
@@ -67,22 +76,40 @@ def run_cli(*args: str, env: dict[str, str | None] | None = None, input: str | N
                 os.environ[key] = value
         os.chdir(cwd)
         faulthandler.dump_traceback_later(timeout, exit=True)
+        if driver is not None:
+            signal.signal(signal.SIGINT, lambda signum, frame: None)  # until the command sets its own handler
+            user = threading.Thread(target=_drive, args=(driver, err, failed), name="run_cli-driver")
+            user.start()
         with redirect_stdout(out), redirect_stderr(err), _stdin(input or ""):
             try:
                 code = main(list(args))
             except SystemExit as exc:  # argparse: --help, --version, usage errors
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
+        if user is not None:
+            user.join(timeout)  # its Ctrl-C lands here if the command ended first: on a handler, not on pytest
         faulthandler.cancel_dump_traceback_later()
         os.environ.clear()
         os.environ.update(saved_env)
         os.chdir(here)
         for sig, handler in saved_signals.items():
             signal.signal(sig, handler)
+    if failed:
+        raise failed[0]
     left = [t.name for t in threading.enumerate() if t not in threads and not t.daemon]
     assert not left, f"tundra {' '.join(args)} left threads running: {left}"
     assert _children() <= children, f"tundra {' '.join(args)} left child processes: {_children() - children}"
     return subprocess.CompletedProcess(["tundra", *args], code, out.getvalue(), err.getvalue())
+
+
+def _drive(driver: Callable[[Output], object], err: Output, failed: list[BaseException]) -> None:
+    """Run the driver, keep what it raised, then Ctrl-C the command."""
+    try:
+        driver(err)
+    except BaseException as exc:
+        failed.append(exc)
+    finally:
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 def _children() -> set[int]:

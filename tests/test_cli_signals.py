@@ -182,7 +182,8 @@ def test_unreadable_home_degrades(tmp_path: Path) -> None:
 def test_once_record_to_a_full_disk_says_so(tmp_path: Path) -> None:
     full = tmp_path / "full.dog"
     full.symlink_to("/dev/full")  # every write: ENOSPC; sidecars land in tmp_path, never in /dev
-    res = run_cli("top", "--once", "--after", "1.5", "--record", str(full), "--listen", "udp://127.0.0.1:0")
+    res = run_cli("top", "--once", "--after", "60", "--record", str(full), "--listen", "udp://127.0.0.1:0",
+                  driver=lambda out: out.port())  # Ctrl-C once it listens: the capture is written as it stops
     assert res.returncode == 1 and "disk full" in res.stderr, res.stderr
 
 

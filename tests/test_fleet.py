@@ -15,7 +15,7 @@ from tundra_tui.services.fleet import FleetPoller, FleetSettings
 
 from .conftest import run_cli
 from .datadog_stub import API_KEY, APP_KEY, DatadogStub
-from .waits import Tundra, wait_until
+from .waits import wait_until
 
 KEYS = {"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
 
@@ -88,11 +88,10 @@ def test_no_keys_means_off() -> None:
 
 
 def test_top_once_json_has_the_fleet_and_no_key(tmp_path: Path) -> None:
-    with DatadogStub(mode="429", reset_s=0.2) as stub, \
-            Tundra("top", "--once", "--after", "60", "--json", "--listen", "udp://127.0.0.1:0",
-                   "--datadog-url", stub.url, env=KEYS) as top:
-        stub.wait_requests(2)  # the one after the reset: answered ok
-        res = top.interrupt()  # --once lets a request already sent land before it prints
+    with DatadogStub(mode="429", reset_s=0.2) as stub:
+        # Ctrl-C once the request after the reset is sent (answered ok): --once lets it land before it prints
+        res = run_cli("top", "--once", "--after", "60", "--json", "--listen", "udp://127.0.0.1:0",
+                      "--datadog-url", stub.url, env=dict(KEYS), driver=lambda _: stub.wait_requests(2))
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     fleet = doc["fleet"]
@@ -107,12 +106,11 @@ def test_top_once_json_has_the_fleet_and_no_key(tmp_path: Path) -> None:
 def test_keys_never_appear_anywhere(tmp_path: Path, isolated_dirs: Path) -> None:
     """Bad keys, a recording, and every output and written file: no key, whole or in part."""
     cap = tmp_path / "rec.dog"
-    with DatadogStub() as stub, \
-            Tundra("top", "--once", "--after", "60", "--json", "--listen", "udp://127.0.0.1:0",
-                   "--datadog-url", stub.url, "--record", str(cap),
-                   env={"DD_API_KEY": API_KEY[::-1], "DD_APP_KEY": APP_KEY[::-1]}) as top:
-        stub.wait_requests(1)
-        bad = top.interrupt()
+    with DatadogStub() as stub:
+        bad = run_cli("top", "--once", "--after", "60", "--json", "--listen", "udp://127.0.0.1:0",
+                      "--datadog-url", stub.url, "--record", str(cap),
+                      env={"DD_API_KEY": API_KEY[::-1], "DD_APP_KEY": APP_KEY[::-1]},
+                      driver=lambda _: stub.wait_requests(1))
     doc = json.loads(bad.stdout)
     assert doc["fleet"]["status"] == "unauthorized" and "DD_API_KEY" in doc["fleet"]["message"]
     blobs = [bad.stdout, bad.stderr]

@@ -60,8 +60,10 @@ def test_a_dead_helper_falls_back_in_process() -> None:
 def test_engines_share_the_helper_and_price_on_a_later_refresh() -> None:
     helper = HelperPricer()
     engine = Engine(Mode.DASHBOARD, pricer=helper)
-    engine.feed([(TS, b"llm.tokens.input:1000|c|#model:gpt-4o,provider:openai")])
     try:
+        engine.feed([(TS, b"app.requests:1|c|#model:gpt-4o")])  # plain metrics: no model, no helper (top's case)
+        assert engine.dashboard().models == () and helper.settle(0) and helper.helper_pid is None
+        engine.feed([(TS, b"llm.tokens.input:1000|c|#model:gpt-4o,provider:openai")])  # the first model starts it
         assert copy.deepcopy(engine).pricer is helper  # replay checkpoints ask the same helper
         (early,) = engine.dashboard().models
         want = Pricer().cost("gpt-4o", "openai", 1000, 0)

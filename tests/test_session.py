@@ -96,3 +96,41 @@ def test_an_internal_error_skips_one_batch_and_the_tap_goes_on(isolated_dirs: Pa
     assert "command: ingest" in text and "RuntimeError: a bug in a batch" in text
     assert "sk-abcdefghijklmnop1234" not in text  # scrubbed
     assert reports[0].stat().st_mode & 0o077 == 0
+
+
+def test_a_second_stop_returns_once_the_recording_has_its_trailer(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The screen's hang-up starts a watchdog per SIGHUP (the kernel's, the dead terminal's): two stops at once.
+    The one that found the recorder taken returned at once, and its `os._exit` cut the capture short."""
+    import threading
+
+    from tundra_tui.capture import CaptureReader
+    from tundra_tui.sources.recorder import Recorder
+
+    closing, release = threading.Event(), threading.Event()
+    real_close = Recorder.close
+
+    def slow_close(self: Recorder) -> None:  # the first stop is writing the trailer...
+        closing.set()
+        release.wait(30)
+        real_close(self)
+
+    monkeypatch.setattr(Recorder, "close", slow_close)
+    out = tmp_path / "r.dog"
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    session = Session(tap, Engine(Mode.DASHBOARD), record=out)
+    session.start()
+    send(tap.addresses[0].port or 0, "gpt-4o", 50)
+    first = threading.Thread(target=session.stop)
+    first.start()
+    assert closing.wait(30)
+    second = threading.Thread(target=session.stop)
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # ...so the second stop waits for it
+    release.set()
+    second.join(30)
+    assert not second.is_alive()
+    reader = CaptureReader(out)
+    assert len(list(reader)) == 50 and not reader.truncated  # by the time the second returns: the whole capture
+    first.join(30)

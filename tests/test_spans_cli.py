@@ -26,7 +26,7 @@ from tundra_tui.traces import decode
 
 from .conftest import run_cli
 from .test_traceproxy import APP
-from .waits import Tundra, wait_until
+from .waits import Output, wait_until
 
 SPANS_KEYS = {"received", "llm", "dropped", "forward_errors", "models", "recent"}
 RECENT_KEYS = {"trace_id", "span_id", "parent_id", "name", "kind", "model", "provider", "duration_ms", "status",
@@ -40,14 +40,15 @@ EVP = json.dumps({"event_type": "span", "spans": [{
 
 
 def test_top_once_json_has_the_spans_section() -> None:
-    with Tundra("top", "--once", "--json", "--after", "1", "--listen", "udp://127.0.0.1:0",
-                "--traces", "http://127.0.0.1:0") as child:
-        port = int(child.wait_output(r"traces on http://127\.0\.0\.1:(\d+)").group(1))
+    def app(out: Output) -> None:  # an app uploads a span to the trace port; then Ctrl-C
+        port = int(out.wait_output(r"traces on http://127\.0\.0\.1:(\d+)").group(1))
         req = urllib.request.Request(f"http://127.0.0.1:{port}/evp_proxy/v2/api/v2/llmobs", data=EVP,
                                      method="POST", headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as resp:
             assert resp.status == 202
-        res = child.finish()
+
+    res = run_cli("top", "--once", "--json", "--after", "60", "--listen", "udp://127.0.0.1:0",
+                  "--traces", "http://127.0.0.1:0", driver=app)
     assert res.returncode == 0, res.stderr
     spans = json.loads(res.stdout)["spans"]
     assert set(spans) == SPANS_KEYS

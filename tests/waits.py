@@ -8,6 +8,11 @@
         result = child.interrupt()        # Ctrl-C: it ends cleanly; result.stdout/.stderr/.returncode
     wait_records(path, 200)               # the capture's flushed blocks hold 200 datagrams
 
+The same in-process (conftest.run_cli), when the process boundary is not the point:
+    def user(out: Output) -> None:        # runs on another thread while the command runs on this one
+        send(out.port(), 100)             # the port from its line, as above
+    res = run_cli("record", str(path), "--listen", "udp://127.0.0.1:0", driver=user)  # then Ctrl-C
+
 Port 0 everywhere: the child reports the port it got, so nothing races for a "free" port and tests
 can run side by side. Every wait has a deadline that only a broken build reaches.
 """
@@ -15,6 +20,7 @@ can run side by side. Every wait has a deadline that only a broken build reaches
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import signal
@@ -70,6 +76,42 @@ def capture_records(path: Path) -> int:
 def wait_records(path: Path, n: int, timeout: float = TIMEOUT) -> None:
     """Wait until the capture at `path` holds at least `n` datagrams on disk."""
     wait_until(lambda: capture_records(path) >= n, f"{n} records in {path.name}", timeout, every=0.05)
+
+
+PORT_LINE = r"(?:listening on|recording) udp://[^ ]*:(\d+)"  # printed once the socket is bound and read
+
+
+class Output(io.StringIO):
+    """A command's stderr while it runs in-process (`run_cli(..., driver=...)`): another thread waits for what
+    it printed, as it would read a child's."""
+
+    def __init__(self) -> None:
+        super().__init__(newline="")
+        self._grew = threading.Condition()
+
+    def write(self, s: str) -> int:
+        with self._grew:
+            n = super().write(s)
+            self._grew.notify_all()
+        return n
+
+    def wait_output(self, pattern: str, timeout: float = TIMEOUT) -> re.Match[str]:
+        """Wait until a line (or `\\r` progress update) matches `pattern`; return the match."""
+        rx = re.compile(pattern)
+        found: list[re.Match[str]] = []
+
+        def seen() -> bool:
+            found.extend(m for line in re.split(r"[\r\n]", self.getvalue()) if (m := rx.search(line)))
+            return bool(found)
+
+        with self._grew:
+            if not self._grew.wait_for(seen, timeout):
+                raise AssertionError(f"tundra printed no {pattern!r} in {timeout:g}s:\n{self.getvalue()}")
+        return found[0]
+
+    def port(self, timeout: float = TIMEOUT) -> int:
+        """The UDP port the command is listening on (it prints it once the socket is bound and read)."""
+        return int(self.wait_output(PORT_LINE, timeout).group(1))
 
 
 class Tundra:
@@ -128,7 +170,7 @@ class Tundra:
 
     def port(self, timeout: float = TIMEOUT) -> int:
         """The UDP port the child is listening on (it prints it once the socket is bound and read)."""
-        return int(self.wait_output(r"(?:listening on|recording) udp://[^ ]*:(\d+)", timeout).group(1))
+        return int(self.wait_output(PORT_LINE, timeout).group(1))
 
     def finish(self, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
         """Wait for the child to exit by itself; everything it printed."""

@@ -68,6 +68,8 @@ class Session:
         # a replay is played, paused, sought and re-filtered by its controller; the app talks only to it
         self.replay_control = ReplayController(self, source) if isinstance(source, Replay) else None
         self._closing = False
+        self._first_stop = threading.Lock()  # acquired once, never released: which stop() does the stopping
+        self._stopped = threading.Event()  # that stop() has finished
         self._started_s: int | None = None  # wall second the source started (live: the fleet check's start)
         self._services_started = False
         self.after_start: list[Callable[[], None]] = []  # run by start_services, in order
@@ -349,13 +351,21 @@ class Session:
             self._thread.join()  # at most one slice more
 
     def stop(self) -> None:
-        """Stop ingesting, close the source and any recording (which first gets every datagram)."""
-        self._closing = True
-        for extra in (self.fleet, self.agent, self.expvar):
-            if extra is not None:
-                extra.stop()
-        self._end_ingest()
-        if self.spans is not None:
-            self.spans.stop()  # the trace port first: what it already received is decoded into the sidecar
-        self.stop_recording()
-        self.engine.close()
+        """Stop ingesting, close the source and any recording (which first gets every datagram). A stop asked
+        meanwhile (a hang-up watchdog, the screen's own end) waits for this one to finish: it returns only once
+        the recording has its trailer, so no caller ends the process while it is being written."""
+        if not self._first_stop.acquire(blocking=False):
+            self._stopped.wait()
+            return
+        try:
+            self._closing = True
+            for extra in (self.fleet, self.agent, self.expvar):
+                if extra is not None:
+                    extra.stop()
+            self._end_ingest()
+            if self.spans is not None:
+                self.spans.stop()  # the trace port first: what it already received is decoded into the sidecar
+            self.stop_recording()
+            self.engine.close()
+        finally:
+            self._stopped.set()
