@@ -21,6 +21,7 @@ from tundra_tui.capture import read_capture
 from tundra_tui.capture.spanfile import read_spanfile, sidecar_path
 from tundra_tui.commands import main
 from tundra_tui.commands.common import STOP_SIGNALS
+from tundra_tui.services import spanfeed
 
 from .test_spans_cli import EVP
 from .test_traces import encoded, shadow_trace
@@ -156,3 +157,28 @@ def test_record_says_when_the_default_trace_port_is_taken(tmp_path: Path, stderr
     assert code == 0, err.getvalue()
     assert f"traces off: {taken.removeprefix('http://')} in use; no {tmp_path / 't.dog'}.spans" in err.getvalue()
     assert not sidecar_path(tmp_path / "t.dog").exists()
+
+
+def test_record_says_how_many_spans_the_sidecar_could_not_keep(tmp_path: Path, stderr: Callable[[], Stderr],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sidecar's queue overflowing (made to hold nothing here) drops spans: record's final line counts them,
+    beside the capture's own drops."""
+    monkeypatch.setattr(spanfeed, "SIDECAR_QUEUE", 0)
+    err = stderr()
+    capture = tmp_path / "run.dog"
+
+    def app() -> None:
+        try:
+            port = err.wait_for(r"\(traces on http://127\.0\.0\.1:(\d+)\)").group(1)
+            post(f"http://127.0.0.1:{port}/evp_proxy/v2/api/v2/llmobs", EVP, "application/json")
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    sender = threading.Thread(target=app)
+    sender.start()
+    code = main(["record", str(capture), "--listen", "udp://127.0.0.1:0", "--traces", "http://127.0.0.1:0",
+                 "--duration", str(TIMEOUT)])
+    sender.join(TIMEOUT)
+    assert code == 0, err.getvalue()
+    assert re.search(r"drops 0  recorded 0  spans 1  span drops 1\n", err.getvalue()), err.getvalue()
+    assert read_spanfile(sidecar_path(capture)) == ([], False)  # what it says was lost is not there

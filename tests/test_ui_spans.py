@@ -153,3 +153,35 @@ async def test_status_bar_says_when_the_spans_sidecar_fails(tmp_path: Path) -> N
     finally:
         session.stop()
     assert feed.status()["spans_record_error"] == "recording spans to /dev/full stopped: disk full"  # kept after
+
+
+
+async def test_spans_the_sidecar_could_not_keep_are_shown(tmp_path: Path) -> None:
+    """Spans past the sidecar's queue (none may wait here) are dropped: the status bar, the spans screen and the
+    JSON say how many, as the capture's drops are said, and the count stays once the sidecar is closed."""
+    session = _spans_session(tmp_path / "q.sock")
+    feed = session.spans
+    assert feed is not None
+    spans = list(feed.book.summary().recent)
+    feed.recorder = SpanRecorder(tmp_path / "r.dog.spans", max_queue=0)
+    for i in range(4):
+        feed.recorder.put(spans, i)
+    dropped = 4 * len(spans)
+    app = make_app(session)
+    try:
+        assert feed.status()["spans_record_dropped"] == dropped
+        assert session.dashboard().to_json()["spans"]["record_dropped"] == dropped
+        async with app.run_test(size=(160, 30)) as pilot:
+            await refreshed(app, pilot)
+            bar = app.query_one(StatusBar)
+            text = bar._last
+            assert text is not None and f"spans {feed.book.summary().llm} drop {dropped}" in text.plain
+            assert [str(s.style) for s in text.spans if text.plain[s.start : s.end] == f" drop {dropped}"] == [
+                bar.c("alarm")]
+            await pilot.press("x")
+            await pilot.pause()
+            await refreshed(app, pilot)
+            assert f"sidecar drops {dropped}" in str(app.screen.query_one("#spans-counters", Static).render())
+    finally:
+        session.stop()
+    assert session.status().spans_record_dropped == dropped  # kept after the sidecar closed

@@ -198,6 +198,8 @@ def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> st
         line += f"  receiver restarts {src.receiver_restarts:,}"
     if spans is not None and status.traces:
         line += f"  spans {spans.llm:,}"
+        if status.spans_record_dropped:  # the .spans sidecar's, as "drops" is the capture's
+            line += f"  span drops {status.spans_record_dropped:,}"
         if status.traces_forward:
             line += f"  agent errors {spans.forward_errors:,}"
     return line

@@ -292,6 +292,7 @@ class SessionStatus(Part):
     traces_forward: str | None = None  # the Agent it passes traces on to
     traces_note: str | None = None  # why there is none
     spans_record_error: str | None = None
+    spans_record_dropped: int = 0  # spans the `.spans` sidecar could not keep (its queue full, or it had stopped)
     dd_agent: DdAgentPart | None = None
 
     @property

@@ -66,6 +66,7 @@ class SpanSummary:
     models: tuple[SpanModelRow, ...] = ()
     recent: tuple[LLMSpan, ...] = ()
     last_error: str = ""
+    record_dropped: int = 0  # spans the `.spans` sidecar could not keep (its queue full, or it had stopped)
 
     def trace(self, trace_id: str) -> tuple[LLMSpan, ...]:
         """The recent spans of one trace, oldest first."""
@@ -74,7 +75,8 @@ class SpanSummary:
     def as_json(self) -> dict[str, Any]:
         """The dashboard's `spans` section."""
         return {"received": self.received, "llm": self.llm, "dropped": self.dropped,
-                "forward_errors": self.forward_errors, "models": [m.as_json() for m in self.models],
+                "forward_errors": self.forward_errors, "record_dropped": self.record_dropped,
+                "models": [m.as_json() for m in self.models],
                 "recent": [_span_json(s) for s in self.recent[:RECENT_JSON]]}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,17 @@ from ..model.spans import SpanBook, SpanSummary
 from ..traces import LLMSpan
 from .traceproxy import TraceProxy, TraceProxyError
 
+SIDECAR_QUEUE = 100_000  # spans waiting for the sidecar's writer; past this they are dropped, counted and shown
+
 
 class SpanRecorder(QueuedWriter[tuple[int, LLMSpan]]):
     """Writes (receive time, span) records to a sidecar on a thread of its own, one zstd frame a second."""
 
     what = "recording spans"
 
-    def __init__(self, path: str | Path, max_queue: int = 100_000, overwrite: bool = False) -> None:
+    def __init__(self, path: str | Path, max_queue: int | None = None, overwrite: bool = False) -> None:
         self._writer = SpanFileWriter(Path(path), overwrite=overwrite)  # refuses an existing sidecar now
-        super().__init__(Path(path), max_queue, 1.0, "tundra-record-spans")
+        super().__init__(Path(path), SIDECAR_QUEUE if max_queue is None else max_queue, 1.0, "tundra-record-spans")
 
     @property
     def records(self) -> int:
@@ -57,6 +60,7 @@ class SpanFeed:
         self.note = note  # why there is no trace port, for the status bar
         self.recorder: SpanRecorder | None = None
         self.record_error: str | None = None  # why the last sidecar stopped, kept after it is closed
+        self.record_dropped = 0  # spans the last sidecar could not keep, kept after it is closed
         self._recorded = sorted(recorded or [], key=lambda r: r[0])
         self._times = [t for t, _ in self._recorded]
         self._pos = 0
@@ -88,6 +92,7 @@ class SpanFeed:
         self.stop_recording()
         if self.proxy is not None and has_sidecar(capture):
             self.recorder = SpanRecorder(sidecar_path(capture), overwrite=overwrite)
+            self.record_dropped = 0
 
     def check_record(self, capture: str | Path, overwrite: bool = False) -> None:
         """CaptureExists now if `record(capture)` would have to replace a sidecar: before the capture is begun."""
@@ -106,6 +111,7 @@ class SpanFeed:
         if rec is not None:
             rec.close()
             self.record_error = rec.error or self.record_error
+            self.record_dropped = rec.dropped
 
     def summary(self, now_ns: int | None = None) -> SpanSummary:
         """The book as of now; a replay first takes in the records up to `now_ns` (all of them for None)."""
@@ -119,7 +125,14 @@ class SpanFeed:
                     batch = [s for _, s in self._recorded[self._pos:end]]
                     self.book.add_spans(batch, received=len(batch))
                     self._pos = end
-        return self.book.summary()
+        dropped = self.sidecar_dropped()
+        summary = self.book.summary()
+        return replace(summary, record_dropped=dropped) if dropped else summary
+
+    def sidecar_dropped(self) -> int:
+        """Spans the sidecar (being written, else the last one) could not keep: its queue full, or it had stopped."""
+        rec = self.recorder
+        return rec.dropped if rec is not None else self.record_dropped
 
     def status(self) -> dict[str, Any]:
         """For the status bar: where the trace port is, and its forward errors."""
@@ -130,6 +143,9 @@ class SpanFeed:
         error = rec.error if rec is not None and rec.error else self.record_error
         if error:
             st["spans_record_error"] = error
+        dropped = self.sidecar_dropped()
+        if dropped:
+            st["spans_record_dropped"] = dropped
         return st
 
     def serve(self) -> None:

@@ -71,7 +71,7 @@ MARKS = [
     ("passive", "watching a UDP port another process (the Agent) holds, with a packet socket"),
     ("agent drop", "datagrams the Agent's own socket dropped (/proc); alarm colour while rising"),
     ("agent ✗", "the Datadog Agent is not reachable"),
-    ("spans N", "LLM spans received on the trace port (x lists them)"),
+    ("spans N", "LLM spans received on the trace port (x lists them); drop: spans the .spans sidecar lost"),
     ("receiver exited", "the process reading the socket died and was not restarted: nothing more arrives"
                         " (or is forwarded); 'receiver restarted' when it was started again"),
     ("redacted", "datagrams with something shown redacted (metrics, events, checks), each counted once"),

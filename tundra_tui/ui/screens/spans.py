@@ -73,6 +73,8 @@ def counters_line(summary: SpanSummary, status: SessionStatus, c: Colour = _plai
     line.append(f"dropped {num(summary.dropped)}", style=c("alarm") if summary.dropped else "")
     line.append("  ")
     line.append(f"agent errors {num(summary.forward_errors)}", style=c("alarm") if summary.forward_errors else "")
+    if status.spans_record_dropped:
+        line.append(f"  sidecar drops {num(status.spans_record_dropped)}", style=c("alarm"))
     if summary.last_error:
         line.append(f"\nlast problem: {summary.last_error}", style=c("stale"))
     return line

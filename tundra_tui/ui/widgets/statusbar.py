@@ -120,6 +120,8 @@ class StatusBar(Static):
             full = Text(f"spans {num(spans.llm)}")
             if spans.forward_errors:
                 full.append(f" agent err {num(spans.forward_errors)}", style=self.c("alarm"))
+            if st.spans_record_dropped:  # the .spans sidecar's, as the capture's are in "drop"
+                full.append(f" drop {num(st.spans_record_dropped)}", style=self.c("alarm"))
             items.append(Item(full, Text(f"spans {num(spans.llm)}"), 4))
         if st.filter:
             flt = "/" + " ".join(st.filter)
