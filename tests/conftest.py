@@ -173,6 +173,17 @@ def demo_once_json(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Compl
         holder.close()
 
 
+@pytest.fixture(scope="session")
+def played() -> Iterator[object]:
+    """The bundled sample played whole (`ui_fixtures.replay_session()`), once per worker: for screens and frames
+    that only read it (a test that changes the session, its engine or its filter plays its own)."""
+    from .ui_fixtures import replay_session
+
+    session = replay_session()
+    yield session
+    session.stop()
+
+
 # Fuzz budgets: `everyday` keeps `uv run pytest` fast; .ci/run adds a `thorough` pass over the fuzz and
 # soak tests. No deadline: a loaded machine must not turn a slow example into a failure.
 settings.register_profile("everyday", max_examples=25, deadline=None)

@@ -177,35 +177,31 @@ def test_replay_charts_mark_profile_switches_and_alert_firings() -> None:
         session.stop()
 
 
-async def test_a_maximised_pane_becomes_its_chart_form() -> None:
-    session = replay_session()
-    app = make_app(session)
-    try:
-        async with app.run_test(size=(100, 30)) as pilot:
-            app.tick()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            pane = app.query_one("#pane-5", Pane)
-            rows_form = "\n".join(pane_lines(pane))
-            assert "p50" in rows_form
-            await pilot.press("5")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            charts = "\n".join(pane_lines(pane))
-            assert pane.chart_form and "p95 latency" in charts and re.search(r"\d(ms|s)┤", charts)
-            assert re.search(r"\d\d:\d\d:\d\d", charts) and "last 5m in 5s buckets" in charts
-            await pilot.press("3")  # another pane: the first goes back to its rows
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            assert not pane.chart_form
-            three = "\n".join(pane_lines(app.query_one("#pane-3", Pane)))
-            assert "requests/s" in three and "errors/s" in three and "tokens/s" in three
-            await pilot.press("3")  # the same key again restores the layout and the rows
-            assert app.maximized is None  # the rows come with the next frame, built in a worker thread
-            await settle(lambda: "req/s" in "\n".join(pane_lines(app.query_one("#pane-3", Pane))),
-                         "the throughput rows back", timeout=10)
-    finally:
-        session.stop()
+async def test_a_maximised_pane_becomes_its_chart_form(played) -> None:
+    app = make_app(played)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.tick()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        pane = app.query_one("#pane-5", Pane)
+        rows_form = "\n".join(pane_lines(pane))
+        assert "p50" in rows_form
+        await pilot.press("5")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        charts = "\n".join(pane_lines(pane))
+        assert pane.chart_form and "p95 latency" in charts and re.search(r"\d(ms|s)┤", charts)
+        assert re.search(r"\d\d:\d\d:\d\d", charts) and "last 5m in 5s buckets" in charts
+        await pilot.press("3")  # another pane: the first goes back to its rows
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not pane.chart_form
+        three = "\n".join(pane_lines(app.query_one("#pane-3", Pane)))
+        assert "requests/s" in three and "errors/s" in three and "tokens/s" in three
+        await pilot.press("3")  # the same key again restores the layout and the rows
+        assert app.maximized is None  # the rows come with the next frame, built in a worker thread
+        await settle(lambda: "req/s" in "\n".join(pane_lines(app.query_one("#pane-3", Pane))),
+                     "the throughput rows back", timeout=10)
 
 
 def test_buckets_before_the_data_start_hold_no_data_and_draw_nothing() -> None:
@@ -226,30 +222,26 @@ def test_buckets_before_the_data_start_hold_no_data_and_draw_nothing() -> None:
     assert None not in zero.requests_per_s and zero.requests_per_s[0] == 0.0
 
 
-async def test_z_steps_the_maximised_panes_chart_span() -> None:
-    session = replay_session()
-    app = make_app(session)
-    try:
-        async with app.run_test(size=(100, 30)) as pilot:
+async def test_z_steps_the_maximised_panes_chart_span(played) -> None:
+    app = make_app(played)
+    async with app.run_test(size=(100, 30)) as pilot:
 
-            async def drawn() -> str:
-                await app.workers.wait_for_complete()
-                await pilot.pause()
-                return "\n".join(pane_lines(app.query_one("#pane-3", Pane)))
-
-            app.tick()
+        async def drawn() -> str:
             await app.workers.wait_for_complete()
-            await pilot.press("3")
-            app.tick()
-            assert "last 5m in 5s buckets" in await drawn()
-            await pilot.press("z")  # in: 1m in 1-second buckets, asked for at once
-            assert "last 1m in 1s buckets" in await drawn()
-            await pilot.press("z")  # already the shortest
-            assert "last 1m in 1s buckets" in await drawn()
-            await pilot.press("Z", "Z", "Z")  # out, capped by window_s (the default 10-minute window: 15m does not fit)
-            window = session.frame().dashboard.window_s
-            longest = max(s for s in (60, 300, 900, 3600) if s <= max(window, 60))
-            assert window < 900 and app.query_one("#pane-3", Pane).chart_span_s == longest == 300
-            assert "last 5m in 5s buckets" in await drawn()
-    finally:
-        session.stop()
+            await pilot.pause()
+            return "\n".join(pane_lines(app.query_one("#pane-3", Pane)))
+
+        app.tick()
+        await app.workers.wait_for_complete()
+        await pilot.press("3")
+        app.tick()
+        assert "last 5m in 5s buckets" in await drawn()
+        await pilot.press("z")  # in: 1m in 1-second buckets, asked for at once
+        assert "last 1m in 1s buckets" in await drawn()
+        await pilot.press("z")  # already the shortest
+        assert "last 1m in 1s buckets" in await drawn()
+        await pilot.press("Z", "Z", "Z")  # out, capped by window_s (the default 10-minute window: 15m does not fit)
+        window = played.frame().dashboard.window_s
+        longest = max(s for s in (60, 300, 900, 3600) if s <= max(window, 60))
+        assert window < 900 and app.query_one("#pane-3", Pane).chart_span_s == longest == 300
+        assert "last 5m in 5s buckets" in await drawn()

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tundra_tui.ui.screens.detail import DetailScreen
 from tundra_tui.ui.widgets.lines import LinesView
 from tundra_tui.ui.widgets.pane import Pane
 
-from .ui_fixtures import make_app, pane_lines, replay_session
-
-
-@pytest.fixture(scope="module")
-def played():
-    """The whole sample, played at once: the screens only read it."""
-    session = replay_session()
-    yield session
-    session.stop()
+from .ui_fixtures import make_app, pane_lines
 
 
 async def refreshed(app, pilot) -> None:  # type: ignore[no-untyped-def]

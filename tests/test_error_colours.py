@@ -13,7 +13,7 @@ from tundra_tui.model.alerts import ERROR_ALARM, ERROR_WARN, error_levels, parse
 from tundra_tui.ui.app import TundraApp
 from tundra_tui.ui.widgets.pane import Pane
 
-from .ui_fixtures import FROZEN, replay_session
+from .ui_fixtures import FROZEN
 
 
 def test_levels_default_and_from_alerts() -> None:
@@ -37,20 +37,16 @@ def cell_colour(pane: Pane, key: str) -> object:
 
 @pytest.mark.parametrize(("alerts", "level"), [("", "warn"), ("[[alerts]]\nname = \"errors\"\n"
                                                              "metric = \"error_rate\"\nabove = 0.05\n", "alarm")])
-async def test_an_error_rate_alert_moves_the_alarm_colour(tmp_path: Path, alerts: str, level: str) -> None:
+async def test_an_error_rate_alert_moves_the_alarm_colour(played, tmp_path: Path, alerts: str, level: str) -> None:
     path = tmp_path / "config.toml"
     path.write_text(alerts)
     cfg = load_config(path) if alerts else Config()
-    session = replay_session()
-    try:
-        rows = session.frame().grouping.rows
-        row = next(r for r in rows if 0.05 < r.error_rate <= 0.10)  # warn by default, alarm past a 5% alert
-        app = TundraApp(session, cfg, refresh=10.0, clock=lambda: FROZEN)
-        async with app.run_test(size=(120, 40)) as pilot:
-            app.tick()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            pane = app.query_one("#pane-4", Pane)
-            assert cell_colour(pane, row.key) == Style.parse(pane.c(level)).color
-    finally:
-        session.stop()
+    rows = played.frame().grouping.rows
+    row = next(r for r in rows if 0.05 < r.error_rate <= 0.10)  # warn by default, alarm past a 5% alert
+    app = TundraApp(played, cfg, refresh=10.0, clock=lambda: FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        pane = app.query_one("#pane-4", Pane)
+        assert cell_colour(pane, row.key) == Style.parse(pane.c(level)).color

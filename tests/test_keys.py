@@ -11,36 +11,32 @@ from tundra_tui.ui.app import TundraApp
 from tundra_tui.ui.screens.help import HelpScreen
 
 from .conftest import run_cli
-from .ui_fixtures import FROZEN, replay_session
+from .ui_fixtures import FROZEN
 
 
-async def test_remapped_key_runs_its_action_and_help_shows_it(tmp_path: Path) -> None:
+async def test_remapped_key_runs_its_action_and_help_shows_it(played, tmp_path: Path) -> None:
     cfg_file = tmp_path / "config.toml"
     cfg_file.write_text('[keys]\ngroup = "G"\nsort = "o,ctrl+o"\n')
     cfg = load_config(cfg_file)
-    session = replay_session()
-    app = TundraApp(session, cfg, refresh=10.0, clock=lambda: FROZEN)
-    try:
-        async with app.run_test(size=(100, 40)) as pilot:
-            await pilot.press("g")  # its old key does nothing now
-            assert app.group == "model"
-            await pilot.press("G")
-            assert app.group == "provider"
-            await pilot.press("s")
-            assert app.sort == "requests"
-            await pilot.press("o")
-            after_o = app.sort
-            await pilot.press("ctrl+o")
-            assert after_o != "requests" and app.sort != after_o
-            await pilot.press("question_mark")
-            assert isinstance(app.screen, HelpScreen)
-            rows = dict((desc, keys) for keys, desc in app.screen.rows)
-            group_keys = next(k for d, k in rows.items() if "group" in d.lower())
-            sort_keys = next(k for d, k in rows.items() if "sort" in d.lower())
-            assert group_keys == "G" and sort_keys.split() == ["o", "ctrl+o"], rows
-            assert any(k == "q" for k in rows.values())  # bindings left alone keep their keys
-    finally:
-        session.stop()
+    app = TundraApp(played, cfg, refresh=10.0, clock=lambda: FROZEN)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("g")  # its old key does nothing now
+        assert app.group == "model"
+        await pilot.press("G")
+        assert app.group == "provider"
+        await pilot.press("s")
+        assert app.sort == "requests"
+        await pilot.press("o")
+        after_o = app.sort
+        await pilot.press("ctrl+o")
+        assert after_o != "requests" and app.sort != after_o
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = dict((desc, keys) for keys, desc in app.screen.rows)
+        group_keys = next(k for d, k in rows.items() if "group" in d.lower())
+        sort_keys = next(k for d, k in rows.items() if "sort" in d.lower())
+        assert group_keys == "G" and sort_keys.split() == ["o", "ctrl+o"], rows
+        assert any(k == "q" for k in rows.values())  # bindings left alone keep their keys
 
 
 def test_unknown_binding_id_is_one_clear_line(tmp_path: Path) -> None:
@@ -59,7 +55,7 @@ def test_bad_keys_table_is_refused(tmp_path: Path, table: str) -> None:
         load_config(path)
 
 
-async def test_pane_and_detail_bindings_remap_too(tmp_path: Path) -> None:
+async def test_pane_and_detail_bindings_remap_too(played, tmp_path: Path) -> None:
     """Row selection and the detail screen's keys are bindings with ids like the rest: `[keys]` moves them,
     and `?` (on the detail screen too) shows the keys in force."""
     from tundra_tui.ui.screens.detail import DetailScreen
@@ -67,35 +63,31 @@ async def test_pane_and_detail_bindings_remap_too(tmp_path: Path) -> None:
 
     cfg_file = tmp_path / "config.toml"
     cfg_file.write_text('[keys]\nrow-down = "n"\nrow-open = "o"\n"detail.zoom-in" = "i"\n"detail.back" = "b"\n')
-    session = replay_session()
-    app = TundraApp(session, load_config(cfg_file), refresh=10.0, clock=lambda: FROZEN)
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            app.tick()
-            await app.workers.wait_for_complete()
-            await pilot.press("5")  # Latency, maximised and focused
-            pane = app.query_one("#pane-5", Pane)
-            await pilot.press("escape", "j")
-            assert pane.has_focus and pane.selected == 0  # j no longer moves it
-            await pilot.press("n")
-            assert pane.selected == 1
-            await pilot.press("enter")
-            assert not isinstance(app.screen, DetailScreen)
-            await pilot.press("o")
-            await pilot.pause()
-            assert isinstance(app.screen, DetailScreen)
-            detail = app.screen
-            before = detail.span_s
-            await pilot.press("i")
-            assert detail.span_s < before
-            await pilot.press("question_mark")
-            assert isinstance(app.screen, HelpScreen)
-            rows = {desc: keys for keys, desc in app.screen.rows}
-            assert rows["Zoom in"] == "i" and rows["Back"] == "b"
-            assert rows["Select the next row"] == "n" and rows["Open the selected row (esc returns)"] == "o"
-            await pilot.press("escape")
-            await pilot.press("b")
-            await pilot.pause()
-            assert not isinstance(app.screen, DetailScreen)
-    finally:
-        session.stop()
+    app = TundraApp(played, load_config(cfg_file), refresh=10.0, clock=lambda: FROZEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.tick()
+        await app.workers.wait_for_complete()
+        await pilot.press("5")  # Latency, maximised and focused
+        pane = app.query_one("#pane-5", Pane)
+        await pilot.press("escape", "j")
+        assert pane.has_focus and pane.selected == 0  # j no longer moves it
+        await pilot.press("n")
+        assert pane.selected == 1
+        await pilot.press("enter")
+        assert not isinstance(app.screen, DetailScreen)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)
+        detail = app.screen
+        before = detail.span_s
+        await pilot.press("i")
+        assert detail.span_s < before
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = {desc: keys for keys, desc in app.screen.rows}
+        assert rows["Zoom in"] == "i" and rows["Back"] == "b"
+        assert rows["Select the next row"] == "n" and rows["Open the selected row (esc returns)"] == "o"
+        await pilot.press("escape")
+        await pilot.press("b")
+        await pilot.pause()
+        assert not isinstance(app.screen, DetailScreen)

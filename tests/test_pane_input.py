@@ -14,13 +14,6 @@ from tundra_tui.ui.widgets.timeline import Timeline
 from .ui_fixtures import make_app, pane_lines, replay_session
 
 
-@pytest.fixture(scope="module")
-def played():
-    session = replay_session(speed=None)  # the whole sample, played at once
-    yield session
-    session.stop()
-
-
 async def refreshed(app, pilot) -> None:  # type: ignore[no-untyped-def]
     app.tick()
     await app.workers.wait_for_complete()

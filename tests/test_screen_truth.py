@@ -150,22 +150,16 @@ async def test_status_bar_keeps_filter_and_state_at_80_columns(tmp_path: Path,
         session.stop()
 
 
-async def test_too_small_terminal_says_so() -> None:
-    from .ui_fixtures import replay_session
-
-    session = replay_session(speed=None)
-    try:
-        app = make_app(session)
-        async with app.run_test(size=(40, 12)) as pilot:
-            await _drawn(app, pilot)
-            notice = app.query_one(TooSmall)
-            assert notice.display and str(notice.render()) == "terminal too small: 40x12, need 60x16"
-            assert not app.query_one("#panes").display
-            await pilot.resize_terminal(80, 24)
-            await pilot.pause()
-            assert app.query_one("#panes").display and not notice.display
-    finally:
-        session.stop()
+async def test_too_small_terminal_says_so(played) -> None:
+    app = make_app(played)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await _drawn(app, pilot)
+        notice = app.query_one(TooSmall)
+        assert notice.display and str(notice.render()) == "terminal too small: 40x12, need 60x16"
+        assert not app.query_one("#panes").display
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.query_one("#panes").display and not notice.display
 
 
 

@@ -54,12 +54,6 @@ def live(tmp_path_factory: pytest.TempPathFactory):
         session.stop()
 
 
-@pytest.fixture(scope="module")
-def played():
-    session = replay_session()  # the whole sample, played at once
-    yield session
-    session.stop()
-
 
 def test_wide_layout(snap_compare, live) -> None:
     assert snap_compare(make_app(live), terminal_size=(160, 40), run_before=drawn())
