@@ -52,6 +52,8 @@ def datagrams_holding(run: Run, marked: list[bytes]) -> int:
     """How many of the run's datagrams hold a line of `marked` (some of its lines, in order)."""
     if run.datagrams == 1 or run.payloads is None:  # one datagram, or one line a datagram
         return min(len(marked), run.datagrams)
+    if len(marked) == len(run.lines):  # every line (secrets in every request): every datagram
+        return run.datagrams
     ends = list(accumulate(d + 1 for d in map(_BREAKS, run.payloads)))  # where each datagram's lines end
     lines, at, last, held = run.lines, 0, 0, 0
     for line in marked:
