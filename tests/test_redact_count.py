@@ -189,3 +189,13 @@ def test_any_batching_counts_the_same(datagrams: list[list[bytes]], cuts: list[i
         for a, b in pairwise(bounds):
             e.feed(packets[a:b])
         assert e.redacted_datagrams == want, mode
+
+
+def test_datagrams_whose_every_line_is_redacted() -> None:
+    """Secrets on every line, several lines a datagram, all in one second (one run): one count per datagram."""
+    line = b"llm.request.complete:1|c|#model:gpt-4o,client_ip:10.1.2.3"
+    for mode in Mode:
+        e = Engine(mode, redactor=Redactor())
+        e.feed([(T0 * 10**9 + i, b"\n".join([line] * (i + 2))) for i in range(7)])
+        e.feed([(T0 * 10**9 + 10**9 + i, line + b"\n" * (i % 2)) for i in range(4)])  # a trailing newline or not
+        assert e.redacted_datagrams == 11 and e.lines == 2 * 7 + 21 + 4, mode
