@@ -1,8 +1,8 @@
 """Bulk decoding of a chunk of `.dog` records by a literal split: the fast way for the usual layout.
 
 A v3 record under 64 KiB starts `<length: 2 bytes> 00 00 08`: the top half of its u32 length, then field 1's key.
-Those three bytes occur nowhere else in the usual layout (a timestamp's bytes are not zero, a varint's last byte
-is only zero for 0, which proto3 leaves out), so `bytes.split` on them (memchr, no regex) cuts a chunk into
+Those three bytes occur nowhere else in a record's head (a timestamp's bytes are not zero, a varint's last byte
+is only zero for 0, which proto3 leaves out), so `bytes.split` on them (a C search, no regex) cuts a chunk into
 pieces, one a record: timestamp, size and length fields, payload, then the low half of the next record's length.
 The payload is found by the size field's first byte (a 1- or 2-byte varint: payloads under 16 KiB).
 
