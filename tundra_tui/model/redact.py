@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AnyStr
 
 from ..protocol import Context, Event, ServiceCheck
 from ..protocol.floats import go_float
-from .redact_gates import ALL, GATES, possible
+from .redact_gates import ALL, GATES, possible, possible_bytes
 
 _HEX4 = "[0-9A-Fa-f]{1,4}"
 _V4 = r"(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}"
@@ -69,14 +69,31 @@ def _numbers(value: bytes) -> bool:
     return True
 
 
-def _star(check: Callable[[str], bool] | None) -> Callable[[re.Match[bytes]], bytes]:
-    """A capture mask: `*` of the match's length, where the rule's check (if any) agrees."""
-    def sub(m: re.Match[bytes]) -> bytes:
+class _Star:
+    """A capture mask: `*` of the match's length, where the rule's check (if any) agrees. A class, not a
+    closure: a redactor is pickled to the processes that prescan a replay."""
+
+    def __init__(self, check: Callable[[str], bool] | None) -> None:
+        self.check = check
+
+    def __call__(self, m: re.Match[bytes]) -> bytes:
         hit = m.group(0)
-        if check is not None and not check(hit.decode("latin-1")):
+        if self.check is not None and not self.check(hit.decode("latin-1")):
             return hit
         return hit.translate(_MASK)  # separators kept: a mask never moves where a line splits
-    return sub
+
+
+def _sub_from(pattern: re.Pattern[AnyStr], repl: Callable[[re.Match[AnyStr]], AnyStr], text: AnyStr,
+              first: re.Match[AnyStr]) -> AnyStr:
+    """`pattern.sub(repl, text)` given its first match: the text before it is not scanned a second time (the
+    matches from there are the ones sub finds: look-behinds and word boundaries still see the text before `first`)."""
+    parts: list[AnyStr] = []
+    last = 0
+    for m in pattern.finditer(text, first.start()):
+        parts += (text[last : m.start()], repl(m))
+        last = m.end()
+    parts.append(text[last:])
+    return text[:0].join(parts)
 
 
 # every byte becomes `*` but the grammar's separators (`:` `|` `,` and line breaks), which stay in place
@@ -113,6 +130,7 @@ class Redactor:
             self.rules.append(Rule(n, re.compile(p), re.compile(p.encode()), w, _CHECKS.get(n) if default else None,
                                    GATES.get(n, 0) if default and gated else 0))
         self._labels = [r.label for r in self.rules]
+        self._stars = [_Star(r.check) for r in self.rules]
         self._gated = any(r.gate for r in self.rules)
         # a name or tag as shown, by its raw form: contexts share most tags, and `stats` shows (and counts the
         # redactions of) every context at its end, so each distinct string goes through the rules once
@@ -139,8 +157,8 @@ class Redactor:
                 continue
             if rule.check is None:
                 new = rule.pattern.sub(label, text)
-            elif rule.pattern.search(text):
-                new = rule.pattern.sub(self._checked_sub(rule, label), text)
+            elif (first := rule.pattern.search(text)) is not None:
+                new = _sub_from(rule.pattern, self._checked_sub(rule, label), text, first)
             else:
                 continue
             if new != text:
@@ -214,61 +232,76 @@ class Redactor:
         """For captures: each line masked field by field, `*` of the same length; values and types untouched."""
         return b"\n".join(self._mask_line(line) for line in payload.split(b"\n"))
 
-    def _mask(self, field: bytes, where: str) -> bytes:
-        for rule in self.rules:
-            if rule.where in (where, "both") and rule.bytes_pattern.search(field):
-                field = rule.bytes_pattern.sub(_star(rule.check), field)
+    def _mask(self, field: bytes, where: str, may: int) -> bytes:
+        """`field` masked by each rule for `where` that `may` (its line's gates) lets run, one pass a rule."""
+        for rule, star in zip(self.rules, self._stars, strict=True):
+            if rule.where not in (where, "both") or (rule.gate and not rule.gate & may):
+                continue
+            first = rule.bytes_pattern.search(field)
+            if first is not None:
+                field = _sub_from(rule.bytes_pattern, star, field, first)
         return field
 
-    def _mask_tags(self, raw: bytes) -> bytes:
+    def _mask_tags(self, raw: bytes, may: int) -> bytes:
         out = []
         for tag in raw.split(b","):
             key, sep, value = tag.partition(b":")
-            out.append(self._mask(self._mask(key, "tags") + sep + self._mask(value, "tags"), "tags"))
+            out.append(self._mask(self._mask(key, "tags", may) + sep + self._mask(value, "tags", may), "tags", may))
         return b",".join(out)
 
-    def _mask_fields(self, fields: list[bytes]) -> list[bytes]:
+    def _mask_fields(self, fields: list[bytes], may: int) -> list[bytes]:
         """Optional `|` fields: tags, host, aggregation key, source and check message; the rest as they are."""
         out = []
         for f in fields:
             if f[:1] == b"#":
-                f = b"#" + self._mask_tags(f[1:])
+                f = b"#" + self._mask_tags(f[1:], may)
             elif f[:2] in (b"h:", b"k:", b"s:"):
-                f = f[:2] + self._mask(f[2:], "tags")
+                f = f[:2] + self._mask(f[2:], "tags", may)
             elif f[:2] == b"m:":
-                f = f[:2] + self._mask(f[2:], "text")
+                f = f[:2] + self._mask(f[2:], "text", may)
             out.append(f)
         return out
+
+    def _gates(self, raw: bytes) -> int:
+        """The rules that may match `raw` or any piece of it, masked or not.
+
+        Read once a line (or an event's message), not a field: a short field costs more to gate than to search.
+        Each fact a gate reads is a piece of text, so a piece of `raw` shows it only if `raw` does; and a mask
+        only turns bytes into `*`, which no gate reads."""
+        return possible_bytes(raw) if self._gated else ALL
 
     def _mask_line(self, line: bytes) -> bytes:
         if line.startswith(b"_e{"):
             return self._mask_event(line)
         if line.startswith(b"_sc|"):
+            may = self._gates(line[4:])  # not the `_` of `_sc|`, which would wake the api_key rule for nothing
             fields = line[4:].split(b"|")
-            return b"_sc|" + b"|".join([self._mask(fields[0], "tags"), *fields[1:2],
-                                        *self._mask_fields(fields[2:])])
+            return b"_sc|" + b"|".join([self._mask(fields[0], "tags", may), *fields[1:2],
+                                        *self._mask_fields(fields[2:], may)])
+        may = self._gates(line)
         name, sep, rest = line.partition(b":")
         if not sep:  # not a metric: one field, masked whole
-            return self._mask(line, "tags")
+            return self._mask(line, "tags", may)
         value, *fields = rest.split(b"|")  # the value(s), then the type
         if fields and fields[0] == b"s":
-            value = self._mask(value, "tags")  # a set member is text (a user id, often)
+            value = self._mask(value, "tags", may)  # a set member is text (a user id, often)
         elif not _numbers(value):  # a line the parser refuses anyway: masked whole, so nothing hides in a split
-            return self._mask(self._mask(line, "tags"), "text")
-        return b"|".join([self._mask(name, "tags") + b":" + value, *self._mask_fields(fields)])
+            return self._mask(self._mask(line, "tags", may), "text", may)
+        return b"|".join([self._mask(name, "tags", may) + b":" + value, *self._mask_fields(fields, may)])
 
     def _mask_event(self, line: bytes) -> bytes:
         header, sep, message = line.partition(b":")
         lengths = header[3:-1].split(b",")
         if not sep or not header.endswith(b"}") or len(lengths) != 2 or not all(x.isdigit() for x in lengths):
-            return self._mask(line, "text")  # unparseable anyway: masked whole, still one line
+            return self._mask(line, "text", self._gates(line))  # unparseable anyway: masked whole, still one line
         tl, xl = int(lengths[0]), int(lengths[1])
         title, text, rest = message[:tl], message[tl + 1 : tl + 1 + xl], message[tl + 1 + xl :]
         if len(title) + len(text) + 1 != len(message[: tl + 1 + xl]):
-            return self._mask(line, "text")  # shorter than its lengths: malformed, masked whole
-        body = self._mask(title, "text") + message[tl : tl + 1] + self._mask(text, "text")
+            return self._mask(line, "text", self._gates(line))  # shorter than its lengths: malformed, masked whole
+        may = self._gates(message)  # not the header's `_` and lengths: they would wake two rules for nothing
+        body = self._mask(title, "text", may) + message[tl : tl + 1] + self._mask(text, "text", may)
         if rest[:1] == b"|":
-            rest = b"|" + b"|".join(self._mask_fields(rest[1:].split(b"|")))
+            rest = b"|" + b"|".join(self._mask_fields(rest[1:].split(b"|"), may))
         elif rest:
-            rest = self._mask(rest, "text")
+            rest = self._mask(rest, "text", may)
         return header + b":" + body + rest

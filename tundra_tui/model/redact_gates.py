@@ -27,20 +27,25 @@ ALL = EMAIL | BEARER | API_KEY | IPV4 | IPV6 | CARD
 
 def possible(text: str) -> int:
     """The GATES bits of the rules that may match `text`; a rule whose bit is clear cannot."""
-    raw = text.encode("utf-8", "surrogatepass")
+    return possible_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+def possible_bytes(raw: bytes) -> int:
+    """`possible` for UTF-8 bytes (a capture's fields, which the rules' bytes patterns read): the same facts, as
+    every ASCII character is the same byte there, and bytes patterns fold case and know digits in ASCII only."""
     digits = raw.translate(_DIGITS)
     hexes = raw.translate(_HEX)
     bits = 0
-    if "@" in text:
+    if b"@" in raw:
         bits |= EMAIL
     if b"bearer" in raw.lower():  # (?i)bearer: no non-ASCII character folds to b, e, a or r in Python's re
         bits |= BEARER
     # sk-/pk-/rk- (or _), gh?_ and xox?- tokens, AWS AKIA keys, or a run of 32 hex digits
-    if "_" in text or "k-" in text or "xox" in text or "AKIA" in text or _HEX_RUN in hexes:
+    if b"_" in raw or b"k-" in raw or b"xox" in raw or b"AKIA" in raw or _HEX_RUN in hexes:
         bits |= API_KEY
     if b"0.0" in digits:  # an octet's last digit, the dot, the next octet's first digit
         bits |= IPV4
-    if "::" in text or b"h:h" in hexes:  # every form has "::" or two hex groups side by side
+    if b"::" in raw or b"h:h" in hexes:  # every form has "::" or two hex groups side by side
         bits |= IPV6
     if b"0000" in digits:  # both card forms start with four digits in a row
         bits |= CARD
