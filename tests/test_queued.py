@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tundra_tui.capture import CaptureReader
 from tundra_tui.sources.recorder import Recorder
 
 from .waits import wait_until
@@ -102,3 +103,29 @@ def test_a_full_queue_counts_what_it_refuses(tmp_path: Path) -> None:
         assert rec.written + rec.dropped == 25
     finally:
         os.close(reader)
+
+
+def test_what_a_failed_flush_lost_is_dropped_not_recorded() -> None:
+    """/dev/full takes small writes into the file's buffer and fails at the flush: nothing is in the file, so
+    nothing counts as recorded; all five are dropped."""
+    rec = Recorder("/dev/full", compress=False, overwrite=True)
+    rec.put_many([(i, b"m:1|c") for i in range(5)])
+    rec.close(join_s=5)
+    assert rec.error == "recording to /dev/full stopped: disk full"
+    assert (rec.records, rec.dropped) == (0, 5)
+
+
+def test_a_failing_transform_keeps_what_was_written_before_it(tmp_path: Path) -> None:
+    """Not the disk: the items before the failing one still reach the file (the close flushes them), and count."""
+    def mask(data: bytes) -> bytes:
+        if data == b"bad":
+            raise ValueError("mask failed")
+        return data
+
+    path = tmp_path / "t.dog"
+    rec = Recorder(path, transform=mask)
+    rec.put_many([(1, b"a:1|c"), (2, b"b:1|c"), (3, b"bad"), (4, b"c:1|c")])
+    rec.close(join_s=5)
+    assert rec.error == f"recording to {path} stopped: mask failed"
+    assert (rec.records, rec.dropped) == (2, 2)
+    assert [r.payload for r in CaptureReader(path)] == [b"a:1|c", b"b:1|c"]

@@ -76,6 +76,7 @@ class CaptureWriter:
         self._flush_s = flush_s
         self._last_flush = time.monotonic()
         self.records = 0
+        self.flushed = 0  # records handed to the OS in whole frames, under the file's name (what a failure keeps)
         self.bytes = 0
         self.closed = False
         self._unflushed = False  # records written since the last frame ended: an empty frame is never written
@@ -152,6 +153,7 @@ class CaptureWriter:
         self._raw.flush()
         if self._pending is not None:
             self._publish()
+        self.flushed = self.records
 
     def close(self) -> None:
         """Write the trailer (separator + empty TaggerState) and close."""
@@ -165,6 +167,7 @@ class CaptureWriter:
             self._raw.flush()
             if self._pending is not None:
                 self._publish()
+            self.flushed = self.records
         except BaseException:
             self._discard(self._pending)  # never published: nothing of it should stay behind
             self._pending = None

@@ -61,6 +61,10 @@ class QueuedWriter(Generic[T]):
     def _abandon(self) -> None:
         raise NotImplementedError
 
+    def _durable(self) -> int | None:
+        """How many items written are in the file for good (flushed whole); None when the file cannot say."""
+        return None
+
     # -- the queue ---------------------------------------------------------------------------------
     @property
     def active(self) -> bool:
@@ -129,6 +133,16 @@ class QueuedWriter(Generic[T]):
                 self._close()
             except Exception:  # the error line above is what is reported
                 pass
+            self._unwrite()  # after the close: it may still have flushed them (a transform failed, not the disk)
+
+    def _unwrite(self) -> None:
+        """After a failure: items the file writer took but never flushed whole are lost with it; they move from
+        `written` to `dropped` (so `written` says what the file holds)."""
+        durable = self._durable()
+        with self._lock:
+            if durable is not None and not self._gave_up and self.written > durable:
+                self.dropped += self.written - durable
+                self.written = durable
 
     def _give_up(self, error: str | None, gave_up: bool) -> int:
         """Stop: everything not yet counted is dropped (once), `error` kept unless one is already; how many."""

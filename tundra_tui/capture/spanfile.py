@@ -64,6 +64,7 @@ class SpanFileWriter:
         self._zc = zstandard.ZstdCompressor(level=3)
         self._pending: list[bytes] = []
         self.records = 0
+        self.flushed = 0  # records handed to the OS in whole frames (what a failure keeps)
         self.closed = False
 
     def write(self, ts_ns: int, record: dict[str, Any]) -> None:
@@ -78,6 +79,7 @@ class SpanFileWriter:
             self._raw.write(self._zc.compress(b"".join(self._pending)))
             self._pending.clear()
         self._raw.flush()
+        self.flushed = self.records
 
     def abandon(self) -> None:
         """Close and remove the file: a recording that never got going leaves no sidecar behind."""

@@ -49,6 +49,9 @@ class SpanRecorder(QueuedWriter[tuple[int, LLMSpan]]):
     def _abandon(self) -> None:
         self._writer.abandon()
 
+    def _durable(self) -> int:
+        return self._writer.flushed
+
 
 class SpanFeed:
     """Owns the SpanBook of a session and what fills it: a TraceProxy (live) or sidecar records (replay)."""

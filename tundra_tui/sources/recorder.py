@@ -39,3 +39,6 @@ class Recorder(QueuedWriter[Packet]):
 
     def _abandon(self) -> None:
         self._writer.abandon()
+
+    def _durable(self) -> int:
+        return self._writer.flushed
