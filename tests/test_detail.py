@@ -8,13 +8,7 @@ from tundra_tui.ui.screens.detail import DetailScreen
 from tundra_tui.ui.widgets.lines import LinesView
 from tundra_tui.ui.widgets.pane import Pane
 
-from .ui_fixtures import make_app, pane_lines
-
-
-async def refreshed(app, pilot) -> None:  # type: ignore[no-untyped-def]
-    app.tick()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+from .ui_fixtures import make_app, pane_lines, refreshed
 
 
 def screen_text(screen: DetailScreen) -> str:

@@ -11,13 +11,7 @@ from tundra_tui.ui.screens.detail import DetailScreen
 from tundra_tui.ui.widgets.pane import Pane
 from tundra_tui.ui.widgets.timeline import Timeline
 
-from .ui_fixtures import make_app, pane_lines, replay_session
-
-
-async def refreshed(app, pilot) -> None:  # type: ignore[no-untyped-def]
-    app.tick()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+from .ui_fixtures import make_app, pane_lines, refreshed, replay_session
 
 
 def reversed_lines(pane: Pane) -> list[int]:

@@ -19,7 +19,7 @@ from tundra_tui.ui.widgets.pane import Pane
 from tundra_tui.ui.widgets.statusbar import StatusBar
 from tundra_tui.ui.widgets.too_small import TooSmall
 
-from .ui_fixtures import END_NS, SAMPLE_PACKETS, make_app, pane_lines
+from .ui_fixtures import END_NS, SAMPLE_PACKETS, make_app, pane_lines, refreshed
 from .waits import settle
 
 CLOCK = re.compile(r"\d\d:\d\d:\d\d ")
@@ -48,9 +48,7 @@ def live(tmp_path_factory: pytest.TempPathFactory):
 async def _drawn(app: TundraApp, pilot, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
-    app.tick()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await refreshed(app, pilot)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -89,14 +89,10 @@ GROUPINGS = ["model", "provider", "agent", "profile"]
 
 
 async def screenshot(pilot) -> str:  # type: ignore[no-untyped-def]
-    """The screen as snap_compare takes it (textual's take_svg_screenshot), once the frames asked for are drawn."""
+    """The screen as snap_compare exports it (textual's take_svg_screenshot), once the frames asked for are drawn."""
     app = pilot.app
     await app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.wait_for_scheduled_animations()
-    await pilot.pause()
-    await pilot.pause()
-    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()  # the frame, and the notes `g` put up
     return app.export_screenshot(title=app.title, simplify=True)
 
 

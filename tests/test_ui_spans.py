@@ -20,17 +20,10 @@ from tundra_tui.traces import decode
 from tundra_tui.ui.screens.spans import SpansScreen, WaterfallScreen
 from tundra_tui.ui.widgets.statusbar import StatusBar
 
-from .ui_fixtures import live_session, make_app
+from .ui_fixtures import live_session, make_app, refreshed
 from .waits import wait_until
 
 TRACE = "6b09ad8300000000d104eaf4e896529d"
-
-
-async def refreshed(app, pilot) -> None:
-    """Ask for a frame now and wait until the worker built it and the app applied it."""
-    app.tick()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _event(span_id: str, parent: str, name: str, kind: str, start: int, duration: int, **meta: object) -> dict:

@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widget import Widget
 
 from tundra_tui.capture import read_capture
@@ -49,6 +50,14 @@ def toasts(app: TundraApp) -> list[str]:
 def pane_lines(pane: Widget) -> list[str]:
     """A pane's lines as the user reads them (what the widget renders, row by row)."""
     return [pane.render_line(y).text for y in range(pane.size.height)]
+
+
+async def refreshed(app: TundraApp, pilot: Pilot[int]) -> None:
+    """Ask for a frame now; return once the worker has built it and the app has drawn it. The worker posts the
+    frame before it completes, so it is queued ahead of the pause's own callback: no wait for an idle CPU."""
+    app.tick()
+    await app.workers.wait_for_complete()
+    await pilot.pause(0)
 
 
 def make_app(session: Session, theme: str | None = None) -> TundraApp:
