@@ -4,6 +4,7 @@ a FIFO and /dev/zero as config, an unreadable HOME, a full disk."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import select
@@ -153,28 +154,42 @@ def test_config_that_is_not_a_small_file_is_refused(tmp_path: Path, kind: str) -
     assert str(path) in res.stderr and "Traceback" not in res.stderr
 
 
-def run_without_home(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+# Each command in turn, in one process (a start-up paid once): [[exit status, stdout, stderr], ...] as JSON.
+IN_TURN = ("import contextlib, io, json, sys\n"
+           "from tundra_tui.commands import main\n"
+           "runs = []\n"
+           "for argv in json.loads(sys.argv[1]):\n"
+           "    out, err = io.StringIO(), io.StringIO()\n"
+           "    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):\n"
+           "        runs.append([main(argv), out, err])\n"
+           "print(json.dumps([[code, out.getvalue(), err.getvalue()] for code, out, err in runs]))")
+
+
+def run_without_home(tmp_path: Path, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
     """As root without CAP_DAC_OVERRIDE/READ_SEARCH, so a mode-000 HOME is really unreadable."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     home.chmod(0o000)
     env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
     env["HOME"] = str(home)
-    cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "tundra_tui", *args]
+    cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-c", IN_TURN,
+           json.dumps(commands)]
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
     finally:
         home.chmod(0o700)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    return [subprocess.CompletedProcess(argv, *run) for argv, run in zip(commands, json.loads(res.stdout),
+                                                                           strict=True)]
 
 
 def test_unreadable_home_degrades(tmp_path: Path) -> None:
-    themes = run_without_home(tmp_path, "themes")
+    themes, stats, rec = run_without_home(
+        tmp_path, ["themes"], ["stats", "tundra_tui/data/sample.dog", "--json"],
+        ["record", str(tmp_path / "home" / "x.dog"), "--duration", "1", "--listen", "udp://127.0.0.1:0"])
     assert themes.returncode == 0 and "tundra-dark" in themes.stdout, themes.stderr
     assert "internal error" not in themes.stderr and "Permission denied" in themes.stderr
-    stats = run_without_home(tmp_path, "stats", "tundra_tui/data/sample.dog", "--json")
     assert stats.returncode == 0 and '"lines"' in stats.stdout, stats.stderr
-    rec = run_without_home(tmp_path, "record", str(tmp_path / "home" / "x.dog"), "--duration", "1",
-                           "--listen", "udp://127.0.0.1:0")
     assert rec.returncode == 2 and rec.stderr.splitlines()[-1].endswith("Permission denied"), rec.stderr
     assert "internal error" not in rec.stderr
 

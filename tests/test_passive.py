@@ -15,7 +15,7 @@ import pytest
 from datadog.dogstatsd import DogStatsd
 
 from tests.conftest import ROOT, run_cli
-from tests.waits import Tundra
+from tests.waits import Output
 from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.sources import SourceError, Tap, parse_url
 from tundra_tui.sources.passive import Decoder
@@ -167,15 +167,15 @@ def test_decoder_on_crafted_packets() -> None:
 def test_stats_json_says_which_mode() -> None:
     agent = agent_socket()
     port = agent.getsockname()[1]
-    try:
-        with Tundra("stats", "--listen", f"udp://127.0.0.1:{port}", "--duration", "0.5", "--json") as held:
-            line = held.wait_output(r".*passively.*").group(0)
-            res = held.finish()
+    said: list[str] = []
+    try:  # Ctrl-C once it says how it listens
+        res = run_cli("stats", "--listen", f"udp://127.0.0.1:{port}", "--duration", "60", "--json",
+                      driver=lambda out: said.append(out.wait_output(r".*passively.*").group(0)))
     finally:
         agent.close()
-    with Tundra("stats", "--listen", "udp://127.0.0.1:0", "--duration", "0.5", "--json") as free:
-        own = free.finish()
+    own = run_cli("stats", "--listen", "udp://127.0.0.1:0", "--duration", "60", "--json", driver=Output.port)
     assert res.returncode == 0 and own.returncode == 0, (res.stderr, own.stderr)
+    line = said[0]
     assert f"port {port} is held by" in line and f"(pid {os.getpid()})" in line
     assert json.loads(res.stdout)["mode"] == "passive" and json.loads(own.stdout)["mode"] == "listen"
 
