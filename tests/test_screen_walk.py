@@ -136,3 +136,21 @@ async def test_headers_name_each_span(live) -> None:
     explained = " ".join(f"{mark} {what}" for mark, what in MARKS)
     for mark in ("+3 more", "+2 cols", "since start", "10s avg", "last 10m", "✖ ▲ ✔", "┄", "share", "in  out"):
         assert mark in explained, mark
+
+
+@pytest.mark.parametrize("system", ["truecolor", "256", "16"])
+def test_key_bar_is_readable_in_every_bundled_theme(system: str) -> None:
+    """The key bar's keys and labels on its ground, WCAG AA (4.5:1) like the rest of the text."""
+    from .test_theme_contrast import SYSTEMS, THEMES, _rgb, _variables, contrast
+
+    short = []
+    for name, theme in sorted(THEMES.items()):
+        v = _variables(name)
+        ground = v.get("footer-background", "transparent")
+        ground = v["background"] if ground == "transparent" else ground
+        for fg in ("footer-key-foreground", "footer-description-foreground"):
+            ratio = contrast(_rgb(v[fg], SYSTEMS[system], "fg", theme.dark), _rgb(ground, SYSTEMS[system], "bg",
+                                                                                  theme.dark))
+            if ratio < 4.5:
+                short.append(f"{name}: {fg} {v[fg]} on {ground}: {ratio:.2f}")
+    assert short == []
