@@ -154,3 +154,34 @@ def test_key_bar_is_readable_in_every_bundled_theme(system: str) -> None:
             if ratio < 4.5:
                 short.append(f"{name}: {fg} {v[fg]} on {ground}: {ratio:.2f}")
     assert short == []
+
+
+async def test_a_maximised_pane_says_its_charts_cover_all_rows(live) -> None:
+    app = make_app(live)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _drawn(app, pilot)
+        pane = app.query_one("#pane-3", Pane)
+        assert str(pane.border_subtitle) == "by model ↓requests"
+        await _drawn(app, pilot, "3")
+        assert pane.border_subtitle == "all rows together" and pane.border_title == "3 Throughput"
+        await _drawn(app, pilot, "s")  # a sort does not bring the grouping's subtitle back over the charts
+        assert pane.border_subtitle == "all rows together"
+        await _drawn(app, pilot, "escape")
+        assert app.maximized is None and not pane.chart_form  # esc restored it, rows and all
+        await settle(lambda: str(pane.border_subtitle) == "by model ↓errors", "the rows' subtitle back")
+
+
+async def test_detail_screen_names_the_span_of_its_figures(live) -> None:
+    from tundra_tui.ui.screens.detail import DetailScreen
+
+    app = make_app(live)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _drawn(app, pilot)
+        pane = app.query_one("#pane-2", Pane)
+        pane.focus()
+        await pilot.press("enter")
+        await settle(lambda: isinstance(app.screen, DetailScreen) and app.screen.part is not None, "the detail")
+        await pilot.pause()
+        figures = "\n".join(pane_lines(app.screen.query_one("#detail-figures")))
+        assert "req/s now" not in figures
+        assert "counts, cost, p50-p99: since " in figures and "req/s, tok/s, $/min: last 10s avg" in figures

@@ -54,6 +54,7 @@ class TundraApp(ReplayKeys, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "tundra"
     ENABLE_COMMAND_PALETTE = False
+    ESCAPE_TO_MINIMIZE = False  # esc runs `restore` (its rows back, app.maximized cleared), not a bare minimize
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),

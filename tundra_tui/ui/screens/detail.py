@@ -17,7 +17,8 @@ from textual.screen import Screen
 from ...model.detail import TOTAL, DetailPart
 from ...model.snapshot import EventRow, Frame, GroupRow
 from ..chart import SPANS, ChartSpec, detail_charts, stack, zoomed
-from ..fmt import clock, fit, ms, num, pct, rich_colour, span, usd
+from ..columns import footer
+from ..fmt import clock, covers, fit, ms, num, pct, rich_colour, span, usd
 from ..widgets.lines import LinesView
 
 TAG_OF = {"model": "model", "provider": "provider", "agent": "agent_name", "profile": "profile"}
@@ -136,7 +137,7 @@ class DetailScreen(Screen[None]):
         pairs = [("requests", num(r.requests)), ("errors", f"{num(r.errors)} ({pct(r.error_rate)})"),
                  ("tokens in", num(r.input_tokens)), ("tokens out", num(r.output_tokens)),
                  ("cost", "…" if r.pricing else usd(r.cost_usd)), ("$/min", usd(r.cost_per_min)),
-                 ("req/s now", f"{r.req_rate:.2f}"), ("tok/s now", num(r.tok_rate))]
+                 ("req/s", f"{r.req_rate:.2f}"), ("tok/s", num(r.tok_rate))]
         col = min(max(width // 2, 20), 40)
         out = Text(no_wrap=True)
         for i in range(0, len(pairs), 2):
@@ -146,6 +147,11 @@ class DetailScreen(Screen[None]):
             out.append("\n")
         out.append("p50 / p95 / p99 ", style="bold")
         out.append(f"{ms(r.p50)} / {ms(r.p95)} / {ms(r.p99)}")
+        if self._frame is not None:  # what each figure covers, in words
+            d = self._frame.dashboard
+            spans = [(f"counts, cost, p50-p99: {covers(d.totals.since, d.as_of, d.source.startswith('replay:'))}", 2),
+                     (f"req/s, tok/s, $/min: last {span(d.rate_window_s)} avg", 3)]
+            out.append("\n" + footer(spans, width), style=rich_colour(self.app.theme_variables.get("stale", "")))
         return out
 
     def more(self, frame: Frame, width: int) -> Text:

@@ -114,6 +114,8 @@ class Pane(Widget, Generic[P], can_focus=True):
     def show(self, part: P, force: bool = False) -> None:
         """Lay out the part; mark dirty only the lines whose text or style changed."""
         self._part = part
+        if self.chart_form:
+            return  # the charts are drawn from the frame's detail part (show_charts)
         grouping = self.grouping(part)
         items = []
         if grouping is not None:
@@ -123,8 +125,6 @@ class Pane(Widget, Generic[P], can_focus=True):
         subtitle = footer(items, max(self.outer_size.width - 6, 0))  # inside the corners, with a rule each side
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
-        if self.chart_form:
-            return  # the charts are drawn from the frame's detail part (show_charts)
         self._keys, self._in_view = [], 0  # render_part's rows_in_view sets them (a pane with no rows: none)
         text = self._mark(self.render_part(part))
         self._title(len(self._keys) - self._in_view)
@@ -276,7 +276,9 @@ class Pane(Widget, Generic[P], can_focus=True):
         self.chart_form = on
         self._detail = None
         self._title(0)  # the charts cover every row
-        if not on:
+        if on:
+            self.border_subtitle = "all rows together"  # not the grouping's rows (back to them: show() says so)
+        else:
             self._redraw()
 
     def show_charts(self, detail: DetailPart, force: bool = False) -> None:
