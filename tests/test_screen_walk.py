@@ -185,3 +185,18 @@ async def test_detail_screen_names_the_span_of_its_figures(live) -> None:
         figures = "\n".join(pane_lines(app.screen.query_one("#detail-figures")))
         assert "req/s now" not in figures
         assert "counts, cost, p50-p99: since " in figures and "req/s, tok/s, $/min: last 10s avg" in figures
+
+
+async def test_an_unfocused_pane_shows_the_sorts_first_rows_after_a_reorder(live) -> None:
+    """The selection (first row by requests: llama, n/a) used to drag the Tokens view down to it under
+    ↓cost, hiding the costliest models above it."""
+    app = make_app(live)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _drawn(app, pilot)
+        pane = app.query_one("#pane-2", Pane)
+        assert not pane.has_focus
+        await _drawn(app, pilot, "s", "s")
+        assert app.sort == "cost"
+        await settle(lambda: str(pane.border_subtitle).startswith("by model ↓cost"), "the cost-sorted frame")
+        first = live.frame("model", "cost").grouping.rows[0].key
+        assert pane.top == 0 and pane_lines(pane)[1].startswith(first[:6]), pane_lines(pane)

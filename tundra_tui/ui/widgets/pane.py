@@ -162,6 +162,9 @@ class Pane(Widget, Generic[P], can_focus=True):
         chosen = self._chosen
         if follow and chosen in keys:  # rows reorder as the figures change: the selection stays on its key
             self.selected = keys.index(chosen)
+        if follow and not self.has_focus:  # unfocused, the list shows the sort's first rows, not a selection
+            self.top = 0  # that the reorder carried below them (then the selection goes back to the first)
+            self.selected = self.selected if self.selected < room else 0
         self.selected = max(0, min(self.selected, len(rows) - 1))
         self._chosen = keys[self.selected] if keys else None
         top = max(min(self.top, self.selected), self.selected - room + 1)
