@@ -200,3 +200,20 @@ async def test_an_unfocused_pane_shows_the_sorts_first_rows_after_a_reorder(live
         await settle(lambda: str(pane.border_subtitle).startswith("by model ↓cost"), "the cost-sorted frame")
         first = live.frame("model", "cost").grouping.rows[0].key
         assert pane.top == 0 and pane_lines(pane)[1].startswith(first[:6]), pane_lines(pane)
+
+
+async def test_detail_charts_fit_beside_the_scrollbar_at_80x24(live) -> None:
+    """The charts were drawn for the width before the scrollbar came and stayed one column too wide (their
+    right edge cut) until the next bucket closed: the 80x24 detail snapshot changed with the timing."""
+    from tundra_tui.ui.screens.detail import DetailScreen
+
+    app = make_app(live)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _drawn(app, pilot)
+        app.query_one("#pane-2", Pane).focus()
+        await pilot.press("enter")
+        await settle(lambda: isinstance(app.screen, DetailScreen) and app.screen.part is not None, "the detail")
+        view = app.screen.query_one("#detail-charts")
+        await settle(lambda: view.text.plain.count("┐") >= 2 and all(
+            line.cell_len <= view.size.width for line in view._lines), "charts within the view", timeout=5)
+        assert app.screen.query_one("VerticalScroll").show_vertical_scrollbar  # beside a scrollbar

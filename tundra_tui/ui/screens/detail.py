@@ -99,6 +99,12 @@ class DetailScreen(Screen[None]):
         if self._frame is not None:
             self.call_after_refresh(self.show, self._frame)
 
+    def on_lines_view_resized(self) -> None:
+        """The scrollbar came (or went) once the blocks grew: charts drawn for the old width would be cut
+        at their right edge until the next bucket closed."""
+        if self._frame is not None:
+            self.show(self._frame)
+
     def action_zoom(self, step: int) -> None:
         """Step the charts' span (capped by window_s); the next frame brings its buckets."""
         self.span_s = zoomed(self.span_s, step, self._frame.dashboard.window_s if self._frame is not None else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Region
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -19,6 +20,9 @@ class LinesView(Widget):
     a height change is a layout, and a layout repaints the whole screen)."""
 
     DEFAULT_CSS = "LinesView { height: auto; }"
+
+    class Resized(Message):
+        """Its width changed (a scrollbar came or went beside it): text laid out to the width needs redoing."""
 
     def __init__(self, *, id: str | None = None, grow_only: bool = False) -> None:
         super().__init__(id=id)
@@ -69,3 +73,4 @@ class LinesView(Widget):
 
     def on_resize(self) -> None:
         self._strips = [None] * len(self._lines)
+        self.post_message(self.Resized())
