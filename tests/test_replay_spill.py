@@ -276,7 +276,7 @@ def test_refilter_while_playing_equals_a_filtered_play(tmp_path: Path, write) ->
     exactly a filtered straight play of what was fed, and play goes on from there."""
     path = tmp_path / "c.dog"
     write(path, PACKETS)
-    session = Session(Replay(path, speed=8.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD))
+    session = Session(Replay(path, speed=32.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD))  # ~4,500 packets/s
     session.start()
     try:
         rp, ctl = session.replay, session.replay_control
