@@ -4,14 +4,16 @@ refuses the chunk; whatever it refuses, the reader still reads, and counts, the 
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tundra_tui.capture.literal import literal_runs
-from tundra_tui.capture.reader import RecordDecoder
-from tundra_tui.capture.runs import NS
+from tundra_tui.capture.dogfile import CaptureWriter
+from tundra_tui.capture.literal import _FIELDS, _STARTS, SEP, literal_runs
+from tundra_tui.capture.reader import CaptureReader, RecordDecoder
+from tundra_tui.capture.runs import NS, runs_of
 
 from .strategies import check_line, event_line, metric_line, mutated
 from .test_capture import UnixDogstatsdMsg
@@ -20,7 +22,8 @@ from .test_runs import FAKE_HEAD, _check_runs
 T0 = 1_700_000_000 * NS
 payload = st.one_of(metric_line(), metric_line(), st.lists(metric_line(), min_size=2, max_size=30).map(b"\n".join),
                     event_line(), check_line(), mutated(), st.binary(max_size=40), st.just(FAKE_HEAD),
-                    st.just(b"a:1\x00\x00\x08b"), st.binary(min_size=100, max_size=300), st.just(b"x" * 16_400))
+                    st.just(b"a:1\x00\x00\x08b"), st.binary(min_size=100, max_size=300), st.just(b"x" * 16_400),
+                    st.just(b"x" * 65_520), st.just(b"y" * 70_000))  # over 64 KiB: no separator at its head
 layout = st.sampled_from(["usual"] * 60 + ["skew", "pid", "short_ts"])
 step = st.one_of(st.integers(0, NS // 3), st.integers(0, NS // 3), st.integers(-NS, 2 * NS))
 
@@ -48,12 +51,14 @@ def _damaged(chunk: bytes, where: int, byte: int, cut: int) -> bytes:
 
 @pytest.mark.fuzz
 @given(st.lists(st.tuples(step, payload, layout), max_size=40), st.booleans(),
-       st.integers(0, 1 << 20), st.integers(0, 255), st.integers(0, 64), st.integers(0, 9))
+       st.integers(0, 1 << 20), st.integers(0, 255), st.integers(0, 64), st.integers(0, 9),
+       st.one_of(st.just(b""), st.binary(max_size=64), st.sampled_from([SEP * 8, b"\xff\xff" + SEP + b"\x80" * 40])))
 def test_literal_split_is_record_by_record_or_refuses(recs: list[tuple[int, bytes, str]], damage: bool, where: int,
-                                                       byte: int, cut: int, at: int) -> None:
-    """On anything (usual and other layouts, torn, damaged, a prefix before `at`): the records it takes are those
-    a record-by-record read takes from the same bytes, each second one run (but where an event is among them)."""
-    chunk = b"\xee" * at + _chunk(recs)
+                                                       byte: int, cut: int, at: int, garbage: bytes) -> None:
+    """On anything (usual and other layouts, torn, damaged, a prefix before `at`, garbage after the records):
+    the records it takes are those a record-by-record read takes from the same bytes, each second one run (but
+    where an event is among them)."""
+    chunk = b"\xee" * at + _chunk(recs) + garbage
     if damage:
         chunk = _damaged(chunk, where, byte, cut)
     runs, used = literal_runs(chunk, at)
@@ -85,3 +90,27 @@ def test_the_usual_layout_goes_by_the_literal_split() -> None:
     assert len(runs[999].lines) == 1001
     assert literal_runs(chunk[:5] + b"\x00" + chunk[6:]) == ([], 0)  # a changed length byte: refused
     assert literal_runs(b"\xee" + chunk, 0) == ([], 0) and literal_runs(b"\xee" + chunk, 1)[1] == used
+
+
+def test_a_datagram_over_64_kib_is_read_as_record_by_record(tmp_path: Path) -> None:
+    """A record over 65,535 bytes has no separator at its head, so it joins the piece of the small one before it:
+    the split refuses the chunk (it used to raise), and the reader gives what a record-by-record read gives."""
+    path = tmp_path / "big.dog"
+    writer = CaptureWriter(path)
+    payloads = [b"a.b:1|c", b"x" * 65_520] + [b"c%d:1|c" % i for i in range(5)]
+    for i, data in enumerate(payloads):
+        writer.write(data, T0 + i)
+    writer.close()
+    runs = [run for batch in CaptureReader(path).runs() for run in batch]
+    assert runs == runs_of([(T0 + i, data) for i, data in enumerate(payloads)])
+    chunk = _chunk([(1, data, "usual") for data in payloads])
+    assert literal_runs(chunk) == ([], 0)
+
+
+def test_hostile_piece_lengths_leave_the_caches_bounded() -> None:
+    """Pieces of every length a hostile chunk can make are refused before the size caches see them: both stay
+    under one entry per payload size a 2-byte varint holds."""
+    head = _chunk([(1, b"a:1|c", "usual")])
+    for n in range(0, 70_000, 997):
+        literal_runs(head + b"\x00" * 13 + b"z" * n + SEP + head)
+    assert max(_STARTS, default=0) < 1 << 14 and max(_FIELDS, default=0) < 1 << 14

@@ -29,6 +29,7 @@ _PAYLOAD = tuple(slice(13, -2) if b < 0x80 else slice(15, -2) for b in range(256
 _TOP_BIT = bytes(b >> 7 for b in range(256))  # each byte -> its continuation bit
 _VARINT9 = b"\x01" * 8 + b"\x00"  # the continuation bits of a 9-byte varint
 _LOW = struct.Struct("<H")
+_MAX_PAYLOAD = 1 << 14  # a 2-byte varint's limit; what _STARTS and _FIELDS are ever asked about stays under it
 _LITTLE: Literal["little"] = "little"
 
 
@@ -76,6 +77,8 @@ def literal_runs(buf: bytes, at: int = 0) -> tuple[list[Run], int]:
     except IndexError:  # a piece too short to hold a record head
         return [], 0
     sizes = list(map(len, payloads))
+    if max(sizes) >= _MAX_PAYLOAD:  # a record of 16 KiB or more (over 64 KiB: no separator) joins a piece
+        return [], 0  # refused before the caches below see its size: they stay under 16 Ki entries each
     stamps = list(map(_STAMP, body))
     rebuilt: list[bytes] = stamps * 4  # every slot is filled below
     rebuilt[0::4] = map(_STARTS.__getitem__, sizes)
