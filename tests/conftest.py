@@ -19,7 +19,7 @@ from hypothesis import settings
 
 from tundra_tui.commands import main
 
-from .waits import Output
+from .waits import Output, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,6 +192,12 @@ def played() -> Iterator[object]:
     from .ui_fixtures import replay_session
 
     session = replay_session()
+    # The services a first frame starts (the error-mark scan) start here, and are waited for: otherwise the
+    # first test on a worker sees a timeline without marks and the later ones with, and the order matters.
+    session.start_services()
+    ctl = session.replay_control
+    assert ctl is not None
+    wait_until(lambda: ctl.timeline().errors is not None, "the sample's error marks")
     yield session
     session.stop()
 

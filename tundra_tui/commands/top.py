@@ -15,7 +15,6 @@ from ..model.engine import Mode
 from ..services.agent import AgentProbe
 from ..services.expvar import ExpvarPoller
 from ..services.fleet import FleetPoller, FleetSettings
-from ..services.prices import HelperPricer
 from ..session import Session
 from ..sources import DEFAULT_LISTEN, Address, parse_url
 from .common import (
@@ -29,6 +28,7 @@ from .common import (
     check_themes,
     count,
     exposure_warnings,
+    launch_pricer,
     make_engine,
     make_tap,
     need_terminal,
@@ -114,7 +114,7 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     try:  # the trace port is already serving, then the price helper: whatever fails from here on closes them
         agent_url = args.agent_url or cfg.agent_url
         agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
-        pricer = HelperPricer(cfg.prices)  # started at the first model (or fleet answer): plain metrics never load it
+        pricer = launch_pricer(cfg)  # at launch (#17): the table loads on the other core before the first model
         engine = make_engine(cfg, Mode.DASHBOARD, args.max_contexts, redact=not args.no_redact, pricer=pricer)
         tap = make_tap(args, listen)
         session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
