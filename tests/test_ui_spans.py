@@ -17,10 +17,10 @@ from tundra_tui.model.spans import SpanBook
 from tundra_tui.services.spanfeed import SpanFeed, SpanRecorder
 from tundra_tui.services.traceproxy import TraceProxy
 from tundra_tui.traces import decode
-from tundra_tui.ui.screens.spans import SpansScreen, WaterfallScreen
+from tundra_tui.ui.screens.spans import COLUMNS, SpansScreen, WaterfallScreen
 from tundra_tui.ui.widgets.statusbar import StatusBar
 
-from .ui_fixtures import live_session, make_app, refreshed
+from .ui_fixtures import live_session, make_app, pane_lines, refreshed
 from .waits import wait_until
 
 TRACE = "6b09ad8300000000d104eaf4e896529d"
@@ -54,7 +54,7 @@ async def test_x_lists_spans_and_enter_opens_the_waterfall(tmp_path: Path) -> No
     session = _spans_session(tmp_path / "s.sock")
     app = make_app(session)
     try:
-        async with app.run_test(size=(120, 36)) as pilot:
+        async with app.run_test(size=(150, 36)) as pilot:  # wide enough for every column
             await pilot.press("x")
             await pilot.pause()
             assert isinstance(app.screen, SpansScreen)
@@ -178,3 +178,37 @@ async def test_spans_the_sidecar_could_not_keep_are_shown(tmp_path: Path) -> Non
     finally:
         session.stop()
     assert session.status().spans_record_dropped == dropped  # kept after the sidecar closed
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)])
+async def test_spans_headers_are_whole_and_dropped_columns_announced(tmp_path: Path, size: tuple[int, int]) -> None:
+    session = _spans_session(tmp_path / "w.sock")
+    app = make_app(session)
+    try:
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("x")
+            await pilot.pause()
+            await refreshed(app, pilot)
+            await pilot.pause()
+            table = app.screen.query_one(DataTable)
+            assert table.row_count == 3
+            labels = [c.label.plain for c in table.columns.values()]
+            model = next(x for x in labels if x.startswith("provider/model"))
+            whole = [x for x in labels if x != model]
+            assert set(whole) <= set(COLUMNS) and not any("…" in x for x in labels), labels
+            hidden = len(COLUMNS) - len(labels)
+            assert hidden > 0 and model in (f"provider/model +{hidden} cols", f"provider/model +{hidden}"), labels
+            assert table.max_scroll_x == 0  # everything kept is on screen: nothing cut at the right edge
+            top = pane_lines(table)[0]  # the header row as drawn
+            for label in labels:
+                assert label in top, top
+            assert "30/5" in [table.get_cell_at((0, c)).plain for c in range(len(labels))]  # a figure, whole
+            head, *rows = str(app.screen.query_one("#spans-models", Static).render()).splitlines()
+            words = head.split()
+            figures = [w for w in words if w in ("spans", "errors", "in", "out", "p95")]
+            assert set(words) - {"model", "spans", "errors", "tokens", "in", "out", "p95", "cols"} <= \
+                {f"+{5 - len(figures)}"}, head
+            assert len(figures) == 5 or f"+{5 - len(figures)}" in words, head
+            assert len(rows) == 2 and all("…" not in r.split()[-1] for r in rows)
+    finally:
+        session.stop()

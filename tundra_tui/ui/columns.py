@@ -22,13 +22,14 @@ class Column:
         return 1 + max(len(self.header), *(len(c) for c in self.cells)) if self.cells else 1 + len(self.header)
 
 
-def fit(columns: list[Column], width: int, name_min: int = 8) -> tuple[list[Column], int]:
+def fit(columns: list[Column], width: int, name_min: int = 8, gap: int = 0) -> tuple[list[Column], int]:
     """The columns that fit beside a name column at least `name_min` wide (lowest priority dropped first,
-    order kept), and the name column's width: everything they leave."""
+    order kept), and the name column's width: everything they leave. `gap`: cells a table adds to each
+    column beyond its one space (a DataTable pads both sides)."""
     kept = list(columns)
-    while kept and width - sum(c.width for c in kept) < name_min:
+    while kept and width - sum(c.width + gap for c in kept) < name_min:
         kept.remove(min(kept, key=lambda c: c.priority))
-    return kept, max(width - sum(c.width for c in kept), 0)
+    return kept, max(width - sum(c.width + gap for c in kept), 0)
 
 
 def footer(items: list[tuple[str, int]], width: int, sep: str = " · ") -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,10 +19,15 @@ from textual.widgets import DataTable, Static
 from ...model.snapshot import SessionStatus
 from ...model.spans import SpanSummary
 from ...traces import LLMSpan
+from ..columns import Column, cut_names, fit, render, with_hidden
 from ..fmt import clock, num, rich_colour
 from ..fmt import ms as _ms
 
 COLUMNS = ("time", "ml_app/service", "kind", "provider/model", "tokens in/out", "duration", "status", "error")
+MODEL = COLUMNS.index("provider/model")  # the name column: it gets whatever width the others leave
+PRIORITY = {"duration": 8, "status": 7, "tokens in/out": 6, "time": 5, "ml_app/service": 4, "error": 3, "kind": 2}
+NAMED = (COLUMNS.index("ml_app/service"), COLUMNS.index("error"))  # names from the app, cut apart past TEXT_MAX
+TEXT_MAX = 24  # so that one long app or error name cannot push every figure off the screen
 BAR_WIDTH = 40
 
 
@@ -49,17 +53,37 @@ def span_row(s: LLMSpan, c: Colour = _plain) -> list[Text]:
             Text(s.status, style=c("alarm") if s.status == "error" else c("ok")), Text(s.error_type or "")]
 
 
-def rollup_table(summary: SpanSummary, c: Colour = _plain) -> Table:
-    """Per (model, provider): spans, errors, tokens and p95, as the trace port saw them."""
-    table = Table(expand=True, box=None, padding=(0, 1), header_style="bold")
-    table.add_column("model (spans)", no_wrap=True, overflow="ellipsis", ratio=1)
-    for col in ("spans", "errors", "tokens in", "tokens out", "p95"):
-        table.add_column(col, justify="right", no_wrap=True)
-    for m in summary.models:
-        table.add_row(Text(f"{m.provider}/{m.model}" if m.provider else m.model), num(m.spans),
-                      Text(num(m.errors), style=c("alarm") if m.errors else ""), num(m.input_tokens),
-                      num(m.output_tokens), ms(m.p95_ms))
-    return table
+def span_table(spans: tuple[LLMSpan, ...], width: int, c: Colour = _plain) -> tuple[list[Text], list[list[Text]]]:
+    """Headers and rows of the span list within `width` cells of a DataTable (which pads each column one cell
+    on each side): figures whole, columns dropped by priority and counted in the model's header, which gets
+    whatever width is left, names cut so that no two read the same."""
+    rows = [span_row(s, c) for s in spans]
+    for i in NAMED:
+        for row, cut in zip(rows, cut_names([r[i].plain for r in rows], TEXT_MAX), strict=True):
+            row[i] = Text(cut, style=row[i].style, justify=row[i].justify)
+    figures = [Column(h, tuple(r[i].plain for r in rows), PRIORITY[h]) for i, h in enumerate(COLUMNS) if i != MODEL]
+    kept, name_w = fit(figures, width - 2, name_min=len(COLUMNS[MODEL]), gap=1)
+    shown = [i for i, h in enumerate(COLUMNS) if i == MODEL or any(k.header == h for k in kept)]
+    names = cut_names([r[MODEL].plain for r in rows], name_w)
+    for row, name in zip(rows, names, strict=True):
+        row[MODEL] = Text(name)
+    headers = [Text(with_hidden(COLUMNS[i], len(figures) - len(kept), name_w) if i == MODEL else COLUMNS[i])
+               for i in shown]
+    return headers, [[r[i] for i in shown] for r in rows]
+
+
+def rollup_table(summary: SpanSummary, width: int, c: Colour = _plain) -> Text:
+    """Per (model, provider): spans, errors, tokens and p95, as the trace port saw them; figures whole, the
+    least needed dropped first when `width` is short."""
+    models = summary.models
+    columns = [Column("spans", tuple(num(m.spans) for m in models), 5),
+               Column("errors", tuple(num(m.errors) for m in models), 4),
+               Column("tokens in", tuple(num(m.input_tokens) for m in models), 2),
+               Column("tokens out", tuple(num(m.output_tokens) for m in models), 1),
+               Column("p95", tuple(ms(m.p95_ms) for m in models), 3)]
+    names = [f"{m.provider}/{m.model}" if m.provider else m.model for m in models]
+    styles = {(i, 1): c("alarm") for i, m in enumerate(models) if m.errors}
+    return render("model", names, columns, width, styles=styles)
 
 
 def counters_line(summary: SpanSummary, status: SessionStatus, c: Colour = _plain) -> Text:
@@ -94,13 +118,15 @@ class SpansScreen(_Themed):
     SpansScreen { align: center middle; }
     SpansScreen > Vertical { width: 100%; height: 100%; border: round $primary; background: $surface; padding: 0 1; }
     SpansScreen #spans-counters, SpansScreen #spans-models { height: auto; max-height: 12; }
-    SpansScreen DataTable { height: 1fr; }
+    SpansScreen DataTable { height: 1fr; scrollbar-gutter: stable; }
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.summary = SpanSummary()
         self._keys: tuple[str, ...] = ()
+        self._width = 0  # the width the table's columns were last fitted to
+        self._status: SessionStatus | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -108,24 +134,34 @@ class SpansScreen(_Themed):
             box.border_subtitle = "enter: trace waterfall · x or esc to close"
             yield Static(id="spans-counters")
             yield Static(id="spans-models")
-            table: DataTable[Text] = DataTable(id="spans-table", cursor_type="row", zebra_stripes=True)
-            table.add_columns(*COLUMNS)
-            yield table
+            yield DataTable(id="spans-table", cursor_type="row", zebra_stripes=True)
+
+    def on_resize(self) -> None:
+        """Columns refitted to the new width once it is laid out."""
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        if self._status is not None:
+            self.show(self.summary, self._status)
 
     def show(self, summary: SpanSummary, status: SessionStatus) -> None:
         """Repaint from the spans part; the cursor stays on its span while new ones arrive above it."""
-        self.summary = summary
+        self.summary, self._status = summary, status
         self.query_one("#spans-counters", Static).update(counters_line(summary, status, self.colour))
-        self.query_one("#spans-models", Static).update(rollup_table(summary, self.colour))
+        models = self.query_one("#spans-models", Static)
+        models.update(rollup_table(summary, max(models.content_size.width, 20), self.colour))
         keys = tuple(f"{s.trace_id}:{s.span_id}:{i}" for i, s in enumerate(summary.recent))
-        if keys == self._keys:
-            return
         table = self.query_one("#spans-table", DataTable)
+        width = max(table.scrollable_content_region.width, 20)
+        if keys == self._keys and width == self._width and table.columns:
+            return
         selected = self._keys[table.cursor_row] if self._keys and 0 <= table.cursor_row < len(self._keys) else None
-        self._keys = keys
-        table.clear()
-        for key, s in zip(keys, summary.recent, strict=True):
-            table.add_row(*span_row(s, self.colour), key=key)
+        self._keys, self._width = keys, width
+        headers, rows = span_table(summary.recent, width, self.colour)
+        table.clear(columns=True)
+        table.add_columns(*headers)
+        for key, row in zip(keys, rows, strict=True):
+            table.add_row(*row, key=key)
         if selected is not None:
             base = selected.rsplit(":", 1)[0]
             for i, key in enumerate(keys):
