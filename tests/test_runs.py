@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import tundra_tui.capture.reader as reader
 from tundra_tui.capture import CaptureReader, CaptureWriter, header
-from tundra_tui.capture.bulk import bulk_runs
+from tundra_tui.capture.bulk import _key, bulk_runs, second_runs
 from tundra_tui.capture.runs import NS, Run, Runs, runs_of
 from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.sources import ReplayOnce
@@ -172,3 +172,27 @@ def test_engine_reads_runs_as_it_reads_datagrams(tmp_path: Path, llm: bool) -> N
         docs.append((doc, e.packets, e.bytes, e.lines, e.last_ts_ns, dict(e.parser.errors)))
     assert docs[0] == docs[1] == docs[2]
     assert docs[0][1] == len(packets) and docs[0][2] == sum(len(p) for _, p in packets)
+
+
+@pytest.mark.fuzz
+@given(st.lists(st.tuples(st.sampled_from([0, 1, NS // 3, NS]), st.one_of(
+    st.sampled_from([b"", b"", b"", b"a:1|c", b"_e{1,1}:t|x", b"_sc|s|0", b"a:1|c\n_e{1,1}:t|x"]),
+    st.sampled_from([b"", b"b:2|g"]), metric_line(), event_line(), check_line(), st.binary(max_size=8))),
+                min_size=3, max_size=40))
+def test_second_runs_agree_with_runs_of(recs: list[tuple[int, bytes]]) -> None:
+    """The bulk decoders' runs are the record loop's, empty datagrams among them (one used to shift every later
+    datagram's first byte, so an event joined a run, or a run was split for the next second's event)."""
+    ts, packets = T0, []
+    for step, data in recs:
+        ts += step
+        packets.append((ts, data))
+    assert second_runs([_key(t) for t, _ in packets], [d for _, d in packets]) == runs_of(packets)
+
+
+def test_empty_datagrams_leave_an_event_its_own_time() -> None:
+    """Two empty datagrams, then a second holding an event between two metrics: the event is a run of its own."""
+    stamps = [T0 + 1, T0 + 2, T0 + NS + 1, T0 + NS + 2, T0 + NS + 3]
+    payloads = [b"", b"", b"a:1|c", b"_e{1,1}:x|y", b"b:1|c"]
+    runs = second_runs(list(map(_key, stamps)), payloads)
+    assert runs == runs_of(list(zip(stamps, payloads, strict=True)))
+    assert [r.datagrams for r in runs] == [2, 1, 1, 1]

@@ -89,6 +89,8 @@ def second_runs(keys: list[int], payloads: list[bytes]) -> list[Run]:
     """Records in time order (`keys`: their timestamps' varint bytes as numbers) as one run per second, but for a
     datagram that starts with an event or a check among others: it keeps its own time, in a run of its own."""
     heads = b"".join(map(_FIRST, payloads))  # one byte a datagram: is there an event or a check at all?
+    if len(heads) != len(payloads):  # an empty datagram has no first byte: a space keeps the later ones in place
+        heads = b"".join(p[:1] or b" " for p in payloads)
     marked = b"_" in heads
     n = len(keys)
     runs: list[Run] = []
