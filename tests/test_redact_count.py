@@ -199,3 +199,13 @@ def test_datagrams_whose_every_line_is_redacted() -> None:
         e.feed([(T0 * 10**9 + i, b"\n".join([line] * (i + 2))) for i in range(7)])
         e.feed([(T0 * 10**9 + 10**9 + i, line + b"\n" * (i % 2)) for i in range(4)])  # a trailing newline or not
         assert e.redacted_datagrams == 11 and e.lines == 2 * 7 + 21 + 4, mode
+
+
+def test_stats_counts_a_redacted_context_a_filter_wanted() -> None:
+    """`stats` judges the raw context: one a filter (or a rollup) wanted is redacted for it before it is judged,
+    and was then taken for clean."""
+    e = Engine(Mode.STATS, redactor=Redactor())
+    e.feed([(T0 * 10**9, b"llm.request.complete:1|c|#model:gpt-4o,client_ip:10.1.2.3")])
+    e.set_filter(frozenset({"model:gpt-4o"}))
+    e.feed([(T0 * 10**9 + 1, b"llm.request.complete:1|c|#model:gpt-4o,client_ip:10.1.2.4")])
+    assert e.redacted_datagrams == 2

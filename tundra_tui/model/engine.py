@@ -218,7 +218,7 @@ class Engine:
         st = self.store.slot(rec.context)  # registered (and counted against the cap) either way
         redacted = ctx is not rec.context
         if self.context_stats and st is not None:  # `stats` shows every stored context: judged once, as it comes
-            redacted = self.redactor.context(ctx) is not ctx
+            redacted = self.redactor.context(rec.context) is not rec.context  # ctx may be redacted already
         return Slot(ctx, w, st if self.context_stats else None, plan, fplan, key, redacted)
 
     def _convert(self, slot: Slot, raw: list[bytes]) -> list[Any]:
