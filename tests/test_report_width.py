@@ -9,7 +9,7 @@ from rich.console import Console
 from tundra_tui.commands.report import print_dashboard, print_stats
 from tundra_tui.model import Engine, Pricer
 from tundra_tui.model.engine import Mode
-from tundra_tui.model.snapshot import SessionStatus, SourceStatus
+from tundra_tui.model.snapshot import SessionStatus, SourceStatus, Stats
 
 from .ui_fixtures import END_NS, SAMPLE_PACKETS
 
@@ -36,32 +36,49 @@ def test_once_text_at_80_columns_keeps_figures_whole() -> None:
     assert "(4 priced of 5)" in buf.getvalue() and "+" in buf.getvalue()
 
 
-def test_stats_at_80_columns_one_line_per_context() -> None:
+def _stats_rows(top: int) -> tuple[list[tuple[tuple[str, str], str, list[str]]], list[str], Stats]:
+    """`stats` at 80 columns, read back: (metric and type of its group, tag values, figures) per context row."""
     e = Engine(Mode.STATS)
     e.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
-    stats = e.stats("sample.dog", top=10)
+    stats = e.stats("sample.dog", top=top)
     con, buf = _console(80)
     print_stats(stats, SessionStatus(SourceStatus("replay")), con)
     lines = buf.getvalue().splitlines()
+    rows, group = [], ("", "")
+    for line in lines:
+        if not line.startswith("│"):
+            continue
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if not line.startswith("│  "):
+            group = (cells[0], cells[1])  # a metric, once, with its type
+        elif not cells[0].startswith("by "):  # not the line naming the keys
+            rows.append((group, cells[0], cells[2:]))
+    return rows, lines, stats
+
+
+def test_stats_at_80_columns_one_line_per_context() -> None:
+    rows, lines, stats = _stats_rows(10)
     assert all(len(line) <= 80 for line in lines)
-    rows = [line for line in lines if line.startswith("│")]
     assert len(rows) == len(stats.contexts) == 10
-    for c, line in zip(stats.contexts, rows, strict=True):
-        assert f" {c.samples:,} " in line
+    assert sorted(f[0] for _, _, f in rows) == sorted(f"{c.samples:,}" for c in stats.contexts)
 
 
-def test_stats_at_80_columns_tells_contexts_apart() -> None:
-    """Names and tags are cut apart: two different contexts never read the same (metric, tags, type)."""
-    e = Engine(Mode.STATS)
-    e.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
-    stats = e.stats("sample.dog", top=20)
-    con, buf = _console(80)
-    print_stats(stats, SessionStatus(SourceStatus("replay")), con)
-    rows = [tuple(c.strip() for c in line.split("│")[1:4]) for line in buf.getvalue().splitlines()
-            if line.startswith("│")]
-    assert len(rows) == len(stats.contexts) == 20
-    assert len(set(rows)) == len({(c.name, c.tags, c.type) for c in stats.contexts})
-    assert ("llm.agent.execut…", "c") in {(r[0], r[2]) for r in rows}  # a name that is another's prefix: cut plain
+def test_stats_at_80_columns_tells_every_context_apart() -> None:
+    """Each metric once, beneath it the tag values that set its contexts apart: at 80 columns, no two rows
+    of all 234 contexts read alike, and each row's values are its own tags'."""
+    rows, lines, stats = _stats_rows(1000)
+    contexts = stats.contexts
+    assert len(contexts) == 234 and len(rows) == len(contexts)
+    assert all(len(line) <= 80 for line in lines)
+    assert len({(g, t) for g, t, _ in rows}) == len(contexts)
+    assert ("llm.agent.execution", "c") in {g for g, _, _ in rows}  # the metric whole, no longer cut
+    by_group: dict[tuple[str, str], list] = {}
+    for c in contexts:
+        by_group.setdefault((c.name, c.type), []).append(c)
+    for (group, shown, figures), c in zip(rows, [c for cs in by_group.values() for c in cs], strict=True):
+        assert group == (c.name, c.type) and figures[0] == f"{c.samples:,}"
+        values = {t.partition(":")[2] or t for t in c.tags}
+        assert all(v in values or v == "-" for v in shown.rstrip("…").split()[:-1])
 
 
 def test_once_text_at_80_columns_names_the_columns_it_left_out() -> None:

@@ -12,7 +12,9 @@ from rich.text import Text
 from ..ui.columns import cut_names
 
 if TYPE_CHECKING:
-    from ..model.snapshot import Dashboard, SessionStatus, Stats
+    from collections.abc import Sequence
+
+    from ..model.snapshot import ContextRow, Dashboard, SessionStatus, Stats
     from ..model.spans import SpanSummary
 
 
@@ -107,12 +109,19 @@ def _fair(natural: list[int], room: int) -> list[int]:
 def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None) -> None:
     """A table of contexts sorted by samples, like `agent dogstatsd-stats`, then the error summary."""
     con = con or _console()
-    rows: list[list[Text | str]] = [[_t(r.name), _t(",".join(r.tags)), r.type, f"{r.samples:,}", _n(r.count),
-                                     _n(r.value)] for r in stats.contexts]
     con.print(Text(f"{stats.source}: {stats.packets:,} packets, {stats.lines:,} lines, "
                    f"{stats.contexts_total:,} contexts"))
     figures = [("type", 4), ("samples", 5), ("count", 2), ("value", 3)]  # priorities: samples kept longest
-    _print_table(con, _table(con, [("metric", 16), ("tags", 16)], figures, rows))
+    if con.width >= 120:
+        rows: list[list[Text | str]] = [[_t(r.name), _t(",".join(r.tags)), r.type, f"{r.samples:,}", _n(r.count),
+                                         _n(r.value)] for r in stats.contexts]
+        _print_table(con, _table(con, [("metric", 16), ("tags", 16)], figures, rows))
+    else:  # full tag sets do not fit: each metric once, beneath it the tags that set its contexts apart
+        widest = [max(len(h), *(len(f) for f in cells)) for h, cells in (
+            ("type", ["c"]), ("samples", [f"{c.samples:,}" for c in stats.contexts]),
+            ("count", [_n(c.count) for c in stats.contexts]), ("value", [_n(c.value) for c in stats.contexts]))]
+        grouped = _grouped(stats.contexts, con.width - 4 - sum(w + 3 for w in widest) - 2)
+        _print_table(con, _table(con, [("metric / its differing tags", 16)], figures, grouped))
     errs = stats.errors
     con.print(f"events {stats.events:,}   service checks {stats.service_checks:,}   "
               f"parse errors: metric {errs.metric:,}, event {errs.event:,}, "
@@ -144,6 +153,46 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
         con.print(f"{stats.redacted_datagrams:,} datagrams redacted (--no-redact shows them)")
     for bad in stats.bad_lines:
         con.print(Text.assemble(("  bad ", "red"), bad[:240]))
+
+
+def _grouped(contexts: Sequence[ContextRow], room: int) -> list[list[Text | str]]:
+    """Each metric (and type) once, in the order of its busiest context; under it the tag keys that tell its
+    contexts apart (fewer when their values pass `room` cells), then one row per context: those keys' values,
+    and its figures."""
+    groups: dict[tuple[str, str], list[ContextRow]] = {}
+    for c in contexts:
+        groups.setdefault((c.name, c.type), []).append(c)
+    rows: list[list[Text | str]] = []
+    for (name, kind), members in groups.items():
+        rows.append([_t(name), kind, "", "", ""])
+        keys, values = _apart_keys([c.tags for c in members], room)
+        if keys:
+            rows.append([Text("  by " + " ".join(keys)), "", "", "", ""])
+        rows += [[Text("  " + (" ".join(v) if keys else ",".join(c.tags) or "(no tags)")), "", f"{c.samples:,}",
+                   _n(c.count), _n(c.value)] for c, v in zip(members, values, strict=True)]
+    return rows
+
+
+def _apart_keys(tag_sets: list[tuple[str, ...]], room: int) -> tuple[list[str], list[list[str]]]:
+    """The tag keys whose values tell these tag sets apart (the longest left out, while others still do, until
+    the values fit in `room`), and each set's values (`-`: the key is absent; a bare tag is its own key).
+    None for a single set: nothing to tell apart."""
+    if len(tag_sets) < 2:
+        return [], [[] for _ in tag_sets]
+    parsed = [{} for _ in tag_sets]  # type: list[dict[str, str]]
+    for d, tags in zip(parsed, tag_sets, strict=True):
+        for t in sorted(set(tags)):
+            k, _, v = t.partition(":")
+            d[k] = f"{d[k]},{v or k}" if k in d else v or k
+    keys = sorted({k for d in parsed for k in d})
+    keys = [k for k in keys if len({d.get(k) for d in parsed}) > 1]  # the same on every row: says nothing
+    for k in sorted(keys, key=lambda k: -max(len(d.get(k, "")) for d in parsed)):  # the longest go first
+        if max(len(" ".join(d.get(x, "-") for x in keys)) for d in parsed) <= room:
+            break
+        rest = [x for x in keys if x != k]
+        if len({tuple(d.get(x, "-") for x in rest) for d in parsed}) == len({tuple(sorted(d.items())) for d in parsed}):
+            keys = rest
+    return keys, [[d.get(k, "-") for k in keys] for d in parsed]
 
 
 def print_dashboard(dash: Dashboard, con: Console | None = None) -> None:
