@@ -62,6 +62,7 @@ class Session:
         self.filter: frozenset[str] = frozenset()
         self.internal_errors = 0
         self.internal_error_report: Path | None = None
+        self.ingest_stopped = False  # the ingest thread ended on an internal error: nothing more is shown
         self.finished = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -145,6 +146,9 @@ class Session:
                             self.feed_locked(batch[i : i + step] if step < len(batch) else batch)
                 elif src.done:
                     break
+        except Exception as exc:  # our own bug outside a batch's feed (a decoder, a seek): ingest cannot go on
+            self.ingest_stopped = True
+            self.report_internal_error(exc, "ingest")
         finally:
             self.finished.set()
 
@@ -236,7 +240,8 @@ class Session:
             unparsed=self.unparsed,
             record_error=self.record_error,
             filter=tuple(sorted(self.filter)), redacted_datagrams=self.engine.redacted_datagrams,
-            internal_errors=self.internal_errors, internal_error_report=str(report) if report else None,
+            internal_errors=self.internal_errors, ingest_stopped=self.ingest_stopped,
+            internal_error_report=str(report) if report else None,
             agent=self.agent.state.summary() if self.agent is not None else None,
             traces=traces.get("traces"), traces_forward=traces.get("traces_forward"),
             traces_note=traces.get("traces_note"), spans_record_error=traces.get("spans_record_error"),

@@ -283,6 +283,17 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+def internal_error_exit(session: Session, cmd: str) -> int:
+    """1 with one line on stderr (and where the report is) if ingest met an internal error; else 0."""
+    if not session.internal_errors:
+        return 0
+    report = session.internal_error_report
+    what = "stopped" if session.ingest_stopped else "skipped a batch"
+    warn(f"tundra {cmd}: ingest {what} after an internal error; "
+         + (f"report saved to {report}" if report else "no report could be saved"))
+    return 1
+
+
 def print_once(session: Session, as_json: bool) -> int:
     """`--once`: end the input, print the dashboard of everything that arrived (JSON or text), stop.
 
@@ -301,7 +312,7 @@ def print_once(session: Session, as_json: bool) -> int:
     if error:
         warn(f"tundra: {error}")
         return 1
-    return 0
+    return internal_error_exit(session, "--once")
 
 
 def run_screen(session: Session, cfg: Config, args: argparse.Namespace,

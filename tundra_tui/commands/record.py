@@ -20,6 +20,7 @@ from .common import (
     add_traces,
     announce_tap,
     capture_redactor,
+    internal_error_exit,
     make_engine,
     make_tap,
     positive,
@@ -113,4 +114,4 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if error:
         warn(error)
         return 1
-    return 1 if status.source.receiver_down else 0
+    return 1 if status.source.receiver_down else internal_error_exit(session, "record")

@@ -19,6 +19,7 @@ from .common import (
     announce_tap,
     count,
     dump,
+    internal_error_exit,
     make_engine,
     make_tap,
     positive,
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         from .report import print_stats
 
         print_stats(stats, status)
-    return 0
+    return internal_error_exit(session, "stats")
 
 
 def live_stats(stats: Stats, status: SessionStatus) -> Stats:

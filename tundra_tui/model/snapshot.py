@@ -286,6 +286,7 @@ class SessionStatus(Part):
     filter: tuple[str, ...] = ()
     redacted_datagrams: int = 0
     internal_errors: int = 0
+    ingest_stopped: bool = False  # an internal error ended ingest: what is shown no longer changes
     internal_error_report: str | None = None
     agent: str | None = None
     traces: str | None = None  # where the trace port listens

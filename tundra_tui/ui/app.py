@@ -103,7 +103,8 @@ class TundraApp(ReplayKeys, App[int]):
         self.maximized: int | None = None
         self._wanted_theme = theme or self.config.theme or DEFAULT_THEME
         self._timer: Timer | None = None
-        self._told_record_error = self._told_internal = False
+        self._told_record_error = False
+        self._told_internal: object = False  # (told, ingest stopped) once told
         self._firings = FiringNews()
         self.set_keymap(self.config.keys)  # [keys]: binding id -> keys
         self.error_levels = error_levels(self.config.alerts)  # the panes' error-rate colours
@@ -243,10 +244,11 @@ class TundraApp(ReplayKeys, App[int]):
             self._told_record_error = True
             self.notify(st.record_error, severity="error", timeout=10, markup=False)
         self._firings.tell(self, frame.dashboard.alerts_log)
-        if st.internal_errors and not self._told_internal:
-            self._told_internal = True
-            self.notify(f"tundra skipped a batch after an internal error; report: {st.internal_error_report}",
-                        severity="error", timeout=15, markup=False)
+        if st.internal_errors and self._told_internal != (told := (True, st.ingest_stopped)):  # again if it stops
+            self._told_internal = told
+            what = "stopped: the figures no longer change" if st.ingest_stopped else "skipped a batch"
+            self.notify(f"tundra ingest {what} after an internal error; report: {st.internal_error_report}",
+                        severity="error", timeout=3600 if st.ingest_stopped else 15, markup=False)
 
     def _changed(self, name: str, value: object, note: str | None = None) -> None:
         self.post_message(SettingChanged(name, value))
