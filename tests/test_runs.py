@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import tundra_tui.capture.reader as reader
 from tundra_tui.capture import CaptureReader, CaptureWriter, header
-from tundra_tui.capture.bulk import _key, bulk_runs, second_runs
+from tundra_tui.capture.bulk import _LENGTHS, _SIZES, _key, bulk_runs, second_runs
 from tundra_tui.capture.runs import NS, Run, Runs, runs_of
 from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.sources import ReplayOnce
@@ -196,3 +196,13 @@ def test_empty_datagrams_leave_an_event_its_own_time() -> None:
     runs = second_runs(list(map(_key, stamps)), payloads)
     assert runs == runs_of(list(zip(stamps, payloads, strict=True)))
     assert [r.datagrams for r in runs] == [2, 1, 1, 1]
+
+
+def test_hostile_record_heads_leave_the_caches_bounded() -> None:
+    """Heads whose size and length fields differ (32,512 pairs in one chunk) are refused without being kept: the
+    caches hold at most one entry per size a 1- or 2-byte varint spells."""
+    stamp = b"\x80" * 8 + b"\x01"
+    heads = [bytes([0x10, 0x80 | a, b, 0x1A, 0x80 | c, 5]) for a in range(128) for b in range(1, 128) for c in (1, 2)]
+    chunk = b"".join(struct.pack("<I", 1 + 9 + len(h) + 1) + b"\x08" + stamp + h + b"z" for h in heads)
+    assert bulk_runs(chunk) == ([], 0)
+    assert len(_LENGTHS) <= 128 + 128 * 128 and len(_SIZES) <= 128 + 128 * 128

@@ -40,8 +40,10 @@ class _Lengths(dict[bytes, bytes | None]):
 
     def __missing__(self, fields: bytes) -> bytes | None:
         size = fields[1:3] if fields[1] & 0x80 else fields[1:2]
+        if fields[len(size) + 2 :] != size:
+            return None  # not kept: a hostile chunk's size/length pairs (2**28 of them) would fill the caches
         n = _SIZES[fields] = read_varint(size, 0)[0]
-        length = self[fields] = _U32.pack(1 + 9 + len(fields) + n) if fields[len(size) + 2 :] == size else None
+        length = self[fields] = _U32.pack(1 + 9 + len(fields) + n)
         return length
 
 
