@@ -67,3 +67,27 @@ def test_a_failing_source_stops_ingest_and_says_so(tmp_path: Path) -> None:
     assert clean.wait(30)
     clean.stop()
     assert not clean.status().ingest_stopped and clean.status().internal_errors == 0
+
+
+async def test_the_screen_says_ingest_stopped(tmp_path: Path) -> None:
+    """The monitor does not sit on stale figures: a notice says ingest stopped and where the report is."""
+    from .ui_fixtures import make_app, refreshed, toasts
+
+    def on_warning(msg: str) -> None:
+        raise RuntimeError("warning hook broke")
+
+    path = _capture(tmp_path / "x.dog", compress=False)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    session = Session(ReplayOnce(path, on_warning=on_warning), Engine(Mode.DASHBOARD))
+    session.start()
+    assert session.wait(30)
+    app = make_app(session)
+    try:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            await refreshed(app, pilot)
+            notes = " ".join(toasts(app))
+            assert "ingest stopped after an internal error" in notes and "the figures no longer change" in notes
+            assert str(session.internal_error_report) in notes.replace("\n", "")
+    finally:
+        session.stop()

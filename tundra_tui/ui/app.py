@@ -246,8 +246,9 @@ class TundraApp(ReplayKeys, App[int]):
         self._firings.tell(self, frame.dashboard.alerts_log)
         if st.internal_errors and self._told_internal != (told := (True, st.ingest_stopped)):  # again if it stops
             self._told_internal = told
-            what = "stopped: the figures no longer change" if st.ingest_stopped else "skipped a batch"
-            self.notify(f"tundra ingest {what} after an internal error; report: {st.internal_error_report}",
+            what = "stopped after an internal error: the figures no longer change" if st.ingest_stopped else (
+                "skipped a batch after an internal error")
+            self.notify(f"tundra ingest {what}; report: {st.internal_error_report}",
                         severity="error", timeout=3600 if st.ingest_stopped else 15, markup=False)
 
     def _changed(self, name: str, value: object, note: str | None = None) -> None:
