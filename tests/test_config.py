@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from tundra_tui.config import ConfigError, config_path, load_config
 
-from .conftest import run_cli
+from .conftest import ROOT, run_cli
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -62,9 +63,11 @@ model = "llm_model"
     ("window_s = [", "TOML"),
     ("rate_window_s = 0", "rate_window_s"),
     ("window_s = 30\nrate_window_s = 60", "rate_window_s"),
+    ('[redact]\nrules = [{name = "x\\\\9", pattern = "model"}]', "redact.rules[0].name"),
+    ('[redact]\nrules = [{name = "", pattern = "model"}]', "redact.rules[0].name"),
 ])
 def test_invalid_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
-    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(key)):
         load_config(write(tmp_path, text))
 
 
@@ -91,3 +94,14 @@ def test_group_readable_config_with_keys_warns(tmp_path: Path) -> None:
     p = write(tmp_path, '[datadog]\napi_key = "abc"\n')
     p.chmod(0o644)
     assert any("readable by others" in w for w in load_config(p).warnings)
+
+
+def test_a_rule_name_the_config_refuses_is_one_line_and_a_redactor_shows_any_name_as_text(tmp_path: Path) -> None:
+    from tundra_tui.model.redact import Redactor
+
+    p = write(tmp_path, '[redact]\nrules = [{name = "x\\\\9", pattern = "model"}]\n')
+    res = run_cli("stats", str(ROOT / "tundra_tui" / "data" / "sample.dog"), env={"TUNDRA_CONFIG": str(p)})
+    assert res.returncode == 2 and "redact.rules[0].name" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
+    # built directly (no config in between), a backslash in a name is still shown as written, not a group ref
+    assert Redactor([("x\\9", "model", "both")]).name("a.model.b") == "a.[redacted:x\\9].b"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 import time
@@ -275,9 +276,10 @@ def _datadog(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _redact(value: Any) -> dict[str, Any]:
-    import re
+_RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # shown as [redacted:NAME]
 
+
+def _redact(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError("config: 'redact' must be a table")
     for k in value:
@@ -297,6 +299,8 @@ def _redact(value: Any) -> dict[str, Any]:
             re.compile(rule["pattern"])
         except (re.error, TypeError) as exc:
             raise ConfigError(f"config: '{where}.pattern' is not a valid regex: {exc}") from None
+        if not _RULE_NAME.fullmatch(rule["name"]):
+            raise ConfigError(f"config: '{where}.name' must be 1-40 letters, digits, '_', '-' or '.' (it is shown)")
         if rule.get("where", "both") not in ("tags", "text", "both"):
             raise ConfigError(f"config: '{where}.where' must be tags, text or both")
     return dict(value)

@@ -130,6 +130,8 @@ class Redactor:
             self.rules.append(Rule(n, re.compile(p), re.compile(p.encode()), w, _CHECKS.get(n) if default else None,
                                    GATES.get(n, 0) if default and gated else 0))
         self._labels = [r.label for r in self.rules]
+        self._templates = [label.replace("\\", "\\\\") for label in self._labels]  # re.sub's form: a
+        # backslash in a rule's name is text, not a group reference
         self._stars = [_Star(r.check) for r in self.rules]
         self._gated = any(r.gate for r in self.rules)
         # a name or tag as shown, by its raw form: contexts share most tags, and `stats` shows (and counts the
@@ -152,11 +154,11 @@ class Redactor:
     # -- display: `[redacted:rule]` -------------------------------------------------------------
     def _sub(self, text: str, where: str) -> str:
         may = possible(text) if self._gated else ALL  # which rules can match; again only when a rule changed it
-        for rule, label in zip(self.rules, self._labels, strict=True):
+        for rule, label, template in zip(self.rules, self._labels, self._templates, strict=True):
             if rule.where not in (where, "both") or (rule.gate and not rule.gate & may):
                 continue
             if rule.check is None:
-                new = rule.pattern.sub(label, text)
+                new = rule.pattern.sub(template, text)
             elif (first := rule.pattern.search(text)) is not None:
                 new = _sub_from(rule.pattern, self._checked_sub(rule, label), text, first)
             else:
