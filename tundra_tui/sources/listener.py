@@ -92,6 +92,7 @@ class Listener:
         self._packet_drops = 0
         self._final: dict[str, int | None] | None = None  # counters read just before the socket closed
         self._stopping = False
+        self._killed = False  # close() killed the receiver past the stop's deadline: not an exit of its own
         self._discard = False  # past the stop's deadline: pipe bytes are thrown away (and counted by difference)
         self.left = 0  # datagrams still in the socket's queue at close (counted there, never read)
         self.appended = self.taken = 0  # pipe bytes put in `pending` (pipe thread) and taken from it (ingest)
@@ -173,15 +174,16 @@ class Listener:
         child = self._child
         assert child is not None
         returncode = child.proc.wait()
-        if self._stopping:
-            return False
-        counts = child.counts()  # final: it has exited
+        counts = child.counts()  # final: it has exited. Tallied even when a stop began as it died on its own
         self._tally = ({name: self._tally[0][name] + counts[name] for name in COUNTERS}, None)
         self._child = None
         child.close()
-        self.exit_reason = exit_reason(returncode)
+        if not self._killed and (returncode != 0 or not self._stopping):  # a stop's receiver exits 0
+            self.exit_reason = exit_reason(returncode)
         if self.mode != "passive":  # (a packet socket's packets are not all datagrams)
             self._unqueued += max(counts["received"] - counts["queued"] - counts["queue_dropped"], 0)
+        if self._stopping:  # no end mark: what its stream never delivered is stop_dropped, by difference
+            return False
         self.pending.append(counts["queued"])  # after its last bytes: ingest counts what never came
         self._wake.set()
         while not self._stopping:
@@ -343,6 +345,7 @@ class Listener:
         if self._proc is not None and not self._wait(deadline):
             self.discard()
             if not self._wait(time.monotonic() + 5):
+                self._killed = True
                 self._proc.kill()
                 self._proc.wait()
                 self._thread.join(timeout=5)

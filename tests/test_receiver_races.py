@@ -1,0 +1,51 @@
+"""The receiver's restart racing the rest: a death as the stop begins, a failed spawn, a stop during a restart,
+a pipe thread that outlives the stop. Real receiver processes and sockets; every wait is on an event."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tundra_tui.sources import Tap, listener, parse_url
+
+from .test_receiver_death import kill_receiver
+from .waits import wait_until
+
+
+def flood(port: int, n: int) -> None:
+    """n datagrams of 1400 bytes to the tap: more than its pipe and what the pipe thread may keep."""
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    payload = b"x:1|c|#" + b"t" * 1393
+    for _ in range(n):
+        sender.sendto(payload, ("127.0.0.1", port))
+    sender.close()
+
+
+def test_a_receiver_that_dies_as_the_stop_begins_is_tallied_and_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipe thread is held (ingest not reading) when the receiver is killed and the stop begins: the end of
+    its pipe is seen only while stopping; still its exit is said and every datagram is read or counted."""
+    monkeypatch.setattr(listener, "MAX_PENDING_BYTES", 64 << 10)
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    tap.start()
+    lst = tap.listeners[0]
+    sent, got = 3000, 0
+    try:
+        flood(lst.address.port, sent)
+        wait_until(lambda: lst.counter("received") + (tap.kernel_drops() or 0) == sent, "the socket emptied")
+        wait_until(lambda: lst.appended - lst.taken >= listener.MAX_PENDING_BYTES, "the pipe thread held")
+        kill_receiver(tap)
+        lst.begin_stop()  # before the pipe thread, held, can see the pipe end
+
+        def ended() -> bool:
+            nonlocal got
+            got += len(tap.read(0.05))
+            return not lst._thread.is_alive()
+
+        wait_until(ended, "the pipe thread to reach the end of the pipe")
+    finally:
+        tap.stop()
+    got += len(tap.read(0))
+    status = tap.status()
+    assert status.receiver_exit == "killed by SIGKILL" and status.receiver_restarts == 0
+    assert got > 0 and got + status.exit_dropped + status.stop_dropped + (status.kernel_drops or 0) == sent
