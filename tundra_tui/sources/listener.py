@@ -24,20 +24,19 @@ import errno
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from typing import Any
 
 from . import passive, procnet
 from .base import Packet, SourceError
+from .binding import no_privilege, remove_stale_socket
 from .child import ChildFailed, ReceiverChild, exit_reason, receiver_args
 from .kernel import count_queued, grow_rcvbuf, udp_drops
 from .receiver import COUNTERS, FRAME, RECV_BUFFER, SIZE, STOP_SIGNAL
 from .urls import Address
 
 AGENT_BUFFER = 8192  # dogstatsd_buffer_size: the Agent truncates larger datagrams
-MIRROR_PORT = 8127  # where the Agent's statsd_forward_port mirror is suggested to send
 RECEIVER_LOOP: str | None = None  # "plain": the portable loop even where recvmmsg exists (tests)
 RECEIVER_BACKLOG: int | None = None  # bytes the receiver may queue for us (None: its MAX_BACKLOG; tests set less)
 MAX_PENDING_BYTES = 64 << 20  # pipe bytes waiting for ingest; past this the pipe is left to fill
@@ -45,16 +44,6 @@ READ_BYTES = 1 << 20  # one pipe read, and about what one take() unpacks
 # a receiver that exits on its own is started again, this many times in any minute at most: a crash loop (or
 # the OOM killer picking it again and again) must not spin; past that it stays down and the status says so
 RESTARTS_PER_MINUTE = 3
-
-
-def no_privilege(addr: Address, holder: str) -> str:
-    """The one line for a held port that may not be watched: both ways out."""
-    exe = os.path.realpath(sys.executable)
-    return (f"cannot watch {addr} passively: {holder}, and a packet socket needs CAP_NET_RAW. "
-            f"Either run as root (sudo) or `setcap cap_net_raw+ep {exe}`; or let the Agent mirror its traffic "
-            f"(statsd_forward_host: 127.0.0.1 and statsd_forward_port: {MIRROR_PORT} in datadog.yaml, or "
-            f"DD_STATSD_FORWARD_HOST/DD_STATSD_FORWARD_PORT) and run with --listen udp://127.0.0.1:{MIRROR_PORT}")
-
 
 
 class Listener:
@@ -105,7 +94,7 @@ class Listener:
     def _bind(self, addr: Address, auto_passive: bool = False) -> socket.socket:
         if addr.scheme == "unix":
             if os.path.exists(addr.host):
-                _remove_stale_socket(addr.host)
+                remove_stale_socket(addr.host)
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             try:
                 sock.bind(addr.host)
@@ -379,22 +368,3 @@ class Listener:
         prefix of the stream, so they may still be taken; whatever is never unpacked is counted by
         difference (`stop_dropped`)."""
         self._discard = True
-
-
-def _remove_stale_socket(path: str) -> None:
-    """Remove a leftover socket file nobody listens on; refuse to touch anything else."""
-    import stat
-
-    if not stat.S_ISSOCK(os.stat(path).st_mode):
-        raise SourceError(f"cannot listen on unix://{path}: a non-socket file is there")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        probe.connect(path)
-    except OSError:
-        os.unlink(path)  # stale: nobody is bound to it
-        return
-    finally:
-        probe.close()
-    raise SourceError(f"cannot listen on unix://{path}: another process is listening there")
-
-
