@@ -3,11 +3,17 @@ a pipe thread that outlives the stop. Real receiver processes and sockets; every
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import resource
 import socket
+from collections.abc import Iterator
 
 import pytest
 
 from tundra_tui.sources import Tap, listener, parse_url
+from tundra_tui.sources.child import ReceiverChild
 
 from .test_receiver_death import kill_receiver
 from .waits import wait_until
@@ -49,3 +55,47 @@ def test_a_receiver_that_dies_as_the_stop_begins_is_tallied_and_says_how(monkeyp
     status = tap.status()
     assert status.receiver_exit == "killed by SIGKILL" and status.receiver_restarts == 0
     assert got > 0 and got + status.exit_dropped + status.stop_dropped + (status.kernel_drops or 0) == sent
+
+
+def open_fds() -> set[str]:
+    """This process's open fds (less the one listing them)."""
+    return set(os.listdir("/proc/self/fd"))
+
+
+@contextlib.contextmanager
+def fd_limit(spare: int) -> Iterator[None]:
+    """RLIMIT_NOFILE lowered to `spare` fds past those open now (the real EMFILE of a starved machine)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(int(fd) for fd in open_fds()) + 1 + spare, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.parametrize("spare", [2, 3, 4, 5])
+def test_a_receiver_that_cannot_be_started_leaves_no_fd_open(spare: int) -> None:
+    """Out of fds at each step of a start (its pipe, counters, mmap, the spawn): EMFILE, and nothing kept."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        before = open_fds()
+        with fd_limit(spare), pytest.raises(OSError) as exc:
+            ReceiverChild(sock.fileno(), [], "udp://127.0.0.1:0")
+        assert exc.value.errno == errno.EMFILE and open_fds() == before
+    finally:
+        sock.close()
+
+
+def test_a_failed_restart_counts_against_the_limit_and_does_not_end_the_listener_early() -> None:
+    """A receiver killed while fds run out: each start that fails is one of the minute's tries, not the end."""
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    tap.start()
+    lst = tap.listeners[0]
+    try:
+        with fd_limit(0):  # the dead receiver's 3 fds come back: still too few for a new one's
+            kill_receiver(tap)
+            wait_until(lambda: lst.down, "the listener to give up")
+        assert len(lst._restarted_at) == listener.RESTARTS_PER_MINUTE and lst.restarts == 0
+        assert tap.status().receiver_exit == "killed by SIGKILL"
+    finally:
+        tap.stop()

@@ -36,13 +36,27 @@ class ReceiverChild:
 
     def __init__(self, sock_fd: int, args: list[str], what: str) -> None:
         r, w = os.pipe()
-        self._counters_fd = _shared_fd()
-        os.ftruncate(self._counters_fd, COUNTERS_SIZE)
-        self.counters: memoryview | None = memoryview(mmap.mmap(self._counters_fd, COUNTERS_SIZE)).cast("Q")
-        argv = [sys.executable, receiver.__file__, f"sock={sock_fd}", f"pipe={w}", f"counters={self._counters_fd}",
-                *args]
-        self.proc: Any = subprocess.Popen(argv, pass_fds=(sock_fd, w, self._counters_fd), stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+        self._counters_fd, shared = -1, None
+        self.counters: memoryview | None = None
+        try:  # out of fds, processes or memory (what also kills receivers): nothing of this attempt is kept
+            self._counters_fd = _shared_fd()
+            os.ftruncate(self._counters_fd, COUNTERS_SIZE)
+            shared = mmap.mmap(self._counters_fd, COUNTERS_SIZE)
+            self.counters = memoryview(shared).cast("Q")
+            argv = [sys.executable, receiver.__file__, f"sock={sock_fd}", f"pipe={w}",
+                    f"counters={self._counters_fd}", *args]
+            self.proc: Any = subprocess.Popen(argv, pass_fds=(sock_fd, w, self._counters_fd),
+                                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL, close_fds=True)
+        except BaseException:
+            for fd in (r, w, self._counters_fd):
+                if fd >= 0:
+                    os.close(fd)
+            if self.counters is not None:
+                self.counters.release()  # nobody else has seen it: the mmap (and the fd it holds) closes now
+            if shared is not None:
+                shared.close()
+            raise
         os.close(w)
         # unbuffered: a buffered read of the 4-byte "ready" could swallow the first batch behind it
         self.pipe = os.fdopen(r, "rb", buffering=0)

@@ -186,8 +186,8 @@ class Listener:
             except ChildFailed as exc:  # it died starting: another try, within the same limit
                 self.exit_reason = exit_reason(exc.returncode)
                 continue
-            except OSError:
-                break
+            except OSError:  # no fds, processes or memory to start it now: the same (the condition may pass)
+                continue
             self.restarts += 1
             return True
         self.down = not self._stopping
