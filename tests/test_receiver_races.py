@@ -8,14 +8,15 @@ import errno
 import os
 import resource
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from tundra_tui.sources import Tap, listener, parse_url
+from tundra_tui.sources import Tap, child, listener, parse_url
 from tundra_tui.sources.child import ReceiverChild
 
-from .test_receiver_death import kill_receiver
+from .test_receiver_death import kill_receiver, receiver_pid
 from .waits import wait_until
 
 
@@ -99,3 +100,58 @@ def test_a_failed_restart_counts_against_the_limit_and_does_not_end_the_listener
         assert tap.status().receiver_exit == "killed by SIGKILL"
     finally:
         tap.stop()
+
+
+@pytest.fixture
+def receivers_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Call it, and every receiver started from then on stops itself (SIGSTOP) before it can say "ready": a start
+    that hangs, as under a swap storm. The receivers are real; only their Python's site hook differs."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, signal, sys\n"
+        "if sys.argv and sys.argv[0].endswith('receiver.py'):\n"
+        "    os.kill(os.getpid(), signal.SIGSTOP)\n")
+    return lambda: monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+
+
+def no_receiver_left() -> bool:
+    return receiver_pid(os.getpid()) is None
+
+
+def test_a_restart_that_hangs_before_ready_is_killed_and_counted(receivers_hang: Callable[[], None],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    tap.start()
+    lst = tap.listeners[0]
+    try:
+        receivers_hang()
+        monkeypatch.setattr(child, "READY_TIMEOUT_S", 0.0)  # (the hang is for good: no need to wait it out)
+        kill_receiver(tap)
+        wait_until(lambda: lst.down, "the listener to give up")
+        assert len(lst._restarted_at) == listener.RESTARTS_PER_MINUTE and lst.restarts == 0
+        assert tap.status().receiver_exit == "killed by SIGKILL" and no_receiver_left()
+    finally:
+        tap.stop()
+
+
+def test_a_stop_during_a_restart_that_hangs_leaves_no_receiver_and_frees_the_port(
+        receivers_hang: Callable[[], None], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stop gives up on the receiver being started (it never says "ready"): that one is killed, not only the
+    one that died; none is left holding the socket, so the port can be bound again."""
+    monkeypatch.setattr(listener, "KILL_GRACE_S", 0.0)
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    tap.stop_grace = 0.0
+    tap.start()
+    lst = tap.listeners[0]
+    port = lst.address.port
+    try:
+        receivers_hang()
+        dead = kill_receiver(tap)
+        hung = wait_until(lambda: receiver_pid(os.getpid(), dead), "the restart to be spawned")
+        wait_until(lambda: Path(f"/proc/{hung}/stat").read_text().split(") ")[1][0] == "T", "the restart to hang")
+    finally:
+        tap.stop()
+    wait_until(lambda: not lst._thread.is_alive(), "the pipe thread to end")
+    assert no_receiver_left() and not lst.down and lst.restarts == 0
+    again = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    again.bind(("127.0.0.1", port))  # free: no receiver kept the socket
+    again.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -21,6 +22,10 @@ from . import receiver
 from .base import SourceError
 from .receiver import COUNTERS, COUNTERS_SIZE, SIZE
 from .urls import Address
+
+# a receiver says "ready" well within a second, even on a loaded machine; one that hangs at start (stopped,
+# swapped out, stuck in the kernel) is killed past this and counts as a start that failed
+READY_TIMEOUT_S = 10.0
 
 
 class ChildFailed(SourceError):
@@ -32,7 +37,7 @@ class ChildFailed(SourceError):
 
 
 class ReceiverChild:
-    """A started receiver process that said "ready": from then on every datagram it takes is shipped or counted."""
+    """A started receiver process; once it said "ready" (wait_ready) every datagram it takes is shipped or counted."""
 
     def __init__(self, sock_fd: int, args: list[str], what: str) -> None:
         r, w = os.pipe()
@@ -60,11 +65,19 @@ class ReceiverChild:
         os.close(w)
         # unbuffered: a buffered read of the 4-byte "ready" could swallow the first batch behind it
         self.pipe = os.fdopen(r, "rb", buffering=0)
-        if self.pipe.read(4) != SIZE.pack(0):  # the receiver's "ready": from now on nothing is lost
+        self._what = what
+
+    def wait_ready(self) -> None:
+        """Wait for its "ready" (from then on nothing is lost), READY_TIMEOUT_S at most; past that, or if it
+        exits first, it is killed and closed: ChildFailed."""
+        poller = select.poll()
+        poller.register(self.pipe.fileno(), select.POLLIN)
+        said = self.pipe.read(4) if poller.poll(READY_TIMEOUT_S * 1000) else b""
+        if said != SIZE.pack(0):
             self.proc.kill()
             returncode = self.proc.wait()
             self.close()
-            raise ChildFailed(f"cannot listen on {what}: the receiver process did not start", returncode)
+            raise ChildFailed(f"cannot listen on {self._what}: the receiver process did not start", returncode)
 
     def counts(self) -> dict[str, int]:
         """Its counters as they stand (final once it has exited)."""

@@ -44,6 +44,7 @@ READ_BYTES = 1 << 20  # one pipe read, and about what one take() unpacks
 # a receiver that exits on its own is started again, this many times in any minute at most: a crash loop (or
 # the OOM killer picking it again and again) must not spin; past that it stays down and the status says so
 RESTARTS_PER_MINUTE = 3
+KILL_GRACE_S = 5.0  # past the stop's deadline, how long a receiver may take to exit before it is killed
 
 
 class Listener:
@@ -150,7 +151,11 @@ class Listener:
         port = self.address.port if self.mode == "passive" else None
         args = receiver_args(port, self.forward, RECEIVER_LOOP, RECEIVER_BACKLOG)
         child = ReceiverChild(self._sock.fileno(), args, str(self.address))
-        self._child, self._proc = child, child.proc
+        self._proc = child.proc  # before "ready": a stop that gives up on the receiver kills this one too
+        if self._killed:  # it gave up as this one started (it set _killed, then killed the _proc it saw)
+            child.proc.kill()
+        child.wait_ready()
+        self._child = child
         self._tally = (self._tally[0], child)
         if self._stopping:  # a stop began while it started: it must hear it (it listens for it only now)
             with contextlib.suppress(OSError):
@@ -184,7 +189,8 @@ class Listener:
             try:
                 self._spawn()
             except ChildFailed as exc:  # it died starting: another try, within the same limit
-                self.exit_reason = exit_reason(exc.returncode)
+                if not self._stopping:  # (a stop may have killed it)
+                    self.exit_reason = exit_reason(exc.returncode)
                 continue
             except OSError:  # no fds, processes or memory to start it now: the same (the condition may pass)
                 continue
@@ -333,7 +339,7 @@ class Listener:
         deadline = time.monotonic() if deadline is None else deadline
         if self._proc is not None and not self._wait(deadline):
             self.discard()
-            if not self._wait(time.monotonic() + 5):
+            if not self._wait(time.monotonic() + KILL_GRACE_S):
                 self._killed = True
                 self._proc.kill()
                 self._proc.wait()
