@@ -155,3 +155,36 @@ def test_a_stop_during_a_restart_that_hangs_leaves_no_receiver_and_frees_the_por
     again = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     again.bind(("127.0.0.1", port))  # free: no receiver kept the socket
     again.close()
+
+
+def test_a_pipe_thread_that_outlives_the_stop_keeps_its_fd_until_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Something else holds the receiver's pipe open (here the test, through /proc), so its reader sees no end
+    when the receiver dies and outlives the stop: its fd stays its own (closed under it, the number could be
+    reused and another file read as the receiver's) until it reads the end and closes it itself."""
+    monkeypatch.setattr(listener, "KILL_GRACE_S", 0.0)
+    tap = Tap([parse_url("udp://127.0.0.1:0")])
+    tap.stop_grace = 0.0
+    tap.start()
+    lst = tap.listeners[0]
+    assert lst._child is not None
+    fd = lst._child.pipe.fileno()
+    pipe = os.fstat(fd).st_ino
+    pid = lst._proc.pid
+    w = next(a for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a.startswith(b"pipe="))
+    hold = os.open(f"/proc/{pid}/fd/{int(w[5:])}", os.O_WRONLY)  # the receiver's write end, opened again
+    try:
+        kill_receiver(tap)
+        tap.stop()
+        assert lst._thread.is_alive() and same_pipe(fd, pipe)  # still the reader's, still its pipe
+    finally:
+        os.close(hold)
+    wait_until(lambda: not lst._thread.is_alive(), "the reader to see the end of its pipe")
+    assert not same_pipe(fd, pipe) and no_receiver_left()
+
+
+def same_pipe(fd: int, inode: int) -> bool:
+    """fd is open on the pipe `inode` (not closed, nor reused for another file)."""
+    try:
+        return os.fstat(fd).st_ino == inode
+    except OSError:
+        return False

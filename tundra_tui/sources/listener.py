@@ -343,10 +343,10 @@ class Listener:
                 self._killed = True
                 self._proc.kill()
                 self._proc.wait()
-                self._thread.join(timeout=5)
+                self._thread.join(timeout=KILL_GRACE_S)
         final: dict[str, int | None] = {name: self.counter(name) for name in COUNTERS}
-        if self._child is not None:
-            self._child.close()
+        if self._child is not None and not self._thread.is_alive():  # a reader still in os.read closes its own
+            self._child.close()  # (closed under it, the fd number could be reused and another file read)
         self.left = count_queued(self._sock)
         final["kernel_drops"] = self.kernel_drops()  # before the socket goes: its /proc row goes with it
         self._final = final
