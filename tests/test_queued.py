@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -129,3 +131,38 @@ def test_a_failing_transform_keeps_what_was_written_before_it(tmp_path: Path) ->
     assert rec.error == f"recording to {path} stopped: mask failed"
     assert (rec.records, rec.dropped) == (2, 2)
     assert [r.payload for r in CaptureReader(path)] == [b"a:1|c", b"b:1|c"]
+
+
+def test_a_flush_that_fails_then_a_close_that_succeeds_records_what_the_file_holds(tmp_path: Path) -> None:
+    """The file may grow no further (RLIMIT_FSIZE: EFBIG, as a full disk) when a write's flush goes out; by the
+    close there is room again. The close puts that record in the file: it counts as recorded, not dropped."""
+    path, put = tmp_path / "f.dog", 2
+    at_second, locked, too_big = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_the_second(data: bytes) -> bytes:  # runs on the writer thread, after it took the item
+        if data == b"b:1|c":
+            at_second.set()
+            locked.wait()
+        return data
+
+    rec = Recorder(path, compress=False, transform=hold_the_second)
+    rec._writer._flush_s = 0.0  # every write flushes: the failure is the write's, after it took the record
+    old = signal.signal(signal.SIGXFSZ, lambda *_: too_big.set())  # the kernel's word: a write went past it
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    try:
+        rec.put_many([(1, b"a:1|c")])
+        wait_until(lambda: path.exists() and rec.written == 1, "the first record flushed")
+        resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size + 4, hard))  # the second's flush fails
+        rec.put_many([(2, b"b:1|c")])
+        at_second.wait()
+        with rec._lock:  # the writer fails, then waits here to count it: the file may grow again before its close
+            locked.set()
+            wait_until(too_big.is_set, "the second record's flush to fail")
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        rec.close(join_s=5)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+    assert rec.error == f"recording to {path} stopped: File too large"
+    in_file = [r.payload for r in CaptureReader(path)]
+    assert in_file == [b"a:1|c", b"b:1|c"] and (rec.records, rec.dropped) == (len(in_file), put - len(in_file))

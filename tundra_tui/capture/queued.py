@@ -136,11 +136,12 @@ class QueuedWriter(Generic[T]):
             self._unwrite()  # after the close: it may still have flushed them (a transform failed, not the disk)
 
     def _unwrite(self) -> None:
-        """After a failure: items the file writer took but never flushed whole are lost with it; they move from
-        `written` to `dropped` (so `written` says what the file holds)."""
+        """After a failure, `written` is made to say what the file holds: items the file writer took but never
+        flushed whole are lost with it (from `written` to `dropped`); the item whose write failed after the
+        file took it (its flush failed, then the close got it out) is in it after all (back from `dropped`)."""
         durable = self._durable()
         with self._lock:
-            if durable is not None and not self._gave_up and self.written > durable:
+            if durable is not None and not self._gave_up and self.written != durable:
                 self.dropped += self.written - durable
                 self.written = durable
 
