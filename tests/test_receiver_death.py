@@ -64,7 +64,8 @@ def test_a_killed_receiver_is_restarted_and_the_agent_gets_what_came_meanwhile()
         dead = kill_receiver(tap)
         meanwhile = send(port, "meanwhile", 100)  # into the socket's queue: the kernel keeps them for the next one
         assert recv_all(agent, 100) == meanwhile  # forwarded by the new receiver, in order
-        st = session.status().source
+        # the restart is counted once the new receiver said "ready": it may forward a little before that
+        st = wait_until(lambda: (s := session.status().source).receiver_restarts and s, "the restart counted")
         assert tap.listeners[0]._proc.pid != dead
         assert (st.receiver_restarts, st.receiver_exit, st.receiver_down) == (1, "killed by SIGKILL", 0)
         wait_until(lambda: session.status().source.forward_sent == 200, "both receivers' forwards counted")
