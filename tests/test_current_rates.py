@@ -78,26 +78,15 @@ def changing_rates(path: Path) -> list[tuple[int, bytes]]:
 def test_rates_stay_true_across_seeks(tmp_path: Path) -> None:
     """After every seek (forward, back, to a checkpoint, to the start, to the end) each rate on screen is the
     rate of the capture's last `rate_window_s` before the head: never a burst of the datagrams re-fed."""
-    import threading
-
     from tundra_tui.model import Engine
     from tundra_tui.model.engine import Mode
-    from tundra_tui.session import Session
-    from tundra_tui.sources import Replay
+
+    from .paused_replay import checkpoints_built, paused_at_end
 
     cap = tmp_path / "steps.dog"
     packets = changing_rates(cap)
-    session = Session(Replay(cap, speed=1.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD))
-    session.start()
-    try:
-        rp, ctl = session.replay, session.replay_control
-        assert rp is not None and ctl is not None
-        rp.set_paused(True)
-        ctl.jump("end")
-        assert ctl.settle(30) and rp.indexed
-        for t in threading.enumerate():
-            if t.name == "tundra-prescan":
-                t.join()  # every checkpoint built: seeks restore them
+    with paused_at_end(cap, tmp_path, Engine(Mode.DASHBOARD)) as (session, _rp, ctl):
+        checkpoints_built()
         rw = session.engine.rate_window
         for offset_s in (100, 15, 61, 30, 89, 0, 3, 119, 45, 45):
             ctl.seek((T0 + offset_s) * 10**9 + 999_999_999)  # the end of that second: all of it played
@@ -113,5 +102,3 @@ def test_rates_stay_true_across_seeks(tmp_path: Path) -> None:
             (row,) = frame.grouping.rows
             assert row.req_rate == pytest.approx(dash.totals.requests_per_s)
             assert dash.totals.requests_per_s <= max(SEGMENTS)  # sane: never above the capture's busiest second
-    finally:
-        session.stop()

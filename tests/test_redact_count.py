@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -21,8 +20,9 @@ from tundra_tui.model import Engine
 from tundra_tui.model.engine import Mode
 from tundra_tui.model.redact import Redactor
 from tundra_tui.session import Session
-from tundra_tui.sources import Replay, Tap, parse_url
+from tundra_tui.sources import Tap, parse_url
 
+from .paused_replay import checkpoints_built, paused_at_end
 from .waits import wait_until
 
 T0 = 1_700_000_000
@@ -141,25 +141,14 @@ def test_a_seek_neither_loses_nor_double_counts(tmp_path: Path) -> None:
     for ts, p in packets:
         w.write(p, ts)
     w.close()
-    session = Session(Replay(cap, speed=1.0, spill_dir=tmp_path), Engine(Mode.DASHBOARD, redactor=Redactor()))
-    session.start()
-    try:
-        rp, ctl = session.replay, session.replay_control
-        assert rp is not None and ctl is not None
-        rp.set_paused(True)
-        ctl.jump("end")
-        assert ctl.settle(30) and rp.indexed
+    with paused_at_end(cap, tmp_path, Engine(Mode.DASHBOARD, redactor=Redactor())) as (session, _rp, ctl):
         assert session.status().redacted_datagrams == holding_secrets(got)  # played to the end
-        for t in threading.enumerate():
-            if t.name == "tundra-prescan":
-                t.join()  # every checkpoint built: seeks restore them
+        checkpoints_built()
         for offset_s in (70, 15, 61, 30, 89, 0, 45, 45, 99, 31):
             target = (T0 + offset_s) * 10**9 + 500_000_000
             ctl.seek(target)
             assert ctl.settle(10)
             assert session.status().redacted_datagrams == holding_secrets([p for ts, p in packets if ts <= target])
-    finally:
-        session.stop()
 
 
 @settings(max_examples=60, deadline=None)

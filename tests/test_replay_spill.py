@@ -24,6 +24,7 @@ from tundra_tui.model.engine import Mode
 from tundra_tui.session import Session
 from tundra_tui.sources import Replay
 
+from .paused_replay import checkpoints_built
 from .waits import wait_until
 
 PACKETS = [(m.timestamp, m.payload) for m in read_capture(SAMPLE)]
@@ -105,9 +106,7 @@ def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
         assert rp.get(0, rp.count) == packets  # play order is file order
         start = rp.start_ns
         if checkpoints:  # every checkpoint built first: seeks restore them from the spill
-            for t in threading.enumerate():
-                if t.name == "tundra-prescan":
-                    t.join()
+            checkpoints_built()
             assert len(ctl._checkpoints) == 1 and ctl.checkpoint_bytes() > 0  # the sample lasts 60 s: one
         want = straight_play(packets, start)
         for offset_s in OFFSETS_S:
