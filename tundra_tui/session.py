@@ -127,7 +127,7 @@ class Session:
                     rec = self.recorder
                     if rec is not None:
                         rec.put_many(batch)
-                    if self._closing and rec is not None:  # quitting while recording: the file gets everything
+                    if self._closing and rec is not None and rec.active:  # quitting while recording: all to the file
                         self.unparsed += len(batch)
                         continue
                     if rec is not None and rec.active and src.backlog() > BEHIND_BYTES:

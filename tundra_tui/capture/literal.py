@@ -20,6 +20,7 @@ from operator import getitem, itemgetter, le
 from typing import Literal, cast
 
 from .bulk import second_runs
+from .proto import varint
 from .runs import Run
 
 SEP = b"\x00\x00\x08"
@@ -33,20 +34,11 @@ _MAX_PAYLOAD = 1 << 14  # a 2-byte varint's limit; what _STARTS and _FIELDS are 
 _LITTLE: Literal["little"] = "little"
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 class _Fields(dict[int, bytes]):
     """Payload length -> the size and length fields of a record whose payload is all it holds."""
 
     def __missing__(self, n: int) -> bytes:
-        size = _varint(n)
+        size = varint(n)
         fields = self[n] = b"\x10" + size + b"\x1a" + size
         return fields
 

@@ -18,7 +18,8 @@ class DogMsg(NamedTuple):
     ancillary: bytes = b""
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
+    """A protobuf varint (negatives as 10-byte two's complement)."""
     if value < 0:
         value += 1 << 64  # int32/int64 negatives are 10-byte two's complement varints
     out = bytearray()
@@ -33,15 +34,15 @@ def encode(msg: DogMsg) -> bytes:
     """Encode one UnixDogstatsdMsg."""
     parts = []
     if msg.timestamp:
-        parts.append(b"\x08" + _varint(msg.timestamp))
+        parts.append(b"\x08" + varint(msg.timestamp))
     if msg.payload:
-        parts.append(b"\x10" + _varint(len(msg.payload)))
-        parts.append(b"\x1a" + _varint(len(msg.payload)) + msg.payload)
+        parts.append(b"\x10" + varint(len(msg.payload)))
+        parts.append(b"\x1a" + varint(len(msg.payload)) + msg.payload)
     if msg.pid:
-        parts.append(b"\x20" + _varint(msg.pid))
+        parts.append(b"\x20" + varint(msg.pid))
     if msg.ancillary:
-        parts.append(b"\x28" + _varint(len(msg.ancillary)))
-        parts.append(b"\x32" + _varint(len(msg.ancillary)) + msg.ancillary)
+        parts.append(b"\x28" + varint(len(msg.ancillary)))
+        parts.append(b"\x32" + varint(len(msg.ancillary)) + msg.ancillary)
     return b"".join(parts)
 
 

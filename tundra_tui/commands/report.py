@@ -118,7 +118,7 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
         _print_table(con, _table(con, [("metric", 16), ("tags", 16)], figures, rows))
     else:  # full tag sets do not fit: each metric once, beneath it the tags that set its contexts apart
         widest = [max(len(h), *(len(f) for f in cells)) for h, cells in (
-            ("type", ["c"]), ("samples", [f"{c.samples:,}" for c in stats.contexts]),
+            ("type", [c.type for c in stats.contexts]), ("samples", [f"{c.samples:,}" for c in stats.contexts]),
             ("count", [_n(c.count) for c in stats.contexts]), ("value", [_n(c.value) for c in stats.contexts]))]
         grouped = _grouped(stats.contexts, con.width - 4 - sum(w + 3 for w in widest) - 2)
         _print_table(con, _table(con, [("metric / its differing tags", 16)], figures, grouped))
