@@ -136,6 +136,9 @@ class AgentRow(Part):
     p95_ms: float | None
 
 
+GROUP_TAGS = {"agent": "agent_name"}  # a grouping whose tag has another name (the others are their own tag)
+
+
 @dataclass(frozen=True, slots=True)
 class EventRow(Part):
     """A DogStatsD event (or a profile switch), redacted."""
@@ -145,6 +148,11 @@ class EventRow(Part):
     text: str
     alert_type: str
     tags: tuple[str, ...]
+
+    def tag_value(self, group: str) -> str:
+        """Its tag's value for a grouping (model, provider, agent, profile), or "" when it has none."""
+        prefix = f"{GROUP_TAGS.get(group, group)}:"
+        return next((t[len(prefix):] for t in self.tags if t.startswith(prefix)), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +189,11 @@ class Dashboard(Part):
     alerts: tuple[AlertRow, ...] = ()
     alerts_log: tuple[AlertLogRow, ...] = ()
     budget: BudgetPart | None = None
+
+    @property
+    def replay(self) -> bool:
+        """Whether it describes a replay (its times are capture time)."""
+        return self.source.startswith("replay:")
 
 
 # -- `stats --json` ----------------------------------------------------------------------------

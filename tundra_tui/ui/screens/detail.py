@@ -15,20 +15,19 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 
 from ...model.detail import TOTAL, DetailPart
-from ...model.snapshot import EventRow, Frame, GroupRow
+from ...model.snapshot import GROUP_TAGS, EventRow, Frame, GroupRow
 from ..chart import SPANS, ChartSpec, detail_charts, stack, zoomed
 from ..columns import footer
 from ..fmt import clock, covers, fit, ms, num, pct, rich_colour, span, usd
 from ..widgets.lines import LinesView
 
-TAG_OF = {"model": "model", "provider": "provider", "agent": "agent_name", "profile": "profile"}
 MAX_EVENTS = 10
 CHART_H = (8, 14)  # lines per chart: at least, at most
 
 
 def events_of(group: str, key: str, events: tuple[EventRow, ...]) -> list[EventRow]:
     """The newest events tagged with this key (`model:gpt-4o`...), newest first."""
-    tag = f"{TAG_OF.get(group, group)}:{key}"
+    tag = f"{GROUP_TAGS.get(group, group)}:{key}"
     return [e for e in reversed(events) if tag in e.tags][:MAX_EVENTS]
 
 
@@ -155,7 +154,7 @@ class DetailScreen(Screen[None]):
         out.append(f"{ms(r.p50)} / {ms(r.p95)} / {ms(r.p99)}")
         if self._frame is not None:  # what each figure covers, in words
             d = self._frame.dashboard
-            spans = [(f"counts, cost, p50-p99: {covers(d.totals.since, d.as_of, d.source.startswith('replay:'))}", 2),
+            spans = [(f"counts, cost, p50-p99: {covers(d.totals.since, d.as_of, d.replay)}", 2),
                      (f"req/s, tok/s, $/min: last {span(d.rate_window_s)} avg", 3)]
             out.append("\n" + footer(spans, width), style=rich_colour(self.app.theme_variables.get("stale", "")))
         return out

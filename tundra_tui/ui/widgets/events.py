@@ -7,17 +7,10 @@ from rich.text import Text
 
 from ...model.snapshot import EventRow, Frame
 from ..fmt import clock, fit
-from ..screens.detail import TAG_OF
 from .pane import Pane
 
 _ICON = {"error": ("✖", "alarm"), "warning": ("▲", "warn"), "success": ("✔", "ok"), "info": ("·", "stale")}
 EventsPart = tuple[tuple[EventRow, ...], str]  # the events, and the grouping Enter follows
-
-
-def tagged(e: EventRow, group: str) -> str:
-    """The value of the event's tag for this grouping (`model:gpt-4o` -> gpt-4o), or "" when it has none."""
-    prefix = f"{TAG_OF.get(group, group)}:"
-    return next((t[len(prefix):] for t in e.tags if t.startswith(prefix)), "")
 
 
 class EventsPane(Pane[EventsPart]):
@@ -34,7 +27,7 @@ class EventsPane(Pane[EventsPart]):
         out = Text()
         if not self.has_focus:
             self.selected = len(events) - 1  # unfocused, the view follows the newest event
-        shown = self.rows_in_view(events, self.inner_height, lambda e: (group, tagged(e, group)), follow=False)
+        shown = self.rows_in_view(events, self.inner_height, lambda e: (group, e.tag_value(group)), follow=False)
         if not shown:
             out.append("no events yet", style=self.c("stale"))
         for e in shown:

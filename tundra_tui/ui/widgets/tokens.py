@@ -51,7 +51,7 @@ class TokensPane(GroupedPane):
         w = self.inner_width
         out = render(g.group, names, columns, w, styles=styles, row_styles=[""] * len(rows) + ["bold"])
         shown = {c.header for c in fit(columns, w)[0]}
-        notes = [(covers(t.since, dash.as_of, dash.source.startswith("replay:")), 3)]
+        notes = [(covers(t.since, dash.as_of, dash.replay), 3)]
         if t.cost_priced < t.cost_models and "$" in shown:
             notes.append((f"{t.cost_priced} priced of {t.cost_models}", 5))  # the footnote to a `+`
         if "$/min" in shown:
