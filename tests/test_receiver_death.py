@@ -17,6 +17,7 @@ from rich.console import Console
 from tundra_tui.commands.report import print_stats
 from tundra_tui.commands.stats import live_stats
 from tundra_tui.model.engine import Engine, Mode
+from tundra_tui.model.receiver_parts import ReceiverHealth
 from tundra_tui.session import Session
 from tundra_tui.sources import Tap, listener, parse_url
 from tundra_tui.ui.widgets.statusbar import StatusBar
@@ -65,14 +66,13 @@ def test_a_killed_receiver_is_restarted_and_the_agent_gets_what_came_meanwhile()
         meanwhile = send(port, "meanwhile", 100)  # into the socket's queue: the kernel keeps them for the next one
         assert recv_all(agent, 100) == meanwhile  # forwarded by the new receiver, in order
         # the restart is counted once the new receiver said "ready": it may forward a little before that
-        st = wait_until(lambda: (s := session.status().source).receiver_restarts and s, "the restart counted")
+        st = wait_until(lambda: (s := session.status().source).receiver.restarts and s, "the restart counted")
         assert tap.listeners[0]._proc.pid != dead
-        assert (st.receiver_restarts, st.receiver_exit, st.receiver_down) == (1, "killed by SIGKILL", 0)
+        assert st.receiver == ReceiverHealth("killed by SIGKILL", restarts=1, down=0)
         wait_until(lambda: session.status().source.forward_sent == 200, "both receivers' forwards counted")
         tap_json = session.dashboard().to_json()["tap"]
         check(tap_json, "TapPart", "tap")
-        assert (tap_json["receiver_restarts"], tap_json["receiver_exit"]) == (1, "killed by SIGKILL")
-        assert "receiver_down" not in tap_json
+        assert tap_json["receiver"] == {"last_exit": "killed by SIGKILL", "restarts": 1, "down": 0}
     finally:
         session.stop()
         agent.close()
@@ -90,15 +90,15 @@ def test_past_the_restart_limit_the_receiver_is_down_and_every_output_says_so(mo
         assert recv_all(agent, 50) == before
         wait_until(lambda: session.status().source.datagrams == 50, "the first 50 shipped (and counted)")
         kill_receiver(tap)
-        st = wait_until(lambda: session.status().source.receiver_down and session.status().source, "down")
-        assert (st.receiver_down, st.receiver_exit, st.receiver_restarts) == (1, "killed by SIGKILL", 0)
+        st = wait_until(lambda: session.status().source.receiver.down and session.status().source, "down")
+        assert st.receiver == ReceiverHealth("killed by SIGKILL", restarts=0, down=1)
         lost = send(port, "after", 30)  # nobody reads the socket now: nothing reaches the Agent
         agent.setblocking(False)
         with pytest.raises(BlockingIOError):
             agent.recv(65536)
         tap_json = session.dashboard().to_json()["tap"]
         check(tap_json, "TapPart", "tap")
-        assert (tap_json["receiver_down"], tap_json["receiver_exit"]) == (1, "killed by SIGKILL")
+        assert tap_json["receiver"] == {"last_exit": "killed by SIGKILL", "restarts": 0, "down": 1}
     finally:
         session.stop()
         agent.close()
@@ -107,7 +107,7 @@ def test_past_the_restart_limit_the_receiver_is_down_and_every_output_says_so(mo
     assert session.engine.packets + status.dropped == 80  # what never came is counted
     doc = json.loads(json.dumps(live_stats(session.stats("live"), status).to_json()))
     check(doc, "Stats", "stats")
-    assert (doc["receiver_down"], doc["receiver_exit"], doc["dropped"]) == (1, "killed by SIGKILL", 30)
+    assert (doc["receiver"], doc["dropped"]) == ({"last_exit": "killed by SIGKILL", "restarts": 0, "down": 1}, 30)
     out = io.StringIO()
     print_stats(session.stats("live"), status, Console(file=out, width=200))
     lines = [line for line in out.getvalue().splitlines() if "receiver process" in line]
@@ -143,13 +143,13 @@ def test_what_a_killed_receiver_held_is_counted(monkeypatch: pytest.MonkeyPatch)
             nonlocal got
             got += len(tap.read(0.05))
             st = tap.status()
-            return bool(st.receiver_restarts) and got + st.exit_dropped + (st.kernel_drops or 0) == sent
+            return bool(st.receiver.restarts) and got + st.exit_dropped + (st.kernel_drops or 0) == sent
 
         wait_until(drained, "every datagram read or counted")
         status = tap.status()
     finally:
         tap.stop()
-    assert status.exit_dropped > 0 and got > 0 and status.receiver_exit == "killed by SIGKILL"
+    assert status.exit_dropped > 0 and got > 0 and status.receiver.last_exit == "killed by SIGKILL"
 
 
 async def test_the_status_bar_shows_a_dead_receiver_in_the_alarm_colour(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,7 +159,7 @@ async def test_the_status_bar_shows_a_dead_receiver_in_the_alarm_colour(monkeypa
     session.start()
     try:
         kill_receiver(tap)
-        wait_until(lambda: session.status().source.receiver_down, "the receiver down")
+        wait_until(lambda: session.status().source.receiver.down, "the receiver down")
         app = make_app(session)
         async with app.run_test(size=(160, 24)) as pilot:
             bar = app.query_one(StatusBar)

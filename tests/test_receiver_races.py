@@ -54,7 +54,7 @@ def test_a_receiver_that_dies_as_the_stop_begins_is_tallied_and_says_how(monkeyp
         tap.stop()
     got += len(tap.read(0))
     status = tap.status()
-    assert status.receiver_exit == "killed by SIGKILL" and status.receiver_restarts == 0
+    assert status.receiver.last_exit == "killed by SIGKILL" and status.receiver.restarts == 0
     assert got > 0 and got + status.exit_dropped + status.stop_dropped + (status.kernel_drops or 0) == sent
 
 
@@ -97,7 +97,7 @@ def test_a_failed_restart_counts_against_the_limit_and_does_not_end_the_listener
             kill_receiver(tap)
             wait_until(lambda: lst.down, "the listener to give up")
         assert len(lst._restarted_at) == listener.RESTARTS_PER_MINUTE and lst.restarts == 0
-        assert tap.status().receiver_exit == "killed by SIGKILL"
+        assert tap.status().receiver.last_exit == "killed by SIGKILL"
     finally:
         tap.stop()
 
@@ -128,7 +128,7 @@ def test_a_restart_that_hangs_before_ready_is_killed_and_counted(receivers_hang:
         kill_receiver(tap)
         wait_until(lambda: lst.down, "the listener to give up")
         assert len(lst._restarted_at) == listener.RESTARTS_PER_MINUTE and lst.restarts == 0
-        assert tap.status().receiver_exit == "killed by SIGKILL" and no_receiver_left()
+        assert tap.status().receiver.last_exit == "killed by SIGKILL" and no_receiver_left()
     finally:
         tap.stop()
 

@@ -98,9 +98,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         if session.record_error or (session.recorder and session.recorder.error):
             break
         src = tap.status()
-        if src.receiver_down and src.receiver_down == len(src.listen):
+        if src.receiver.down and src.receiver.down == len(src.listen):
             break  # no receiver left: nothing more can arrive, the line below says why
-        if src.receiver_down and not told:
+        if src.receiver.down and not told:
             told = True
             warn(receiver_line(session.status()) or "")
     session.stop()
@@ -114,4 +114,4 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if error:
         warn(error)
         return 1
-    return 1 if status.source.receiver_down else internal_error_exit(session, "record")
+    return 1 if status.source.receiver.down else internal_error_exit(session, "record")

@@ -93,5 +93,4 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
 def live_stats(stats: Stats, status: SessionStatus) -> Stats:
     """The `stats --json` document of a live listen: what the tap adds (mode, drops, a receiver that died)."""
     src = status.source
-    return replace(stats, mode=src.mode, dropped=status.dropped, receiver_exit=src.receiver_exit,
-                   receiver_restarts=src.receiver_restarts, receiver_down=src.receiver_down)
+    return replace(stats, mode=src.mode, dropped=status.dropped, receiver=src.receiver)

@@ -9,6 +9,7 @@ from .host_parts import FleetPart
 from .llm import Group, group
 from .llm.grouping import total_of
 from .numbers import count, quantile
+from .receiver_parts import HEALTHY
 from .series import Series
 from .series import rate as series_rate
 from .snapshot import (
@@ -88,9 +89,7 @@ def tap_part(engine: Engine, status: SessionStatus | None, now_ns: int) -> TapPa
                    engine.store.dropped_contexts, engine.redacted_datagrams, None if age is None else round(age, 3),
                    current(engine.datagram_series, now_ns // 1_000_000_000, engine.rate_window,
                            None if not engine.first_ts_ns else (now_ns - engine.first_ts_ns) // 1_000_000_000 + 1),
-                   status.unparsed if status else 0,
-                   status.source.receiver_exit if status else None, status.source.receiver_restarts if status else 0,
-                   status.source.receiver_down if status else 0)
+                   status.unparsed if status else 0, status.source.receiver if status else HEALTHY)
 
 
 def model_rows(llm: LLMRollup, rows: list[Group]) -> list[ModelRow]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .alert_parts import AlertLogRow, AlertRow, BudgetPart
 from .host_parts import DdAgentPart, FleetPart
 from .parts import Part, omitted_when_zero, screen_only
+from .receiver_parts import HEALTHY, ReceiverHealth
 from .spans import SpanSummary
 
 if TYPE_CHECKING:
@@ -49,9 +50,7 @@ class TapPart(Part):
     last_datagram_age_s: float | None  # seconds since the last datagram (capture time in a replay)
     datagrams_per_s: float  # over the rate window
     unparsed: int = omitted_when_zero(0)  # recorded but not parsed (ingest behind while recording)
-    receiver_exit: str | None = omitted_when_zero(None)  # how the last receiver that exited on its own ended
-    receiver_restarts: int = omitted_when_zero(0)  # receivers started again after exiting on their own
-    receiver_down: int = omitted_when_zero(0)  # listeners whose receiver exited and was not restarted
+    receiver: ReceiverHealth = omitted_when_zero(HEALTHY)  # once a receiver exited on its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +224,7 @@ class Stats(Part):
     contexts: tuple[ContextRow, ...]
     mode: str | None = omitted_when_zero(None)  # with --listen: "listen" or "passive"
     dropped: int | None = omitted_when_zero(None)  # with --listen: datagrams lost before ingest
-    receiver_exit: str | None = omitted_when_zero(None)  # with --listen: as in TapPart
-    receiver_restarts: int = omitted_when_zero(0)
-    receiver_down: int = omitted_when_zero(0)
+    receiver: ReceiverHealth = omitted_when_zero(HEALTHY)  # with --listen: as in TapPart
     contexts_total: int = screen_only(0)
     contexts_dropped: int = screen_only(0)
     max_contexts: int = screen_only(0)
@@ -278,9 +275,7 @@ class SourceStatus(Part):
     queue_dropped: int = 0  # datagrams the receiver refused because tundra did not read its pipe in time
     stop_dropped: int = 0  # datagrams in flight when a stop's deadline came, or left in the socket at close
     exit_dropped: int = 0  # datagrams a receiver had taken but not shipped when it exited on its own
-    receiver_exit: str | None = None  # how the last receiver that exited on its own ended ("killed by SIGKILL")
-    receiver_restarts: int = 0  # receivers started again after exiting on their own
-    receiver_down: int = 0  # listeners whose receiver exited and was not restarted: nothing more arrives there
+    receiver: ReceiverHealth = HEALTHY
 
 
 @dataclass(frozen=True, slots=True)

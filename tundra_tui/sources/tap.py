@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Any
 
+from ..model.receiver_parts import ReceiverHealth
 from ..model.snapshot import SourceStatus
 from . import procnet
 from .base import Packet, Source, SourceError
@@ -149,7 +150,7 @@ class Tap(Source):
             sum(lst.counter("fragments_lost") for lst in lsts), sum(lst.counter("bad_packets") for lst in lsts),
             tuple(lst.rcvbuf for lst in lsts), queue_dropped=sum(lst.counter("queue_dropped") for lst in lsts),
             stop_dropped=sum(lst.stop_dropped for lst in lsts), exit_dropped=sum(lst.exit_dropped for lst in lsts),
-            receiver_exit=next((lst.exit_reason for lst in sorted(lsts, key=lambda lst: not lst.down)
-                                if lst.exit_reason), None),  # a receiver that is down first: it says most
-            receiver_restarts=sum(lst.restarts for lst in lsts), receiver_down=sum(lst.down for lst in lsts),
+            receiver=ReceiverHealth(next((lst.exit_reason for lst in sorted(lsts, key=lambda lst: not lst.down)
+                                          if lst.exit_reason), None),  # a receiver that is down first: it says most
+                                    sum(lst.restarts for lst in lsts), sum(lst.down for lst in lsts)),
             agent_socket=self.agent_socket())

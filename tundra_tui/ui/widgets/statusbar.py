@@ -72,15 +72,15 @@ class StatusBar(Static):
 
     def _receiver(self, st: SessionStatus) -> Item | None:
         """A receiver process that died: exited for good (alarm: nothing more arrives), or restarted (warn)."""
-        src = st.source
-        if src.receiver_down:
+        health = st.source.receiver
+        if health.down:
             alarm = self.c("alarm")
-            return Item(Text(f"receiver exited ({src.receiver_exit})", style=alarm), Text("receiver ✗", style=alarm),
+            return Item(Text(f"receiver exited ({health.last_exit})", style=alarm), Text("receiver ✗", style=alarm),
                         10)
-        if src.receiver_restarts:
+        if health.restarts:
             warn = self.c("warn")
-            n = num(src.receiver_restarts)
-            return Item(Text(f"receiver restarted {n} times ({src.receiver_exit})", style=warn),
+            n = num(health.restarts)
+            return Item(Text(f"receiver restarted {n} times ({health.last_exit})", style=warn),
                         Text(f"restarts {n}", style=warn), 7)
         return None
 
