@@ -221,16 +221,7 @@ def print_dashboard(dash: Dashboard, con: Console | None = None) -> None:
 def receiver_line(status: SessionStatus) -> str | None:
     """The one line for a receiver process that died (None while none has): exited for good, or restarted."""
     src = status.source
-    health = src.receiver
-    lost = f"; {src.exit_dropped:,} datagrams it held were lost" if src.exit_dropped else ""
-    if health.down:
-        fwd = f" or forwarded to {src.forward}" if src.forward else ""
-        return (f"the receiver process exited ({health.last_exit}) and was not restarted: "
-                f"nothing more was received{fwd}{lost}")
-    if health.restarts:
-        return (f"the receiver process exited ({health.last_exit}) and was restarted "
-                f"{health.restarts:,} time{'s' if health.restarts > 1 else ''}{lost}")
-    return None
+    return src.receiver.said(forward=src.forward, lost=src.exit_dropped, whole=True)
 
 
 def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> str:
@@ -242,10 +233,9 @@ def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> st
         line += f"  not parsed {status.unparsed:,}"
     if src.forward:
         line += f"  forwarded {src.forward_sent:,}  forward drops {src.forward_dropped:,}"
-    if src.receiver.down:
-        line += f"  receiver exited ({src.receiver.last_exit})"
-    elif src.receiver.restarts:
-        line += f"  receiver restarts {src.receiver.restarts:,}"
+    receiver = src.receiver.said()
+    if receiver:
+        line += f"  {receiver}"
     if spans is not None and status.traces:
         line += f"  spans {spans.llm:,}"
         if status.spans_record_dropped:  # the .spans sidecar's, as "drops" is the capture's

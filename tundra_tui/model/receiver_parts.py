@@ -20,5 +20,21 @@ class ReceiverHealth(Part):
     def __bool__(self) -> bool:
         return bool(self.last_exit or self.restarts or self.down)
 
+    def said(self, *, forward: str | None = None, lost: int = 0, whole: bool = False) -> str | None:
+        """The words for it (None while none has exited): a status line's `receiver exited (killed by SIGKILL)`
+        once one stays down, else `receiver restarted 2 times (...)`; `whole`: a command's closing sentence,
+        saying what is no longer received (nor forwarded to `forward`) and the `lost` datagrams it held."""
+        if not (self.down or self.restarts):
+            return None
+        how = f"({self.last_exit})"
+        times = f"{self.restarts:,} time{'s' if self.restarts > 1 else ''}"
+        if not whole:
+            return f"receiver exited {how}" if self.down else f"receiver restarted {times} {how}"
+        held = f"; {lost:,} datagrams it held were lost" if lost else ""
+        if self.down:
+            fwd = f" or forwarded to {forward}" if forward else ""
+            return f"the receiver process exited {how} and was not restarted: nothing more was received{fwd}{held}"
+        return f"the receiver process exited {how} and was restarted {times}{held}"
+
 
 HEALTHY = ReceiverHealth()  # none has exited: every source's default

@@ -73,16 +73,14 @@ class StatusBar(Static):
     def _receiver(self, st: SessionStatus) -> Item | None:
         """A receiver process that died: exited for good (alarm: nothing more arrives), or restarted (warn)."""
         health = st.source.receiver
+        said = health.said()
+        if said is None:
+            return None
         if health.down:
             alarm = self.c("alarm")
-            return Item(Text(f"receiver exited ({health.last_exit})", style=alarm), Text("receiver ✗", style=alarm),
-                        10)
-        if health.restarts:
-            warn = self.c("warn")
-            n = num(health.restarts)
-            return Item(Text(f"receiver restarted {n} times ({health.last_exit})", style=warn),
-                        Text(f"restarts {n}", style=warn), 7)
-        return None
+            return Item(Text(said, style=alarm), Text("receiver ✗", style=alarm), 10)
+        warn = self.c("warn")
+        return Item(Text(said, style=warn), Text(f"restarts {num(health.restarts)}", style=warn), 7)
 
     def show(self, st: SessionStatus, dash: Dashboard, paused: bool) -> None:
         """Repaint from the session status and the dashboard, if anything visible changed.
