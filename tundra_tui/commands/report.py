@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..ui.columns import cut_names
+from ..protocol import split_tag
+from ..ui.columns import Column, cut_names, fair, fit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,25 +60,24 @@ def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, 
     least important (lowest priority) are left out until the table fits, and names are cut instead,
     apart, so that no two read the same (`llm.agent.ex…ution`, `agent_name:spec-…code`). Also returns the
     headers of the figure columns left out, for a line that says so."""
-    widths = [max(len(head), *(len(str(r[len(names) + i])) for r in rows)) if rows else len(head)
-              for i, (head, _prio) in enumerate(figures)]
-    kept = list(range(len(figures)))
-    room = con.width - 1 - sum(w + 3 for _, w in names)  # borders, and each name column's least width
-    while kept and sum(widths[i] + 3 for i in kept) > room:
-        kept.remove(min(kept, key=lambda i: figures[i][1]))
-    share = con.width - 1 - sum(widths[i] + 3 for i in kept) - 3 * len(names)
+    first = len(names)
+    columns = [Column(head, tuple(str(r[first + i]) for r in rows), prio) for i, (head, prio) in enumerate(figures)]
+    # rich puts a border and a space each side of a cell (2 more than Column's one space), and a last border
+    kept, share = fit(columns, con.width - 1, name_min=sum(least + 3 for _, least in names), gap=2)
     natural = [max(len(head), *(len(str(r[j])) for r in rows)) if rows else len(head)
                for j, (head, _least) in enumerate(names)]
-    name_w = _fair(natural, max(share, sum(least for _, least in names)))
-    cut = [cut_names([str(r[j]) for r in rows], name_w[j]) for j in range(len(names))]
+    name_w = fair(natural, max(share - 3 * first, sum(least for _, least in names)))
+    cut = [cut_names([str(r[j]) for r in rows], name_w[j]) for j in range(first)]
     table = Table(**kwargs)  # type: ignore[arg-type]
     for (name, _least), w in zip(names, name_w, strict=True):
         table.add_column(name, width=w, no_wrap=True)
-    for i in kept:
-        table.add_column(figures[i][0], justify="right", no_wrap=True, min_width=widths[i])
+    for c in kept:
+        table.add_column(c.header, justify="right", no_wrap=True, min_width=c.width - 1)
+    shown = {id(c) for c in kept}
+    at = [first + i for i, c in enumerate(columns) if id(c) in shown]
     for n, r in enumerate(rows):
-        table.add_row(*(Text(cut[j][n]) for j in range(len(names))), *(r[len(names) + i] for i in kept))
-    return table, [figures[i][0] for i in range(len(figures)) if i not in kept]
+        table.add_row(*(Text(cut[j][n]) for j in range(first)), *(r[i] for i in at))
+    return table, [c.header for c in columns if id(c) not in shown]
 
 
 def _print_table(con: Console, table: tuple[Table, list[str]]) -> None:
@@ -85,25 +85,6 @@ def _print_table(con: Console, table: tuple[Table, list[str]]) -> None:
     con.print(table[0])
     if table[1]:
         con.print(Text(f"left out at {con.width} columns: {', '.join(table[1])}; --json has them all"))
-
-
-def _fair(natural: list[int], room: int) -> list[int]:
-    """Widths for columns that want `natural` cells within `room`: the narrow ones whole, the rest an equal
-    share of what is left."""
-    out = [0] * len(natural)
-    left = list(range(len(natural)))
-    while left:
-        each = room // len(left)
-        fits = [j for j in left if natural[j] <= each]
-        if not fits:
-            for j in left:
-                out[j] = each
-            break
-        for j in fits:
-            out[j] = natural[j]
-            room -= natural[j]
-            left.remove(j)
-    return out
 
 
 def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None) -> None:
@@ -182,7 +163,7 @@ def _apart_keys(tag_sets: list[tuple[str, ...]], room: int) -> tuple[list[str], 
     parsed = [{} for _ in tag_sets]  # type: list[dict[str, str]]
     for d, tags in zip(parsed, tag_sets, strict=True):
         for t in sorted(set(tags)):
-            k, _, v = t.partition(":")
+            k, v = split_tag(t)
             d[k] = f"{d[k]},{v or k}" if k in d else v or k
     keys = sorted({k for d in parsed for k in d})
     keys = [k for k in keys if len({d.get(k) for d in parsed}) > 1]  # the same on every row: says nothing

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..protocol import split_tag
 from ..text import clean_any
 from .cost import PRICING, CostSource
 from .host_parts import FleetModel, FleetPart, HostCheck
@@ -33,7 +34,7 @@ def _tagmap(group_tags: object) -> dict[str, str]:
     """An answer's `group_tags` as key -> value; any host in the org writes these, so they are sanitised here."""
     out: dict[str, str] = {}
     for t in group_tags if isinstance(group_tags, list) else ():
-        key, _, value = (clean_any(t) or "").partition(":")
+        key, value = split_tag(clean_any(t) or "")
         out[key] = value
     return out
 

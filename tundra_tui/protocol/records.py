@@ -18,6 +18,13 @@ class Context(NamedTuple):
     host: str | None = None
 
 
+def split_tag(tag: str) -> tuple[str, str]:
+    """A tag's key and value, split at its first colon (`url:http://x` keeps its value whole); a bare tag
+    (`canary`) has the value ""."""
+    key, _, value = tag.partition(":")
+    return key, value
+
+
 class Metric(NamedTuple):
     """One metric line. `values` holds floats, or one raw string for a set."""
 

@@ -22,23 +22,48 @@ class Column:
         return 1 + max(len(self.header), *(len(c) for c in self.cells)) if self.cells else 1 + len(self.header)
 
 
+def by_priority(items: list[tuple[int, int]], width: int, between: int = 0) -> list[int]:
+    """The indices of the (cells, priority) items that fit in `width` cells with `between` cells between two:
+    the lowest priority dropped first (the first of equals), order kept, none ever cut."""
+    kept = list(range(len(items)))
+    while kept and sum(items[i][0] for i in kept) + between * (len(kept) - 1) > width:
+        kept.remove(min(kept, key=lambda i: items[i][1]))
+    return kept
+
+
 def fit(columns: list[Column], width: int, name_min: int = 8, gap: int = 0) -> tuple[list[Column], int]:
     """The columns that fit beside a name column at least `name_min` wide (lowest priority dropped first,
     order kept), and the name column's width: everything they leave. `gap`: cells a table adds to each
     column beyond its one space (a DataTable pads both sides)."""
-    kept = list(columns)
-    while kept and width - sum(c.width + gap for c in kept) < name_min:
-        kept.remove(min(kept, key=lambda c: c.priority))
+    kept = [columns[i] for i in by_priority([(c.width + gap, c.priority) for c in columns], width - name_min)]
     return kept, max(width - sum(c.width + gap for c in kept), 0)
+
+
+def fair(natural: list[int], room: int) -> list[int]:
+    """Widths for name columns that want `natural` cells within `room`: the narrow ones whole, the rest an equal
+    share of what is left."""
+    out = [0] * len(natural)
+    left = list(range(len(natural)))
+    while left:
+        each = room // len(left)
+        fits = [j for j in left if natural[j] <= each]
+        if not fits:
+            for j in left:
+                out[j] = each
+            break
+        for j in fits:
+            out[j] = natural[j]
+            room -= natural[j]
+            left.remove(j)
+    return out
 
 
 def footer(items: list[tuple[str, int]], width: int, sep: str = " · ") -> str:
     """(text, priority) items joined by `sep` within `width` cells: the least important dropped first, order
     kept, none ever cut (nothing at all when even the most important does not fit)."""
-    kept = [(t, p) for t, p in items if t]
-    while kept and len(sep.join(t for t, _ in kept)) > width:
-        kept.remove(min(kept, key=lambda item: item[1]))
-    return sep.join(t for t, _ in kept)
+    shown = [t for t, _ in items if t]
+    kept = by_priority([(len(t), p) for t, p in items if t], width, len(sep))
+    return sep.join(shown[i] for i in kept)
 
 
 def cut_names(names: list[str], width: int) -> list[str]:

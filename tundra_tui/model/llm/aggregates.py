@@ -11,6 +11,7 @@ from typing import Any
 
 from ddsketch import DDSketch
 
+from ...protocol import split_tag
 from ..latency_history import LatencyHistory
 from ..series import Series
 from ..sketch import add_many
@@ -29,7 +30,7 @@ class TagMap(dict[str, str]):
     __slots__ = ("agent", "agg")
 
     def __init__(self, tags: tuple[str, ...]) -> None:
-        super().__init__(t.partition(":")[::2] for t in tags)
+        super().__init__(map(split_tag, tags))
         self.agg: KeyAgg | None = None
         self.agent: AgentAgg | None = None
 

@@ -10,6 +10,7 @@ from textual import events
 from textual.binding import Binding
 from textual.widget import Widget
 
+from ..columns import by_priority
 from ..keys import keys_in_force
 
 # how long a key stays as the bar narrows (higher: longer); `?` last of all, since it lists the others
@@ -21,10 +22,8 @@ GAP = 2  # cells between two keys
 def fit_keys(items: list[tuple[str, str, int]], width: int) -> list[tuple[str, str]]:
     """(keys, label, priority) items, in order, that fit whole in `width` cells with GAP between them: the
     lowest priority dropped first, never one cut."""
-    kept = list(items)
-    while kept and sum(len(k) + 1 + len(label) for k, label, _ in kept) + GAP * (len(kept) - 1) > width:
-        kept.remove(min(kept, key=lambda item: item[2]))
-    return [(k, label) for k, label, _ in kept]
+    kept = by_priority([(len(k) + 1 + len(label), p) for k, label, p in items], width, GAP)
+    return [items[i][:2] for i in kept]
 
 
 class KeyBar(Widget):
