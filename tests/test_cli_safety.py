@@ -7,7 +7,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import socket
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from tundra_tui.capture import CaptureReader, CaptureWriter
 from tundra_tui.commands import COMMANDS, build_parser
 
 from .conftest import run_child, run_cli
-from .waits import Output, Tundra, wait_until
+from .waits import Output, wait_until
 
 
 def send(port: int, n: int) -> None:
@@ -42,12 +41,14 @@ def test_existing_capture_is_refused_untouched(tmp_path: Path, argv: list[str]) 
 def test_recording_takes_its_name_at_the_first_flush_and_overwrite_replaces(tmp_path: Path) -> None:
     out = tmp_path / "session.dog"
     out.write_bytes(b"old capture")
-    with Tundra("record", str(out), "--overwrite", "--listen", "udp://127.0.0.1:0", "--no-traces") as child:
-        port = child.port()
+
+    def user(err: Output) -> None:
+        port = err.port()
         assert out.read_bytes() == b"old capture"  # still the old file until the first block is written
         send(port, 100)
         wait_until(lambda: out.read_bytes() != b"old capture", "the recording to take the name")
-        done = child.interrupt(signal.SIGTERM)
+
+    done = run_cli("record", str(out), "--overwrite", "--listen", "udp://127.0.0.1:0", "--no-traces", driver=user)
     assert done.returncode == 0, done.stderr
     reader = CaptureReader(out)
     assert len(list(reader)) == 100 and not reader.truncated
@@ -74,9 +75,10 @@ def test_screen_without_a_terminal_exits_2_naming_once(argv: list[str]) -> None:
 
 
 def test_record_progress_is_plain_lines_without_a_terminal(tmp_path: Path) -> None:
-    with Tundra("record", str(tmp_path / "r.dog"), "--listen", "udp://127.0.0.1:0", "--duration", "1.5") as child:
-        send(child.port(), 10)
-        done = child.finish()
+    """stderr not a terminal: no `\\r` progress line, only the final line (the loop asks after each wait, the
+    one Ctrl-C ends included)."""
+    done = run_cli("record", str(tmp_path / "r.dog"), "--listen", "udp://127.0.0.1:0",
+                   driver=lambda out: send(out.port(), 10))  # then Ctrl-C
     assert done.returncode == 0, done.stderr
     assert "\r" not in done.stderr and "\x1b" not in done.stderr and done.stderr.endswith("\n")
     assert "datagrams 10" in done.stderr.splitlines()[-1]

@@ -16,7 +16,8 @@ from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.session import Session
 from tundra_tui.sources import Tap, parse_url
 
-from .waits import Tundra, wait_records, wait_until
+from .conftest import run_cli
+from .waits import Output, wait_records, wait_until
 
 SYSTEM_PY = "/usr/bin/python3"  # readable by any user, unlike a virtualenv under /root
 
@@ -166,15 +167,17 @@ def test_kernel_drops_are_read_before_the_socket_closes(tmp_path: Path) -> None:
 
 def test_record_forward_counts_what_never_reached_the_agent(tmp_path: Path) -> None:
     out = tmp_path / "fwd.dog"
-    with Tundra("record", str(out), "--listen", "udp://127.0.0.1:0", "--forward",
-                f"unix://{tmp_path}/absent.socket") as child:
-        port = child.port()
+
+    def user(err: Output) -> None:
+        port = err.port()
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for i in range(300):
             sender.sendto(b"f:%d|c" % i, ("127.0.0.1", port))
         sender.close()
         wait_records(out, 300)  # on disk (progress lines are for terminals only)
-        res = child.interrupt()
+
+    res = run_cli("record", str(out), "--listen", "udp://127.0.0.1:0", "--forward",
+                  f"unix://{tmp_path}/absent.socket", driver=user)  # then Ctrl-C
     assert res.returncode == 0, res.stderr
     final = res.stderr.rstrip().rsplit("\r", 1)[-1]
     assert "recorded 300" in final and "forwarded 0" in final and "forward drops 300" in final

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import socket
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from tundra_tui.model.engine import Mode
 from tundra_tui.model.redact import Redactor
 
 from .conftest import run_cli
-from .waits import Tundra
+from .waits import Output
 
 T0 = 1_700_000_000 * 10**9
 PII = (b"llm.request.complete:1|c|#model:gpt-4o,provider:openai,success:true,user:alice@corp.io,"
@@ -83,12 +82,14 @@ def test_stats_cli_redacts_unless_told_not_to(tmp_path: Path) -> None:
 
 def test_record_redact_captures(tmp_path: Path) -> None:
     out = tmp_path / "masked.dog"
-    with Tundra("record", str(out), "--listen", "udp://127.0.0.1:0", "--redact-captures") as rec:
+
+    def user(err: Output) -> None:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.sendto(PII, ("127.0.0.1", rec.port()))
+        s.sendto(PII, ("127.0.0.1", err.port()))
         s.close()
-        done = rec.interrupt(signal.SIGTERM)  # a clean stop: what was queued is recorded, trailer written
-    assert done.returncode == 0, done.stderr
+
+    done = run_cli("record", str(out), "--listen", "udp://127.0.0.1:0", "--redact-captures", driver=user)
+    assert done.returncode == 0, done.stderr  # Ctrl-C: what was queued is recorded, trailer written
     r = CaptureReader(out)
     (msg,) = list(r)
     assert not r.truncated

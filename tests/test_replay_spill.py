@@ -83,9 +83,11 @@ def straight_play(packets: list[tuple[int, bytes]], start: int) -> dict[int, tup
 
 @pytest.mark.parametrize(("write", "packets"), [(_multi_frame, PACKETS), (_single_frame, PACKETS),
                                                 (_single_frame, _merged())], ids=["multi", "single", "merged"])
-@pytest.mark.parametrize("checkpoints", [False, True], ids=["fresh", "checkpointed"])
-def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write, packets, checkpoints: bool) -> None:
-    """Seeks back and forth land on the numbers of a straight play to the same point, across many blocks."""
+def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, subtests: pytest.Subtests, write,
+                          packets) -> None:
+    """Seeks back and forth land on the numbers of a straight play to the same point, across many blocks: first
+    as soon as the capture is indexed (subtest `fresh`), then again once every checkpoint is built, restored from
+    the spill (`checkpointed`). One replay serves both: its index and spill are what the seeks read."""
     monkeypatch.setattr(spill_mod, "BLOCK_PACKETS", 97)  # ~90 blocks from the small sample
     monkeypatch.setattr(frames_mod, "ROW_PACKETS", 97)  # and ~90 rows of frames, indexed in place
     monkeypatch.setattr(frames_mod, "FRAME_PACKETS", 1000)  # the sample in one frame is too big for a row
@@ -105,17 +107,19 @@ def test_seek_equals_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
         assert set(rp.spill.skips) == ({8, 0} if in_place else {-1})
         assert rp.get(0, rp.count) == packets  # play order is file order
         start = rp.start_ns
-        if checkpoints:  # every checkpoint built first: seeks restore them from the spill
-            checkpoints_built()
-            assert len(ctl._checkpoints) == 1 and ctl.checkpoint_bytes() > 0  # the sample lasts 60 s: one
         want = straight_play(packets, start)
-        for offset_s in OFFSETS_S:
-            target = start + offset_s * 10**9 + 123
-            ctl.seek(target)
-            assert ctl.settle(10)
-            with session.lock:
-                got = session.engine.dashboard(target).to_json()
-            assert (rp.pos, got["totals"], got["models"]) == want[offset_s]
+        for checkpoints in (False, True):
+            with subtests.test("checkpointed" if checkpoints else "fresh"):
+                if checkpoints:  # every checkpoint built first: seeks restore them from the spill
+                    checkpoints_built()
+                    assert len(ctl._checkpoints) == 1 and ctl.checkpoint_bytes() > 0  # the sample lasts 60 s: one
+                for offset_s in OFFSETS_S:
+                    target = start + offset_s * 10**9 + 123
+                    ctl.seek(target)
+                    assert ctl.settle(10)
+                    with session.lock:
+                        got = session.engine.dashboard(target).to_json()
+                    assert (rp.pos, got["totals"], got["models"]) == want[offset_s]
     finally:
         session.stop()
 
