@@ -101,6 +101,7 @@ class TundraApp(ReplayKeys, App[int]):
         self.group = "model"
         self.sort = "requests"
         self.maximized: int | None = None
+        self._maximized_pane: Pane[Any] | None = None  # the pane itself: each tick reads its span, with no query
         self._wanted_theme = theme or self.config.theme or DEFAULT_THEME
         self._timer: Timer | None = None
         self._told_record_error = False
@@ -205,7 +206,7 @@ class TundraApp(ReplayKeys, App[int]):
             return
         self._asked += 1
         seq, group, sort = self._asked, self.group, self.sort
-        pane_span = self.query_one(f"#pane-{self.maximized}", Pane).chart_span_s if self.maximized is not None else None
+        pane_span = self._maximized_pane.chart_span_s if self._maximized_pane is not None else None
         detail = detail_wanted(self.screen, pane_span)  # the detail screen's, or a maximised pane's
         if isinstance(self.screen, DetailScreen):  # its key's grouping (Profiles opens a profile in any grouping)
             group = self.screen.group
@@ -356,15 +357,15 @@ class TundraApp(ReplayKeys, App[int]):
         pane = self.query_one(f"#pane-{n}", Pane)
         pane.focus()
         self.screen.maximize(pane)
-        self.maximized = n
+        self.maximized, self._maximized_pane = n, pane
         pane.set_chart_form(True)  # a maximised pane shows its charts (from the next frame on)
         self._changed("maximized", n)
 
     def action_restore(self) -> None:
-        if self.maximized is not None:
-            self.query_one(f"#pane-{self.maximized}", Pane).set_chart_form(False)
+        if self._maximized_pane is not None:
+            self._maximized_pane.set_chart_form(False)
             self.screen.minimize()
-            self.maximized = None
+            self.maximized, self._maximized_pane = None, None
             self._changed("maximized", None)
 
     def _handle_exception(self, error: Exception) -> None:

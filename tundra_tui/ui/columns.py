@@ -129,10 +129,11 @@ def with_hidden(header: str, hidden: int, width: int) -> str:
 
 def render(name_header: str, names: list[str], columns: list[Column], width: int, *, name_min: int = 8,
            styles: dict[tuple[int, int], str] | None = None, row_styles: list[str] | None = None,
-           header_style: str = "bold") -> Text:
+           header_style: str = "bold", fitted: tuple[list[Column], int] | None = None) -> Text:
     """A header line and one line per name: figures whole and right-aligned, names cut apart in what is left.
-    `styles[(row, column)]` colours one cell (column -1: the name); `row_styles[row]` a whole line."""
-    kept, name_w = fit(columns, width, name_min)
+    `styles[(row, column)]` colours one cell (column -1: the name); `row_styles[row]` a whole line. `fitted`:
+    `fit(columns, width, name_min)` when the caller made it already (to know which columns show)."""
+    kept, name_w = fitted or fit(columns, width, name_min)
     index = {id(c): i for i, c in enumerate(columns)}
     out = Text(no_wrap=True)
     out.append(with_hidden(name_header, len(columns) - len(kept), name_w).ljust(name_w), style=header_style)

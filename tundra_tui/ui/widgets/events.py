@@ -21,12 +21,16 @@ class EventsPane(Pane[EventsPart]):
     def part(self, frame: Frame) -> EventsPart:
         return frame.dashboard.events, frame.grouping.group
 
+    def show(self, part: EventsPart, force: bool = False) -> None:
+        """Unfocused, the selection (and so the view) follows the newest event; then draw as every pane does."""
+        if not self.has_focus and not self.chart_form:  # set here: render_part only draws
+            self.selected = len(part[0]) - 1
+        super().show(part, force)
+
     def render_part(self, part: EventsPart) -> Text:
         events, group = part
         w = self.inner_width
         out = Text()
-        if not self.has_focus:
-            self.selected = len(events) - 1  # unfocused, the view follows the newest event
         shown = self.rows_in_view(events, self.inner_height, lambda e: (group, e.tag_value(group)), follow=False)
         if not shown:
             out.append("no events yet", style=self.c("stale"))

@@ -49,8 +49,10 @@ class TokensPane(GroupedPane):
         styles = {(i, 3): stale for i, r in enumerate(rows) if r.cost_usd is None}
         styles |= {(i, 2): stale for i, r in enumerate(rows) if r.cost_usd is None}
         w = self.inner_width
-        out = render(g.group, names, columns, w, styles=styles, row_styles=[""] * len(rows) + ["bold"])
-        shown = {c.header for c in fit(columns, w)[0]}
+        fitted = fit(columns, w)
+        out = render(g.group, names, columns, w, styles=styles, row_styles=[""] * len(rows) + ["bold"],
+                     fitted=fitted)
+        shown = {c.header for c in fitted[0]}
         notes = [(covers(t.since, dash.as_of, dash.replay), 3)]
         if t.cost_priced < t.cost_models and "$" in shown:
             notes.append((f"{t.cost_priced} priced of {t.cost_models}", 5))  # the footnote to a `+`
