@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import tundra_tui.model.engine as engine_module
 from tundra_tui.model.engine import Engine, Mode
 from tundra_tui.model.numbers import digit_floats
+from tundra_tui.model.redact import Redactor
 
 T0 = 1_700_000_000 * 10**9
 
@@ -89,6 +90,28 @@ def test_the_max_slots_reset_loses_nothing(monkeypatch: pytest.MonkeyPatch, mode
     else:
         got = {(r.name, r.tags): (r.samples, r.value) for r in e.stats("x").contexts}
         assert got == {(r.name, r.tags): (r.samples, r.value) for r in reference.stats("x").contexts}
+
+
+def test_the_two_shape_caches_share_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shapes shown plain and shapes shown redacted are cached apart; together they stay within MAX_SLOTS (a
+    context's tags in any order are as many shapes, so few contexts can make many), and every sample counts."""
+    monkeypatch.setattr(engine_module, "MAX_SLOTS", 7)
+    orders = [(a, b, c) for a in range(3) for b in range(3) for c in range(3) if len({a, b, c}) == 3]
+    lines = []
+    for tags in ([b"env:prod", b"model:m", b"region:eu"], [b"env:prod", b"model:m", b"user:ann@example.com"]):
+        lines += [b"llm.tokens.input:%d|c|#%s" % (n + 1, b",".join(tags[i] for i in order))
+                  for n, order in enumerate(orders)]  # six shapes of one context, twice: 12 shapes, 2 contexts
+    e = Engine(Mode.STATS, redactor=Redactor())
+    most = plain = red = 0
+    for rnd in range(3):  # the second and third rounds find the shapes cached: the hot path, and its budget
+        for i, line in enumerate(lines):
+            e.feed([(T0 + rnd * 10**9 + i, line)])
+            most = max(most, len(e._slots) + len(e._red_slots))
+            plain, red = max(plain, len(e._slots)), max(red, len(e._red_slots))
+    assert plain and red  # both caches were used...
+    assert most <= 7  # ...within one budget
+    rows = {r.tags: r.samples for r in e.stats("x").contexts}
+    assert sorted(rows.values()) == [18, 18] and len(e.stats("x").contexts) == 2
 
 
 DIGITS = "0123456789"

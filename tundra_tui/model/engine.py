@@ -36,7 +36,7 @@ from .vocab import Vocabulary
 from .watch import Watch
 
 Packet = tuple[int, bytes]
-MAX_SLOTS = 50_000
+MAX_SLOTS = 50_000  # contexts cached, and shapes (plain and redacted together): a cardinality bomb stays bounded
 _RAW = attrgetter("raw")
 
 
@@ -196,9 +196,10 @@ class Engine:
                 self._red_slots.clear()
             slot = self._by_ctx[ckey] = self._new_slot(rec, key)
         if key is not None:
+            if len(self._slots) + len(self._red_slots) >= MAX_SLOTS:  # one budget for both shape caches
+                self._slots.clear()  # emptied in place: feed() holds `self._slots.get`
+                self._red_slots.clear()
             slots = self._red_slots if slot.redacted else self._slots  # the hot path never meets a redacted shape
-            if len(slots) >= MAX_SLOTS:
-                slots.clear()
             slots[key] = slot
             slot.key = slot.key or key
         return slot
