@@ -16,6 +16,17 @@ def screen_text(screen: DetailScreen) -> str:
     return "\n".join(screen.query_one(f"#detail-{b}", LinesView).text.plain for b in ("figures", "charts", "more"))
 
 
+async def open_model_detail(app, pilot) -> DetailScreen:  # type: ignore[no-untyped-def]
+    """The Models pane's first row opened in detail, its frame drawn."""
+    await refreshed(app, pilot)
+    app.query_one("#pane-2", Pane).focus()
+    await pilot.press("enter")
+    await refreshed(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, DetailScreen)
+    return screen
+
+
 def reversed_lines(pane: Pane) -> list[int]:
     """Lines drawn with the selection's reverse style."""
     return [y for y in range(pane.size.height)
@@ -78,12 +89,8 @@ async def test_detail_follows_the_grouping(played) -> None:
 async def test_zoom_steps_the_span_capped_by_window_s(played) -> None:
     app = make_app(played)
     async with app.run_test(size=(120, 40)) as pilot:
-        await refreshed(app, pilot)
-        app.query_one("#pane-2", Pane).focus()
-        await pilot.press("enter")
-        await refreshed(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, DetailScreen) and screen.span_s == 300
+        screen = await open_model_detail(app, pilot)
+        assert screen.span_s == 300
         window = app.session.dashboard().window_s
         await pilot.press("z")
         assert screen.span_s == 60
@@ -107,12 +114,8 @@ async def test_zoom_steps_the_span_capped_by_window_s(played) -> None:
 async def test_detail_charts_draw_in_the_themes(played) -> None:
     app = make_app(played)
     async with app.run_test(size=(80, 24)) as pilot:
-        await refreshed(app, pilot)
-        app.query_one("#pane-2", Pane).focus()
-        await pilot.press("enter")
-        await refreshed(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, DetailScreen) and screen._frame is not None
+        screen = await open_model_detail(app, pilot)
+        assert screen._frame is not None
         drawn = set()
         themes = [t for t in app.available_themes if t.startswith("tundra-")] + ["ansi-dark", "nord"]
         for name in themes:  # the bundled ones, and built-ins with ANSI names and with hex

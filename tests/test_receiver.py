@@ -55,6 +55,15 @@ def agent_socket() -> socket.socket:
     return s
 
 
+def flood(port: int, n: int) -> None:
+    """n datagrams of 1400 bytes to the tap: more than its pipe and what the pipe thread may keep."""
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    payload = b"x:1|c|#" + b"t" * 1393
+    for _ in range(n):
+        sender.sendto(payload, ("127.0.0.1", port))
+    sender.close()
+
+
 def recv_all(s: socket.socket, want: int, timeout: float = 5.0) -> list[bytes]:
     s.settimeout(timeout)
     got = []
@@ -218,11 +227,7 @@ def test_a_tap_nobody_reads_stays_bounded_and_counts_what_it_refused(monkeypatch
     lst = tap.listeners[0]
     sent = 4000
     try:
-        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        payload = b"x:1|c|#" + b"t" * 1393  # 1,400 bytes: 5.6 MB in all, past 64 KiB + one read + pipe + 64 KiB
-        for _ in range(sent):
-            sender.sendto(payload, ("127.0.0.1", lst.address.port))
-        sender.close()
+        flood(lst.address.port, sent)  # 5.6 MB in all, past 64 KiB + one read + pipe + 64 KiB
         wait_until(lambda: tap.status().queue_dropped > 0, "the receiver refusing batches")
         assert lst.appended - lst.taken <= (64 << 10) + (1 << 20)  # stopped reading at its cap (plus one read)
         got = 0

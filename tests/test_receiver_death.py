@@ -24,7 +24,7 @@ from tundra_tui.ui.widgets.statusbar import StatusBar
 
 from .test_json_doc import check
 from .test_passive_ui import styled
-from .test_receiver import agent_socket, recv_all
+from .test_receiver import agent_socket, flood, recv_all
 from .ui_fixtures import make_app
 from .waits import Tundra, wait_records, wait_until
 
@@ -46,6 +46,15 @@ def forwarding_session(agent: socket.socket) -> tuple[Session, Tap]:
     return session, tap
 
 
+def shipped(session: Session, tap: Tap, agent: socket.socket, n: int) -> int:
+    """n datagrams sent to the tap, forwarded to the Agent and counted by the session; the tap's port."""
+    port = tap.listeners[0].address.port
+    before = send(port, "before", n)
+    assert recv_all(agent, n) == before
+    wait_until(lambda: session.status().source.datagrams == n, f"the first {n} shipped and counted")
+    return port
+
+
 def kill_receiver(tap: Tap) -> int:
     """SIGKILL the first listener's receiver and wait until it is gone; its pid."""
     proc = tap.listeners[0]._proc
@@ -58,10 +67,7 @@ def test_a_killed_receiver_is_restarted_and_the_agent_gets_what_came_meanwhile()
     agent = agent_socket()
     session, tap = forwarding_session(agent)
     try:
-        port = tap.listeners[0].address.port
-        before = send(port, "before", 100)
-        assert recv_all(agent, 100) == before
-        wait_until(lambda: session.status().source.datagrams == 100, "the first 100 shipped")
+        port = shipped(session, tap, agent, 100)
         dead = kill_receiver(tap)
         meanwhile = send(port, "meanwhile", 100)  # into the socket's queue: the kernel keeps them for the next one
         assert recv_all(agent, 100) == meanwhile  # forwarded by the new receiver, in order
@@ -85,10 +91,7 @@ def test_past_the_restart_limit_the_receiver_is_down_and_every_output_says_so(mo
     agent = agent_socket()
     session, tap = forwarding_session(agent)
     try:
-        port = tap.listeners[0].address.port
-        before = send(port, "before", 50)
-        assert recv_all(agent, 50) == before
-        wait_until(lambda: session.status().source.datagrams == 50, "the first 50 shipped (and counted)")
+        port = shipped(session, tap, agent, 50)
         kill_receiver(tap)
         st = wait_until(lambda: session.status().source.receiver.down and session.status().source, "down")
         assert st.receiver == ReceiverHealth("killed by SIGKILL", restarts=0, down=1)
@@ -129,11 +132,7 @@ def test_what_a_killed_receiver_held_is_counted(monkeypatch: pytest.MonkeyPatch)
     lst = tap.listeners[0]
     sent = 3000
     try:
-        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        payload = b"x:1|c|#" + b"t" * 1393  # 4.2 MB: past one read, the pipe and what the pipe thread keeps
-        for _ in range(sent):
-            sender.sendto(payload, ("127.0.0.1", lst.address.port))
-        sender.close()
+        flood(lst.address.port, sent)  # 4.2 MB: past one read, the pipe and what the pipe thread keeps
         # every datagram taken from the socket: the receiver now only waits for the pipe (no batch in its hands)
         wait_until(lambda: lst.counter("received") + (tap.kernel_drops() or 0) == sent, "the socket emptied")
         kill_receiver(tap)

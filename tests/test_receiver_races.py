@@ -10,23 +10,16 @@ import resource
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tundra_tui.sources import Tap, child, listener, parse_url
 from tundra_tui.sources.child import ReceiverChild
 
+from .test_receiver import flood
 from .test_receiver_death import kill_receiver, receiver_pid
 from .waits import wait_until
-
-
-def flood(port: int, n: int) -> None:
-    """n datagrams of 1400 bytes to the tap: more than its pipe and what the pipe thread may keep."""
-    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    payload = b"x:1|c|#" + b"t" * 1393
-    for _ in range(n):
-        sender.sendto(payload, ("127.0.0.1", port))
-    sender.close()
 
 
 def test_a_receiver_that_dies_as_the_stop_begins_is_tallied_and_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,11 +56,26 @@ def open_fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
 
 
+def free_fds(n: int) -> list[int]:
+    """The n lowest fd numbers not open now: the ones the next n new fds take, in order."""
+    free: list[int] = []
+    fd = 0
+    while len(free) < n:
+        try:
+            os.fstat(fd)
+        except OSError:
+            free.append(fd)
+        fd += 1
+    return free
+
+
 @contextlib.contextmanager
 def fd_limit(spare: int) -> Iterator[None]:
-    """RLIMIT_NOFILE lowered to `spare` fds past those open now (the real EMFILE of a starved machine)."""
+    """RLIMIT_NOFILE lowered so that exactly `spare` more fds can be opened (the real EMFILE of a starved
+    machine). A new fd takes the lowest free number, and the limit bounds that number: so the limit is the
+    number the next fd past `spare` would take (fds open at higher numbers, inherited, stay usable)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(int(fd) for fd in open_fds()) + 1 + spare, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (free_fds(spare + 1)[-1], hard))
     try:
         yield
     finally:
@@ -87,7 +95,24 @@ def test_a_receiver_that_cannot_be_started_leaves_no_fd_open(spare: int) -> None
         sock.close()
 
 
-def test_a_failed_restart_counts_against_the_limit_and_does_not_end_the_listener_early() -> None:
+@pytest.fixture
+def receivers(monkeypatch: pytest.MonkeyPatch) -> list[ReceiverChild | None]:
+    """Every receiver start the listeners try from now on, in order: the receiver, or None for a start that
+    failed (out of fds, or it never said "ready")."""
+    tried: list[ReceiverChild | None] = []
+    real = listener.ReceiverChild
+
+    def start(*args: Any) -> ReceiverChild:
+        tried.append(None)
+        tried[-1] = child = real(*args)
+        return child
+
+    monkeypatch.setattr(listener, "ReceiverChild", start)
+    return tried
+
+
+def test_a_failed_restart_counts_against_the_limit_and_does_not_end_the_listener_early(
+        receivers: list[ReceiverChild | None]) -> None:
     """A receiver killed while fds run out: each start that fails is one of the minute's tries, not the end."""
     tap = Tap([parse_url("udp://127.0.0.1:0")])
     tap.start()
@@ -96,7 +121,7 @@ def test_a_failed_restart_counts_against_the_limit_and_does_not_end_the_listener
         with fd_limit(0):  # the dead receiver's 3 fds come back: still too few for a new one's
             kill_receiver(tap)
             wait_until(lambda: lst.down, "the listener to give up")
-        assert len(lst._restarted_at) == listener.RESTARTS_PER_MINUTE and lst.restarts == 0
+        assert receivers[1:] == [None] * listener.RESTARTS_PER_MINUTE and lst.restarts == 0  # each tried, failed
         assert tap.status().receiver.last_exit == "killed by SIGKILL"
     finally:
         tap.stop()
@@ -118,6 +143,7 @@ def no_receiver_left() -> bool:
 
 
 def test_a_restart_that_hangs_before_ready_is_killed_and_counted(receivers_hang: Callable[[], None],
+                                                                 receivers: list[ReceiverChild | None],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     tap = Tap([parse_url("udp://127.0.0.1:0")])
     tap.start()
@@ -127,7 +153,7 @@ def test_a_restart_that_hangs_before_ready_is_killed_and_counted(receivers_hang:
         monkeypatch.setattr(child, "READY_TIMEOUT_S", 0.0)  # (the hang is for good: no need to wait it out)
         kill_receiver(tap)
         wait_until(lambda: lst.down, "the listener to give up")
-        assert len(lst._restarted_at) == listener.RESTARTS_PER_MINUTE and lst.restarts == 0
+        assert len(receivers) == 1 + listener.RESTARTS_PER_MINUTE and lst.restarts == 0  # each restart tried
         assert tap.status().receiver.last_exit == "killed by SIGKILL" and no_receiver_left()
     finally:
         tap.stop()
@@ -157,7 +183,9 @@ def test_a_stop_during_a_restart_that_hangs_leaves_no_receiver_and_frees_the_por
     again.close()
 
 
-def test_a_pipe_thread_that_outlives_the_stop_keeps_its_fd_until_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pipe_thread_that_outlives_the_stop_keeps_its_fd_until_it_ends(monkeypatch: pytest.MonkeyPatch,
+                                                                          receivers: list[ReceiverChild | None]
+                                                                          ) -> None:
     """Something else holds the receiver's pipe open (here the test, through /proc), so its reader sees no end
     when the receiver dies and outlives the stop: its fd stays its own (closed under it, the number could be
     reused and another file read as the receiver's) until it reads the end and closes it itself."""
@@ -166,10 +194,11 @@ def test_a_pipe_thread_that_outlives_the_stop_keeps_its_fd_until_it_ends(monkeyp
     tap.stop_grace = 0.0
     tap.start()
     lst = tap.listeners[0]
-    assert lst._child is not None
-    fd = lst._child.pipe.fileno()
+    (child,) = receivers
+    assert child is not None
+    fd = child.pipe.fileno()  # the read end, the pipe thread's
     pipe = os.fstat(fd).st_ino
-    pid = lst._proc.pid
+    pid = child.proc.pid
     w = next(a for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a.startswith(b"pipe="))
     hold = os.open(f"/proc/{pid}/fd/{int(w[5:])}", os.O_WRONLY)  # the receiver's write end, opened again
     try:
