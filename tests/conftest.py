@@ -15,6 +15,15 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+
+# Bytecode is written (and read) by every process of the suite, even where PYTHONDONTWRITEBYTECODE is set: with
+# it, each xdist worker, and each of the ~150 `tundra`, price-helper and receiver children, compiled every module
+# it imported (textual, pydantic, tundra_tui...) and re-did pytest's assertion rewriting of every test module.
+# Set before tundra_tui is imported below, so the controller's compile serves the workers it then starts.
+if sys.dont_write_bytecode:
+    sys.dont_write_bytecode = False
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 from hypothesis import settings
 
 from tundra_tui.commands import main

@@ -15,7 +15,7 @@ from tundra_tui.config import Config, data_dir, load_config, state_path
 from tundra_tui.ui.app import TundraApp
 from tundra_tui.ui.screens.themes import CURRENT_MARK, ThemePicker
 
-from .ui_fixtures import FROZEN, live_session, make_app, toasts
+from .ui_fixtures import FROZEN, live_session, make_app, refreshed, toasts
 
 SIZE = (80, 24)
 
@@ -123,7 +123,7 @@ async def test_status_bar_shows_the_chosen_port_not_zero() -> None:
         port = session.source.addresses[0].port  # type: ignore[attr-defined]
         app = make_app(session)
         async with app.run_test(size=(120, 24)) as pilot:
-            await pilot.pause()
+            await refreshed(app, pilot)  # a frame drawn: one pause alone may come before it (seen under load)
             line = app.query_one(StatusBar).render_line(0).text
     finally:
         session.stop()
