@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -212,3 +213,35 @@ async def test_spans_headers_are_whole_and_dropped_columns_announced(tmp_path: P
             assert len(rows) == 2 and all("…" not in r.split()[-1] for r in rows)
     finally:
         session.stop()
+
+
+SEGMENT = r"(trace port \S+|→ \S+|received \d\S*|llm \d\S*|dropped \d\S*|agent errors \d\S*)"
+
+
+@pytest.mark.parametrize("size", [(40, 12), (60, 20), (80, 24), (200, 50)])
+async def test_the_counters_wrap_between_segments_never_inside_one(tmp_path: Path, size: tuple[int, int]) -> None:
+    """Each `label N` stays on one line with its figure, whatever the width: the line wraps between segments."""
+    with socket.socket() as s:  # an Agent to pass traces on to: the longest source segment (`→ URL`)
+        s.bind(("127.0.0.1", 0))
+        agent = f"http://127.0.0.1:{s.getsockname()[1]}"
+    proxy = TraceProxy("http://127.0.0.1:0", SpanBook(), forward=agent)
+    proxy.start(serve=False)
+    session = live_session(tmp_path / "c.sock")
+    session.spans = SpanFeed(proxy.book, proxy)
+    app = make_app(session)
+    try:
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("x")
+            await pilot.pause()
+            await refreshed(app, pilot)
+            await pilot.pause()
+            counters = app.screen.query_one("#spans-counters", Static)
+            lines = [ln.strip() for ln in pane_lines(counters)]
+            for line in lines:
+                assert re.fullmatch(rf"{SEGMENT}(\s+{SEGMENT})*", line), lines
+            found = [m.group(1).split()[0] for ln in lines for m in re.finditer(SEGMENT, ln)]
+            assert found == ["trace", "→", "received", "llm", "dropped", "agent"], lines
+            assert len(lines) <= 4 and (size[0] < 120 or len(lines) == 1), lines
+    finally:
+        session.stop()
+        proxy.stop()

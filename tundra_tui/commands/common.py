@@ -210,17 +210,19 @@ def announce_tap(tap: Tap) -> None:
                  "every datagram)")
 
 
-def add_traces(parser: Any) -> None:
-    """--traces, --traces-forward and --no-traces (top and record)."""
+def add_traces(parser: Any, demo: bool = False) -> None:
+    """--traces, --traces-forward and --no-traces (top and record; `demo`: top, whose --demo takes a free port)."""
+    also = "; with --demo a free port" if demo else ""
     parser.add_argument("--traces", metavar="URL",
-                        help=f"serve the trace port here (default: {DEFAULT_TRACES}, if it is free)")
+                        help=f"serve the trace port here (default: {DEFAULT_TRACES}, if it is free{also})")
     parser.add_argument("--traces-forward", metavar="URL",
                         help="pass the trace port's traffic on to this Agent (default: not passed on)")
     parser.add_argument("--no-traces", action="store_true", help="no trace port (default: one, see --traces)")
 
 
-def span_feed(args: argparse.Namespace, cfg: Config, redact: bool = True, serve: bool = True) -> SpanFeed:
-    """The trace port, started: `--traces URL` (an error if it cannot be had), else the default when it is free.
+def span_feed(args: argparse.Namespace, cfg: Config, redact: bool = True, serve: bool = True,
+              default: str = DEFAULT_TRACES) -> SpanFeed:
+    """The trace port, started: `--traces URL` (an error if it cannot be had), else `default` when it is free.
     `serve=False`: bound now, answered once the screen calls SpanFeed.serve (after its first frame)."""
     book = SpanBook(Redactor.from_config(cfg.redact, enabled=redact))
     if args.no_traces:
@@ -228,7 +230,7 @@ def span_feed(args: argparse.Namespace, cfg: Config, redact: bool = True, serve:
             raise UsageError("--no-traces cannot go with --traces or --traces-forward")
         return SpanFeed(book)
     try:
-        proxy = TraceProxy(args.traces or DEFAULT_TRACES, book, forward=args.traces_forward)
+        proxy = TraceProxy(args.traces or default, book, forward=args.traces_forward)
     except TraceProxyError as exc:
         raise UsageError(str(exc)) from None
     try:
@@ -236,7 +238,7 @@ def span_feed(args: argparse.Namespace, cfg: Config, redact: bool = True, serve:
     except TraceProxyError as exc:
         if args.traces or args.traces_forward:
             raise UsageError(f"{exc} (give another with --traces URL)") from None
-        return SpanFeed(book, note=f"traces off: {DEFAULT_TRACES.removeprefix('http://')} in use")
+        return SpanFeed(book, note=f"traces off: {default.removeprefix('http://')} in use")
     if not proxy_is_loopback(proxy.host):
         warn(f"warning: trace port on {proxy.url}, which is reachable from other hosts")
     return SpanFeed(book, proxy)

@@ -15,6 +15,8 @@ from ..model.engine import Mode
 from ..services.agent import AgentProbe
 from ..services.expvar import ExpvarPoller
 from ..services.fleet import FleetPoller, FleetSettings
+from ..services.spanfeed import SpanFeed
+from ..services.traceproxy import DEFAULT_TRACES
 from ..session import Session
 from ..sources import DEFAULT_LISTEN, Address, parse_url
 from .common import (
@@ -62,7 +64,8 @@ tundra top --once --after 10 --json""")
                           f"repeatable (default: {DEFAULT_LISTEN}; with --demo a free port)")
     top.add_argument("--forward", type=url, metavar="URL",
                      help="send every datagram on to this address, e.g. the Agent (default: no forwarding)")
-    top.add_argument("--demo", action="store_true", help="run the simulated LLM daemon in-process (default: off)")
+    top.add_argument("--demo", action="store_true",
+                     help="run the simulated LLM daemon in-process: DogStatsD and LLM spans (default: off)")
     top.add_argument("--record", type=Path, metavar="FILE",
                      help="record to a .dog capture while monitoring; an existing FILE is refused (default: off)")
     top.add_argument("--overwrite", action="store_true", help="with --record: replace FILE if it exists")
@@ -87,7 +90,7 @@ tundra top --once --after 10 --json""")
                      help="fleet query scope, e.g. env:production (default: the config's, else *)")
     top.add_argument("--agent-url", metavar="URL",
                      help="the local Agent's /info (default: the config's, http://127.0.0.1:8126/info)")
-    add_traces(top)
+    add_traces(top, demo=True)
     add_passive(top)
 
 
@@ -106,10 +109,13 @@ def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPo
     return FleetPoller(settings, pricer, cfg.vocab_metrics, cfg.vocab_tags)
 
 
-def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None]:
+def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threading.Event | None, list[str]]:
+    """The started session, the demo's stop (with --demo) and the notices the screen repeats."""
     listen = args.listen or [parse_url("udp://127.0.0.1:0" if args.demo else DEFAULT_LISTEN)]
     screen = not args.once  # the screen starts what its first frame does not need after that frame
-    spans = span_feed(args, cfg, redact=not args.no_redact, serve=not screen)
+    # the demo's trace port, like its DogStatsD port, is a free one: the Agent's 8126 is neither taken nor needed
+    spans = span_feed(args, cfg, redact=not args.no_redact, serve=not screen,
+                      default="http://127.0.0.1:0" if args.demo else DEFAULT_TRACES)
     pricer = None
     try:  # the trace port is already serving, then the price helper: whatever fails from here on closes them
         agent_url = args.agent_url or cfg.agent_url
@@ -131,22 +137,39 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     announce_tap(tap)
     warn_exposure(tap.addresses)
     demo_stop = None
+    notices = exposure_warnings(tap.addresses)
     if args.demo:
         demo_stop = threading.Event()
-        start = _demo_starter(tap.addresses[0], demo_stop)
+        traces, why_not = demo_traces(spans)
+        if why_not:
+            warn(why_not)
+            notices.append(why_not)
+        start = _demo_starter(tap.addresses[0], demo_stop, traces)
         if screen:
             session.after_start.append(start)  # its `datadog` import would compete with the first frame
         else:
             start()
-    return session, demo_stop
+    return session, demo_stop, notices
 
 
-def _demo_starter(address: Address, stop: threading.Event) -> Callable[[], None]:
-    """Starts the simulated daemon on a thread of its own, sending to `address` until `stop`."""
+def demo_traces(spans: SpanFeed) -> tuple[str | None, str | None]:
+    """Where the demo sends its traces (tundra's own trace port, never one passing traffic on to an Agent), and
+    why it sends none when it does not say so itself."""
+    proxy = spans.proxy
+    if proxy is None:
+        return None, None  # --no-traces: asked for
+    if proxy.forward:
+        return None, f"demo spans not sent: the trace port passes its traffic on to {proxy.forward}"
+    return proxy.url, None
+
+
+def _demo_starter(address: Address, stop: threading.Event, traces: str | None) -> Callable[[], None]:
+    """Starts the simulated daemon on a thread of its own, sending to `address` (and its traces to `traces`)
+    until `stop`."""
     def start() -> None:
         from ..services.demo import run_demo
 
-        threading.Thread(target=run_demo, args=(address, 20.0, None, 7, stop), daemon=True,
+        threading.Thread(target=run_demo, args=(address, 20.0, None, 7, stop, traces), daemon=True,
                          name="tundra-demo").start()
     return start
 
@@ -165,7 +188,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     if args.record is not None:
         refuse_existing(args.record, args.overwrite)
     stop = stop_on_signals() if args.once else None
-    session, demo_stop = _live_session(args, cfg)
+    session, demo_stop, notices = _live_session(args, cfg)
     if stop is not None:
         after = args.after if args.after is not None else 1.0
         proxy = session.spans.proxy if session.spans is not None else None
@@ -175,5 +198,4 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         if demo_stop:
             demo_stop.set()
         return print_once(session, args.json)
-    notices = exposure_warnings(session.source.addresses)  # type: ignore[attr-defined]
     return run_screen(session, cfg, args, on_exit=demo_stop.set if demo_stop else None, notices=notices)

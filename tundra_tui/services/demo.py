@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datadog.dogstatsd.base import DogStatsd
 
 from ..sources.urls import Address
+from .demo_traces import FLUSH_S, DemoTracer, DemoRequest
 
 PROFILES = [("local-runtime", "Local"), ("openai-prod", "OpenAI"), ("anthropic-prod", "Anthropic")]
 MODELS = {
@@ -31,6 +32,7 @@ class DemoDaemon:
     statsd: DogStatsd
     seed: int = 7
     error_rate: float = 0.05
+    tracer: DemoTracer | None = None  # also traces some requests to a trace port, as an LLM Observability app
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -79,6 +81,7 @@ class DemoDaemon:
         if out_tok:
             s.increment("llm.tokens.output", out_tok, tags=[t for t in tags if not t.startswith("profile:")])
         done = [*tags, f"success:{str(not failed).lower()}"]
+        err = ""
         if failed:
             err = rng.choice(ERROR_TYPES)
             done.append(f"error_type:{err}")
@@ -89,6 +92,8 @@ class DemoDaemon:
         exec_tags = [*BASE_TAGS, f"agent_name:{agent}", f"task_type:{task}", f"success:{str(not failed).lower()}"]
         s.increment("llm.agent.execution", 1, tags=exec_tags)
         s.distribution("llm.agent.execution.duration", round(duration * rng.uniform(1.05, 1.6), 1), tags=exec_tags)
+        if self.tracer is not None:
+            self.tracer.request(DemoRequest(n, agent, task, model, provider, failed, err, in_tok, out_tok, duration))
         if n % 500 == 0 and rng.random() < 0.8:
             self.switch_profile()
 
@@ -121,21 +126,26 @@ def make_client(target: Address) -> DogStatsd:
 
 
 def run_demo(target: Address, rate: float = 20.0, duration: float | None = None, seed: int = 7,
-             stop: threading.Event | None = None) -> int:
-    """Emit at `rate` requests/s until `duration` passes or `stop` is set; return requests sent."""
+             stop: threading.Event | None = None, traces: str | None = None) -> int:
+    """Emit at `rate` requests/s until `duration` passes or `stop` is set; return requests sent. With `traces`
+    (a trace port's http://HOST:PORT), some requests are also sent there as LLM Observability traces."""
     client = make_client(target)
-    daemon = DemoDaemon(client, seed=seed)
+    tracer = DemoTracer(traces, seed) if traces else None
+    daemon = DemoDaemon(client, seed=seed, tracer=tracer)
     stop = stop or threading.Event()
     daemon.bootstrap()
     daemon.heartbeat()
     start = time.monotonic()
     next_beat = start + 5.0
+    next_flush = start + FLUSH_S
     interval = 1.0 / max(rate, 0.1)
     i = 0
     try:
         while not stop.is_set():
             now = time.monotonic()
             if duration is not None and now - start >= duration:
+                if tracer is not None:
+                    tracer.flush()  # what it traced goes out before it returns, as a tracer flushes at exit
                 break
             due = int((now - start) / interval) + 1
             while i < due:
@@ -144,8 +154,13 @@ def run_demo(target: Address, rate: float = 20.0, duration: float | None = None,
             if now >= next_beat:
                 daemon.heartbeat()
                 next_beat += 5.0
+            if tracer is not None and now >= next_flush:
+                tracer.flush()
+                next_flush = now + FLUSH_S
             stop.wait(min(interval, 0.05))
     finally:
         client.flush()
         client.close_socket()
+        if tracer is not None:
+            tracer.close()
     return daemon.requests

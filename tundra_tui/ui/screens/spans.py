@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,10 +26,12 @@ from ..fmt import ms as _ms
 
 COLUMNS = ("time", "ml_app/service", "kind", "provider/model", "tokens in/out", "duration", "status", "error")
 MODEL = COLUMNS.index("provider/model")  # the name column: it gets whatever width the others leave
-PRIORITY = {"duration": 8, "status": 7, "tokens in/out": 6, "time": 5, "ml_app/service": 4, "error": 3, "kind": 2}
+# kind before ml_app/service: it says what a row without a model is (an agent, a tool), and one app is the usual
+PRIORITY = {"duration": 8, "status": 7, "tokens in/out": 6, "time": 5, "kind": 4, "error": 3, "ml_app/service": 2}
 NAMED = (COLUMNS.index("ml_app/service"), COLUMNS.index("error"))  # names from the app, cut apart past TEXT_MAX
 TEXT_MAX = 24  # so that one long app or error name cannot push every figure off the screen
-BAR_WIDTH = 40
+LABEL_MAX = 38  # a waterfall's name column at most: the bar gets the rest
+BAR_MIN = 10
 
 
 def ms(x: float | None) -> str:
@@ -86,19 +89,30 @@ def rollup_table(summary: SpanSummary, width: int, c: Colour = _plain) -> Text:
     return render("model", names, columns, width, styles=styles)
 
 
-def counters_line(summary: SpanSummary, status: SessionStatus, c: Colour = _plain) -> Text:
-    """Where the spans come from and what was received, dropped or not forwarded."""
-    line = Text()
+def counters_line(summary: SpanSummary, status: SessionStatus, c: Colour = _plain, width: int = 200) -> Text:
+    """Where the spans come from and what was received, dropped or not forwarded, as `label N` segments
+    wrapped between segments within `width` cells: a label never sits on another line than its figure."""
     where = status.traces or status.traces_note or "replayed from the capture's sidecar"
-    line.append(f"trace port {where}")
+    source = [(f"trace port {where}", "")]
     if status.traces_forward:
-        line.append(f" → {status.traces_forward}")
-    line.append(f"   received {num(summary.received)}  llm {num(summary.llm)}  ")
-    line.append(f"dropped {num(summary.dropped)}", style=c("alarm") if summary.dropped else "")
-    line.append("  ")
-    line.append(f"agent errors {num(summary.forward_errors)}", style=c("alarm") if summary.forward_errors else "")
+        source.append((f"→ {status.traces_forward}", ""))
+    figures = [(f"received {num(summary.received)}", ""), (f"llm {num(summary.llm)}", ""),
+               (f"dropped {num(summary.dropped)}", c("alarm") if summary.dropped else ""),
+               (f"agent errors {num(summary.forward_errors)}", c("alarm") if summary.forward_errors else "")]
     if status.spans_record_dropped:
-        line.append(f"  sidecar drops {num(status.spans_record_dropped)}", style=c("alarm"))
+        figures.append((f"sidecar drops {num(status.spans_record_dropped)}", c("alarm")))
+    segments = [(" ", *s) for s in source] + [("   " if i == 0 else "  ", *f) for i, f in enumerate(figures)]
+    line = Text()
+    used = 0
+    for n, (gap, text, style) in enumerate(segments):
+        if n and used + len(gap) + cell_len(text) > width:  # the segment goes whole onto the next line
+            line.append("\n")
+            used = 0
+        elif n:
+            line.append(gap)
+            used += len(gap)
+        line.append(text, style=style)
+        used += cell_len(text)
     if summary.last_error:
         line.append(f"\nlast problem: {summary.last_error}", style=c("stale"))
     return line
@@ -147,7 +161,9 @@ class SpansScreen(_Themed):
     def show(self, summary: SpanSummary, status: SessionStatus) -> None:
         """Repaint from the spans part; the cursor stays on its span while new ones arrive above it."""
         self.summary, self._status = summary, status
-        self.query_one("#spans-counters", Static).update(counters_line(summary, status, self.colour))
+        counters = self.query_one("#spans-counters", Static)
+        width = counters.content_size.width or self.app.size.width - 4  # before the first layout: the screen's
+        counters.update(counters_line(summary, status, self.colour, width))
         models = self.query_one("#spans-models", Static)
         models.update(rollup_table(summary, max(models.content_size.width, 20), self.colour))
         keys = tuple(f"{s.trace_id}:{s.span_id}:{i}" for i, s in enumerate(summary.recent))
@@ -177,15 +193,15 @@ class SpansScreen(_Themed):
             self.app.push_screen(WaterfallScreen(self.summary.trace(span.trace_id) or (span,), span))
 
 
-def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = BAR_WIDTH, c: Colour = _plain) -> Text:
-    """One line per span, indented under its parent, with a bar placed on the trace's time axis."""
+def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = 120, c: Colour = _plain) -> Text:
+    """One line per span within `width` cells: its name indented under its parent, a bar placed on the trace's
+    time axis (the bar takes what the name and the figures leave), its duration, kind and model."""
     ids = {s.span_id for s in spans}
     children: dict[str, list[LLMSpan]] = {}
     for s in spans:
         children.setdefault(s.parent_id if s.parent_id in ids else "", []).append(s)
     start = min(s.start_ns for s in spans)
     total = max(max(s.end_ns for s in spans) - start, 1)
-    out = Text(no_wrap=True, overflow="ellipsis")
     order: list[tuple[int, LLMSpan]] = []
     stack = [(0, s) for s in reversed(children.get("", []))]
     seen: set[str] = set()
@@ -196,16 +212,22 @@ def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = BAR_WI
         seen.add(s.span_id)
         order.append((depth, s))
         stack.extend((depth + 1, c) for c in reversed(children.get(s.span_id, [])))
-    for depth, s in order:
-        left = int((s.start_ns - start) / total * width)
-        size = max(1, round(s.duration_ns / total * width))
-        label = f"{'  ' * min(depth, 10)}{s.name or s.kind or '?'}"
+    labels = [f"{'  ' * min(depth, 10)}{s.name or s.kind or '?'}" for depth, s in order]
+    label_w = min(LABEL_MAX, max(cell_len(x) for x in labels), max(width // 3, 8))
+    kind_w = min(max(len(s.kind) for _, s in order), 12)
+    model_w = min(max(len(s.model) + 1 if s.model else 0 for _, s in order), 28)
+    bar_w = max(width - label_w - 1 - (8 + kind_w + model_w), BAR_MIN)  # then ` 1234ms kind model`
+    out = Text()
+    for (_, s), label in zip(order, labels, strict=True):
+        left = min(int((s.start_ns - start) / total * bar_w), bar_w - 1)
+        size = min(max(1, round(s.duration_ns / total * bar_w)), bar_w - left)
         style = "bold" if s.key == selected.key else ""
-        out.append(f"{label[:38]:<38} ", style=style)
+        shown = label if cell_len(label) <= label_w else set_cell_size(label, label_w - 1) + "…"
+        out.append(set_cell_size(shown, label_w) + " ", style=style)
         out.append(" " * left)
-        out.append("█" * min(size, width - left or 1), style=c("alarm") if s.status == "error" else c("ok"))
-        out.append(" " * max(width - left - size, 0))
-        out.append(f" {ms(s.duration_ns / 1e6):>6} {s.kind}", style=style)
+        out.append("█" * size, style=c("alarm") if s.status == "error" else c("ok"))
+        out.append(" " * (bar_w - left - size))
+        out.append(f" {ms(s.duration_ns / 1e6):>6} {s.kind:<{kind_w}}", style=style)
         if s.model:
             out.append(f" {s.model}", style=c("stale"))
         out.append("\n")
@@ -217,7 +239,8 @@ def span_detail(s: LLMSpan, c: Colour = _plain) -> Text:
     """The selected span's facts, then its input and output (already redacted and cut to size)."""
     out = Text()
     out.append(f"{s.name}  ", style="bold")
-    out.append(f"{s.kind} · {s.provider}/{s.model} · {ms(s.duration_ns / 1e6)} · {s.status}")
+    model = "/".join(p for p in (s.provider, s.model) if p)
+    out.append(" · ".join(p for p in (s.kind, model, ms(s.duration_ns / 1e6), s.status) if p))
     if s.error_type or s.error_message:
         out.append(f"\n{s.error_type}: {s.error_message}", style=c("alarm"))
     out.append(f"\ntrace {s.trace_id} span {s.span_id}\n", style=c("stale"))
@@ -236,7 +259,7 @@ class WaterfallScreen(_Themed):
     WaterfallScreen { align: center middle; }
     WaterfallScreen > VerticalScroll { width: 100%; height: 100%; border: round $accent; background: $surface;
         padding: 0 1; }
-    WaterfallScreen #waterfall { height: auto; margin-bottom: 1; }
+    WaterfallScreen #waterfall { height: auto; margin-bottom: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, spans: tuple[LLMSpan, ...], selected: LLMSpan) -> None:
@@ -248,5 +271,18 @@ class WaterfallScreen(_Themed):
         with VerticalScroll() as box:
             box.border_title = f"trace {self.selected.trace_id}"
             box.border_subtitle = "esc to go back"
-            yield Static(waterfall(self.spans, self.selected, c=self.colour), id="waterfall")
+            yield Static(id="waterfall")
             yield Static(span_detail(self.selected, self.colour), id="span-detail")
+
+    def on_mount(self) -> None:
+        """The bars fitted to the width once it is laid out."""
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self) -> None:
+        """The bars refitted to the new width once it is laid out."""
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        fall = self.query_one("#waterfall", Static)
+        width = fall.content_size.width or self.app.size.width - 6
+        fall.update(waterfall(self.spans, self.selected, width, self.colour))
