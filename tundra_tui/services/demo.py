@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datadog.dogstatsd.base import DogStatsd
 
 from ..sources.urls import Address
-from .demo_traces import FLUSH_S, DemoTracer, DemoRequest
+from .demo_traces import FLUSH_S, DemoRequest, DemoTracer
 
 PROFILES = [("local-runtime", "Local"), ("openai-prod", "OpenAI"), ("anthropic-prod", "Anthropic")]
 MODELS = {
