@@ -221,10 +221,12 @@ def add_traces(parser: Any, demo: bool = False) -> None:
 
 
 def span_feed(args: argparse.Namespace, cfg: Config, redact: bool = True, serve: bool = True,
-              default: str = DEFAULT_TRACES) -> SpanFeed:
-    """The trace port, started: `--traces URL` (an error if it cannot be had), else `default` when it is free.
+              default: str | None = None) -> SpanFeed:
+    """The trace port, started: `--traces URL` (an error if it cannot be had), else `default` (DEFAULT_TRACES)
+    when it is free.
     `serve=False`: bound now, answered once the screen calls SpanFeed.serve (after its first frame)."""
     book = SpanBook(Redactor.from_config(cfg.redact, enabled=redact))
+    default = default or DEFAULT_TRACES
     if args.no_traces:
         if args.traces or args.traces_forward:
             raise UsageError("--no-traces cannot go with --traces or --traces-forward")

@@ -16,7 +16,6 @@ from ..services.agent import AgentProbe
 from ..services.expvar import ExpvarPoller
 from ..services.fleet import FleetPoller, FleetSettings
 from ..services.spanfeed import SpanFeed
-from ..services.traceproxy import DEFAULT_TRACES
 from ..session import Session
 from ..sources import DEFAULT_LISTEN, Address, parse_url
 from .common import (
@@ -115,7 +114,7 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     screen = not args.once  # the screen starts what its first frame does not need after that frame
     # the demo's trace port, like its DogStatsD port, is a free one: the Agent's 8126 is neither taken nor needed
     spans = span_feed(args, cfg, redact=not args.no_redact, serve=not screen,
-                      default="http://127.0.0.1:0" if args.demo else DEFAULT_TRACES)
+                      default="http://127.0.0.1:0" if args.demo else None)
     pricer = None
     try:  # the trace port is already serving, then the price helper: whatever fails from here on closes them
         agent_url = args.agent_url or cfg.agent_url
