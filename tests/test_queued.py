@@ -65,6 +65,41 @@ def test_a_writer_stuck_for_good_is_given_up_on_and_what_it_held_is_counted(tmp_
         os.close(reader)
 
 
+@pytest.mark.parametrize("compress", [True, False])
+def test_a_capture_whose_writer_was_given_up_on_still_replays(tmp_path: Path, compress: bool) -> None:
+    """While the stuck write hangs, what was flushed replays (no trailer yet: read as a killed recorder's file);
+    once it returns, the writer ends the file with its trailer, and everything it wrote replays whole."""
+    path = tmp_path / "stuck.dog"
+    at_third, go_on = threading.Event(), threading.Event()
+
+    def hang_on_the_third(data: bytes) -> bytes:  # runs on the writer thread, inside its write
+        if data == b"c:1|c":
+            at_third.set()
+            go_on.wait()
+        return data
+
+    rec = Recorder(path, compress=compress, transform=hang_on_the_third)
+    rec._writer._flush_s = 0.0  # every write flushes: the file is named, and holds each record at once
+    rec.put_many([(1, b"a:1|c"), (2, b"b:1|c"), (3, b"c:1|c"), (4, b"d:1|c")])
+    at_third.wait()
+    try:
+        rec.close(join_s=0.05)  # the writer hangs: given up on
+        assert rec.error == f"recording to {path} stopped: a write did not return in 0.05 s"
+        warnings: list[str] = []
+        stuck = CaptureReader(path, on_warning=warnings.append)
+        assert [r.payload for r in stuck] == [b"a:1|c", b"b:1|c"] and stuck.truncated and warnings
+    finally:
+        go_on.set()
+    rec._thread.join(5)
+    assert not rec._thread.is_alive()
+    closed = CaptureReader(path)
+    assert [r.payload for r in closed] == [b"a:1|c", b"b:1|c", b"c:1|c"]  # the write that hung got out, then stop
+    assert not closed.truncated  # the separator is there...
+    if not compress:
+        assert path.read_bytes().endswith(bytes(8))  # ...and the empty TaggerState's trailer (its size: 0)
+    assert [p.name for p in tmp_path.iterdir()] == ["stuck.dog"]  # no temporary file left beside it
+
+
 def race_a_failing_writer() -> tuple[Recorder, int]:
     """A tap thread putting into a recorder on /dev/full until its writer has failed; what it put."""
     rec = Recorder("/dev/full", compress=False, overwrite=True)

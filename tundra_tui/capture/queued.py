@@ -2,9 +2,11 @@
 so a slow or full disk never stalls them. The `.dog` recorder and the `.spans` sidecar both build on it.
 
 Every item handed to `put_many` ends up counted exactly once: in `written` (the file writer took it) or in
-`dropped` (refused past the queue limit or after the stop, lost to a failed write, or still waiting when a
-stuck writer was given up on). The counters and the queue change under one lock, which is never held across
-a write: the writer takes a chunk under the lock, writes it without, then accounts for it under the lock.
+`dropped` (refused past the queue limit or after the stop, lost to a failed write, or not yet counted when a
+stuck writer was given up on: the chunk it was writing included, though what of it gets out once the write
+returns is in the file, which the writer then closes with its trailer). The counters and the queue change under
+one lock, which is never held across a write: the writer takes a chunk under the lock, writes it without, then
+accounts for it under the lock.
 """
 
 from __future__ import annotations
