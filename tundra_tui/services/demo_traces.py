@@ -5,7 +5,9 @@ ddtrace app in agent mode sends them (msgpack `/v0.4/traces`, each span's LLM da
 from __future__ import annotations
 
 import http.client
+import queue
 import random
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ ML_APP = "at-daemon"
 SAMPLE_EVERY = 8  # one request in 8 is traced, and every other failed one: a few traces a second at 20 requests/s
 FLUSH_S = 1.0  # ddtrace's writer sends about once a second
 TIMEOUT_S = 5.0
+QUEUE = 8  # payloads waiting for the sender
 TAGS = {"env": "development", "version": "0.1.0", "service": "at-daemon", "ml_app": ML_APP, "source": "integration",
         "language": "python"}
 PROMPTS = {  # per task type: the agent's request and the model's answer (one carries an address the redactor masks)
@@ -55,8 +58,8 @@ class DemoRequest:
 
 class DemoTracer:
     """Turns some of the daemon's requests into traces (an agent span over retrieval, llm and tool spans) and
-    POSTs them to the trace port at `url` once a second. Its own random stream: the DogStatsD side is the
-    same for a seed with or without it."""
+    PUTs them to the trace port at `url` at each flush (once a second), from a thread of its own. Its own random
+    stream: the DogStatsD side is the same for a seed with or without it."""
 
     def __init__(self, url: str, seed: int = 7) -> None:
         self.host, self.port = parse_http_url(url, "trace port")
@@ -64,7 +67,9 @@ class DemoTracer:
         self.pending: list[list[dict[str, Any]]] = []
         self.sent = 0  # traces the trace port took
         self.failed = 0  # traces lost to a port that did not answer (the demo goes on)
-        self._conn: http.client.HTTPConnection | None = None
+        self.dropped = 0  # traces never sent: too many payloads waited for the sender
+        self._queue: queue.Queue[tuple[int, bytes] | None] = queue.Queue(QUEUE)
+        self._sender: threading.Thread | None = None
 
     def request(self, r: DemoRequest) -> None:
         """Trace `r` if it is sampled (deterministic: by its number)."""
@@ -130,30 +135,51 @@ class DemoTracer:
         return span
 
     def flush(self) -> None:
-        """POST the traces gathered since the last flush; a port that does not answer costs them, nothing else."""
+        """Hand the traces gathered since the last flush to the sender thread: the DogStatsD side never waits on
+        HTTP. Past QUEUE payloads waiting (a port that does not answer) they are dropped, and counted."""
         traces, self.pending = self.pending, []
         if not traces:
             return
-        body = msgpack.packb(traces)
-        headers = {"Content-Type": "application/msgpack", "X-Datadog-Trace-Count": str(len(traces)),
-                   "Datadog-Meta-Lang": "python", "Datadog-Meta-Tracer-Version": "tundra-demo"}
         try:
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT_S)
-            self._conn.request("PUT", "/v0.4/traces", body, headers)
-            reply = self._conn.getresponse()
-            reply.read()
-        except (OSError, http.client.HTTPException):
-            self.failed += len(traces)
-            self.close()
+            self._queue.put_nowait((len(traces), msgpack.packb(traces)))
+        except queue.Full:
+            self.dropped += len(traces)
             return
-        if reply.status == 200:
-            self.sent += len(traces)
-        else:
-            self.failed += len(traces)
+        if self._sender is None:
+            self._sender = threading.Thread(target=self._send_loop, name="tundra-demo-traces", daemon=True)
+            self._sender.start()
 
-    def close(self) -> None:
-        """Close the connection (the next flush opens another)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    def _send_loop(self) -> None:
+        conn: http.client.HTTPConnection | None = None
+        while (item := self._queue.get()) is not None:
+            n, body = item
+            headers = {"Content-Type": "application/msgpack", "X-Datadog-Trace-Count": str(n),
+                       "Datadog-Meta-Lang": "python", "Datadog-Meta-Tracer-Version": "tundra-demo"}
+            try:
+                conn = conn or http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT_S)
+                conn.request("PUT", "/v0.4/traces", body, headers)
+                reply = conn.getresponse()
+                reply.read()
+                ok = reply.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                if conn is not None:
+                    conn.close()
+                conn = None  # the next payload opens another connection
+            if ok:
+                self.sent += n
+            else:
+                self.failed += n
+        if conn is not None:
+            conn.close()
+
+    def close(self, timeout: float = TIMEOUT_S) -> None:
+        """Send what was flushed (waiting up to `timeout`), then stop the sender."""
+        sender, self._sender = self._sender, None
+        if sender is None:
+            return
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return  # the sender is stuck on a port that does not answer: a daemon thread, it ends with the process
+        sender.join(timeout)
