@@ -123,7 +123,8 @@ def render_chart(spec: ChartSpec, width: int, height: int, palette: Palette, plo
     plt.clear_figure()
     plt.plotsize(width, height - 1)
     plt._set_size(width, height - 1)  # plotsize caps at the process's terminal size (80x24 without a tty, or a
-    # terminal narrower than the screen's layout); textual-plotext's own widget sets its size this way too
+    # terminal narrower than the screen's layout) and a figure has no public way past it; textual-plotext's own
+    # widget sets its size this way too (plotext pinned below 6: tests/test_plotext_pin.py)
     plt.theme("clear")  # the terminal's own colours: no background codes to send
     segments = [(line, _segments(line, spec.start)) for line in spec.lines]
     top = nice_top(max((max(ys) for _, segs in segments for _, ys in segs), default=0.0))
