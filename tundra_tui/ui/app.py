@@ -112,6 +112,7 @@ class TundraApp(ReplayKeys, App[int]):
         self._asked = self._drawn = 0  # frames asked for and the newest drawn
         fleet = session.fleet
         self.fleet_key_hint = fleet.settings.key_hint() if fleet is not None and fleet.settings.enabled else None
+        self._theme_problems = self._set_theme()
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -128,7 +129,10 @@ class TundraApp(ReplayKeys, App[int]):
         """Textual's own themes come with domain colours readable on them (ui/themes.py), made on first use."""
         theme = super().get_theme(theme_name)
         if theme is not None and theme.name not in self._ours and not theme.ansi:
-            theme = self._readable.setdefault(theme.name, readable(theme))
+            made = self._readable.get(theme.name)  # made once: Textual asks on every `current_theme`
+            if made is None:
+                made = self._readable[theme.name] = readable(theme)
+            theme = made
         return theme
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -136,19 +140,23 @@ class TundraApp(ReplayKeys, App[int]):
         return {**super().get_theme_variable_defaults(), "ok": "green", "warn": "yellow", "alarm": "red",
                 "stale": "grey50", "pane-border": "#7f7f7f"}
 
-    def on_mount(self) -> None:
+    def _set_theme(self) -> list[str]:
+        """Register the bundled and user themes and pick the starting one, before the first CSS parse (a theme
+        set once mounted parses every stylesheet again); what went wrong, to notify once mounted."""
         themes, problems = load_themes()
         self._ours = set(themes)
         for theme in themes.values():
             self.register_theme(theme)
-        for problem in problems:
-            self.notify(problem, severity="warning", timeout=8, markup=False)
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         else:
-            self.notify(f"theme '{self._wanted_theme}' not found; using {DEFAULT_THEME}", severity="warning",
-                        markup=False)
+            problems.append(f"theme '{self._wanted_theme}' not found; using {DEFAULT_THEME}")
             self.theme = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        return problems
+
+    def on_mount(self) -> None:
+        for problem in self._theme_problems:
+            self.notify(problem, severity="warning", timeout=8, markup=False)
         for notice in self.notices:
             self.notify(notice, severity="warning", timeout=15, markup=False)
         self._start_timer()
