@@ -99,3 +99,19 @@ def test_a_stopped_helper_holds_up_no_dashboard(monkeypatch) -> None:
         assert helper.helper_pid is None
     finally:
         helper.close()
+
+
+def test_the_helper_is_niced_behind_a_screen_only() -> None:
+    """Behind a screen the helper yields to it; for `--once` it runs at this process's priority, because the one
+    dashboard waits for its prices (a niced helper on a busy machine loads its table only after ingest)."""
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    for interactive, want in ((True, max(10, own)), (False, own)):
+        helper = HelperPricer(interactive=interactive)
+        try:
+            helper.prefetch()
+            assert helper.settle(30)  # the worker has spawned the helper and set its priority
+            pid = helper.helper_pid
+            assert pid is not None
+            assert os.getpriority(os.PRIO_PROCESS, pid) == want
+        finally:
+            helper.close()

@@ -159,9 +159,10 @@ def make_engine(cfg: Config, mode: Mode, max_contexts: int | None = None, redact
     return engine
 
 
-def launch_pricer(cfg: Config) -> HelperPricer:
-    """The price helper, started now: its table loads on the other core while the session starts."""
-    pricer = HelperPricer(cfg.prices)
+def launch_pricer(cfg: Config, interactive: bool = True) -> HelperPricer:
+    """The price helper, started now: its table loads on the other core while the session starts. Niced behind a
+    screen (`interactive`); at normal priority for `--once`, whose one dashboard waits for its prices."""
+    pricer = HelperPricer(cfg.prices, interactive)
     pricer.prefetch()
     return pricer
 

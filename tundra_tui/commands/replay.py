@@ -100,7 +100,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
                                            path)
     if problem:
         warn(problem)
-    pricer = launch_pricer(cfg)
+    pricer = launch_pricer(cfg, interactive=not args.once)
     session = Session(source, make_engine(cfg, Mode.DASHBOARD, args.max_contexts, redact=not args.no_redact,
                                           pricer=pricer), spans=spans)
     try:

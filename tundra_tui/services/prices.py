@@ -34,8 +34,11 @@ ANSWER_TIMEOUT_S = 20.0  # the first answer waits for the table to load; a stuck
 class HelperPricer:
     """`Pricer.cost` answered by a helper process, asynchronously; same rules, same results. Thread-safe."""
 
-    def __init__(self, overrides: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(self, overrides: dict[str, dict[str, Any]] | None = None, interactive: bool = True) -> None:
         self._overrides = overrides or {}
+        # behind a screen the helper is niced (the screen comes first); for a one-shot answer (`--once`) the final
+        # dashboard waits for its prices, so on a busy machine a niced helper would only load once ingest is done
+        self._interactive = interactive
         self._cond = threading.Condition()  # guards the dicts below; never held across the pipe
         self._known: dict[MemoKey, tuple[Tokens, float | None]] = {}  # (model, part) -> its last answer
         self._wanted: dict[MemoKey, Tokens] = {}  # questions not asked yet (newest tokens per model and part)
@@ -137,10 +140,11 @@ class HelperPricer:
             self._proc = proc
             if self._closed:
                 proc.kill()
-        try:
-            os.setpriority(os.PRIO_PROCESS, proc.pid, 10)  # ingest and the screen come first
-        except OSError:
-            pass
+        if self._interactive:
+            try:
+                os.setpriority(os.PRIO_PROCESS, proc.pid, max(10, os.getpriority(os.PRIO_PROCESS, 0)))
+            except OSError:
+                pass
         try:
             if proc.stdin is not None:
                 proc.stdin.write(json.dumps({"overrides": self._overrides}) + "\n")
