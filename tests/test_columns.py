@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tundra_tui.ui.columns import Column, cut_names, fit, footer
+from tundra_tui.ui.columns import Column, cut_names, cut_tags, fit, footer
 
 
 def test_lowest_priority_goes_first_and_widths_come_from_the_cells() -> None:
@@ -65,6 +65,29 @@ def test_footer_example() -> None:
     assert footer(items, 36) == "06:15:51-06:15:56 · 4 priced of 5"
     assert footer(items, 14) == "4 priced of 5"
     assert footer(items, 5) == ""
+
+
+def test_tags_are_cut_between_two_tags_and_the_rest_counted() -> None:
+    tags = ("env:production", "region:eu-west-1", "service:checkout-api", "team:payments", "version:2.14.3")
+    assert cut_tags(tags, 200) == ",".join(tags)
+    assert cut_tags(tags, 41) == "env:production,region:eu-west-1 +3 more"
+    assert cut_tags(tags, 38) == "env:production +4 more"
+    assert cut_tags(tags, 17) == "env:production +4"  # where `more` no longer fits beside one tag
+    assert cut_tags(tags, 12) == "env:prod… +4"  # not even the first tag whole: cut, and the rest still counted
+    assert cut_tags(("a_very_long_single_tag:value",), 10) == "a_very_lo…"
+    assert cut_tags((), 10) == ""
+
+
+@given(st.lists(st.text("ab:-", min_size=1, max_size=15), max_size=8), st.integers(0, 40))
+def test_cut_tags_never_exceed_the_width_and_show_whole_tags_first(tags: list[str], width: int) -> None:
+    out = cut_tags(tuple(tags), width)
+    assert len(out) <= width
+    shown, _, mark = out.partition(" +")
+    if mark:  # `N more` or `N`: the tags left out, counted
+        parts = shown.split(",")
+        assert int(mark.removesuffix(" more")) == len(tags) - len(parts)
+        assert parts[:-1] == tags[: len(parts) - 1]  # whole tags, in their order...
+        assert parts[-1] == tags[len(parts) - 1] or parts[-1].endswith("…")  # ...the last one whole unless alone
 
 
 def test_a_name_that_prefixes_another_keeps_its_plain_cut() -> None:

@@ -77,8 +77,28 @@ def test_stats_at_80_columns_tells_every_context_apart() -> None:
         by_group.setdefault((c.name, c.type), []).append(c)
     for (group, shown, figures), c in zip(rows, [c for cs in by_group.values() for c in cs], strict=True):
         assert group == (c.name, c.type) and figures[0] == f"{c.samples:,}"
+        if " +" in shown:  # a lone context's tags, cut between two tags: each one shown is one of its own
+            assert all(t in c.tags for t in shown.split(" +")[0].split(","))
+            continue
         values = {t.partition(":")[2] or t for t in c.tags}
         assert all(v in values or v == "-" for v in shown.rstrip("…").split()[:-1])
+
+
+def test_stats_at_80_columns_cuts_a_lone_contexts_tags_between_two_tags() -> None:
+    """A metric with one context shows its tags beneath it: at 80 columns they are cut where one tag ends, and
+    those left out are counted (`+3 more`), as a pane counts its rows; never a tag cut in the middle."""
+    tags = ["env:production", "region:eu-west-1", "service:checkout-api", "team:payments", "version:2.14.3"]
+    e = Engine(Mode.STATS)
+    e.feed([(END_NS, b"app.requests:1|c|#" + ",".join(tags).encode()), (END_NS, b"app.idle:1|c")])
+    con, buf = _console(80)
+    print_stats(e.stats("x"), SessionStatus(SourceStatus("replay")), con)
+    lines = buf.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    cells = [line.split("│")[1].strip() for line in lines if line.startswith("│  ")]
+    assert "(no tags)" in cells
+    shown, more = next(c for c in cells if c.startswith("env:")).split(" +")
+    assert shown.split(",") == tags[: len(shown.split(","))] and more == f"{len(tags) - len(shown.split(','))} more"
+    assert int(more.split()[0]) > 0  # 80 columns cannot hold them all
 
 
 def test_once_text_at_80_columns_names_the_columns_it_left_out() -> None:

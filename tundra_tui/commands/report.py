@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..protocol import split_tag
-from ..ui.columns import Column, cut_names, fair, fit
+from ..ui.columns import Column, cut_names, cut_tags, fair, fit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -62,11 +62,10 @@ def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, 
     headers of the figure columns left out, for a line that says so."""
     first = len(names)
     columns = [Column(head, tuple(str(r[first + i]) for r in rows), prio) for i, (head, prio) in enumerate(figures)]
-    # rich puts a border and a space each side of a cell (2 more than Column's one space), and a last border
-    kept, share = fit(columns, con.width - 1, name_min=sum(least + 3 for _, least in names), gap=2)
+    kept, share = _fit(con, names, columns)
     natural = [max(len(head), *(len(str(r[j])) for r in rows)) if rows else len(head)
                for j, (head, _least) in enumerate(names)]
-    name_w = fair(natural, max(share - 3 * first, sum(least for _, least in names)))
+    name_w = fair(natural, share)
     cut = [cut_names([str(r[j]) for r in rows], name_w[j]) for j in range(first)]
     table = Table(**kwargs)  # type: ignore[arg-type]
     for (name, _least), w in zip(names, name_w, strict=True):
@@ -78,6 +77,13 @@ def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, 
     for n, r in enumerate(rows):
         table.add_row(*(Text(cut[j][n]) for j in range(first)), *(r[i] for i in at))
     return table, [c.header for c in columns if id(c) not in shown]
+
+
+def _fit(con: Console, names: list[tuple[str, int]], figures: list[Column]) -> tuple[list[Column], int]:
+    """The figure columns a table keeps, and the cells its name columns share (each at least its least width)."""
+    # rich puts a border and a space each side of a cell (2 more than Column's one space), and a last border
+    kept, share = fit(figures, con.width - 1, name_min=sum(least + 3 for _, least in names), gap=2)
+    return kept, max(share - 3 * len(names), sum(least for _, least in names))
 
 
 def _print_table(con: Console, table: tuple[Table, list[str]]) -> None:
@@ -98,11 +104,12 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
                                          _n(r.value)] for r in stats.contexts]
         _print_table(con, _table(con, [("metric", 16), ("tags", 16)], figures, rows))
     else:  # full tag sets do not fit: each metric once, beneath it the tags that set its contexts apart
-        widest = [max(len(h), *(len(f) for f in cells)) for h, cells in (
-            ("type", [c.type for c in stats.contexts]), ("samples", [f"{c.samples:,}" for c in stats.contexts]),
-            ("count", [_n(c.count) for c in stats.contexts]), ("value", [_n(c.value) for c in stats.contexts]))]
-        grouped = _grouped(stats.contexts, con.width - 4 - sum(w + 3 for w in widest) - 2)
-        _print_table(con, _table(con, [("metric / its differing tags", 16)], figures, grouped))
+        names = [("metric / its differing tags", 16)]
+        cells = [[c.type for c in stats.contexts], [f"{c.samples:,}" for c in stats.contexts],
+                 [_n(c.count) for c in stats.contexts], [_n(c.value) for c in stats.contexts]]
+        room = _fit(con, names, [Column(h, tuple(cs), p) for (h, p), cs in zip(figures, cells, strict=True)])[1]
+        grouped = _grouped(stats.contexts, room - 2)  # the name column's cells, less the rows' indent
+        _print_table(con, _table(con, names, figures, grouped))
     errs = stats.errors
     con.print(f"events {stats.events:,}   service checks {stats.service_checks:,}   "
               f"parse errors: metric {errs.metric:,}, event {errs.event:,}, "
@@ -149,7 +156,7 @@ def _grouped(contexts: Sequence[ContextRow], room: int) -> list[list[Text | str]
         keys, values = _apart_keys([c.tags for c in members], room)
         if keys:
             rows.append([Text("  by " + " ".join(keys)), "", "", "", ""])
-        rows += [[Text("  " + (" ".join(v) if keys else ",".join(c.tags) or "(no tags)")), "", f"{c.samples:,}",
+        rows += [[Text("  " + (" ".join(v) if keys else cut_tags(c.tags, room) or "(no tags)")), "", f"{c.samples:,}",
                    _n(c.count), _n(c.value)] for c, v in zip(members, values, strict=True)]
     return rows
 

@@ -91,6 +91,24 @@ def cut_names(names: list[str], width: int) -> list[str]:
     return cuts
 
 
+def cut_tags(tags: tuple[str, ...], width: int) -> str:
+    """Tags joined by commas within `width` cells, cut only between two tags and the rest counted as a pane counts
+    the rows it leaves out (`env:prod,region:eu +3 more`, or `+3` where only that fits); a first tag too wide for
+    even that is cut with an ellipsis."""
+    whole = ",".join(tags)
+    if len(whole) <= width:
+        return whole
+    for form in (" +{} more", " +{}"):
+        for n in range(len(tags) - 1, 0, -1):
+            shown = ",".join(tags[:n]) + form.format(len(tags) - n)
+            if len(shown) <= width:
+                return shown
+    mark = f" +{len(tags) - 1}" if len(tags) > 1 else ""
+    if width - len(mark) < 2:
+        return whole[: max(width - 1, 0)] + "…" if width > 0 else ""
+    return tags[0][: width - len(mark) - 1] + "…" + mark
+
+
 def _apart(originals: list[str], width: int, head: int, used: set[str]) -> dict[str, str]:
     """Cuts of names that would read the same: the first `head` letters, then the word where each parts
     from another (the earliest first), picked so that none reads as one in `used` where the width allows
