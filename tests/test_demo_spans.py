@@ -45,7 +45,8 @@ async def test_demo_traces_fill_the_spans_screen_and_open_a_waterfall() -> None:
         tracer.flush()
         tracer.close()  # sent, as run_demo does when its duration ends
         assert (tracer.sent, tracer.failed, tracer.dropped) == (7, 0, 0)
-        assert proxy.drain()
+        # the port answers before it queues a body for decoding: wait for the spans, not for a drain
+        wait_until(lambda: proxy.book.summary().received >= 27, "the demo's 27 spans")
         summary = proxy.book.summary()
         assert (summary.received, summary.llm, summary.dropped) == (27, 27, 0)  # 6 traces of 4 spans, 1 of 3
         assert {s.kind for s in summary.recent} == {"agent", "retrieval", "llm", "tool"}
@@ -127,3 +128,30 @@ def test_demo_sends_no_spans_through_a_trace_port_that_forwards_to_an_agent() ->
         except BlockingIOError:
             reached = False
         assert not reached, "the demo reached the Agent"
+
+
+def test_tundra_demo_sends_spans_to_the_trace_port_it_is_given() -> None:
+    proxy = TraceProxy("http://127.0.0.1:0", SpanBook())
+    proxy.start()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dsd, socket.socket() as dead:
+        dsd.bind(("127.0.0.1", 0))
+        target = f"udp://127.0.0.1:{dsd.getsockname()[1]}"
+        dead.bind(("127.0.0.1", 0))  # bound, never listening: nothing answers there
+        try:
+            res = run_cli("demo", "--target", target, "--traces", proxy.url, "--rate", "400", "--duration", "0.1")
+            assert res.returncode == 0, res.stderr
+            sent = re.search(r"sent (\d+) requests and (\d+) traces\n", res.stderr)
+            assert sent, res.stderr
+            traces = int(sent[2])
+            assert traces > 0
+            # the port answers before it queues the body for decoding: wait for the traces, not for a drain
+            wait_until(lambda: len({s.trace_id for s in proxy.book.summary().recent}) == traces, f"{traces} traces")
+            assert proxy.book.summary().dropped == 0
+            gone = f"http://127.0.0.1:{dead.getsockname()[1]}"
+            res = run_cli("demo", "--target", target, "--traces", gone, "--rate", "400", "--duration", "0.1")
+            assert res.returncode == 0 and re.search(rf"and 0 traces \(\d+ not taken by {gone}\)", res.stderr), \
+                res.stderr
+        finally:
+            proxy.stop()
+    bad = run_cli("demo", "--traces", "udp://127.0.0.1:8126", "--duration", "0.1")
+    assert bad.returncode == 2 and bad.stderr.count("\n") <= 2 and "--traces" in bad.stderr, bad.stderr

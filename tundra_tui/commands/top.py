@@ -167,8 +167,10 @@ def _demo_starter(address: Address, stop: threading.Event, traces: str | None) -
     until `stop`."""
     def start() -> None:
         from ..services.demo import run_demo
+        from ..services.demo_traces import DemoTracer
 
-        threading.Thread(target=run_demo, args=(address, 20.0, None, 7, stop, traces), daemon=True,
+        tracer = DemoTracer(traces, 7) if traces else None
+        threading.Thread(target=run_demo, args=(address, 20.0, None, 7, stop, tracer), daemon=True,
                          name="tundra-demo").start()
     return start
 

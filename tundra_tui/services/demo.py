@@ -126,11 +126,10 @@ def make_client(target: Address) -> DogStatsd:
 
 
 def run_demo(target: Address, rate: float = 20.0, duration: float | None = None, seed: int = 7,
-             stop: threading.Event | None = None, traces: str | None = None) -> int:
-    """Emit at `rate` requests/s until `duration` passes or `stop` is set; return requests sent. With `traces`
-    (a trace port's http://HOST:PORT), some requests are also sent there as LLM Observability traces."""
+             stop: threading.Event | None = None, tracer: DemoTracer | None = None) -> int:
+    """Emit at `rate` requests/s until `duration` passes or `stop` is set; return requests sent. With `tracer`,
+    some requests are also sent to its trace port as LLM Observability traces (sent before it returns)."""
     client = make_client(target)
-    tracer = DemoTracer(traces, seed) if traces else None
     daemon = DemoDaemon(client, seed=seed, tracer=tracer)
     stop = stop or threading.Event()
     daemon.bootstrap()
@@ -144,8 +143,6 @@ def run_demo(target: Address, rate: float = 20.0, duration: float | None = None,
         while not stop.is_set():
             now = time.monotonic()
             if duration is not None and now - start >= duration:
-                if tracer is not None:
-                    tracer.flush()  # what it traced goes out before it returns, as a tracer flushes at exit
                 break
             due = int((now - start) / interval) + 1
             while i < due:
@@ -161,6 +158,7 @@ def run_demo(target: Address, rate: float = 20.0, duration: float | None = None,
     finally:
         client.flush()
         client.close_socket()
-        if tracer is not None:
+        if tracer is not None:  # what it traced goes out before it returns, as a tracer flushes at exit
+            tracer.flush()
             tracer.close()
     return daemon.requests
