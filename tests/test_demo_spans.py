@@ -130,6 +130,17 @@ def test_demo_sends_no_spans_through_a_trace_port_that_forwards_to_an_agent() ->
         assert not reached, "the demo reached the Agent"
 
 
+def _traced(requests: int, target: str) -> int:
+    """How many of seed 7's first `requests` requests the demo traces (worked out again, without sending)."""
+    tracer = DemoTracer("http://127.0.0.1:9", seed=7)
+    client = make_client(parse_url(target))
+    daemon = DemoDaemon(client, seed=7, tracer=tracer)
+    for _ in range(requests):
+        daemon.request()
+    client.close_socket()
+    return len(tracer.pending)
+
+
 def test_tundra_demo_sends_spans_to_the_trace_port_it_is_given() -> None:
     proxy = TraceProxy("http://127.0.0.1:0", SpanBook())
     proxy.start()
@@ -138,12 +149,12 @@ def test_tundra_demo_sends_spans_to_the_trace_port_it_is_given() -> None:
         target = f"udp://127.0.0.1:{dsd.getsockname()[1]}"
         dead.bind(("127.0.0.1", 0))  # bound, never listening: nothing answers there
         try:
-            res = run_cli("demo", "--target", target, "--traces", proxy.url, "--rate", "400", "--duration", "0.1")
+            res = run_cli("demo", "--target", target, "--traces", proxy.url, "--rate", "400", "--duration", "0.2")
             assert res.returncode == 0, res.stderr
             sent = re.search(r"sent (\d+) requests and (\d+) traces\n", res.stderr)
             assert sent, res.stderr
-            traces = int(sent[2])
-            assert traces > 0
+            requests, traces = int(sent[1]), int(sent[2])
+            assert traces == _traced(requests, target)  # seed 7's sampled requests: a few in every eight
             # the port answers before it queues the body for decoding: wait for the traces, not for a drain
             wait_until(lambda: len({s.trace_id for s in proxy.book.summary().recent}) == traces, f"{traces} traces")
             assert proxy.book.summary().dropped == 0
