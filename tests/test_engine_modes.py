@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import tundra_tui.model.engine as engine_module
 from tundra_tui.model.engine import Engine, Mode
-from tundra_tui.model.numbers import digit_floats
+from tundra_tui.model.numbers import digit_floats, digit_sum, fsum
 from tundra_tui.model.redact import Redactor
 
 T0 = 1_700_000_000 * 10**9
@@ -124,3 +124,46 @@ def test_digit_runs_convert_as_float_does(runs: list[bytes]) -> None:
     """The hot path reads digit runs through int (faster); the floats must be float()'s own, inf past 1e308."""
     assert digit_floats(runs) == list(map(float, runs))
     assert digit_floats([b"7" * 5000, b"12"]) == [float("inf"), 12.0]  # past int()'s digit limit too
+
+
+@pytest.mark.fuzz
+@given(st.lists(st.one_of(st.text(DIGITS, max_size=17), st.text(DIGITS + "_-. e", min_size=1, max_size=4))
+                .map(str.encode), min_size=1, max_size=30))
+def test_digit_sum_is_the_sum_of_the_floats_or_declines(runs: list[bytes]) -> None:
+    """`stats` sums digit runs through int with no float per value: the very sum fsum gives of their floats; any run
+    that is empty, past 15 digits or not all digits sends the batch the way of each value (None)."""
+    got = digit_sum(runs)
+    if all(r.isdigit() and len(r) <= 15 for r in runs):
+        assert got == fsum(digit_floats(runs)) and type(got) is float
+    else:
+        assert got is None
+
+
+def test_stats_mode_sums_without_floats_as_the_parser_would() -> None:
+    """Counts with sample rates, gauges (the last value), distributions, 15- and 16-digit values and odd ones, in
+    batches: the sums-only fold gives what the values give one by one, and odd values are still counted."""
+    rng = random.Random(7)
+    shapes = [b"a.count:%s|c|#k:v", b"a.rate:%s|c|@0.25|#k:v", b"a.gauge:%s|g|#k:v", b"a.dist:%s|d|#k:v"]
+    want: dict[bytes, list[float]] = {shape.split(b":")[0]: [] for shape in shapes}
+    packets, bad = [], 0
+    for i in range(2000):
+        shape = rng.choice(shapes)
+        value = rng.choice([b"%d" % rng.randrange(1, 5000), b"9" * 15, b"12345678901234567", b"1_0", b"", b"7.5"])
+        if value in (b"1_0", b""):
+            bad += 1
+        else:
+            want[shape.split(b":")[0]].append(float(value))
+        packets.append((T0 + i * 10**6, shape % value))
+    e = Engine(Mode.STATS)
+    for at in range(0, len(packets), 97):
+        e.feed(packets[at : at + 97])
+    rows = {r.name: r for r in e.stats("x").contexts}
+    for name, vals in want.items():
+        row, w = rows[name.decode()], (4.0 if name == b"a.rate" else 1.0)
+        assert row.samples == len(vals)
+        if name == b"a.gauge":
+            assert row.value == vals[-1] and row.count == len(vals)
+        else:
+            assert row.count == pytest.approx(len(vals) * w)
+            assert row.value == pytest.approx(fsum(vals) * (w if name != b"a.dist" else 1.0), rel=1e-12)
+    assert e.parser.errors["metric"] == bad

@@ -25,10 +25,10 @@ from .dashboard import build, stats_of
 from .grouping import build_grouping
 from .host_parts import FleetPart
 from .llm import Groups, LLMRollup, Plan
-from .numbers import bounded, digit_floats, fsum
+from .numbers import bounded, digit_floats, digit_sum, fsum
 from .redact import Redactor
 from .series import Series
-from .slot import Slot
+from .slot import Slot, group_samples, set_member
 from .snapshot import Dashboard, Grouping, SessionStatus, Stats
 from .spans import SpanSummary
 from .store import DEFAULT_MAX_CONTEXTS, Store, weight_of
@@ -231,7 +231,7 @@ class Engine:
         for v in raw:
             try:
                 if slot.is_set:
-                    out.append(_member(v))
+                    out.append(set_member(v))
                     continue
                 x = float(v) if v.isdigit() else go_float(v)
             except ValueError:  # multi-value, malformed or empty: the parser decides, counts and keeps a sample
@@ -286,6 +286,10 @@ class Engine:
                     if slot.gather is not None:  # sparse traffic then costs per plan, not per context
                         pending.setdefault(slot.gather, []).append(slot)
                         continue
+                    if slot.only_sums and (s := digit_sum(raw)) is not None and s <= slot.lim:
+                        slot.raw = []  # `stats`: a count and a sum (a gauge: the last value) are all it keeps
+                        slot.stats.add(slot.mtype, raw, s, slot.w, ts)  # type: ignore[union-attr]
+                        continue
                 slot.vals, slot.raw = [], []  # values the parser gives back land in the fresh lists
                 if raw:
                     vals += self._convert(slot, raw)
@@ -300,9 +304,9 @@ class Engine:
                 if slot.stats is not None:
                     slot.stats.add(slot.mtype, vals, s, slot.w, ts)
                 if slot.plan is not None:
-                    _group(groups, slot.plan, vals, s)
+                    group_samples(groups, slot.plan, vals, s)
                 if slot.fplan is not None:
-                    _group(fgroups, slot.fplan, vals, s)
+                    group_samples(fgroups, slot.fplan, vals, s)
             if pending:
                 self._fold_pending(pending, groups)
         if groups:
@@ -321,7 +325,7 @@ class Engine:
                 s = fsum(vals)
                 if s <= slots[0].lim:  # slots of one plan share its weight, so its limit
                     deque(map(list.clear, raws), 0)  # emptied in place: each slot keeps its list
-                    _group(groups, plan, vals, s)
+                    group_samples(groups, plan, vals, s)
                     continue
             vals = []
             for slot in slots:
@@ -330,7 +334,7 @@ class Engine:
                 if got:
                     vals += self._checked(slot, got)[0]
             if vals:
-                _group(groups, plan, vals, fsum(vals))
+                group_samples(groups, plan, vals, fsum(vals))
         pending.clear()
 
     def close(self) -> None:
@@ -381,19 +385,3 @@ class Engine:
         """The grouped rows of the rollup the screen shows, at `now_ns`."""
         return build_grouping(self.shown, now_ns // 1_000_000_000, self.rate_window, group, sort)
 
-
-def _group(groups: Groups, plan: Plan, vals: list[Any], s: float) -> None:
-    """Gather samples that fold the same way (one plan) into one fold."""
-    g = groups.get(plan)
-    if g is None:
-        groups[plan] = [vals[:], s]  # a copy: the same list may go to the filtered rollup's group too
-    else:
-        g[0] += vals
-        g[1] += s
-
-
-def _member(v: bytes) -> str:
-    """A set member; an empty one is the parser's to count."""
-    if not v:
-        raise ValueError("empty set member")
-    return v.decode("utf-8", "replace")

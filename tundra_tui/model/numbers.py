@@ -38,6 +38,15 @@ def digit_floats(digits: list[bytes]) -> list[float]:
         return list(map(float, digits))
 
 
+def digit_sum(digits: list[bytes]) -> float | None:
+    """The sum of runs of 1 to 15 ASCII digits, as a float: exactly `fsum(digit_floats(digits))` (each run is an
+    exact float below 2**53, and one rounding of the exact sum is what fsum gives), with no float per value.
+    None if a run is empty, longer or not all digits: then the values take the way of each one."""
+    if max(map(len, digits)) > 15 or not all(digits) or not b"".join(digits).isdigit():
+        return None
+    return float(sum(map(int, digits)))
+
+
 def limit(weight: float) -> float:
     """The largest |value| that may be folded with this weight (1/rate); -1 (nothing) for an absurd weight."""
     if not weight <= MAX_MAGNITUDE:
