@@ -118,7 +118,8 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
     pricer = None
     try:  # the trace port is already serving, then the price helper: whatever fails from here on closes them
         agent_url = args.agent_url or cfg.agent_url
-        agent = None if args.once or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
+        # the demo's own trace port is on a free one: the Agent's /info says nothing about simulated traffic
+        agent = None if args.once or args.demo or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
         pricer = launch_pricer(cfg, interactive=screen)  # at launch (#17): its table loads before the first model
         engine = make_engine(cfg, Mode.DASHBOARD, args.max_contexts, redact=not args.no_redact, pricer=pricer)
         tap = make_tap(args, listen)
