@@ -8,21 +8,17 @@ from tundra_tui.ui.screens import help as help_screen
 from tundra_tui.ui.screens.help import MARKS, HelpScreen
 from tundra_tui.ui.widgets import profiles, statusbar, throughput, timeline
 
-from .ui_fixtures import make_app, replay_session
+from .ui_fixtures import make_app
 
 
-async def test_every_key_row_has_a_label_in_a_replay() -> None:
-    session = replay_session(speed=1.0)
-    try:
-        app = make_app(session)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("question_mark")
-            assert isinstance(app.screen, HelpScreen)
-            keys = [k for k, _ in app.screen.rows]
-            assert all(k.strip() for k in keys), keys
-            assert {",", ".", "[", "]", "p space"} <= set(keys)
-    finally:
-        session.stop()
+async def test_every_key_row_has_a_label_in_a_replay(played) -> None:
+    app = make_app(played)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = [k for k, _ in app.screen.rows]
+        assert all(k.strip() for k in keys), keys
+        assert {",", ".", "[", "]", "p space"} <= set(keys)
 
 
 def test_marks_drawn_by_widgets_are_explained() -> None:

@@ -114,18 +114,14 @@ def test_textual_themes_get_readable_domain_colours(name: str) -> None:
         assert contrast(_rgb("yellow", sys, "fg", False), _rgb(v["background"], sys, "bg", False)) < 2
 
 
-async def test_the_app_draws_textual_themes_with_those_colours() -> None:
-    from .ui_fixtures import make_app, replay_session
+async def test_the_app_draws_textual_themes_with_those_colours(played) -> None:
+    from .ui_fixtures import make_app
 
-    session = replay_session()
-    try:
-        app = make_app(session, theme="textual-light")
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause()
-            want = readable(BUILTIN_THEMES["textual-light"]).variables
-            assert all(app.theme_variables[k] == want[k] for k in ("ok", "warn", "alarm", "stale", "pane-border"))
-            app.theme = "tundra-light"  # ours keep their own
-            await pilot.pause()
-            assert app.theme_variables["warn"] == THEMES["tundra-light"].variables["warn"]
-    finally:
-        session.stop()
+    app = make_app(played, theme="textual-light")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        want = readable(BUILTIN_THEMES["textual-light"]).variables
+        assert all(app.theme_variables[k] == want[k] for k in ("ok", "warn", "alarm", "stale", "pane-border"))
+        app.theme = "tundra-light"  # ours keep their own
+        await pilot.pause()
+        assert app.theme_variables["warn"] == THEMES["tundra-light"].variables["warn"]

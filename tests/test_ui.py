@@ -237,9 +237,8 @@ async def test_replay_keys(replay) -> None:
         assert app.check_action("record", ()) is False  # recording is for live sessions
 
 
-async def test_seek_equals_straight_play() -> None:
+async def test_seek_equals_straight_play(played) -> None:
     """A seek back and forth lands on the same numbers as playing straight to that point."""
-    straight = replay_session(speed=None)
     sought = replay_session(speed=1.0)
     try:
         rp = sought.replay
@@ -249,12 +248,12 @@ async def test_seek_equals_straight_play() -> None:
         sought.replay_control.seek(rp.start_ns + 5 * 10**9)
         sought.replay_control.seek(target)
         assert sought.replay_control.settle(10)  # only the last of the three counts
-        ref = straight.engine.__class__(Mode.DASHBOARD)
-        ref.feed([p for p in straight.replay.get(0, straight.replay.count) if p[0] <= target])
+        straight = played.replay  # the sample played whole, in play order
+        ref = played.engine.__class__(Mode.DASHBOARD)
+        ref.feed([p for p in straight.get(0, straight.count) if p[0] <= target])
         got, want = sought.engine.dashboard(target).to_json(), ref.dashboard(target).to_json()
         assert got["totals"] == want["totals"] and got["models"] == want["models"]
     finally:
-        straight.stop()
         sought.stop()
 
 
