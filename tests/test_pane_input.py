@@ -31,7 +31,7 @@ async def test_rows_select_and_open_in_every_pane(played, subtests: pytest.Subte
     """One screen, the panes in turn (each a subtest named by its pane): what a pane's keys do must not
     depend on a fresh screen, and one boot serves all five."""
     app = make_app(played)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("g")  # by provider: Profiles still open profiles
         await refreshed(app, pilot)
         for n in (1, 2, 3, 4, 5):

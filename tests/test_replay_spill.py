@@ -307,8 +307,8 @@ PAIRS = 8
 async def test_home_end_pairs_coalesce_and_keys_keep_answering(tmp_path: Path) -> None:
     """Home/End pairs pressed in a row while the engine is busy (another thread holds the session lock):
     every key is handled at once (none needs the lock), the head shows the last target, and only the last
-    seek lands, with the numbers of a straight play to the end. Eight pairs: 16 seeks asked and at most 2
-    landed is coalescing already (each Pilot key press waits for the app to idle, ~70 ms); the 120 asks of
+    seek lands, with the numbers of a straight play to the end. Eight pairs in one press: 16 seeks asked and
+    at most 2 landed is coalescing already (Pilot waits for the app to idle after each key); the 120 asks of
     `test_seeks_coalesce_and_never_block_the_asker` are the volume."""
     from tests.ui_fixtures import make_app
 
@@ -334,8 +334,7 @@ async def test_home_end_pairs_coalesce_and_keys_keep_answering(tmp_path: Path) -
             assert rp.paused
             holder.start()
             assert busy.wait(10)
-            for _ in range(PAIRS):
-                await pilot.press("home", "end")
+            await pilot.press(*("home", "end") * PAIRS)
             assert ctl.position_ns == rp.end_ns  # the head already shows where it is going
             await pilot.press("space")  # and keys still act at once
             assert not rp.paused
