@@ -23,12 +23,14 @@ from .waits import settle
 MORE = re.compile(r"\+(\d+) more$")
 
 
-@pytest.fixture
-def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-    session = live_session(Path("dsd.sock"))
-    yield session
-    session.stop()
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory):
+    """One tap for these screens: they only read it (keys change the app, never the session)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path_factory.mktemp("walk"))
+        session = live_session(Path("dsd.sock"))
+        yield session
+        session.stop()
 
 
 async def _drawn(app: TundraApp, pilot, *keys: str) -> None:

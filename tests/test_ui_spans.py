@@ -46,7 +46,7 @@ def _spans_session(sock: Path):
                model_provider="anthropic", error={"type": "TimeoutError", "message": "slow"}),
     ]
     book.add(decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": events}).encode()))
-    session = live_session(sock)
+    session = live_session(sock, feed=False)  # the spans screens read the trace port's book, not the sample
     session.spans = SpanFeed(book)
     return session
 
@@ -91,7 +91,7 @@ async def test_x_lists_spans_and_enter_opens_the_waterfall(tmp_path: Path) -> No
 
 
 async def test_spans_screen_with_no_trace_port_says_so(tmp_path: Path) -> None:
-    session = live_session(tmp_path / "e.sock")
+    session = live_session(tmp_path / "e.sock", feed=False)
     app = make_app(session)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
@@ -110,7 +110,7 @@ async def test_status_bar_counts_the_agents_failures(tmp_path: Path) -> None:
         down = s.getsockname()[1]
     proxy = TraceProxy("http://127.0.0.1:0", SpanBook(), forward=f"http://127.0.0.1:{down}")
     proxy.start()
-    session = live_session(tmp_path / "d.sock")
+    session = live_session(tmp_path / "d.sock", feed=False)
     session.spans = SpanFeed(proxy.book, proxy)
     for _ in range(2):
         req = urllib.request.Request(proxy.url + "/v0.4/traces", data=msgpack.packb([]), method="POST")
