@@ -10,7 +10,7 @@ import resource
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,42 +43,60 @@ def fifo_nobody_reads(tmp_path: Path) -> tuple[Path, int]:
 
 @pytest.mark.parametrize("how", ["close", "abandon"])
 def test_a_writer_stuck_for_good_is_given_up_on_and_what_it_held_is_counted(tmp_path: Path, how: str) -> None:
+    """Given up on, each item is written, dropped or (closing) in flight; once the stuck write returns, the
+    ones in flight are written or dropped by what the file holds: what went through the FIFO, replayed."""
     path, reader = fifo_nobody_reads(tmp_path)
     try:
         rec = Recorder(path, compress=False)
         items = [(i, BIG) for i in range(40)]  # 640 KiB: ten times what the pipe holds
         rec.put_many(items)
         getattr(rec, how)(join_s=0.05)  # the writer is blocked in a write: give up on it
-        assert rec.dropped > 0 and rec.written + rec.dropped == len(items)
+        assert rec.dropped > 0 and rec.written + rec.dropped + rec.in_flight == len(items)
         if how == "close":
             assert rec.error == f"recording to {path} stopped: a write did not return in 0.05 s"
+            assert rec.in_flight >= 1  # the write that hangs: in the file only if it returns
+        else:
+            assert rec.in_flight == 0  # an abandoned file goes whatever the write does: dropped at once
         rec.put_many(items[:3])  # the tap goes on after the stop: counted
-        assert rec.written + rec.dropped == len(items) + 3
+        assert rec.written + rec.dropped + rec.in_flight == len(items) + 3
         counted = (rec.written, rec.dropped)
         os.set_blocking(reader, True)
-        while os.read(reader, 1 << 20):  # someone reads at last: the writer's blocked write returns, it stops
-            pass
+        got = b""
+        while chunk := os.read(reader, 1 << 20):  # someone reads at last: the blocked write returns, it stops
+            got += chunk
         rec._thread.join(5)
-        assert not rec._thread.is_alive()
-        assert (rec.written, rec.dropped) == counted  # nothing counted twice, or counted late
+        assert not rec._thread.is_alive() and rec.in_flight == 0
+        assert rec.written + rec.dropped == len(items) + 3  # nothing counted twice, or lost
+        if how == "close":
+            (tmp_path / "read.dog").write_bytes(got)
+            assert rec.written == len(list(CaptureReader(tmp_path / "read.dog"))) > counted[0]
+        else:
+            assert (rec.written, rec.dropped) == counted  # nothing counted late
     finally:
         os.close(reader)
+
+
+def hang_on(payload: bytes) -> tuple[threading.Event, threading.Event, Callable[[bytes], bytes]]:
+    """A transform (it runs on the writer thread, inside its write) that hangs on `payload` until let go."""
+    there, go_on = threading.Event(), threading.Event()
+
+    def transform(data: bytes) -> bytes:
+        if data == payload:
+            there.set()
+            go_on.wait()
+        return data
+
+    return there, go_on, transform
 
 
 @pytest.mark.parametrize("compress", [True, False])
 def test_a_capture_whose_writer_was_given_up_on_still_replays(tmp_path: Path, compress: bool) -> None:
     """While the stuck write hangs, what was flushed replays (no trailer yet: read as a killed recorder's file);
-    once it returns, the writer ends the file with its trailer, and everything it wrote replays whole."""
+    once it returns, the writer ends the file with its trailer, and everything it wrote replays whole. At each
+    step the counts say what the file holds (they once said written 0, dropped 4 of a file holding 3)."""
     path = tmp_path / "stuck.dog"
-    at_third, go_on = threading.Event(), threading.Event()
-
-    def hang_on_the_third(data: bytes) -> bytes:  # runs on the writer thread, inside its write
-        if data == b"c:1|c":
-            at_third.set()
-            go_on.wait()
-        return data
-
-    rec = Recorder(path, compress=compress, transform=hang_on_the_third)
+    at_third, go_on, hang = hang_on(b"c:1|c")
+    rec = Recorder(path, compress=compress, transform=hang)
     rec._writer._flush_s = 0.0  # every write flushes: the file is named, and holds each record at once
     rec.put_many([(1, b"a:1|c"), (2, b"b:1|c"), (3, b"c:1|c"), (4, b"d:1|c")])
     at_third.wait()
@@ -88,16 +106,43 @@ def test_a_capture_whose_writer_was_given_up_on_still_replays(tmp_path: Path, co
         warnings: list[str] = []
         stuck = CaptureReader(path, on_warning=warnings.append)
         assert [r.payload for r in stuck] == [b"a:1|c", b"b:1|c"] and stuck.truncated and warnings
+        # were the process to end now: a and b in the file, c as its write decides, d never written
+        assert (rec.written, rec.in_flight, rec.dropped) == (2, 1, 1)
     finally:
         go_on.set()
     rec._thread.join(5)
     assert not rec._thread.is_alive()
     closed = CaptureReader(path)
     assert [r.payload for r in closed] == [b"a:1|c", b"b:1|c", b"c:1|c"]  # the write that hung got out, then stop
+    assert (rec.written, rec.in_flight, rec.dropped) == (3, 0, 1)
     assert not closed.truncated  # the separator is there...
     if not compress:
         assert path.read_bytes().endswith(bytes(8))  # ...and the empty TaggerState's trailer (its size: 0)
     assert [p.name for p in tmp_path.iterdir()] == ["stuck.dog"]  # no temporary file left beside it
+
+
+def test_a_writer_stuck_before_its_first_flush_names_the_temporary_file(tmp_path: Path) -> None:
+    """Stuck before the first flush named the file: the error line says where its data is (the `.part`), as the
+    process may end before the write returns; if it returns, the close names the file as usual."""
+    path = tmp_path / "early.dog"
+    at_first, go_on, hang = hang_on(b"a:1|c")
+    rec = Recorder(path, compress=False, transform=hang)
+    rec._writer._flush_s = 3600.0  # no flush comes before the close: the file keeps its temporary name
+    rec.put_many([(1, b"a:1|c"), (2, b"b:1|c")])
+    at_first.wait()
+    try:
+        rec.close(join_s=0.05)
+        [part] = [p for p in tmp_path.iterdir()]
+        assert part.name.startswith(".early.dog.") and part.name.endswith(".part") and not path.exists()
+        assert rec.error == (f"recording to {path} stopped: a write did not return in 0.05 s; what reached the "
+                             f"disk is in {part} (named {path} only if the write returns before tundra exits)")
+        assert (rec.written, rec.in_flight, rec.dropped) == (0, 1, 1)
+    finally:
+        go_on.set()
+    rec._thread.join(5)
+    assert [p.name for p in tmp_path.iterdir()] == ["early.dog"]
+    assert [r.payload for r in CaptureReader(path)] == [b"a:1|c"]
+    assert (rec.written, rec.in_flight, rec.dropped) == (1, 0, 1)
 
 
 def race_a_failing_writer() -> tuple[Recorder, int]:
@@ -137,7 +182,7 @@ def test_a_full_queue_counts_what_it_refuses(tmp_path: Path) -> None:
         rec.put_many([(i, BIG) for i in range(25)])
         assert rec.dropped == 15  # past the limit at once: the ten taken are still held (queued or being written)
         rec.close(join_s=0.05)
-        assert rec.written + rec.dropped == 25
+        assert rec.written + rec.dropped + rec.in_flight == 25
     finally:
         os.close(reader)
 
@@ -201,3 +246,14 @@ def test_a_flush_that_fails_then_a_close_that_succeeds_records_what_the_file_hol
     assert rec.error == f"recording to {path} stopped: File too large"
     in_file = [r.payload for r in CaptureReader(path)]
     assert in_file == [b"a:1|c", b"b:1|c"] and (rec.records, rec.dropped) == (len(in_file), put - len(in_file))
+
+
+def test_record_s_closing_line_says_what_is_in_flight() -> None:
+    """Neither recorded nor dropped while the stuck write may still return: the line says so, apart."""
+    from tundra_tui.commands.report import progress_line
+    from tundra_tui.model.snapshot import SessionStatus, SourceStatus
+
+    status = SessionStatus(SourceStatus("live"), recorded=2, recorder_dropped=1, recorder_in_flight=1)
+    line = progress_line(status)
+    assert "drops 1  recorded 2  in flight 1 (recorded only if the stuck write returns)" in line
+    assert "in flight" not in progress_line(SessionStatus(SourceStatus("live"), recorded=3, recorder_dropped=1))

@@ -58,7 +58,7 @@ class Session:
         self.recorder: Recorder | None = (Recorder(record, transform=record_transform, overwrite=record_overwrite)
                                           if record else None)
         self.record_error: str | None = None
-        self.last_recording: tuple[str, int, int] | None = None  # (path, records, dropped) of the closed one
+        self.last_recording: Recorder | None = None  # the closed one: a writer given up on may count on
         self.filter: frozenset[str] = frozenset()
         self.internal_errors = 0
         self.internal_error_report: Path | None = None
@@ -216,7 +216,7 @@ class Session:
         if rec is None:
             return None
         rec.close()
-        self.last_recording = (str(rec.path), rec.records, rec.dropped)
+        self.last_recording = rec
         if rec.error:
             self.record_error = rec.error
         return rec.path
@@ -227,16 +227,17 @@ class Session:
         rec = self.recorder
         if rec is not None and rec.error:
             self.record_error = rec.error
-        last = self.last_recording
-        recorded = rec.records if rec is not None else last[1] if last else 0
-        rec_dropped = rec.dropped if rec is not None else last[2] if last else 0  # kept past stop: the final line
+        counted = rec if rec is not None else self.last_recording  # kept past stop: the final line
+        recorded = counted.records if counted is not None else 0
+        rec_dropped = counted.dropped if counted is not None else 0
+        in_flight = counted.in_flight if counted is not None else 0
         report = self.internal_error_report
         traces = self.spans.status() if self.spans is not None else {}
         source = self.source.status()
         return SessionStatus(
             source, self.engine.packets, self.engine.lines,
             recording=str(rec.path) if rec is not None else None, recorded=recorded,
-            recorder_dropped=rec_dropped, stop_dropped=self.stop_dropped,
+            recorder_dropped=rec_dropped, recorder_in_flight=in_flight, stop_dropped=self.stop_dropped,
             unparsed=self.unparsed,
             record_error=self.record_error,
             filter=tuple(sorted(self.filter)), redacted_datagrams=self.engine.redacted_datagrams,

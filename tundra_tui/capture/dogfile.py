@@ -83,6 +83,11 @@ class CaptureWriter:
         self._write(header())
         self._unflushed = True  # the header goes out in the first frame
 
+    @property
+    def pending(self) -> Path | None:
+        """The temporary name the file is under until its first flush names it (None once named)."""
+        return self._pending
+
     def _publish(self) -> None:
         """Give the temporary file its real name: never over a file that appeared meanwhile, unless asked."""
         tmp, self._pending = self._pending, None

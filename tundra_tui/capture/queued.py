@@ -1,12 +1,13 @@
 """A file written on a thread of its own from a bounded queue: the tap and the trace port only queue,
 so a slow or full disk never stalls them. The `.dog` recorder and the `.spans` sidecar both build on it.
 
-Every item handed to `put_many` ends up counted exactly once: in `written` (the file writer took it) or in
-`dropped` (refused past the queue limit or after the stop, lost to a failed write, or not yet counted when a
-stuck writer was given up on: the chunk it was writing included, though what of it gets out once the write
-returns is in the file, which the writer then closes with its trailer). The counters and the queue change under
-one lock, which is never held across a write: the writer takes a chunk under the lock, writes it without, then
-accounts for it under the lock.
+Every item handed to `put_many` ends up counted exactly once: in `written` (it is in the file), in `dropped`
+(refused past the queue limit or after the stop, lost to a failed write, or never to be written) or, only while
+a stuck writer that was given up on has not returned, in `in_flight`: written but not yet out of the process
+(or being written), so in the file if the write returns and the close flushes them, lost if the process ends
+first. Once the writer returns, they move to `written` or `dropped` by what the file then holds. The counters
+and the queue change under one lock, which is never held across a write: the writer takes a chunk under the
+lock, writes it without, then accounts for it under the lock.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ class QueuedWriter(Generic[T]):
         self.path = path
         self.error: str | None = None
         self.dropped = 0  # items never written: refused, lost to a failure, or given up on (under _lock)
-        self.written = 0  # items the file writer took (under _lock)
+        self.written = 0  # items the file writer took; once given up on, those in the file (under _lock)
+        self.in_flight = 0  # given up on while written or being written: their fate is the stuck write's
         self._held = 0  # items accepted and not yet counted either way: the queue plus the chunk being written
+        self._chunk = 0  # items in the chunk being written (under _lock)
+        self._started = 0  # of them, how many the writer began (only the writer sets it): the rest never will be
         self._queue: collections.deque[T] = collections.deque()
         self._lock = threading.Lock()
         self._max = max_queue
@@ -67,6 +71,10 @@ class QueuedWriter(Generic[T]):
         """How many items written are in the file for good (flushed whole); None when the file cannot say."""
         return None
 
+    def _where(self) -> Path:
+        """Where what was flushed is now (a file not yet given its name is under a temporary one)."""
+        return self.path
+
     # -- the queue ---------------------------------------------------------------------------------
     @property
     def active(self) -> bool:
@@ -92,11 +100,14 @@ class QueuedWriter(Generic[T]):
             q = self._queue
             if self._gave_up:
                 return []
-            return [q.popleft() for _ in range(min(len(q), CHUNK))]
+            chunk = [q.popleft() for _ in range(min(len(q), CHUNK))]
+            self._chunk, self._started = len(chunk), 0
+            return chunk
 
     def _account(self, done: int) -> None:
-        """`done` items of the chunk were written (nothing is counted once the writer was given up on)."""
+        """`done` items of the chunk were written (once given up on, the end of `_run` counts instead)."""
         with self._lock:
+            self._chunk = 0
             if not self._gave_up:
                 self.written += done
                 self._held -= done
@@ -110,7 +121,8 @@ class QueuedWriter(Generic[T]):
                 while chunk := self._take():
                     done = 0
                     for item in chunk:
-                        if self._gave_up:  # counted as dropped already: not written after all
+                        self._started += 1  # before the check: a give-up reading it counts this one in flight
+                        if self._gave_up:  # the rest of the chunk is counted as dropped already: never written
                             break
                         self._write(item)
                         done += 1
@@ -124,6 +136,7 @@ class QueuedWriter(Generic[T]):
                 self._abandon()
             else:
                 self._close()  # also once given up on: what it did write stays a readable file
+            self._settle()
         except Exception as exc:  # any failure (a transform's too) must stop and count, never hang
             if isinstance(exc, OSError):
                 reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
@@ -136,6 +149,18 @@ class QueuedWriter(Generic[T]):
             except Exception:  # the error line above is what is reported
                 pass
             self._unwrite()  # after the close: it may still have flushed them (a transform failed, not the disk)
+            self._settle()
+
+    def _settle(self) -> None:
+        """The stuck writer returned and closed the file: what was in flight is in it, or never will be."""
+        durable = self._durable() if not self._abandoned else 0
+        with self._lock:
+            if not self._gave_up or not self.in_flight:
+                return
+            known = self.written + self.in_flight
+            now = known if durable is None else min(max(durable, self.written), known)
+            self.dropped += known - now
+            self.written, self.in_flight = now, 0
 
     def _unwrite(self) -> None:
         """After a failure, `written` is made to say what the file holds: items the file writer took but never
@@ -148,11 +173,23 @@ class QueuedWriter(Generic[T]):
                 self.written = durable
 
     def _give_up(self, error: str | None, gave_up: bool) -> int:
-        """Stop: everything not yet counted is dropped (once), `error` kept unless one is already; how many."""
+        """Stop: everything not yet counted is dropped (once), `error` kept unless one is already; how many.
+
+        Giving up on a stuck writer (`gave_up`) drops only what it will never write (the queue, its chunk's
+        items not begun); what it began or has not flushed is `in_flight`, and `written` is what the file holds.
+        """
+        durable = self._durable() if gave_up and not self._abandoned else None
         with self._lock:
             if self._gave_up:
                 return 0
             lost = self._held
+            if gave_up and not self._abandoned:
+                self._gave_up = True  # set before _started is read: the writer begins no item after it saw it
+                begun = min(self._started, self._chunk)
+                lost = len(self._queue) + self._chunk - begun
+                taken = self.written + begun  # written, or begun: the file may hold any of them in the end
+                self.written = taken if durable is None else min(durable, taken)
+                self.in_flight = taken - self.written
             self.dropped += lost
             self._held = 0
             self._queue.clear()
@@ -178,11 +215,15 @@ class QueuedWriter(Generic[T]):
 
     def close(self, join_s: float = JOIN_S) -> None:
         """Write what is queued, then close the file; a writer still stuck after `join_s` seconds is given up
-        on: what it had not written is counted as dropped and `error` says why."""
+        on: what it will not write is counted as dropped, what it may still get out as in flight, and `error`
+        says why, and where what was flushed is when the file has not yet taken its name."""
         with self._lock:
             self._stop = True
         self._wake.set()
         self._thread.join(timeout=join_s)
         if self._thread.is_alive():
-            self._give_up(f"{self.what} to {self.path} stopped: a write did not return in {join_s:g} s",
+            where = self._where()
+            kept = "" if where == self.path else f"; what reached the disk is in {where} (named {self.path} " \
+                "only if the write returns before tundra exits)"
+            self._give_up(f"{self.what} to {self.path} stopped: a write did not return in {join_s:g} s{kept}",
                           gave_up=True)

@@ -217,6 +217,8 @@ def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> st
     src = status.source
     line = (f"datagrams {src.datagrams:,}  lines {status.lines:,}  "
             f"bytes {src.bytes:,}  drops {status.dropped:,}  recorded {status.recorded:,}")
+    if status.recorder_in_flight:  # neither recorded nor dropped yet: the stuck write decides, or the exit
+        line += f"  in flight {status.recorder_in_flight:,} (recorded only if the stuck write returns)"
     if status.unparsed:
         line += f"  not parsed {status.unparsed:,}"
     if src.forward:

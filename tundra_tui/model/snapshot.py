@@ -288,6 +288,7 @@ class SessionStatus(Part):
     recording: str | None = None
     recorded: int = 0
     recorder_dropped: int = 0
+    recorder_in_flight: int = 0  # datagrams a stuck write given up on may still get into the file, or not
     stop_dropped: int = 0  # datagrams the tap delivered that the session stopped before feeding
     unparsed: int = 0  # datagrams recorded but never parsed: ingest was behind, the recording came first
     record_error: str | None = None

@@ -42,3 +42,6 @@ class Recorder(QueuedWriter[Packet]):
 
     def _durable(self) -> int:
         return self._writer.flushed
+
+    def _where(self) -> Path:
+        return self._writer.pending or self.path
