@@ -74,7 +74,7 @@ async def test_select_enter_and_escape(played) -> None:
 
 async def test_detail_follows_the_grouping(played) -> None:
     app = make_app(played)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("g")  # by provider
         await refreshed(app, pilot)
         pane = app.query_one("#pane-5", Pane)
@@ -88,7 +88,7 @@ async def test_detail_follows_the_grouping(played) -> None:
 
 async def test_zoom_steps_the_span_capped_by_window_s(played) -> None:
     app = make_app(played)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_model_detail(app, pilot)
         assert screen.span_s == 300
         window = app.session.dashboard().window_s

@@ -19,7 +19,7 @@ async def test_remapped_key_runs_its_action_and_help_shows_it(played, tmp_path: 
     cfg_file.write_text('[keys]\ngroup = "G"\nsort = "o,ctrl+o"\n')
     cfg = load_config(cfg_file)
     app = TundraApp(played, cfg, refresh=10.0, clock=lambda: FROZEN)
-    async with app.run_test(size=(100, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("g")  # its old key does nothing now
         assert app.group == "model"
         await pilot.press("G")
@@ -64,7 +64,7 @@ async def test_pane_and_detail_bindings_remap_too(played, tmp_path: Path) -> Non
     cfg_file = tmp_path / "config.toml"
     cfg_file.write_text('[keys]\nrow-down = "n"\nrow-open = "o"\n"detail.zoom-in" = "i"\n"detail.back" = "b"\n')
     app = TundraApp(played, load_config(cfg_file), refresh=10.0, clock=lambda: FROZEN)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         app.tick()
         await app.workers.wait_for_complete()
         await pilot.press("5")  # Latency, maximised and focused

@@ -118,7 +118,7 @@ async def test_events_select_and_open_the_key_they_are_tagged_with(played) -> No
     from .ui_fixtures import toasts
 
     app = make_app(played)
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await refreshed(app, pilot)
         pane = app.query_one("#pane-6", Pane)
         events = played.frame().dashboard.events
