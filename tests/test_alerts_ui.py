@@ -27,7 +27,7 @@ async def test_firing_alert_shows_in_status_bar_and_notifies() -> None:
     rang: list[bool] = []
     app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
     try:
-        async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
             app.tick()
             await app.workers.wait_for_complete()
             await pilot.pause()
@@ -69,7 +69,7 @@ async def test_budget_gauge_in_the_tokens_pane() -> None:
     session.engine.watch = Watch(budget=BudgetBook(BudgetRule(0.0001, "day")))
     app = make_app(session)
     try:
-        async with app.run_test(size=(120, 30)) as pilot:
+        async with app.run_test(size=(80, 24)) as pilot:
             app.tick()
             await app.workers.wait_for_complete()
             await pilot.pause()

@@ -44,7 +44,7 @@ async def test_an_error_rate_alert_moves_the_alarm_colour(played, tmp_path: Path
     rows = played.frame().grouping.rows
     row = next(r for r in rows if 0.05 < r.error_rate <= 0.10)  # warn by default, alarm past a 5% alert
     app = TundraApp(played, cfg, refresh=10.0, clock=lambda: FROZEN)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         app.tick()
         await app.workers.wait_for_complete()
         await pilot.pause()
