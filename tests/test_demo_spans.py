@@ -45,7 +45,7 @@ async def test_demo_traces_fill_the_spans_screen_and_open_a_waterfall() -> None:
         tracer.flush()
         tracer.close()  # sent, as run_demo does when its duration ends
         assert (tracer.sent, tracer.failed, tracer.dropped) == (7, 0, 0)
-        # the port answers before it queues a body for decoding: wait for the spans, not for a drain
+        # the spans themselves are waited on (a drain after the reply would do too: a body is queued first)
         wait_until(lambda: proxy.book.summary().received >= 27, "the demo's 27 spans")
         summary = proxy.book.summary()
         assert (summary.received, summary.llm, summary.dropped) == (27, 27, 0)  # 6 traces of 4 spans, 1 of 3
@@ -155,7 +155,7 @@ def test_tundra_demo_sends_spans_to_the_trace_port_it_is_given() -> None:
             assert sent, res.stderr
             requests, traces = int(sent[1]), int(sent[2])
             assert traces == _traced(requests, target)  # seed 7's sampled requests: a few in every eight
-            # the port answers before it queues the body for decoding: wait for the traces, not for a drain
+            # the traces themselves are waited on (a drain would do too: a body is queued before its reply)
             wait_until(lambda: len({s.trace_id for s in proxy.book.summary().recent}) == traces, f"{traces} traces")
             assert proxy.book.summary().dropped == 0
             gone = f"http://127.0.0.1:{dead.getsockname()[1]}"

@@ -3,8 +3,9 @@
 With `forward`, every request goes on to the Agent with its method, path, body and headers
 (minus hop-by-hop ones), and the Agent's status, headers and body come back unchanged. Without
 it, tundra answers as a minimal Agent: `/info`, the trace endpoints and the EVP proxy.
-Either way the body is decoded only after the reply is sent, on a decoder thread of its own,
-so a slow or failing decode never touches the app's upload.
+Either way the body is queued before the reply is sent (an answered body is counted: drain() after a
+reply waits for it, and stop() decodes it) and decoded on a decoder thread of its own, so a slow or
+failing decode never holds up the app's answer.
 """
 
 from __future__ import annotations
@@ -197,17 +198,17 @@ class TraceProxy:
         if body is None:
             self.book.note_dropped(1, f"{request.path}: body over {self.max_request_bytes} bytes")
             return web.Response(status=413, text="request body too large\n")
+        if endpoint(request.path):  # queued (or counted dropped) before any answer: an answered body is counted
+            self._enqueue(request.path, body, request.headers.get("Content-Type", ""),
+                          request.headers.get("Content-Encoding", ""))
         response = await (self._relay(request, body) if self.forward else self._answer(request))
         try:
             await response.prepare(request)
-            await response.write_eof()  # the app has its whole answer before anything is decoded
+            await response.write_eof()
         except ConnectionError:
             pass  # it hung up before reading the answer; what it sent is still decoded
         if self.forward and request.path == "/info" and response.status == 200:
             self._adopt_limit(response.body)
-        if endpoint(request.path):
-            self._enqueue(request.path, body, request.headers.get("Content-Type", ""),
-                          request.headers.get("Content-Encoding", ""))
         return response
 
     async def _read(self, request: web.Request) -> bytes | None:
