@@ -39,6 +39,74 @@ def pytest_configure(config: pytest.Config) -> None:
     screen comes first): two busy workers on two cores would otherwise starve the helper a `--once` waits for."""
     if os.environ.get("PYTEST_XDIST_WORKER") and os.getpriority(os.PRIO_PROCESS, 0) < 10:
         os.setpriority(os.PRIO_PROCESS, 0, 10)
+    if not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
+        _FIRST_COLLECTS.hold()
+
+
+class _FirstCollects:
+    """gw0 collects first; the other xdist workers wait for it, then find every test module compiled and
+    assertion-rewritten on disk. On a fresh checkout (nothing compiled yet) each worker otherwise did all of
+    that itself, at the same moment as the others: about 4 s of CPU each. The controller holds an exclusive
+    flock from before the workers start until the first one has collected (or is gone); a waiting worker asks
+    for a shared lock on the same file, named in its environment."""
+
+    ENV = "TUNDRA_SUITE_COLLECTED"
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+
+    def hold(self) -> None:
+        import fcntl
+        import tempfile
+
+        self.fd, path = tempfile.mkstemp(prefix="tundra-collect-", suffix=".lock")
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        os.environ[self.ENV] = path
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.unlink(os.environ.pop(self.ENV))
+            os.close(self.fd)  # drops the lock: the workers waiting on it go on
+            self.fd = None
+
+    @staticmethod
+    def wait() -> None:
+        path = os.environ.get(_FirstCollects.ENV)
+        if path is None or os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0":
+            return
+        import fcntl
+
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # released already (a worker started late)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # returns once the controller let go
+        finally:
+            os.close(fd)
+
+
+_FIRST_COLLECTS = _FirstCollects()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """A worker other than gw0 waits for gw0's collection first (see _FirstCollects)."""
+    _FirstCollects.wait()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    _FIRST_COLLECTS.release()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    _FIRST_COLLECTS.release()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _FIRST_COLLECTS.release()
 
 
 _HOMES = itertools.count()  # this process's test homes, numbered
