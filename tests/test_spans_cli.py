@@ -28,7 +28,7 @@ from .conftest import run_cli
 from .test_traceproxy import APP
 from .waits import Output, wait_until
 
-SPANS_KEYS = {"received", "llm", "dropped", "forward_errors", "record_dropped", "models", "recent"}
+SPANS_KEYS = {"received", "llm", "dropped", "forward_errors", "record_dropped", "record_in_flight", "models", "recent"}
 RECENT_KEYS = {"trace_id", "span_id", "parent_id", "name", "kind", "model", "provider", "duration_ms", "status",
                "error_type", "input_tokens", "output_tokens", "input", "output"}
 EVP = json.dumps({"event_type": "span", "spans": [{

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import socket
+import threading
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import msgpack
@@ -14,10 +16,11 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
+from tundra_tui.commands.report import progress_line
 from tundra_tui.model.spans import SpanBook
 from tundra_tui.services.spanfeed import SpanFeed, SpanRecorder
 from tundra_tui.services.traceproxy import TraceProxy
-from tundra_tui.traces import decode
+from tundra_tui.traces import LLMSpan, decode
 from tundra_tui.ui.screens.spans import COLUMNS, SpansScreen, WaterfallScreen
 from tundra_tui.ui.widgets.statusbar import StatusBar
 
@@ -179,6 +182,48 @@ async def test_spans_the_sidecar_could_not_keep_are_shown(tmp_path: Path) -> Non
     finally:
         session.stop()
     assert session.status().spans_record_dropped == dropped  # kept after the sidecar closed
+
+
+class _HangingRecorder(SpanRecorder):
+    """A sidecar whose write of the second span hangs until let go; closing gives up on it at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.there, self.go_on = threading.Event(), threading.Event()
+        super().__init__(path)
+
+    def _write(self, item: tuple[int, LLMSpan]) -> None:
+        if item[0] == 2:
+            self.there.set()
+            self.go_on.wait()
+        super()._write(item)
+
+    def close(self, join_s: float = 0.05) -> None:
+        super().close(join_s)
+
+
+def test_spans_a_stuck_sidecar_write_holds_are_counted_in_flight(tmp_path: Path) -> None:
+    """Given up on while writing a span, the sidecar holds it in flight: the JSON, the status and `record`'s line
+    say so (they once counted it nowhere); once the write returns, it settles into the file's count."""
+    session = _spans_session(tmp_path / "h.sock")
+    feed = session.spans
+    assert feed is not None
+    span = feed.book.summary().recent[0]
+    rec = feed.recorder = _HangingRecorder(tmp_path / "h.dog.spans")
+    for ts in (1, 2, 3):
+        rec.put([span], ts)
+    rec.there.wait(5)
+    try:
+        feed.stop_recording()
+        assert (rec.written, rec.in_flight, rec.dropped) == (0, 2, 1)  # 1 not flushed, 2 hangs, 3 never begun
+        assert feed.status()["spans_record_in_flight"] == 2
+        assert session.dashboard().to_json()["spans"]["record_in_flight"] == 2
+        status = replace(session.status(), traces="127.0.0.1:8126")
+        assert "spans in flight 2 (recorded only if the stuck write returns)" in progress_line(status, feed.summary())
+    finally:
+        rec.go_on.set()
+        session.stop()
+    rec._thread.join(5)
+    assert feed.sidecar_counts() == (1, 0) and rec.written == 2  # settled: in the file after all
 
 
 @pytest.mark.parametrize("size", [(60, 20), (80, 24)])

@@ -247,6 +247,7 @@ class Session:
             traces=traces.get("traces"), traces_forward=traces.get("traces_forward"),
             traces_note=traces.get("traces_note"), spans_record_error=traces.get("spans_record_error"),
             spans_record_dropped=traces.get("spans_record_dropped", 0),
+            spans_record_in_flight=traces.get("spans_record_in_flight", 0),
             dd_agent=self._dd_agent(source.agent_socket) if source.kind == "live" else None)
 
     def _dd_agent(self, sock: dict[str, Any] | None) -> DdAgentPart:

@@ -230,6 +230,8 @@ def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> st
         line += f"  spans {spans.llm:,}"
         if status.spans_record_dropped:  # the .spans sidecar's, as "drops" is the capture's
             line += f"  span drops {status.spans_record_dropped:,}"
+        if status.spans_record_in_flight:  # as the capture's "in flight": the stuck write decides, or the exit
+            line += f"  spans in flight {status.spans_record_in_flight:,} (recorded only if the stuck write returns)"
         if status.traces_forward:
             line += f"  agent errors {spans.forward_errors:,}"
     return line

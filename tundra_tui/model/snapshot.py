@@ -303,6 +303,7 @@ class SessionStatus(Part):
     traces_note: str | None = None  # why there is none
     spans_record_error: str | None = None
     spans_record_dropped: int = 0  # spans the `.spans` sidecar could not keep (its queue full, or it had stopped)
+    spans_record_in_flight: int = 0  # spans a stuck sidecar write given up on holds: in the file only if it returns
     dd_agent: DdAgentPart | None = None
 
     @property

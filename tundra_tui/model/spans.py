@@ -67,6 +67,7 @@ class SpanSummary:
     recent: tuple[LLMSpan, ...] = ()
     last_error: str = ""
     record_dropped: int = 0  # spans the `.spans` sidecar could not keep (its queue full, or it had stopped)
+    record_in_flight: int = 0  # spans a stuck sidecar write given up on holds: in the file only if it returns
 
     def trace(self, trace_id: str) -> tuple[LLMSpan, ...]:
         """The recent spans of one trace, oldest first."""
@@ -76,6 +77,7 @@ class SpanSummary:
         """The dashboard's `spans` section."""
         return {"received": self.received, "llm": self.llm, "dropped": self.dropped,
                 "forward_errors": self.forward_errors, "record_dropped": self.record_dropped,
+                "record_in_flight": self.record_in_flight,
                 "models": [m.as_json() for m in self.models],
                 "recent": [_span_json(s) for s in self.recent[:RECENT_JSON]]}
 

@@ -63,7 +63,7 @@ class SpanFeed:
         self.note = note  # why there is no trace port, for the status bar
         self.recorder: SpanRecorder | None = None
         self.record_error: str | None = None  # why the last sidecar stopped, kept after it is closed
-        self.record_dropped = 0  # spans the last sidecar could not keep, kept after it is closed
+        self._last: SpanRecorder | None = None  # the last sidecar closed: its counts are kept (a stuck one settles)
         self._recorded = sorted(recorded or [], key=lambda r: r[0])
         self._times = [t for t, _ in self._recorded]
         self._pos = 0
@@ -95,7 +95,7 @@ class SpanFeed:
         self.stop_recording()
         if self.proxy is not None and has_sidecar(capture):
             self.recorder = SpanRecorder(sidecar_path(capture), overwrite=overwrite)
-            self.record_dropped = 0
+            self._last = None
 
     def check_record(self, capture: str | Path, overwrite: bool = False) -> None:
         """CaptureExists now if `record(capture)` would have to replace a sidecar: before the capture is begun."""
@@ -114,7 +114,7 @@ class SpanFeed:
         if rec is not None:
             rec.close()
             self.record_error = rec.error or self.record_error
-            self.record_dropped = rec.dropped
+            self._last = rec
 
     def summary(self, now_ns: int | None = None) -> SpanSummary:
         """The book as of now; a replay first takes in the records up to `now_ns` (all of them for None)."""
@@ -128,14 +128,16 @@ class SpanFeed:
                     batch = [s for _, s in self._recorded[self._pos:end]]
                     self.book.add_spans(batch, received=len(batch))
                     self._pos = end
-        dropped = self.sidecar_dropped()
+        dropped, in_flight = self.sidecar_counts()
         summary = self.book.summary()
-        return replace(summary, record_dropped=dropped) if dropped else summary
+        return replace(summary, record_dropped=dropped, record_in_flight=in_flight) if dropped or in_flight \
+            else summary
 
-    def sidecar_dropped(self) -> int:
-        """Spans the sidecar (being written, else the last one) could not keep: its queue full, or it had stopped."""
-        rec = self.recorder
-        return rec.dropped if rec is not None else self.record_dropped
+    def sidecar_counts(self) -> tuple[int, int]:
+        """Of the sidecar (being written, else the last one): the spans it could not keep (its queue full, or it
+        had stopped), and those a stuck write given up on holds (in the file only if that write returns)."""
+        rec = self.recorder if self.recorder is not None else self._last
+        return (rec.dropped, rec.in_flight) if rec is not None else (0, 0)
 
     def status(self) -> dict[str, Any]:
         """For the status bar: where the trace port is, and its forward errors."""
@@ -146,9 +148,11 @@ class SpanFeed:
         error = rec.error if rec is not None and rec.error else self.record_error
         if error:
             st["spans_record_error"] = error
-        dropped = self.sidecar_dropped()
+        dropped, in_flight = self.sidecar_counts()
         if dropped:
             st["spans_record_dropped"] = dropped
+        if in_flight:
+            st["spans_record_in_flight"] = in_flight
         return st
 
     def serve(self) -> None:
