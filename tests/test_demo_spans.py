@@ -15,7 +15,7 @@ from tundra_tui.model import Engine
 from tundra_tui.model.engine import Mode
 from tundra_tui.model.spans import SpanBook
 from tundra_tui.services.demo import MODELS, DemoDaemon, make_client
-from tundra_tui.services.demo_traces import DemoTracer
+from tundra_tui.services.demo_traces import DemoRequest, DemoTracer
 from tundra_tui.services.spanfeed import SpanFeed
 from tundra_tui.services.traceproxy import TraceProxy
 from tundra_tui.session import Session
@@ -166,3 +166,30 @@ def test_tundra_demo_sends_spans_to_the_trace_port_it_is_given() -> None:
             proxy.stop()
     bad = run_cli("demo", "--traces", "udp://127.0.0.1:8126", "--duration", "0.1")
     assert bad.returncode == 2 and bad.stderr.count("\n") <= 2 and "--traces" in bad.stderr, bad.stderr
+
+
+def test_demo_tracer_given_up_on_counts_what_it_held() -> None:
+    """A trace port that takes the connection and never answers: close() gives up on the stuck sender and counts
+    the payload being sent as failed and those still waiting as dropped (they were once counted nowhere)."""
+    with socket.socket() as port:
+        port.bind(("127.0.0.1", 0))
+        port.listen()
+        tracer = DemoTracer(f"http://127.0.0.1:{port.getsockname()[1]}")
+        request = DemoRequest(0, "planner", "planning", "gpt-4o", "openai", False, "", 10, 5, 20.0)
+        tracer.request(request)
+        tracer.flush()  # the sender PUTs it and waits for a reply that never comes
+        port.settimeout(5)
+        conn = port.accept()[0]
+        with conn:
+            conn.settimeout(5)
+            assert conn.recv(64).startswith(b"PUT /v0.4/traces")  # it is being sent
+            for _ in range(3):
+                tracer.request(request)
+                tracer.flush()  # waiting behind it
+            sender = tracer._sender
+            assert sender is not None
+            tracer.close(timeout=0.05)
+            assert (tracer.sent, tracer.failed, tracer.dropped) == (0, 1, 3)
+        sender.join(5)  # the connection closed: its request fails now
+        assert not sender.is_alive()
+    assert (tracer.sent, tracer.failed, tracer.dropped) == (0, 1, 3)  # its late failure is not counted again

@@ -67,8 +67,11 @@ class DemoTracer:
         self.pending: list[list[dict[str, Any]]] = []
         self.sent = 0  # traces the trace port took
         self.failed = 0  # traces lost to a port that did not answer (the demo goes on)
-        self.dropped = 0  # traces never sent: too many payloads waited for the sender
+        self.dropped = 0  # traces never sent: too many payloads waited for the sender, or it was given up on
         self._queue: queue.Queue[tuple[int, bytes] | None] = queue.Queue(QUEUE)
+        self._lock = threading.Lock()  # the counts, once close() may give up on a stuck sender
+        self._sending = 0  # traces in the payload being sent
+        self._given_up = False  # close() counted what the sender held: it counts nothing more
         self._sender: threading.Thread | None = None
 
     def request(self, r: DemoRequest) -> None:
@@ -153,6 +156,11 @@ class DemoTracer:
         conn: http.client.HTTPConnection | None = None
         while (item := self._queue.get()) is not None:
             n, body = item
+            with self._lock:
+                if self._given_up:  # taken after close() counted the queue: not sent
+                    self.dropped += n
+                    break
+                self._sending = n
             headers = {"Content-Type": "application/msgpack", "X-Datadog-Trace-Count": str(n),
                        "Datadog-Meta-Lang": "python", "Datadog-Meta-Tracer-Version": "tundra-demo"}
             try:
@@ -166,20 +174,40 @@ class DemoTracer:
                 if conn is not None:
                     conn.close()
                 conn = None  # the next payload opens another connection
-            if ok:
-                self.sent += n
-            else:
-                self.failed += n
+            with self._lock:
+                self._sending = 0
+                if self._given_up:  # close() counted it as failed already
+                    break
+                if ok:
+                    self.sent += n
+                else:
+                    self.failed += n
         if conn is not None:
             conn.close()
 
     def close(self, timeout: float = TIMEOUT_S) -> None:
-        """Send what was flushed (waiting up to `timeout`), then stop the sender."""
+        """Send what was flushed (waiting up to `timeout`), then stop the sender. A sender still stuck on a port
+        that does not answer is given up on (a daemon thread, it ends with the process): what still waits is counted
+        as dropped, the payload being sent as failed."""
         sender, self._sender = self._sender, None
         if sender is None:
             return
         try:
             self._queue.put(None, timeout=timeout)
         except queue.Full:
-            return  # the sender is stuck on a port that does not answer: a daemon thread, it ends with the process
-        sender.join(timeout)
+            pass
+        else:
+            sender.join(timeout)
+        if not sender.is_alive():
+            return
+        with self._lock:
+            self._given_up = True
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    self.dropped += item[0]
+            self.failed += self._sending
+            self._sending = 0
