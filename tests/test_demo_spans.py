@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import threading
 
 from textual.widgets import DataTable, Static
 
@@ -116,16 +117,21 @@ def test_demo_sends_no_spans_through_a_trace_port_that_forwards_to_an_agent() ->
                 None, f"demo spans not sent: the trace port passes its traffic on to {url}")
         finally:
             passing.stop()
-        res = run_cli("top", "--demo", "--once", "--after", "0.1", "--json", "--traces", "http://127.0.0.1:0",
+        before = set(threading.enumerate())
+        # past the demo's first flush (1 s in): were the guard gone, a trace would go through the port to `agent`
+        res = run_cli("top", "--demo", "--once", "--after", "1.3", "--json", "--traces", "http://127.0.0.1:0",
                       "--traces-forward", url)
         assert res.returncode == 0, res.stderr
         assert f"demo spans not sent: the trace port passes its traffic on to {url}" in res.stderr
         assert json.loads(res.stdout)["spans"]["received"] == 0
-        agent.setblocking(False)
+        for demo in [t for t in threading.enumerate() if t not in before and t.name == "tundra-demo"]:
+            demo.join(15)  # its final flush and close (a daemon thread: it outlives run_cli)
+            assert not demo.is_alive()
+        agent.settimeout(0.2)  # a connection would be in the backlog already: the sender has finished
         try:
             agent.accept()[0].close()
             reached = True
-        except BlockingIOError:
+        except TimeoutError:
             reached = False
         assert not reached, "the demo reached the Agent"
 
