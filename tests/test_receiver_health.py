@@ -22,6 +22,14 @@ def test_the_words_for_each_state() -> None:
         "or forwarded to udp://127.0.0.1:8125")
 
 
+def test_the_words_leave_out_how_it_ended_when_that_is_unknown() -> None:
+    """Restarted, and how the receiver ended not known: no "(None)" in the words."""
+    unknown = ReceiverHealth(None, restarts=1)
+    assert unknown.said() == "receiver restarted 1 time"
+    assert unknown.said(whole=True) == "the receiver process exited and was restarted 1 time"
+    assert ReceiverHealth(None, down=1).said() == "receiver exited"
+
+
 def test_the_json_leaves_it_out_while_none_has_exited() -> None:
     def tap(receiver: ReceiverHealth) -> TapPart:
         return TapPart("listen", 1, 1, ParseErrors(), 0, 0, 0, 1, 0, 0, 0.0, 1.0, receiver=receiver)

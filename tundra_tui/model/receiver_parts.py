@@ -26,15 +26,15 @@ class ReceiverHealth(Part):
         saying what is no longer received (nor forwarded to `forward`) and the `lost` datagrams it held."""
         if not (self.down or self.restarts):
             return None
-        how = f"({self.last_exit})"
+        how = f" ({self.last_exit})" if self.last_exit else ""  # how it ended may be unknown: no "(None)"
         times = f"{self.restarts:,} time{'s' if self.restarts > 1 else ''}"
         if not whole:
-            return f"receiver exited {how}" if self.down else f"receiver restarted {times} {how}"
+            return f"receiver exited{how}" if self.down else f"receiver restarted {times}{how}"
         held = f"; {lost:,} datagrams it held were lost" if lost else ""
         if self.down:
             fwd = f" or forwarded to {forward}" if forward else ""
-            return f"the receiver process exited {how} and was not restarted: nothing more was received{fwd}{held}"
-        return f"the receiver process exited {how} and was restarted {times}{held}"
+            return f"the receiver process exited{how} and was not restarted: nothing more was received{fwd}{held}"
+        return f"the receiver process exited{how} and was restarted {times}{held}"
 
 
 HEALTHY = ReceiverHealth()  # none has exited: every source's default
