@@ -195,12 +195,13 @@ def add_passive(parser: Any) -> None:
                              "the default when another process (the Agent) holds it")
 
 
-def make_tap(args: argparse.Namespace, listen: list[Address]) -> Tap:
-    """The live tap: passive when asked, or when the port is held and --forward is not given."""
+def make_tap(args: argparse.Namespace, listen: list[Address], bound: bool = False) -> Tap:
+    """The live tap: passive when asked, or when the port is held and --forward is not given.
+    `bound`: every port is tundra's own socket, never watched (a held one is PortBusy at start)."""
     forward = getattr(args, "forward", None)
     if args.passive and forward is not None:
         raise UsageError("--passive and --forward do not mix: watched passively, the Agent already gets every datagram")
-    return Tap(listen, forward=forward, passive=True if args.passive else None)
+    return Tap(listen, forward=forward, passive=False if bound else True if args.passive else None)
 
 
 def announce_tap(tap: Tap) -> None:

@@ -17,7 +17,8 @@ from ..services.expvar import ExpvarPoller
 from ..services.fleet import FleetPoller, FleetSettings
 from ..services.spanfeed import SpanFeed
 from ..session import Session
-from ..sources import DEFAULT_LISTEN, Address, parse_url
+from ..sources import DEFAULT_LISTEN, Address, PortBusy, parse_url
+from ..sources.procnet import describe_holder
 from .common import (
     UsageError,
     add_command,
@@ -64,7 +65,8 @@ tundra top --once --after 10 --json""")
     top.add_argument("--forward", type=url, metavar="URL",
                      help="send every datagram on to this address, e.g. the Agent (default: no forwarding)")
     top.add_argument("--demo", action="store_true",
-                     help="run the simulated LLM daemon in-process: DogStatsD and LLM spans (default: off)")
+                     help="run the simulated LLM daemon in-process: DogStatsD and LLM spans, sent only to ports "
+                          "tundra binds itself; a --listen port another process holds is refused (default: off)")
     top.add_argument("--record", type=Path, metavar="FILE",
                      help="record to a .dog capture while monitoring; an existing FILE is refused (default: off)")
     top.add_argument("--overwrite", action="store_true", help="with --record: replace FILE if it exists")
@@ -122,13 +124,20 @@ def _live_session(args: argparse.Namespace, cfg: Config) -> tuple[Session, threa
         agent = None if args.once or args.demo or answers_as_agent(spans, agent_url) else AgentProbe(agent_url)
         pricer = launch_pricer(cfg, interactive=screen)  # at launch (#17): its table loads before the first model
         engine = make_engine(cfg, Mode.DASHBOARD, args.max_contexts, redact=not args.no_redact, pricer=pricer)
-        tap = make_tap(args, listen)
+        tap = make_tap(args, listen, bound=args.demo)  # the demo sends to its port: only one tundra holds
         session = Session(tap, engine, record=args.record, fleet=_fleet(args, cfg, pricer), agent=agent,
                           record_transform=capture_redactor(args, cfg), spans=spans,
                           expvar=ExpvarPoller(cfg.expvar_url), record_overwrite=args.overwrite)
         if screen:
             session.after_start.append(spans.serve)
-        session.start(services=not screen)
+        try:
+            session.start(services=not screen)
+        except PortBusy as exc:
+            if not args.demo:
+                raise
+            raise UsageError(f"--demo sends simulated traffic to the port it listens on, and "
+                             f"{describe_holder(exc.port)[0]}: refused, so no demo figure reaches it "
+                             "(drop --listen: the demo takes a free port)") from None
     except BaseException:
         spans.stop()
         if pricer is not None:
@@ -184,6 +193,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         raise UsageError("--after needs --once")
     if args.overwrite and args.record is None:
         raise UsageError("--overwrite needs --record FILE")
+    if args.demo and args.passive:
+        raise UsageError("--demo sends simulated traffic to the port it listens on: it never watches one "
+                         "passively (drop --passive)")
     check_themes(args, cfg)
     if not args.once:
         need_terminal("top")

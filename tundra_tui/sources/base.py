@@ -13,6 +13,14 @@ class SourceError(Exception):
     """A source could not start (busy port, bad path, unreadable file)."""
 
 
+class PortBusy(SourceError):
+    """A UDP port another process holds, where tundra had to bind it itself."""
+
+    def __init__(self, message: str, port: int) -> None:
+        super().__init__(message)
+        self.port = port
+
+
 class Source(ABC):
     """Yields batches of packets; the model cannot tell a live tap from a replay."""
 

@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from . import passive, procnet
-from .base import Packet, SourceError
+from .base import Packet, PortBusy, SourceError
 from .binding import no_privilege, remove_stale_socket
 from .child import ChildFailed, ReceiverChild, exit_reason, receiver_args
 from .kernel import count_queued, grow_rcvbuf, udp_drops
@@ -112,10 +112,10 @@ class Listener:
                 if exc.errno == errno.EADDRINUSE:
                     if auto_passive:
                         return self._watch(addr)
-                    raise SourceError(f"cannot listen on {addr}: port {addr.port} is busy "
-                                      "(is a Datadog Agent there? drop --forward to watch it passively, "
-                                      "use --listen udp://127.0.0.1:0, or put tundra in front with --forward)"
-                                      ) from None
+                    raise PortBusy(f"cannot listen on {addr}: port {addr.port} is busy "
+                                   "(is a Datadog Agent there? drop --forward to watch it passively, "
+                                   "use --listen udp://127.0.0.1:0, or put tundra in front with --forward)",
+                                   addr.port or 0) from None
                 raise SourceError(f"cannot listen on {addr}: {exc.strerror or exc}") from None
             host, port = sock.getsockname()[:2]
             self.address = Address("udp", host, port)
