@@ -179,7 +179,7 @@ def test_replay_charts_mark_profile_switches_and_alert_firings() -> None:
 
 async def test_a_maximised_pane_becomes_its_chart_form(played) -> None:
     app = make_app(played)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         app.tick()
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -224,7 +224,7 @@ def test_buckets_before_the_data_start_hold_no_data_and_draw_nothing() -> None:
 
 async def test_z_steps_the_maximised_panes_chart_span(played) -> None:
     app = make_app(played)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
 
         async def drawn() -> str:
             await app.workers.wait_for_complete()
