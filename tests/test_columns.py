@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.cells import cell_len
 
 from tundra_tui.ui.columns import Column, cut_names, cut_tags, fit, footer
 
@@ -76,12 +77,13 @@ def test_tags_are_cut_between_two_tags_and_the_rest_counted() -> None:
     assert cut_tags(tags, 12) == "env:prod… +4"  # not even the first tag whole: cut, and the rest still counted
     assert cut_tags(("a_very_long_single_tag:value",), 10) == "a_very_lo…"
     assert cut_tags((), 10) == ""
+    assert cut_tags(("日本語日本語:x", "b:c"), 8) == "日本… +1"  # cells: each of these takes two
 
 
-@given(st.lists(st.text("ab:-", min_size=1, max_size=15), max_size=8), st.integers(0, 40))
+@given(st.lists(st.text("ab:-日", min_size=1, max_size=15), max_size=8), st.integers(0, 40))
 def test_cut_tags_never_exceed_the_width_and_show_whole_tags_first(tags: list[str], width: int) -> None:
     out = cut_tags(tuple(tags), width)
-    assert len(out) <= width
+    assert cell_len(out) <= width
     shown, _, mark = out.partition(" +")
     if mark:  # `N more` or `N`: the tags left out, counted
         parts = shown.split(",")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgpack
 import pytest
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
@@ -21,7 +22,7 @@ from tundra_tui.model.spans import SpanBook
 from tundra_tui.services.spanfeed import SpanFeed, SpanRecorder
 from tundra_tui.services.traceproxy import TraceProxy
 from tundra_tui.traces import LLMSpan, decode
-from tundra_tui.ui.screens.spans import COLUMNS, SpansScreen, WaterfallScreen
+from tundra_tui.ui.screens.spans import COLUMNS, SpansScreen, WaterfallScreen, waterfall
 from tundra_tui.ui.widgets.statusbar import StatusBar
 
 from .ui_fixtures import live_session, make_app, pane_lines, refreshed
@@ -290,3 +291,17 @@ async def test_the_counters_wrap_between_segments_never_inside_one(tmp_path: Pat
     finally:
         session.stop()
         proxy.stop()
+
+
+def test_the_waterfall_cuts_wide_kinds_and_models_to_their_cells() -> None:
+    """A kind and a model of wide characters (two cells each) are cut to the cells they were given: every line
+    stays within the width (they were sized in cells, then appended whole)."""
+    base = 1_795_796_355_000_000_000
+    spans = decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": [
+        _event("1", "undefined", "answer", "工作流程工作流程工作流程", base, 900_000_000),
+        _event("2", "1", "classify", "llm", base + 100_000_000, 300_000_000, model_name="模型" * 20,
+               model_provider="openai")]}).encode()).spans
+    lines = waterfall(spans, spans[0], 120).plain.split("\n")
+    assert len(lines) == 2 and all(cell_len(line) <= 120 for line in lines), lines
+    assert "900ms 工作流程工… " in lines[0]  # 12 cells: five wide characters, then the ellipsis and a pad
+    assert lines[1].endswith(" " + "模型" * 6 + "模…")  # 28 cells with the space before it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 
@@ -96,17 +97,17 @@ def cut_tags(tags: tuple[str, ...], width: int) -> str:
     the rows it leaves out (`env:prod,region:eu +3 more`, or `+3` where only that fits); a first tag too wide for
     even that is cut with an ellipsis."""
     whole = ",".join(tags)
-    if len(whole) <= width:
+    if cell_len(whole) <= width:  # cells, not characters: a wide character takes two
         return whole
     for form in (" +{} more", " +{}"):
         for n in range(len(tags) - 1, 0, -1):
             shown = ",".join(tags[:n]) + form.format(len(tags) - n)
-            if len(shown) <= width:
+            if cell_len(shown) <= width:
                 return shown
     mark = f" +{len(tags) - 1}" if len(tags) > 1 else ""
     if width - len(mark) < 2:
-        return whole[: max(width - 1, 0)] + "…" if width > 0 else ""
-    return tags[0][: width - len(mark) - 1] + "…" + mark
+        return set_cell_size(whole, width - 1) + "…" if width > 0 else ""
+    return set_cell_size(tags[0], width - len(mark) - 1) + "…" + mark
 
 
 def _apart(originals: list[str], width: int, head: int, used: set[str]) -> dict[str, str]:

@@ -214,25 +214,31 @@ def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = 120, c
         stack.extend((depth + 1, c) for c in reversed(children.get(s.span_id, [])))
     labels = [f"{'  ' * min(depth, 10)}{s.name or s.kind or '?'}" for depth, s in order]
     label_w = min(LABEL_MAX, max(cell_len(x) for x in labels), max(width // 3, 8))
-    kind_w = min(max(len(s.kind) for _, s in order), 12)
-    model_w = min(max(len(s.model) + 1 if s.model else 0 for _, s in order), 28)
+    kind_w = min(max(cell_len(s.kind) for _, s in order), 12)
+    model_w = min(max(cell_len(s.model) + 1 if s.model else 0 for _, s in order), 28)
     bar_w = max(width - label_w - 1 - (8 + kind_w + model_w), BAR_MIN)  # then ` 1234ms kind model`
     out = Text()
     for (_, s), label in zip(order, labels, strict=True):
         left = min(int((s.start_ns - start) / total * bar_w), bar_w - 1)
         size = min(max(1, round(s.duration_ns / total * bar_w)), bar_w - left)
         style = "bold" if s.key == selected.key else ""
-        shown = label if cell_len(label) <= label_w else set_cell_size(label, label_w - 1) + "…"
-        out.append(set_cell_size(shown, label_w) + " ", style=style)
+        out.append(_cells(label, label_w) + " ", style=style)
         out.append(" " * left)
         out.append("█" * size, style=c("alarm") if s.status == "error" else c("ok"))
         out.append(" " * (bar_w - left - size))
-        out.append(f" {ms(s.duration_ns / 1e6):>6} {s.kind:<{kind_w}}", style=style)
-        if s.model:
-            out.append(f" {s.model}", style=c("stale"))
+        out.append(f" {ms(s.duration_ns / 1e6):>6} {_cells(s.kind, kind_w)}", style=style)
+        if s.model:  # cut to the width it was given, as the kind is: the bar took the rest
+            out.append(f" {_cells(s.model, model_w - 1).rstrip()}", style=c("stale"))
         out.append("\n")
     out.rstrip()
     return out
+
+
+def _cells(text: str, width: int) -> str:
+    """`text` in exactly `width` cells: padded, or cut with an ellipsis (a wide character takes two)."""
+    if cell_len(text) > width:  # a wide character split at the cut leaves a pad: the ellipsis goes before it
+        text = set_cell_size(text, width - 1).rstrip(" ") + "…"
+    return set_cell_size(text, width)
 
 
 def span_detail(s: LLMSpan, c: Colour = _plain) -> Text:
