@@ -118,3 +118,49 @@ def test_once_text_at_80_columns_names_the_columns_it_left_out() -> None:
     wide, wide_buf = _console(200)
     print_dashboard(dash, wide)
     assert "left out" not in wide_buf.getvalue()
+
+
+def _wide_tag_cells(stats: Stats, width: int) -> list[str]:
+    """`stats` at `width` (one row per context, tags in a column of their own): each row's tags cell, read back."""
+    con, buf = _console(width)
+    print_stats(stats, SessionStatus(SourceStatus("replay")), con)
+    lines = buf.getvalue().splitlines()
+    assert all(len(line) <= width for line in lines)
+    return [line.split("│")[2].strip() for line in lines if line.startswith("│")]  # the header is ┃, not │
+
+
+def _reads_as(cell: str, tags: tuple[str, ...]) -> bool:
+    """The cell is the tags whole, or their first ones whole and the rest counted (`+N more`, `+N`)."""
+    if cell == ",".join(tags):
+        return True
+    shown, _, more = cell.partition(" +")
+    n = len(shown.split(","))
+    return shown.split(",") == list(tags[:n]) and more in (f"{len(tags) - n} more", f"{len(tags) - n}")
+
+
+def test_stats_at_120_columns_and_more_cuts_tags_between_two_tags() -> None:
+    """Wide, the tags column is cut where a tag ends, the rest counted, as below 120: never mid-tag."""
+    tags = ["env:production", "region:eu-west-1", "service:checkout-api", "team:payments", "version:2.14.3",
+            "cluster:k8s-prod-eu-west-1-blue", "pod:checkout-api-7f9c6d5b8-xk2lp"]
+    e = Engine(Mode.STATS)
+    e.feed([(END_NS, b"app.requests:1|c|#" + ",".join(tags).encode()), (END_NS, b"app.idle:1|c")])
+    stats = e.stats("x")
+    tagged = next(c.tags for c in stats.contexts if c.tags)
+    assert sorted(tagged) == sorted(tags)
+    for width in (120, 140):
+        cells = _wide_tag_cells(stats, width)
+        cell = next(c for c in cells if c)
+        assert "…" not in cell and " +" in cell and _reads_as(cell, tagged), (width, cell)
+        assert "" in cells  # the context without tags: an empty cell
+    assert ",".join(tagged) in _wide_tag_cells(stats, 220)  # room for all: whole
+
+
+def test_stats_at_120_columns_every_sample_context_s_tags_read_as_its_own() -> None:
+    e = Engine(Mode.STATS)
+    e.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
+    stats = e.stats("sample.dog", top=1000)
+    for width in (120, 160):
+        cells = _wide_tag_cells(stats, width)
+        assert len(cells) == len(stats.contexts)
+        assert all(_reads_as(cell, c.tags) for cell, c in zip(cells, stats.contexts, strict=True))
+        assert any(" +" in cell for cell in cells)  # some are cut at 120

@@ -55,18 +55,21 @@ def _usd(cost: float | None, pricing: bool, partial: bool = False) -> str:
 
 
 def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, int]],
-           rows: list[list[Text | str]], **kwargs: object) -> tuple[Table, list[str]]:
+           rows: list[list[Text | str]], tags: dict[int, list[tuple[str, ...]]] | None = None,
+           **kwargs: object) -> tuple[Table, list[str]]:
     """A table whose figures are never cut: each figure column is as wide as its widest cell, the
     least important (lowest priority) are left out until the table fits, and names are cut instead,
-    apart, so that no two read the same (`llm.agent.ex…ution`, `agent_name:spec-…code`). Also returns the
-    headers of the figure columns left out, for a line that says so."""
+    apart, so that no two read the same (`llm.agent.ex…ution`, `agent_name:spec-…code`); a name column
+    given in `tags` (its rows' tag lists) is cut where a tag ends instead (`env:prod +3 more`). Also returns
+    the headers of the figure columns left out, for a line that says so."""
     first = len(names)
     columns = [Column(head, tuple(str(r[first + i]) for r in rows), prio) for i, (head, prio) in enumerate(figures)]
     kept, share = _fit(con, names, columns)
     natural = [max(len(head), *(len(str(r[j])) for r in rows)) if rows else len(head)
                for j, (head, _least) in enumerate(names)]
     name_w = fair(natural, share)
-    cut = [cut_names([str(r[j]) for r in rows], name_w[j]) for j in range(first)]
+    cut = [[cut_tags(t, name_w[j]) for t in tags[j]] if tags and j in tags
+           else cut_names([str(r[j]) for r in rows], name_w[j]) for j in range(first)]
     table = Table(**kwargs)  # type: ignore[arg-type]
     for (name, _least), w in zip(names, name_w, strict=True):
         table.add_column(name, width=w, no_wrap=True)
@@ -102,7 +105,8 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
     if con.width >= 120:
         rows: list[list[Text | str]] = [[_t(r.name), _t(",".join(r.tags)), r.type, f"{r.samples:,}", _n(r.count),
                                          _n(r.value)] for r in stats.contexts]
-        _print_table(con, _table(con, [("metric", 16), ("tags", 16)], figures, rows))
+        _print_table(con, _table(con, [("metric", 16), ("tags", 16)], figures, rows,
+                                 tags={1: [r.tags for r in stats.contexts]}))
     else:  # full tag sets do not fit: each metric once, beneath it the tags that set its contexts apart
         names = [("metric / its differing tags", 16)]
         cells = [[c.type for c in stats.contexts], [f"{c.samples:,}" for c in stats.contexts],
