@@ -146,3 +146,19 @@ async def test_events_select_and_open_the_key_they_are_tagged_with(played) -> No
         assert not isinstance(app.screen, DetailScreen)
         shown = events[pane.selected]
         assert any(shown.text[:30] in note for note in toasts(app))  # the event, whole, in a notification
+
+
+async def test_drawing_a_pane_changes_no_selection(played) -> None:
+    """view() picks the rows and moves the selection; render_part() only draws them: given a selection view
+    never made (past the rows, scrolled off), drawing leaves it, the keys and the rows in view as they were."""
+    app = make_app(played)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        for n in (1, 2, 3, 4, 5, 6):
+            pane = app.query_one(f"#pane-{n}", Pane)
+            assert pane._part is not None
+            rows = pane.view(pane._part)
+            pane.selected, pane.top, pane._chosen = 99, 7, ("nowhere", "none")
+            before = (pane.selected, pane.top, pane._chosen, list(pane._keys), pane._in_view)
+            pane.render_part(pane._part, rows)
+            assert (pane.selected, pane.top, pane._chosen, pane._keys, pane._in_view) == before, n

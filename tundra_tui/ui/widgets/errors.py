@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from ...model.detail import DetailPart
-from ...model.snapshot import CheckRow, EventRow, Frame, Grouping
+from ...model.snapshot import CheckRow, EventRow, Frame, Grouping, GroupRow
 from ..chart import ChartSpec, errors_chart
 from ..columns import Column, render
 from ..fmt import clock, fit, num, pct
@@ -31,12 +33,15 @@ class ErrorsPane(Pane[ErrorsPart]):
     def grouping(self, part: ErrorsPart) -> Grouping:
         return part[0]
 
-    def render_part(self, part: ErrorsPart) -> Text:
+    def view(self, part: ErrorsPart) -> list[GroupRow]:
+        g = part[0]
+        ranked = sorted(g.rows, key=lambda r: r.errors <= 0)  # stable: rows with errors first, in the sort's order
+        return self.rows_in_view(ranked, max(self.inner_height - 3, 1), lambda r: (g.group, r.key))
+
+    def render_part(self, part: ErrorsPart, rows: Sequence[GroupRow]) -> Text:
         g, checks, events = part
         w = self.inner_width
         h = self.inner_height
-        ranked = sorted(g.rows, key=lambda r: r.errors <= 0)  # stable: rows with errors first, in the sort's order
-        rows = self.rows_in_view(ranked, max(h - 3, 1), lambda r: (g.group, r.key))
         columns = [Column("errors", tuple(num(r.errors) for r in rows), 4),
                    Column("err%", tuple(pct(r.error_rate) for r in rows), 5)]
         styles = {(i, 1): self.rate_style(r.error_rate) for i, r in enumerate(rows)}

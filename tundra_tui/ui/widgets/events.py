@@ -3,6 +3,8 @@ Enter opens the key an event is tagged with (following the grouping), or shows a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from ...model.snapshot import EventRow, Frame
@@ -21,17 +23,16 @@ class EventsPane(Pane[EventsPart]):
     def part(self, frame: Frame) -> EventsPart:
         return frame.dashboard.events, frame.grouping.group
 
-    def show(self, part: EventsPart, force: bool = False) -> None:
-        """Unfocused, the selection (and so the view) follows the newest event; then draw as every pane does."""
-        if not self.has_focus and not self.chart_form:  # set here: render_part only draws
-            self.selected = len(part[0]) - 1
-        super().show(part, force)
-
-    def render_part(self, part: EventsPart) -> Text:
+    def view(self, part: EventsPart) -> list[EventRow]:
+        """Unfocused, the selection (and so the view) follows the newest event."""
         events, group = part
+        if not self.has_focus:
+            self.selected = len(events) - 1
+        return self.rows_in_view(events, self.inner_height, lambda e: (group, e.tag_value(group)), follow=False)
+
+    def render_part(self, part: EventsPart, shown: Sequence[EventRow]) -> Text:
         w = self.inner_width
         out = Text()
-        shown = self.rows_in_view(events, self.inner_height, lambda e: (group, e.tag_value(group)), follow=False)
         if not shown:
             out.append("no events yet", style=self.c("stale"))
         for e in shown:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from ...model.detail import DetailPart
-from ...model.snapshot import Frame, Grouping
+from ...model.snapshot import Frame, Grouping, GroupRow
 from ..chart import ChartSpec, p95_chart
 from ..columns import Column, render
 from ..fmt import ms
@@ -28,9 +30,11 @@ class LatencyPane(Pane[Grouping]):
     def grouping(self, part: Grouping) -> Grouping:
         return part
 
-    def render_part(self, part: Grouping) -> Text:
+    def view(self, part: Grouping) -> list[GroupRow]:
+        return self.rows_in_view(part.rows, max(self.inner_height - 1, 1), lambda r: (part.group, r.key))
+
+    def render_part(self, part: Grouping, rows: Sequence[GroupRow]) -> Text:
         g = part
-        rows = self.rows_in_view(g.rows, max(self.inner_height - 1, 1), lambda r: (g.group, r.key))
         worst = max((r.p95 for r in g.rows if r.p95 is not None), default=None)
         columns = [Column("p50", tuple(ms(r.p50) for r in rows), 3), Column("p95", tuple(ms(r.p95) for r in rows), 5),
                    Column("p99", tuple(ms(r.p99) for r in rows), 4)]

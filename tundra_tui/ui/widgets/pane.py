@@ -7,7 +7,7 @@ rewrite every line each tick. Panes use the Line API instead and mark only chang
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rich.console import Console
 from rich.segment import Segment
@@ -33,7 +33,8 @@ RowKey = tuple[str, str]  # (grouping, key): what Enter opens in detail
 
 
 class Pane(Widget, Generic[P], can_focus=True):
-    """A bordered pane fed its typed part of each Frame (`part()` picks it, `render_part()` draws it)."""
+    """A bordered pane fed its typed part of each Frame (`part()` picks it, `view()` picks the rows in view and
+    moves the selection onto them, `render_part()` draws them and changes nothing)."""
 
     DEFAULT_CSS = """
     Pane { border: round $pane-border; padding: 0 1; height: 1fr; }
@@ -125,8 +126,9 @@ class Pane(Widget, Generic[P], can_focus=True):
         subtitle = footer(items, max(self.outer_size.width - 6, 0))  # inside the corners, with a rule each side
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
-        self._keys, self._in_view = [], 0  # render_part's rows_in_view sets them (a pane with no rows: none)
-        text = self._mark(self.render_part(part))
+        self._keys, self._in_view = [], 0  # view's rows_in_view sets them (a pane with no rows: none)
+        rows = self.view(part)  # the selection changes here, before drawing: render_part only draws
+        text = self._mark(self.render_part(part, rows))
         self._title(len(self._keys) - self._in_view)
         self._paint(text, force)
 
@@ -296,8 +298,12 @@ class Pane(Widget, Generic[P], can_focus=True):
         self._paint(head + Text("\n") + stack(key[0], self.inner_width, self.inner_height - 1,
                                                lambda v: palette(v, "")), force)
 
-    def render_part(self, part: P) -> Text:
-        """The pane's content; lines are cut to the width (with an ellipsis) when laid out."""
+    def view(self, part: P) -> Sequence[Any]:
+        """The part's rows that fit, the selection kept on them (through rows_in_view); none by default."""
+        return []
+
+    def render_part(self, part: P, rows: Sequence[Any]) -> Text:
+        """The pane's content, with `rows` (view's) as its rows; lines are cut to the width when laid out."""
         raise NotImplementedError
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from ...model.detail import DetailPart
-from ...model.snapshot import Frame, ProfilesPart
+from ...model.snapshot import Frame, ProfileRow, ProfilesPart
 from ..chart import ChartSpec, rates_chart
 from ..columns import Column, footer, render
 from ..fmt import clock, fit, pct
@@ -25,12 +27,14 @@ class ProfilesPane(Pane[ProfilesPart]):
     def part(self, frame: Frame) -> ProfilesPart:
         return frame.dashboard.profiles
 
-    def render_part(self, part: ProfilesPart) -> Text:
+    def view(self, part: ProfilesPart) -> list[ProfileRow]:
+        ranked = sorted(part.profiles, key=lambda x: x.name != part.selected)  # the active one first: always shown
+        return self.rows_in_view(ranked, max(self.inner_height - 2, 1), lambda x: ("profile", x.name))
+
+    def render_part(self, part: ProfilesPart, rows: Sequence[ProfileRow]) -> Text:
         p = part
         w = self.inner_width
         total = sum(x.requests for x in p.profiles) or 1
-        ranked = sorted(p.profiles, key=lambda x: x.name != p.selected)  # the active one first: always shown
-        rows = self.rows_in_view(ranked, max(self.inner_height - 2, 1), lambda x: ("profile", x.name))
         avail = "?" if p.available is None else str(p.available)
         switches = [s for s in p.switches if s.old is not None]
         said = f"{len(switches)} switch" + ("" if len(switches) == 1 else "es")

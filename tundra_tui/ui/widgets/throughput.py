@@ -4,11 +4,13 @@ sparklines can give way; the sparklines' header names their span, the rates' hea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from ...model.detail import DetailPart
 from ...model.series import bucketed
-from ...model.snapshot import Dashboard, Grouping
+from ...model.snapshot import Dashboard, Grouping, GroupRow
 from ..chart import ChartSpec, rates_chart, tokens_chart
 from ..columns import cut_names, footer
 from ..fmt import num, span, spark
@@ -26,11 +28,14 @@ class ThroughputPane(GroupedPane):
         """Maximised: requests/s and errors/s, tokens/s."""
         return [rates_chart(detail), tokens_chart(detail)]
 
-    def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
+    def view(self, part: tuple[Grouping, Dashboard]) -> list[GroupRow]:
+        g = part[0]
+        return self.rows_in_view(g.rows, self.inner_height - 3, lambda r: (g.group, r.key))
+
+    def render_part(self, part: tuple[Grouping, Dashboard], rows: Sequence[GroupRow]) -> Text:
         g, dash = part
         t = dash.totals
         now = int(dash.as_of)
-        rows = self.rows_in_view(g.rows, self.inner_height - 3, lambda r: (g.group, r.key))
         rates = [f"{t.requests_per_s:.1f}", num(t.tokens_per_s), *(f"{r.req_rate:.1f}" for r in rows)]
         rate_head = f"{span(dash.rate_window_s)} avg"  # the current rates: averages over the rate window
         rate_w = 1 + max(len(rate_head), *(len(x) for x in rates))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from ...model.detail import DetailPart
-from ...model.snapshot import Dashboard, Grouping
+from ...model.snapshot import Dashboard, Grouping, GroupRow
 from ..budget_gauge import gauge
 from ..chart import ChartSpec, cost_chart, tokens_chart
 from ..columns import Column, fit, footer, render
@@ -29,13 +31,16 @@ class TokensPane(GroupedPane):
         """Maximised: tokens/s and, when priced, $/min."""
         return [c for c in (tokens_chart(detail), cost_chart(detail)) if c is not None]
 
-    def render_part(self, part: tuple[Grouping, Dashboard]) -> Text:
+    def view(self, part: tuple[Grouping, Dashboard]) -> list[GroupRow]:
         g, dash = part
-        t = dash.totals
         ranked = sorted(g.rows, key=lambda r: r.input_tokens is None and r.output_tokens is None
                         and r.cost_usd is None)  # stable: rows with tokens first (by profile: "unknown")
-        rows = self.rows_in_view(ranked, max(self.inner_height - (4 if dash.budget is not None else 3), 1),
+        return self.rows_in_view(ranked, max(self.inner_height - (4 if dash.budget is not None else 3), 1),
                                  lambda r: (g.group, r.key))
+
+    def render_part(self, part: tuple[Grouping, Dashboard], rows: Sequence[GroupRow]) -> Text:
+        g, dash = part
+        t = dash.totals
         names = [r.key for r in rows] + ["total"]
         costs = [cost(r.cost_usd, r.cost_models, r.cost_priced, r.pricing) for r in rows]
         columns = [
