@@ -5,7 +5,6 @@ Throughput are whole while its sparklines can give way, and each span shown is n
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -17,7 +16,7 @@ from tundra_tui.ui.widgets.keybar import KeyBar, fit_keys
 from tundra_tui.ui.widgets.pane import Pane
 from tundra_tui.ui.widgets.throughput import SPARK_MIN
 
-from .ui_fixtures import live_session, make_app, pane_lines
+from .ui_fixtures import make_app, module_tap, pane_lines
 from .waits import settle
 
 MORE = re.compile(r"\+(\d+) more$")
@@ -26,11 +25,7 @@ MORE = re.compile(r"\+(\d+) more$")
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory):
     """One tap for these screens: they only read it (keys change the app, never the session)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(tmp_path_factory.mktemp("walk"))
-        session = live_session(Path("dsd.sock"))
-        yield session
-        session.stop()
+    yield from module_tap(tmp_path_factory, "walk")
 
 
 async def _drawn(app: TundraApp, pilot, *keys: str) -> None:

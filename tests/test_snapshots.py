@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from syrupy.assertion import SnapshotAssertion
 from tundra_tui.ui.app import TundraApp
 from tundra_tui.ui.screens.detail import DetailScreen
 
-from .ui_fixtures import live_session, make_app, replay_session
+from .ui_fixtures import make_app, module_tap, replay_session
 from .waits import settle, wait_until
 
 
@@ -45,13 +44,7 @@ def lasting_notes(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory):
     """One tap for the module's pictures: an app only reads it, and its clock is frozen."""
-    # a relative socket path in this module's own directory: the status bar reads the same on every run,
-    # and runs side by side never share a socket
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(tmp_path_factory.mktemp("live"))
-        session = live_session(Path("dsd.sock"))
-        yield session
-        session.stop()
+    yield from module_tap(tmp_path_factory, "live")
 
 
 

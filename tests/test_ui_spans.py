@@ -55,6 +55,13 @@ def _spans_session(sock: Path):
     return session
 
 
+async def _open_spans(app, pilot) -> None:
+    """x, then a frame of the spans screen drawn with the book's rows."""
+    await pilot.press("x")
+    await pilot.pause()
+    await refreshed(app, pilot)
+
+
 async def test_x_lists_spans_and_enter_opens_the_waterfall(tmp_path: Path) -> None:
     session = _spans_session(tmp_path / "s.sock")
     app = make_app(session)
@@ -99,9 +106,7 @@ async def test_spans_screen_with_no_trace_port_says_so(tmp_path: Path) -> None:
     app = make_app(session)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("x")
-            await pilot.pause()
-            await refreshed(app, pilot)
+            await _open_spans(app, pilot)
             assert app.screen.query_one(DataTable).row_count == 0
             assert "received 0" in str(app.screen.query_one("#spans-counters", Static).render())
     finally:
@@ -127,9 +132,7 @@ async def test_status_bar_counts_the_agents_failures(tmp_path: Path) -> None:
             await refreshed(app, pilot)
             bar = str(app.query_one(StatusBar).render())
             assert "spans 0 agent err 2" in bar, bar
-            await pilot.press("x")
-            await pilot.pause()
-            await refreshed(app, pilot)
+            await _open_spans(app, pilot)
             assert "agent errors 2" in str(app.screen.query_one("#spans-counters", Static).render())
     finally:
         session.stop()
@@ -176,9 +179,7 @@ async def test_spans_the_sidecar_could_not_keep_are_shown(tmp_path: Path) -> Non
             assert text is not None and f"spans {feed.book.summary().llm} drop {dropped}" in text.plain
             assert [str(s.style) for s in text.spans if text.plain[s.start : s.end] == f" drop {dropped}"] == [
                 bar.c("alarm")]
-            await pilot.press("x")
-            await pilot.pause()
-            await refreshed(app, pilot)
+            await _open_spans(app, pilot)
             assert f"sidecar drops {dropped}" in str(app.screen.query_one("#spans-counters", Static).render())
     finally:
         session.stop()
@@ -233,9 +234,7 @@ async def test_spans_headers_are_whole_and_dropped_columns_announced(tmp_path: P
     app = make_app(session)
     try:
         async with app.run_test(size=size) as pilot:
-            await pilot.press("x")
-            await pilot.pause()
-            await refreshed(app, pilot)
+            await _open_spans(app, pilot)
             await pilot.pause()
             table = app.screen.query_one(DataTable)
             assert table.row_count == 3
@@ -277,9 +276,7 @@ async def test_the_counters_wrap_between_segments_never_inside_one(tmp_path: Pat
     app = make_app(session)
     try:
         async with app.run_test(size=size) as pilot:
-            await pilot.press("x")
-            await pilot.pause()
-            await refreshed(app, pilot)
+            await _open_spans(app, pilot)
             await pilot.pause()
             counters = app.screen.query_one("#spans-counters", Static)
             lines = [ln.strip() for ln in pane_lines(counters)]

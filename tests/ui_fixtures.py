@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
 
@@ -32,6 +34,16 @@ def live_session(sock: Path, feed: bool = True) -> Session:
     if feed:
         session.engine.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
     return session
+
+
+def module_tap(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Session]:
+    """For a module-scoped fixture: one `live_session` its screens only read. The socket path is relative, in
+    the module's own directory: the status bar reads the same on every run, and runs never share a socket."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path_factory.mktemp(name))
+        session = live_session(Path("dsd.sock"))
+        yield session
+        session.stop()
 
 
 def replay_session(speed: float | None = None) -> Session:
