@@ -184,17 +184,20 @@ async def test_a_maximised_pane_becomes_its_chart_form(played) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         pane = app.query_one("#pane-5", Pane)
+        await settle(lambda: "p50" in "\n".join(pane_lines(pane)), "the latency rows", timeout=10)
         rows_form = "\n".join(pane_lines(pane))
         assert "p50" in rows_form
         await pilot.press("5")
         await app.workers.wait_for_complete()
-        await pilot.pause()
+        # the chart comes with a frame built in a worker thread: wait for it drawn, not for one pause
+        await settle(lambda: "p95 latency" in "\n".join(pane_lines(pane)), "the latency chart", timeout=10)
         charts = "\n".join(pane_lines(pane))
         assert pane.chart_form and "p95 latency" in charts and re.search(r"\d(ms|s)┤", charts)
         assert re.search(r"\d\d:\d\d:\d\d", charts) and "last 5m in 5s buckets" in charts
         await pilot.press("3")  # another pane: the first goes back to its rows
         await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(lambda: "errors/s" in "\n".join(pane_lines(app.query_one("#pane-3", Pane))),
+                     "the throughput chart", timeout=10)
         assert not pane.chart_form
         three = "\n".join(pane_lines(app.query_one("#pane-3", Pane)))
         assert "requests/s" in three and "errors/s" in three and "tokens/s" in three
