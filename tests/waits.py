@@ -38,31 +38,36 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30.0  # reached only when something is broken: then the assertion says what never happened
 
 
+def _poller(condition: Callable[[], Any], what: str, timeout: float) -> Callable[[], Any]:
+    """`condition`'s value at each call; once `timeout` has passed with it still falsy, fails naming `what`."""
+    deadline = time.monotonic() + timeout
+
+    def poll() -> Any:
+        value = condition()
+        if not value and time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        return value
+
+    return poll
+
+
 def wait_until(condition: Callable[[], Any], what: str = "the condition", timeout: float = TIMEOUT,
                every: float = 0.005) -> Any:
     """Poll `condition` until it is truthy and return its value; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+    poll = _poller(condition, what, timeout)
+    while not (value := poll()):
         time.sleep(every)
+    return value
 
 
 async def settle(condition: Callable[[], Any], what: str = "the condition", timeout: float = TIMEOUT,
                  every: float = 0.005) -> Any:
     """`wait_until` for a test on the app's own event loop: yields to it between polls, so a frame built in a
     worker thread can arrive and be applied; fails naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+    poll = _poller(condition, what, timeout)
+    while not (value := poll()):
         await asyncio.sleep(every)
+    return value
 
 
 def capture_records(path: Path) -> int:
