@@ -87,9 +87,16 @@ async def test_help_group_sort_refresh_and_maximise_keys(shared) -> None:
         for n in range(1, 7):  # number keys maximise panes
             await pilot.press(str(n))
             assert app.maximized == n
-            assert app.screen.maximized is app.query_one(f"#pane-{n}", Pane)
+            pane = app.query_one(f"#pane-{n}", Pane)
+            assert app.screen.maximized is pane and app.maximized_span() == pane.chart_span_s  # its charts' span
+        queries: list[tuple[object, ...]] = []  # each tick asks for the maximised pane's span: kept, never queried
+        query_one = app.query_one
+        app.query_one = lambda *a, **k: queries.append(a) or query_one(*a, **k)  # type: ignore[method-assign]
+        app.tick()
+        del app.query_one
+        assert queries == []
         await pilot.press("6")
-        assert app.maximized is None and app.screen.maximized is None
+        assert app.maximized is None and app.screen.maximized is None and app.maximized_span() is None
         await pilot.press("2", "escape")
         assert app.screen.maximized is None
 

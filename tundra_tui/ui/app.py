@@ -22,6 +22,7 @@ from ..session import Session
 from .alerting import FiringNews
 from .keys import help_rows
 from .messages import FrameReady, RowChosen, SettingChanged
+from .pane_keys import PaneKeys
 from .replay_keys import ReplayKeys
 from .screens.detail import DetailScreen, detail_wanted
 from .screens.filter import FilterScreen
@@ -48,7 +49,7 @@ REPLAY_ACTIONS = {"step", "speed", "seek", "jump"}
 WIDE_AT = 150
 
 
-class TundraApp(ReplayKeys, App[int]):
+class TundraApp(ReplayKeys, PaneKeys, App[int]):
     """The live monitor. All state it shows comes from `Session.frame()`, built in a thread worker."""
 
     CSS_PATH = "app.tcss"
@@ -100,8 +101,6 @@ class TundraApp(ReplayKeys, App[int]):
         self.display_paused = False
         self.group = "model"
         self.sort = "requests"
-        self.maximized: int | None = None
-        self._maximized_pane: Pane[Any] | None = None  # the pane itself: each tick reads its span, with no query
         self._wanted_theme = theme or self.config.theme or DEFAULT_THEME
         self._timer: Timer | None = None
         self._told_record_error = False
@@ -214,8 +213,7 @@ class TundraApp(ReplayKeys, App[int]):
             return
         self._asked += 1
         seq, group, sort = self._asked, self.group, self.sort
-        pane_span = self._maximized_pane.chart_span_s if self._maximized_pane is not None else None
-        detail = detail_wanted(self.screen, pane_span)  # the detail screen's, or a maximised pane's
+        detail = detail_wanted(self.screen, self.maximized_span())  # the detail screen's, or a maximised pane's
         if isinstance(self.screen, DetailScreen):  # its key's grouping (Profiles opens a profile in any grouping)
             group = self.screen.group
         self.run_worker(lambda: self.post_message(FrameReady(self.session.frame(group, sort, detail), seq)),
@@ -356,25 +354,6 @@ class TundraApp(ReplayKeys, App[int]):
             return
         text = "\n".join(line[:100] for line in bad)
         self.notify(text, title="last bad lines", severity="warning", timeout=10, markup=False)
-
-    def action_pane(self, n: int) -> None:
-        if self.maximized == n:
-            self.action_restore()
-            return
-        self.action_restore()
-        pane = self.query_one(f"#pane-{n}", Pane)
-        pane.focus()
-        self.screen.maximize(pane)
-        self.maximized, self._maximized_pane = n, pane
-        pane.set_chart_form(True)  # a maximised pane shows its charts (from the next frame on)
-        self._changed("maximized", n)
-
-    def action_restore(self) -> None:
-        if self._maximized_pane is not None:
-            self._maximized_pane.set_chart_form(False)
-            self.screen.minimize()
-            self.maximized, self._maximized_pane = None, None
-            self._changed("maximized", None)
 
     def _handle_exception(self, error: Exception) -> None:
         """Unhandled exception: write a scrubbed report, and leave one line instead of Textual's traceback.
