@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from tundra_tui.ui.columns import Column, cut_names, cut_tags, fit, footer
+from tundra_tui.ui.columns import Column, cut_names, cut_tags, cut_tags_apart, fit, footer
 
 
 def test_lowest_priority_goes_first_and_widths_come_from_the_cells() -> None:
@@ -90,6 +90,31 @@ def test_cut_tags_never_exceed_the_width_and_show_whole_tags_first(tags: list[st
         assert int(mark.removesuffix(" more")) == len(tags) - len(parts)
         assert parts[:-1] == tags[: len(parts) - 1]  # whole tags, in their order...
         assert parts[-1] == tags[len(parts) - 1] or parts[-1].endswith("…")  # ...the last one whole unless alone
+
+
+@given(st.lists(st.lists(st.sampled_from(["env:prod", "env:dev", "zone:a", "zone:b", "team:payments-platform",
+                                          "canary", "pod:api-7f9c6d5b8-xk2lp", "pod:api-7f9c6d5b8-qq1lp"]),
+                         min_size=1, max_size=6, unique=True), min_size=1, max_size=12, unique_by=frozenset),
+       st.integers(4, 60))
+def test_cut_tags_apart_fits_keeps_what_fits_whole_and_shows_the_differing_tag(sets: list[list[str]],
+                                                                               width: int) -> None:
+    tags = [tuple(sorted(s)) for s in sets]
+    out = cut_tags_apart(tags, width)
+    assert all(cell_len(c) <= width for c in out)
+    assert all(c == ",".join(t) for c, t in zip(out, tags, strict=True) if len(",".join(t)) <= width)
+    if width >= 40 and len(tags) == 2:  # one tag of each that the other lacks, whole, fits: they read apart
+        assert out[0] != out[1]
+
+
+def test_cut_tags_apart_puts_the_tag_past_the_cut_first() -> None:
+    shared = ("env:production", "region:eu-west-1", "service:checkout-api")
+    out = cut_tags_apart([(*shared, "zone:a"), (*shared, "zone:b"), ("env:dev",)], 30)
+    assert out[0].startswith("zone:a") and out[1].startswith("zone:b") and out[2] == "env:dev", out
+    assert out[0].endswith(" more") and out[1].endswith(" more")  # what they share is what is left out
+    assert cut_tags_apart([(*shared, "zone:a"), (*shared, "zone:b")], 31) == [
+        "zone:a,env:production +2 more", "zone:b,env:production +2 more"]  # the rest as they come
+    assert cut_tags_apart([(*shared, "zone:a"), (*shared, "zone:b")], 30, groups=[1, 2]) == [
+        "env:production +3 more"] * 2  # told apart within a group only (stats: a metric's contexts)
 
 
 def test_a_name_that_prefixes_another_keeps_its_plain_cut() -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from rich.console import Console
 
+from tundra_tui.capture.dogfile import CaptureWriter
+from tundra_tui.commands.replay import SAMPLE
 from tundra_tui.commands.report import print_dashboard, print_stats
 from tundra_tui.model import Engine, Pricer
 from tundra_tui.model.engine import Mode
 from tundra_tui.model.snapshot import SessionStatus, SourceStatus, Stats
 
+from .conftest import run_cli
 from .ui_fixtures import END_NS, SAMPLE_PACKETS
 
 
@@ -130,12 +134,18 @@ def _wide_tag_cells(stats: Stats, width: int) -> list[str]:
 
 
 def _reads_as(cell: str, tags: tuple[str, ...]) -> bool:
-    """The cell is the tags whole, or their first ones whole and the rest counted (`+N more`, `+N`)."""
-    if cell == ",".join(tags):
+    """The cell is the tags whole (in any order), or some of them whole and the rest counted (`+N more`, `+N`),
+    or (where even those that tell it apart do not fit) some of their values, spaced, the last maybe cut."""
+    if sorted(cell.split(",")) == sorted(tags):
         return True
     shown, _, more = cell.partition(" +")
-    n = len(shown.split(","))
-    return shown.split(",") == list(tags[:n]) and more in (f"{len(tags) - n} more", f"{len(tags) - n}")
+    if set(shown.split(",")) <= set(tags):
+        n = len(shown.split(","))
+        return more in (f"{len(tags) - n} more", f"{len(tags) - n}")
+    values = {t.partition(":")[2] or t for t in tags}
+    words = cell.split(" ")
+    return all(w in values for w in words[:-1]) and (words[-1] in values
+                                                     or any(v.startswith(words[-1][:-1]) for v in values))
 
 
 def test_stats_at_120_columns_and_more_cuts_tags_between_two_tags() -> None:
@@ -164,3 +174,47 @@ def test_stats_at_120_columns_every_sample_context_s_tags_read_as_its_own() -> N
         assert len(cells) == len(stats.contexts)
         assert all(_reads_as(cell, c.tags) for cell, c in zip(cells, stats.contexts, strict=True))
         assert any(" +" in cell for cell in cells)  # some are cut at 120
+
+
+def _rows_at(width: int, capture: str) -> list[tuple[str, ...]]:
+    """`tundra stats CAPTURE` piped with COLUMNS=width, in process: each context row's metric, tags and type cells."""
+    res = run_cli("stats", capture, env={"COLUMNS": str(width)})
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert all(len(line) <= width for line in lines)
+    return [tuple(c.strip() for c in line.split("│")[1:4]) for line in lines if line.startswith("│")]
+
+
+def test_stats_wide_rows_never_read_alike(tmp_path: Path) -> None:
+    """At 120 columns and more, contexts of one metric that differ only in tags the cut would leave out show the
+    tag that tells them apart (the keys that do first, as below 120): no two rows read alike, at any width."""
+    shared = ["env:production", "region:eu-west-1", "service:checkout-api", "team:payments", "version:2.14.3",
+              "cluster:k8s-prod-eu-west-1-blue"]
+    path = tmp_path / "apart.dog"
+    lines = [f"app.requests:1|c|#{','.join(shared)},zone:{z}" for z in ("a", "b", "c")]
+    lines += [f"app.latency:5|d|#{','.join(shared)},pod:checkout-{p},zone:a" for p in ("x1", "x2")]
+    w = CaptureWriter(path, compress=False)
+    for n, line in enumerate(lines):
+        w.write(line.encode(), END_NS + n)
+    w.close()
+    for width in (120, 140, 160):
+        rows = _rows_at(width, str(path))
+        assert len(rows) == len(lines) == len(set(rows)), (width, rows)
+        zones = sorted(tags.split(",")[0] for name, tags, _ in rows if name == "app.requests")
+        assert zones == ["zone:a", "zone:b", "zone:c"], (width, rows)  # the differing tag, first and whole
+        pods = sorted(tags.split(",")[0] for name, tags, _ in rows if name == "app.latency")
+        assert pods == ["pod:checkout-x1", "pod:checkout-x2"], (width, rows)
+        assert all(" +" in tags for _, tags, _ in rows)  # the shared ones are what is cut
+    assert ",".join(sorted([*shared, "zone:b"])) in {tags for _, tags, _ in _rows_at(400, str(path))}
+
+
+def test_stats_sample_rows_never_read_alike_at_any_wide_width() -> None:
+    """The bundled sample (234 contexts, up to 67 of one metric differing in three keys): no two rows read alike
+    from 120 columns up, and each tags cell reads as its own context's tags (or their values)."""
+    e = Engine(Mode.STATS)
+    e.feed([(m.timestamp, m.payload) for m in SAMPLE_PACKETS])
+    stats = e.stats("sample.dog", top=1000)
+    for width in (120, 128, 140, 160, 200):
+        rows = _rows_at(width, str(SAMPLE))
+        assert len(rows) == len(set(rows)) == len(stats.contexts), width
+        assert all(_reads_as(tags, c.tags) for (_, tags, _), c in zip(rows, stats.contexts, strict=True)), width

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING
 
@@ -9,8 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..protocol import split_tag
-from ..ui.columns import Column, cut_names, cut_tags, fair, fit
+from ..ui.columns import Column, apart_keys, cut_names, cut_tags, cut_tags_apart, fair, fit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,9 +36,9 @@ class _Console(Console):
 
 
 def _console() -> Console:
-    """Wide when piped, so names and tags are not folded into unreadable columns."""
+    """Wide when piped, so names and tags are not folded into unreadable columns, unless COLUMNS says how wide."""
     con = _Console()
-    return con if con.is_terminal else _Console(width=200)
+    return con if con.is_terminal or os.environ.get("COLUMNS", "").isdigit() else _Console(width=200)
 
 
 def _t(value: object) -> Text:
@@ -56,11 +56,12 @@ def _usd(cost: float | None, pricing: bool, partial: bool = False) -> str:
 
 def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, int]],
            rows: list[list[Text | str]], tags: dict[int, list[tuple[str, ...]]] | None = None,
-           **kwargs: object) -> tuple[Table, list[str]]:
+           groups: list[object] | None = None, **kwargs: object) -> tuple[Table, list[str]]:
     """A table whose figures are never cut: each figure column is as wide as its widest cell, the
     least important (lowest priority) are left out until the table fits, and names are cut instead,
     apart, so that no two read the same (`llm.agent.ex…ution`, `agent_name:spec-…code`); a name column
-    given in `tags` (its rows' tag lists) is cut where a tag ends instead (`env:prod +3 more`). Also returns
+    given in `tags` (its rows' tag lists) is cut where a tag ends instead (`env:prod +3 more`), the tags that tell
+    a row from the others of its `groups` entry first (`cut_tags_apart`). Also returns
     the headers of the figure columns left out, for a line that says so."""
     first = len(names)
     columns = [Column(head, tuple(str(r[first + i]) for r in rows), prio) for i, (head, prio) in enumerate(figures)]
@@ -68,7 +69,7 @@ def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, 
     natural = [max(len(head), *(len(str(r[j])) for r in rows)) if rows else len(head)
                for j, (head, _least) in enumerate(names)]
     name_w = fair(natural, share)
-    cut = [[cut_tags(t, name_w[j]) for t in tags[j]] if tags and j in tags
+    cut = [cut_tags_apart(tags[j], name_w[j], groups) if tags and j in tags
            else cut_names([str(r[j]) for r in rows], name_w[j]) for j in range(first)]
     table = Table(**kwargs)  # type: ignore[arg-type]
     for (name, _least), w in zip(names, name_w, strict=True):
@@ -106,7 +107,8 @@ def print_stats(stats: Stats, status: SessionStatus, con: Console | None = None)
         rows: list[list[Text | str]] = [[_t(r.name), _t(",".join(r.tags)), r.type, f"{r.samples:,}", _n(r.count),
                                          _n(r.value)] for r in stats.contexts]
         _print_table(con, _table(con, [("metric", 16), ("tags", 16)], figures, rows,
-                                 tags={1: [r.tags for r in stats.contexts]}))
+                                 tags={1: [r.tags for r in stats.contexts]},
+                                 groups=[(r.name, r.type) for r in stats.contexts]))
     else:  # full tag sets do not fit: each metric once, beneath it the tags that set its contexts apart
         names = [("metric / its differing tags", 16)]
         cells = [[c.type for c in stats.contexts], [f"{c.samples:,}" for c in stats.contexts],
@@ -157,34 +159,12 @@ def _grouped(contexts: Sequence[ContextRow], room: int) -> list[list[Text | str]
     rows: list[list[Text | str]] = []
     for (name, kind), members in groups.items():
         rows.append([_t(name), kind, "", "", ""])
-        keys, values = _apart_keys([c.tags for c in members], room)
+        keys, values = apart_keys([c.tags for c in members], room)
         if keys:
             rows.append([Text("  by " + " ".join(keys)), "", "", "", ""])
         rows += [[Text("  " + (" ".join(v) if keys else cut_tags(c.tags, room) or "(no tags)")), "", f"{c.samples:,}",
                    _n(c.count), _n(c.value)] for c, v in zip(members, values, strict=True)]
     return rows
-
-
-def _apart_keys(tag_sets: list[tuple[str, ...]], room: int) -> tuple[list[str], list[list[str]]]:
-    """The tag keys whose values tell these tag sets apart (the longest left out, while others still do, until
-    the values fit in `room`), and each set's values (`-`: the key is absent; a bare tag is its own key).
-    None for a single set: nothing to tell apart."""
-    if len(tag_sets) < 2:
-        return [], [[] for _ in tag_sets]
-    parsed = [{} for _ in tag_sets]  # type: list[dict[str, str]]
-    for d, tags in zip(parsed, tag_sets, strict=True):
-        for t in sorted(set(tags)):
-            k, v = split_tag(t)
-            d[k] = f"{d[k]},{v or k}" if k in d else v or k
-    keys = sorted({k for d in parsed for k in d})
-    keys = [k for k in keys if len({d.get(k) for d in parsed}) > 1]  # the same on every row: says nothing
-    for k in sorted(keys, key=lambda k: -max(len(d.get(k, "")) for d in parsed)):  # the longest go first
-        if max(len(" ".join(d.get(x, "-") for x in keys)) for d in parsed) <= room:
-            break
-        rest = [x for x in keys if x != k]
-        if len({tuple(d.get(x, "-") for x in rest) for d in parsed}) == len({tuple(sorted(d.items())) for d in parsed}):
-            keys = rest
-    return keys, [[d.get(k, "-") for k in keys] for d in parsed]
 
 
 def print_dashboard(dash: Dashboard, con: Console | None = None) -> None:

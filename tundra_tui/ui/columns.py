@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
+from ..protocol import split_tag
+
 
 @dataclass(frozen=True)
 class Column:
@@ -108,6 +110,104 @@ def cut_tags(tags: tuple[str, ...], width: int) -> str:
     if width - len(mark) < 2:
         return set_cell_size(whole, width - 1) + "…" if width > 0 else ""
     return set_cell_size(tags[0], width - len(mark) - 1) + "…" + mark
+
+
+def apart_keys(tag_sets: list[tuple[str, ...]], room: int, *,
+               written: bool = False) -> tuple[list[str], list[list[str]]]:
+    """The tag keys whose values tell these tag sets apart (the longest left out, while others still do, until
+    what is shown fits in `room`: the values spaced, or with `written` the tags themselves, comma-joined), and each
+    set's values (`-`: the key is absent; a bare tag is its own key). None for a single set: nothing to tell apart."""
+    if len(tag_sets) < 2:
+        return [], [[] for _ in tag_sets]
+    parsed = [{} for _ in tag_sets]  # type: list[dict[str, str]]
+    cells = [{} for _ in tag_sets]  # type: list[dict[str, int]]  # each key's tags as written, with a comma
+    for d, n, tags in zip(parsed, cells, tag_sets, strict=True):
+        for t in sorted(set(tags)):
+            k, v = split_tag(t)
+            d[k] = f"{d[k]},{v or k}" if k in d else v or k
+        for t in tags:
+            k = split_tag(t)[0]
+            n[k] = n.get(k, 0) + len(t) + 1
+
+    def wide(keys: list[str]) -> int:
+        if written:
+            return max(sum(n.get(x, 0) for x in keys) for n in cells) - 1
+        return max(len(" ".join(d.get(x, "-") for x in keys)) for d in parsed)
+
+    keys = sorted({k for d in parsed for k in d})
+    keys = [k for k in keys if len({d.get(k) for d in parsed}) > 1]  # the same on every row: says nothing
+    apart = len({tuple(sorted(d.items())) for d in parsed})  # how many sets there are to tell apart
+    for k in sorted(keys, key=lambda k: -max(len(d.get(k, "")) for d in parsed)):  # the longest go first
+        if wide(keys) <= room:
+            break
+        rest = [x for x in keys if x != k]
+        if len({tuple(d.get(x, "-") for x in rest) for d in parsed}) == apart:
+            keys = rest
+    return keys, [[d.get(k, "-") for k in keys] for d in parsed]
+
+
+TELL_WORK = 2_000_000  # a group's rows times those of them told apart one by one: past it, they are left as cut
+CLASH_MAX = 64  # rows reading the same cut apart as names are (quadratic in them): past it, left as cut
+
+
+def cut_tags_apart(tag_sets: list[tuple[str, ...]], width: int, groups: list[object] | None = None) -> list[str]:
+    """Each tag set whole where it fits, else cut as `cut_tags` cuts it with the tags that tell it from the others
+    of its group (rows with equal `groups` entries; all one group without) first: the keys that do (`apart_keys`),
+    on every row alike; where those do not fit and rows read the same, on each of them the fewest of its own tags
+    that no other row has all of (`env:prod,region:eu +3 more` vs `region:us,env:prod +3 more`); rows that still
+    read the same show those tags' values alone (`server_error gpt-4o planning`), cut apart as names are."""
+    members: dict[object, list[int]] = {}
+    for i in range(len(tag_sets)):
+        members.setdefault(groups[i] if groups else None, []).append(i)
+    out = [""] * len(tag_sets)
+    for idx in members.values():
+        keys = apart_keys([tag_sets[i] for i in idx], width - len(" +99"), written=True)[0]
+        rank = {k: n for n, k in enumerate(keys)}
+        ordered = [tag_sets[i] if cell_len(",".join(tag_sets[i])) <= width  # whole: as they come
+                   else tuple(sorted(tag_sets[i], key=lambda t: rank.get(split_tag(t)[0], len(keys)))) for i in idx]
+        cells = [cut_tags(tags, width) for tags in ordered]
+        alike = [n for same in _clashes(cells, len(cells)) for n in same]
+        telling = [len(tags) for tags in ordered]  # how many of a row's first tags tell it apart
+        if alike and len(alike) * len(idx) <= TELL_WORK:
+            having: dict[str, set[int]] = {}
+            for n, tags in enumerate(ordered):
+                for t in tags:
+                    having.setdefault(t, set()).add(n)
+            for n in alike:
+                ordered[n], telling[n] = _telling_first(n, ordered[n], having)
+                cells[n] = cut_tags(ordered[n], width)
+        for same in _clashes(cells, CLASH_MAX):  # even those do not fit: their values alone (as `by` rows show them)
+            told = [" ".join(split_tag(t)[1] or t for t in ordered[n][:telling[n]]) for n in same]
+            for n, cell in zip(same, cut_names(told, width), strict=True):
+                cells[n] = cell
+        for i, cell in zip(idx, cells, strict=True):
+            out[i] = cell
+    return out
+
+
+def _clashes(cells: list[str], most: int) -> list[list[int]]:
+    """The indices of cells that read the same, in classes of at most `most`."""
+    seen: dict[str, list[int]] = {}
+    for n, cell in enumerate(cells):
+        seen.setdefault(cell, []).append(n)
+    return [same for same in seen.values() if 1 < len(same) <= most]
+
+
+def _telling_first(row: int, tags: tuple[str, ...], having: dict[str, set[int]]) -> tuple[tuple[str, ...], int]:
+    """Row `row`'s `tags` with first the few that no other row (`having`: the rows with each tag) has all of, each
+    pick the one the fewest of those still alike have (the first of equals), in their order; and how many."""
+    picked: set[str] = set()
+    alike: set[int] | None = None  # None: every row
+    while alike is None or alike - {row}:
+        left = [(len(having[t] if alike is None else alike & having[t]), t) for t in tags if t not in picked]
+        if not left:
+            break
+        fewest, best = min(left, key=lambda x: x[0])
+        if alike is not None and fewest == len(alike):  # no tag of its own tells it from those left
+            break
+        picked.add(best)
+        alike = having[best] if alike is None else alike & having[best]
+    return tuple(t for t in tags if t in picked) + tuple(t for t in tags if t not in picked), len(picked)
 
 
 def _apart(originals: list[str], width: int, head: int, used: set[str]) -> dict[str, str]:
