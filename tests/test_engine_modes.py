@@ -131,12 +131,13 @@ def test_digit_runs_convert_as_float_does(runs: list[bytes]) -> None:
                 .map(str.encode), min_size=1, max_size=30))
 def test_digit_sum_is_the_sum_of_the_floats_or_declines(runs: list[bytes]) -> None:
     """`stats` sums digit runs through int with no float per value: the very sum fsum gives of their floats; any run
-    that is empty, past 15 digits or not all digits sends the batch the way of each value (None)."""
+    that is empty or not all digits, or a sum past 2**53, sends the batch the way of each value (None)."""
     got = digit_sum(runs)
-    if all(r.isdigit() and len(r) <= 15 for r in runs):
-        assert got == fsum(digit_floats(runs)) and type(got) is float
-    else:
-        assert got is None
+    for batch, value in ((runs, got), (runs[:1] * len(runs), digit_sum(runs[:1] * len(runs)))):  # also one run over
+        if all(r.isdigit() for r in batch) and sum(map(int, batch)) <= 2**53:
+            assert value == fsum(digit_floats(batch)) and type(value) is float
+        else:
+            assert value is None
 
 
 def test_stats_mode_sums_without_floats_as_the_parser_would() -> None:

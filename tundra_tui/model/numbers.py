@@ -14,6 +14,8 @@ from typing import Any
 
 from ddsketch import DDSketch
 
+_EXACT = 2**53  # every whole number up to here is exactly a float
+_NOT_EXACT = _EXACT + 1
 MAX_MAGNITUDE = 1e100  # far beyond any real count, duration or token total; 1e208 of them still fit a float
 
 
@@ -39,12 +41,19 @@ def digit_floats(digits: list[bytes]) -> list[float]:
 
 
 def digit_sum(digits: list[bytes]) -> float | None:
-    """The sum of runs of 1 to 15 ASCII digits, as a float: exactly `fsum(digit_floats(digits))` (each run is an
-    exact float below 2**53, and one rounding of the exact sum is what fsum gives), with no float per value.
-    None if a run is empty, longer or not all digits: then the values take the way of each one."""
-    if max(map(len, digits)) > 15 or not all(digits) or not b"".join(digits).isdigit():
+    """The sum of runs of ASCII digits, as a float: exactly `fsum(digit_floats(digits))`, with no float per value
+    (while the int sum stays within 2**53, every run is a float exactly, and one rounding of the exact sum is what
+    fsum gives). None if a run is empty or not all digits, or the sum is past 2**53: then the values take the way of
+    each one. One value over and over (a counter's 1) is read once."""
+    first = digits[0]
+    try:
+        if digits[-1] == first and digits.count(first) == len(digits):
+            s = int(first) * len(digits) if first.isdigit() else _NOT_EXACT
+        else:
+            s = sum(map(int, digits)) if b"".join(digits).isdigit() else _NOT_EXACT
+    except ValueError:  # an empty run among digits, or one past int()'s 4,300 digits
         return None
-    return float(sum(map(int, digits)))
+    return float(s) if s <= _EXACT else None
 
 
 def limit(weight: float) -> float:

@@ -26,8 +26,10 @@ from .base import Packet, Source, SourceError
 
 MAX_BATCH = 4096
 MAX_PACED = 4 * BLOCK_PACKETS
-_DATAGRAMS, _NEWEST = attrgetter("datagrams"), attrgetter("newest_ns")
-ONCE_BATCH_CHUNKS = 32  # one pass: fold after 32 reader chunks (~8 MiB of datagrams), however many lines each holds
+_DATAGRAMS, _NEWEST, _NBYTES = attrgetter("datagrams"), attrgetter("newest_ns"), attrgetter("nbytes")
+# one pass: fold once ~8 MiB of datagrams are read, however many lines they hold (the reader hands out a chunk's runs
+# and its few leftover records apart: a count of parts would fold three times as often, each slot's sum for few values)
+ONCE_BATCH_BYTES = 8 << 20
 
 
 class Replay(Source):
@@ -293,12 +295,14 @@ class ReplayOnce(Source):
         batch = Runs()
         if self._done:
             return batch
-        for _ in range(ONCE_BATCH_CHUNKS):  # big batches: the engine folds its slots once per batch
+        size = 0
+        while size < ONCE_BATCH_BYTES:  # big batches: the engine folds its slots once per batch
             part = next(self._batches, None)
             if part is None:
                 self._done = True
                 break
             batch += part
+            size += sum(map(_NBYTES, part))
         if batch:
             if not self.packets:
                 self.first_ns = batch[0].first_ns
