@@ -31,7 +31,8 @@ PRIORITY = {"duration": 8, "status": 7, "tokens in/out": 6, "time": 5, "kind": 4
 NAMED = (COLUMNS.index("ml_app/service"), COLUMNS.index("error"))  # names from the app, cut apart past TEXT_MAX
 TEXT_MAX = 24  # so that one long app or error name cannot push every figure off the screen
 LABEL_MAX = 38  # a waterfall's name column at most: the bar gets the rest
-BAR_MIN = 10
+BAR_MIN = 10  # a waterfall bar narrower than this takes cells back from the others, in the order of SHRINK:
+SHRINK = (("model", 8), ("kind", 4), ("bar", 6), ("label", 8), ("model", 0), ("bar", 1))  # each down to this
 
 
 def ms(x: float | None) -> str:
@@ -213,12 +214,14 @@ def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = 120, c
         order.append((depth, s))
         stack.extend((depth + 1, c) for c in reversed(children.get(s.span_id, [])))
     labels = [f"{'  ' * min(depth, 10)}{s.name or s.kind or '?'}" for depth, s in order]
-    label_w = min(LABEL_MAX, max(cell_len(x) for x in labels), max(width // 3, 8))
-    kind_w = min(max(cell_len(s.kind) for _, s in order), 12)
-    model_w = min(max(cell_len(s.model) + 1 if s.model else 0 for _, s in order), 28)
-    bar_w = max(width - label_w - 1 - (8 + kind_w + model_w), BAR_MIN)  # then ` 1234ms kind model`
+    took = [ms(s.duration_ns / 1e6) for _, s in order]
+    dur_w = max(6, *(len(x) for x in took))
+    label_w, bar_w, kind_w, model_w = _fall_widths(
+        width - 1 - (dur_w + 2), min(LABEL_MAX, max(cell_len(x) for x in labels), max(width // 3, 8)),
+        min(max(cell_len(s.kind) for _, s in order), 12),
+        min(max(cell_len(s.model) + 1 if s.model else 0 for _, s in order), 28))  # then ` 1234ms kind model`
     out = Text()
-    for (_, s), label in zip(order, labels, strict=True):
+    for (_, s), label, dur in zip(order, labels, took, strict=True):
         left = min(int((s.start_ns - start) / total * bar_w), bar_w - 1)
         size = min(max(1, round(s.duration_ns / total * bar_w)), bar_w - left)
         style = "bold" if s.key == selected.key else ""
@@ -226,12 +229,23 @@ def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = 120, c
         out.append(" " * left)
         out.append("█" * size, style=c("alarm") if s.status == "error" else c("ok"))
         out.append(" " * (bar_w - left - size))
-        out.append(f" {ms(s.duration_ns / 1e6):>6} {_cells(s.kind, kind_w)}", style=style)
-        if s.model:  # cut to the width it was given, as the kind is: the bar took the rest
+        out.append(f" {dur:>{dur_w}} {_cells(s.kind, kind_w)}", style=style)
+        if s.model and model_w:  # cut to the width it was given, as the kind is: the bar took the rest
             out.append(f" {_cells(s.model, model_w - 1).rstrip()}", style=c("stale"))
         out.append("\n")
     out.rstrip()
     return out
+
+
+def _fall_widths(room: int, label: int, kind: int, model: int) -> tuple[int, int, int, int]:
+    """The name, bar, kind and model widths of a waterfall line within `room` cells (what the durations leave):
+    each as wide as its widest and the bar the rest, at least BAR_MIN; where that does not fit, cells are taken
+    back in the order of SHRINK (a model's width includes its space)."""
+    w = {"label": label, "kind": kind, "model": model, "bar": BAR_MIN}
+    for part, least in SHRINK:
+        cut = max(min(sum(w.values()) - room, w[part] - least), 0)
+        w[part] -= w[part] if cut and not least else cut  # to nothing: all of it (a stub of a name says nothing)
+    return w["label"], max(room - w["label"] - w["kind"] - w["model"], 1), w["kind"], w["model"]
 
 
 def _cells(text: str, width: int) -> str:
@@ -257,6 +271,16 @@ def span_detail(s: LLMSpan, c: Colour = _plain) -> Text:
     return out
 
 
+class _Fall(Static):
+    """The waterfall's lines, fitted again whenever its width changes (a scroll bar coming or going, too)."""
+
+    def on_resize(self) -> None:
+        """Refitted once laid out at the new width."""
+        screen = self.screen
+        if isinstance(screen, WaterfallScreen):
+            self.call_after_refresh(screen.fit)
+
+
 class WaterfallScreen(_Themed):
     """A trace's spans on one time axis; the selected span's input and output below."""
 
@@ -277,18 +301,15 @@ class WaterfallScreen(_Themed):
         with VerticalScroll() as box:
             box.border_title = f"trace {self.selected.trace_id}"
             box.border_subtitle = "esc to go back"
-            yield Static(id="waterfall")
+            yield _Fall(id="waterfall")
             yield Static(span_detail(self.selected, self.colour), id="span-detail")
 
     def on_mount(self) -> None:
         """The bars fitted to the width once it is laid out."""
-        self.call_after_refresh(self._fit)
+        self.call_after_refresh(self.fit)
 
-    def on_resize(self) -> None:
-        """The bars refitted to the new width once it is laid out."""
-        self.call_after_refresh(self._fit)
-
-    def _fit(self) -> None:
+    def fit(self) -> None:
+        """The waterfall drawn to the width it has now."""
         fall = self.query_one("#waterfall", Static)
         width = fall.content_size.width or self.app.size.width - 6
         fall.update(waterfall(self.spans, self.selected, width, self.colour))

@@ -1,0 +1,113 @@
+"""The spans list (`x`) and the trace waterfall (Enter) as a person reads them at 60x20, 80x24 and 200x50: every
+line within the screen, never wrapped, what matters kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+from textual.widgets import Static
+
+from tundra_tui.model.spans import SpanBook
+from tundra_tui.services.spanfeed import SpanFeed
+from tundra_tui.traces import decode
+from tundra_tui.ui.screens.spans import WaterfallScreen, _fall_widths
+
+from .test_ui_spans import _event, _open_spans
+from .ui_fixtures import live_session, make_app, pane_lines
+
+BASE = 1_795_796_355_000_000_000
+MODEL = "claude-sonnet-4-5-20250929"
+
+
+def _deep_session(sock: Path):
+    """One trace: an agent over retrieval, two LLM calls (one failing) and a tool, with long names and a model
+    too long for a narrow screen."""
+    book = SpanBook()
+    events = [
+        _event("1", "undefined", "customer-support-orchestrator", "agent", BASE, 2_400_000_000),
+        _event("2", "1", "fetch-knowledge-base-context", "retrieval", BASE + 10_000_000, 180_000_000),
+        _event("3", "1", "draft-answer", "llm", BASE + 200_000_000, 1_500_000_000, model_name=MODEL,
+               model_provider="anthropic"),
+        _event("4", "1", "polish", "llm", BASE + 1_750_000_000, 400_000_000, model_name="gpt-4o-mini",
+               model_provider="openai", error={"type": "TimeoutError", "message": "slow"}),
+        _event("5", "1", "send-reply", "tool", BASE + 2_200_000_000, 9_000_000),
+    ]
+    book.add(decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": events}).encode()))
+    session = live_session(sock, feed=False)
+    session.spans = SpanFeed(book)
+    return session
+
+
+NAMES = ["customer-support-orchestrator", "fetch-knowledge-base-context", "draft-answer", "polish", "send-reply"]
+TOOK = ["2.4s", "180ms", "1.5s", "400ms", "9.00ms"]
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (200, 50)])
+async def test_the_waterfall_fits_the_screen_one_line_a_span(tmp_path: Path, size: tuple[int, int]) -> None:
+    """Each span one line within the waterfall's width, as tundra drew it (never cut or wrapped by the widget):
+    its name whole or cut with an ellipsis, its duration whole, its bar narrower the narrower the screen."""
+    session = _deep_session(tmp_path / "f.sock")
+    app = make_app(session)
+    try:
+        async with app.run_test(size=size) as pilot:
+            await _open_spans(app, pilot)
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.pause()
+            assert isinstance(app.screen, WaterfallScreen)
+            fall = app.screen.query_one("#waterfall", Static)
+            ours = str(fall.render()).split("\n")
+            assert len(ours) == len(NAMES)
+            width = fall.content_size.width
+            assert all(cell_len(line) <= width for line in ours), (width, ours)
+            drawn = [line.rstrip() for line in pane_lines(fall)]
+            assert drawn[: len(ours)] == [line.rstrip() for line in ours]  # nothing cut or wrapped by the widget
+            for line, name, took in zip(ours, NAMES, TOOK, strict=True):
+                label = line.split("█")[0].strip()
+                assert label == name or (label.endswith("…") and name.startswith(label[:-1])), (label, line)
+                assert f" {took} " in line, line
+            bar = max(line.count("█") for line in ours)
+            assert {60: bar <= 10, 80: bar == 10, 200: bar > 100}[size[0]], ours
+            model = ours[2].split(" llm ")[1].strip()
+            assert model == MODEL if size[0] == 200 else MODEL.startswith(model.removesuffix("…")), ours
+    finally:
+        session.stop()
+
+
+def test_the_waterfall_widths_give_way_in_order() -> None:
+    """The bar keeps BAR_MIN while the model, then the kind give cells back; then the bar shrinks, then the
+    name is cut, then the model goes whole; the parts always fill the room while it holds their least."""
+    assert _fall_widths(120, 18, 9, 22) == (18, 120 - 49, 9, 22)
+    assert _fall_widths(47, 18, 9, 22) == (18, 10, 9, 10)  # the model cut first
+    assert _fall_widths(40, 18, 9, 22) == (18, 10, 4, 8)  # then the kind
+    assert _fall_widths(36, 18, 9, 22) == (18, 6, 4, 8)  # then the bar
+    assert _fall_widths(30, 18, 9, 22) == (12, 6, 4, 8)  # then the name
+    assert _fall_widths(20, 18, 9, 22) == (8, 8, 4, 0)  # then the model, whole
+    for room in range(27, 140):
+        label, bar, kind, model = _fall_widths(room, 18, 9, 22)
+        assert label + bar + kind + model == room and bar >= 6 and (model == 0 or model >= 8)
+
+
+def _waterfall_open():
+    """run_before: x, a frame of the spans list, Enter on its newest span's row, the waterfall fitted."""
+
+    async def run(pilot) -> None:
+        await _open_spans(pilot.app, pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, WaterfallScreen)
+
+    return run
+
+
+@pytest.mark.parametrize(("size", "theme"), [((60, 20), None), ((80, 24), "tundra-light")])
+def test_waterfall_snapshot(snap_compare, tmp_path: Path, size: tuple[int, int], theme: str | None) -> None:
+    session = _deep_session(tmp_path / "snap.sock")
+    try:
+        assert snap_compare(make_app(session, theme=theme), terminal_size=size, run_before=_waterfall_open())
+    finally:
+        session.stop()
