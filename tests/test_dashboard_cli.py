@@ -15,7 +15,7 @@ from .waits import Tundra
 
 TOP_KEYS = {"generated_at", "source", "as_of", "rate_window_s", "window_s",
             "tap", "profiles", "totals", "models", "agents", "events", "service_checks", "dd_agent", "fleet", "spans",
-            "alerts", "alerts_log", "budget"}
+            "alerts", "alerts_log", "budget", "prices"}
 MODEL_KEYS = {"model", "provider", "requests", "errors", "error_rate", "input_tokens", "output_tokens", "cost_usd",
               "pricing", "p50_ms", "p95_ms", "p99_ms"}
 
@@ -53,6 +53,7 @@ def test_replay_sample_once_json(sample_replay_json: subprocess.CompletedProcess
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     check_contract(doc)
+    assert doc["prices"] == "ready" and "prices" not in res.stderr  # --once waited for them
     t = doc["totals"]
     assert t["requests"] == sum(m["requests"] for m in doc["models"]) > 0
     assert t["errors"] == sum(m["errors"] for m in doc["models"])

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
+import pickle
 import signal
+from pathlib import Path
 
+from tundra_tui.commands.common import print_once
+from tundra_tui.commands.replay import SAMPLE
 from tundra_tui.model import Engine, Pricer
 from tundra_tui.model.cost import PRICING
 from tundra_tui.model.engine import Mode
+from tundra_tui.services.helper_proc import start_early
 from tundra_tui.services.prices import HelperPricer
+from tundra_tui.session import Session
+from tundra_tui.sources import ReplayOnce
 
 OVERRIDES = {"my-local-model": {"input_mtok": 2, "output_mtok": 4}}
 CASES = [("gpt-4o", "openai", 1_000_000, 200_000, 0), ("claude-sonnet-4-5", "anthropic", 50_000, 7_000, 10_000),
@@ -65,6 +73,7 @@ def test_engines_share_the_helper_and_price_on_a_later_refresh() -> None:
         assert engine.dashboard().models == () and helper.settle(0) and helper.helper_pid is None
         engine.feed([(TS, b"llm.tokens.input:1000|c|#model:gpt-4o,provider:openai")])  # the first model starts it
         assert copy.deepcopy(engine).pricer is helper  # replay checkpoints ask the same helper
+        assert pickle.loads(pickle.dumps(engine)).pricer is helper  # also those spilled to disk (the prescan's)
         (early,) = engine.dashboard().models
         want = Pricer().cost("gpt-4o", "openai", 1000, 0)
         assert (early.pricing, early.cost_usd) in ((True, None), (False, want))
@@ -115,3 +124,52 @@ def test_the_helper_is_niced_behind_a_screen_only() -> None:
             assert os.getpriority(os.PRIO_PROCESS, pid) == want
         finally:
             helper.close()
+
+
+def test_the_launchers_helper_is_taken_over(monkeypatch) -> None:
+    """`tundra top|replay` starts the helper before anything else loads (launch.entry); the pricer takes that
+    one over, at the priority its command wants, rather than starting a second. Tracing is not inherited."""
+    assert start_early(["stats", "x.dog"]) is None and start_early(["top", "--help"]) is None
+    monkeypatch.setenv("PYTHONTRACEMALLOC", "1")  # made its table load ~50x slower: --once gave up on it
+    pid = start_early(["replay", "--sample"])
+    assert pid is not None
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == max(10, own)  # a screen's: niced
+    assert b"PYTHONTRACEMALLOC=" not in Path(f"/proc/{pid}/environ").read_bytes()
+    helper = HelperPricer(OVERRIDES, interactive=False)  # as `--once` asks (tests run as root: may renice up)
+    try:
+        helper.prefetch()
+        assert helper.settle(30)
+        assert helper.helper_pid == pid and os.getpriority(os.PRIO_PROCESS, pid) == own
+        for case in CASES:
+            helper.cost(*case)
+        assert helper.settle(60)
+        assert [helper.cost(*case) for case in CASES] == [Pricer(OVERRIDES).cost(*case) for case in CASES]
+        assert helper.helper_pid == pid  # answered by the early helper, which got the overrides after loading
+    finally:
+        helper.close()
+
+
+def test_once_says_when_prices_never_came(capsys) -> None:
+    """`--once` waits (bounded) for prices; a helper that still has not answered is said on stderr and in the
+    JSON (`prices`: "timed_out"), not left as a silent null. The helper here is stopped: it cannot answer."""
+    helper = HelperPricer(interactive=False)
+    helper.prefetch()
+    assert helper.settle(30)
+    pid = helper.helper_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    session = Session(ReplayOnce(SAMPLE), Engine(Mode.DASHBOARD, pricer=helper))
+    try:
+        session.start(services=True)
+        session.wait()
+        assert print_once(session, as_json=True, price_wait=0.2) == 0  # stops the session, and the helper
+    finally:
+        helper.close()
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc["prices"] == "timed_out" and doc["totals"]["pricing"] and doc["totals"]["cost_usd"] is None
+    pending = [m for m in doc["models"] if m["pricing"]]
+    assert pending and all(m["cost_usd"] is None for m in pending)
+    assert err.splitlines() == [f"tundra: prices not ready after 0.2 s: no cost for {len(pending)} models "
+                                '(JSON: "prices": "timed_out", their "pricing": true)']

@@ -1,5 +1,5 @@
 """`python -m tundra_tui` runs the `tundra` command."""
 
-from .commands import entry
+from .launch import entry
 
 entry()

@@ -297,13 +297,18 @@ class Session:
         with self.lock:
             return self.engine.dashboard(self.now_ns(), status, fleet, spans=spans)
 
+    def when_priced(self, callback: Callable[[], object]) -> None:
+        """`callback` (from another thread, no lock held; it must not wait) when a model gets its first price."""
+        self.engine.pricer.when_priced(callback)
+
     def settled_dashboard(self, timeout: float = PRICE_WAIT_S) -> Dashboard:
-        """The dashboard once the price helper has answered for every model (or `timeout` passed):
-        the wait holds no lock, so ingest goes on meanwhile."""
+        """The dashboard once the price helper has answered for every model, or with `prices` "timed_out" once
+        `timeout` passed without: the wait holds no lock, so ingest goes on meanwhile."""
         dash = self.dashboard()
-        if dash.totals.pricing and self.engine.pricer.settle(timeout):
+        if dash.totals.pricing:
+            self.engine.pricer.settle(timeout)
             dash = self.dashboard()
-        return dash
+        return replace(dash, prices="timed_out") if dash.totals.pricing else dash
 
     def frame(self, group: str = "model", sort: str = "requests",
               detail: tuple[str, str, int] | None = None) -> Frame:

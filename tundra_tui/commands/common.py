@@ -24,7 +24,7 @@ from ..model.watch import Watch
 from ..services.prices import HelperPricer
 from ..services.spanfeed import SpanFeed
 from ..services.traceproxy import DEFAULT_TRACES, TraceProxy, TraceProxyError
-from ..session import Session
+from ..session import PRICE_WAIT_S, Session
 from ..sources import Address, BadURL, Tap, parse_url
 
 
@@ -300,13 +300,18 @@ def internal_error_exit(session: Session, cmd: str) -> int:
     return 1
 
 
-def print_once(session: Session, as_json: bool) -> int:
+def print_once(session: Session, as_json: bool, price_wait: float = PRICE_WAIT_S) -> int:
     """`--once`: end the input, print the dashboard of everything that arrived (JSON or text), stop.
 
+    Prices still not known after `price_wait` seconds are one line on stderr (and `prices` in the JSON).
     A recording that failed (a full disk) is one line and exit 1."""
     session.drain()
-    dash = session.settled_dashboard()
+    dash = session.settled_dashboard(price_wait)
     session.stop()
+    if dash.prices == "timed_out":
+        unpriced = sum(m.pricing for m in dash.models)
+        warn(f"tundra: prices not ready after {price_wait:g} s: no cost for {unpriced} "
+             f"model{'s' if unpriced != 1 else ''} (JSON: \"prices\": \"timed_out\", their \"pricing\": true)")
     if as_json:
         dump(dash.to_json())
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +53,8 @@ class CostSource(Protocol):
              cache_read_tokens: float = 0.0, part: tuple[str, ...] = (), requests: float = 1.0) -> CostAnswer: ...
 
     def prefetch(self) -> None: ...
+
+    def when_priced(self, callback: Callable[[], object]) -> None: ...
 
     def settle(self, timeout: float) -> bool: ...
 
@@ -106,6 +109,9 @@ class Pricer(MemoCost):
 
     def prefetch(self) -> None:
         """Nothing to start ahead: the table loads on the first lookup."""
+
+    def when_priced(self, callback: Callable[[], object]) -> None:
+        """Nothing to hear of: answers here are never pending."""
 
     def settle(self, timeout: float) -> bool:
         """Answers here are never pending."""

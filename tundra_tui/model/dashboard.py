@@ -131,7 +131,8 @@ def build(engine: Engine, llm: LLMRollup, now_ns: int, status: SessionStatus | N
                      tuple(llm.switches)),
         totals, tuple(model_rows(llm, by_model)), tuple(agents), tuple(llm.events),
         tuple(sorted(llm.checks.values(), key=lambda c: (c.name, c.tags))), status.dd_agent if status else None,
-        fleet if fleet is not None else FleetPart(), spans if spans is not None else SpanSummary())
+        fleet if fleet is not None else FleetPart(), spans if spans is not None else SpanSummary(),
+        prices="pending" if totals.pricing else "ready")
 
 
 def _ms(sketch: DDSketch, q: float) -> float | None:

@@ -188,6 +188,7 @@ class Dashboard(Part):
     alerts: tuple[AlertRow, ...] = ()
     alerts_log: tuple[AlertLogRow, ...] = ()
     budget: BudgetPart | None = None
+    prices: str = "ready"  # "pending" while a model's price is asked; "timed_out" when `--once` gave up waiting
 
     @property
     def replay(self) -> bool:

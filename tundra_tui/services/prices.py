@@ -2,12 +2,14 @@
 
 genai-prices brings pydantic and an HTTP client, and its first lookup builds the whole table:
 about 0.7 s of pure Python that, in-process, holds the GIL while a replay or the live screen
-waits. `HelperPricer` starts a child (`python -m tundra_tui.services.prices`) at launch; the child
-loads the table on the other core while ingest goes on, then answers cost questions over a pipe,
+waits. The child (`python -m tundra_tui.services.prices`) starts at the very beginning of `tundra top|replay`
+(helper_proc.start_early), before the rest of tundra loads, and `HelperPricer` takes it over; the child
+loads the table on the other core while tundra starts, then answers cost questions over a pipe,
 one JSON line each way. Only the pricer's worker thread talks to the pipe: `cost()` answers from
 what the worker already knows (PRICING for a model never answered yet; the last answer while a
 newer token count is asked) and queues the question, so a dashboard built under the session
-lock never waits on the helper. `settle()` waits, with no lock held, for the answers in flight.
+lock never waits on the helper. `settle()` waits, with no lock held, for the answers in flight;
+`when_priced` callbacks hear of a model's first answer (the screen then draws it without waiting a refresh).
 If the child cannot start or stops answering, the worker answers with an in-process `Pricer`.
 
 The child is given only the user's price overrides, never a key. It is killed when the session
@@ -23,12 +25,21 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from typing import IO, Any
 
 from ..model.cost import PRICING, CostAnswer, MemoKey, Pricer, Tokens, usage_key
+from .helper_proc import launch, set_priority, take_early
 
+_LIVE: weakref.WeakValueDictionary[int, HelperPricer] = weakref.WeakValueDictionary()  # by id: see __reduce__
 BATCH = 256  # questions written at once (a pipe holds about 800)
 ANSWER_TIMEOUT_S = 20.0  # the first answer waits for the table to load; a stuck helper is given up on
+
+
+def _live(key: int) -> HelperPricer:
+    """The pricer a checkpoint was pickled with (KeyError once it is gone)."""
+    return _LIVE[key]
 
 
 class HelperPricer:
@@ -47,9 +58,16 @@ class HelperPricer:
         self._thread: threading.Thread | None = None
         self._proc: subprocess.Popen[str] | None = None  # the worker's alone
         self._fallback: Pricer | None = None
+        self._on_priced: list[Callable[[], object]] = []
 
     def __deepcopy__(self, memo: dict[int, object]) -> HelperPricer:
         return self  # one helper per process: replay checkpoints copy engines, not the service they ask
+
+    def __reduce__(self) -> tuple[Callable[[int], HelperPricer], tuple[int]]:
+        """Pickled as a reference to this live pricer: replay checkpoints pickle engines to a private file and
+        read them back in this process (a pickled Condition was a TypeError that ended the prescan)."""
+        _LIVE[id(self)] = self
+        return _live, (id(self),)
 
     def prefetch(self) -> None:
         """Start the worker and the helper now (idempotent), so the table loads before anyone asks."""
@@ -79,6 +97,12 @@ class HelperPricer:
                 self._start()
                 self._cond.notify_all()
             return PRICING if known is None else known[1]
+
+    def when_priced(self, callback: Callable[[], object]) -> None:
+        """Call `callback` each time some model gets its first answer (on the worker thread, with no lock held;
+        it must not wait), so a screen showing "…" can draw the price at once, not at its next refresh."""
+        with self._cond:
+            self._on_priced.append(callback)
 
     @property
     def helper_pid(self) -> int | None:
@@ -119,8 +143,12 @@ class HelperPricer:
                     self._busy = True
                 answers = self._ask_all(asks)  # one pipe round trip for the batch, with no lock held
                 with self._cond:
+                    first = any(key not in self._known for key, _ in asks)
                     for (key, tokens), answer in zip(asks, answers, strict=True):
                         self._known[key] = (tokens, answer)
+                    told = list(self._on_priced) if first else []  # a newer token count: the next refresh has it
+                for callback in told:
+                    callback()
         finally:
             with self._cond:
                 self._busy = False
@@ -129,10 +157,12 @@ class HelperPricer:
             self._kill()
 
     def _spawn(self) -> None:
+        proc = take_early()  # the launcher's, started before tundra loaded: its table is loading already
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "tundra_tui.services.prices"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+            if proc is None:
+                proc = launch(niced=self._interactive)
+            else:
+                set_priority(proc.pid, niced=self._interactive)
         except OSError:
             self._fallback = Pricer(self._overrides)
             return
@@ -140,11 +170,6 @@ class HelperPricer:
             self._proc = proc
             if self._closed:
                 proc.kill()
-        if self._interactive:
-            try:
-                os.setpriority(os.PRIO_PROCESS, proc.pid, max(10, os.getpriority(os.PRIO_PROCESS, 0)))
-            except OSError:
-                pass
         try:
             if proc.stdin is not None:
                 proc.stdin.write(json.dumps({"overrides": self._overrides}) + "\n")
@@ -212,12 +237,14 @@ def _read_lines(fd: int, n: int) -> list[str]:
 
 
 def serve(stdin: IO[str], stdout: IO[str]) -> None:
-    """The helper's loop: overrides first, then one cost question per line until stdin closes."""
+    """The helper's loop: the table loaded, then the overrides read, then one cost question per line until stdin
+    closes. The table loads first: a helper started early (helper_proc.start_early) gets its overrides only once
+    the command line and the config are read, and loads meanwhile."""
+    Pricer().cost("gpt-4o", "openai", 1, 1)  # genai-prices' table is one per process: the pricer below shares it
     first = stdin.readline()
     if not first:
         return
     pricer = Pricer(json.loads(first).get("overrides") or {})
-    pricer.cost("gpt-4o", "openai", 1, 1)  # load the table now, while nobody is waiting on it
     for line in stdin:
         model, provider, tin, tout, tcache, requests = json.loads(line)
         stdout.write(json.dumps(pricer.cost(model, provider, tin, tout, tcache, requests=requests)) + "\n")

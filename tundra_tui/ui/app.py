@@ -160,6 +160,7 @@ class TundraApp(ReplayKeys, PaneKeys, App[int]):
             self.notify(notice, severity="warning", timeout=15, markup=False)
         self._start_timer()
         self.call_after_refresh(self.tick)  # after the first layout, so panes know their size
+        self.session.when_priced(lambda: self.call_later(self.tick))  # a model's "…" filled in now, not next tick
         self._stop_on_signals()
 
     def _stop_on_signals(self) -> None:
@@ -241,7 +242,7 @@ class TundraApp(ReplayKeys, PaneKeys, App[int]):
         self._tell(frame)
         if message.seq == 1:  # the first frame is on its way: now what it did not need, and soon what that brings
             self.call_after_refresh(self.session.start_services)
-            asked = self._asked  # (demo traffic, first prices) rather than at the next refresh, unless a key did
+            asked = self._asked  # (demo traffic) rather than at the next refresh, unless a key did
             self.set_timer(0.5, lambda: None if self._asked != asked else self.tick())
 
     def _tell(self, frame: Frame) -> None:
@@ -270,9 +271,7 @@ class TundraApp(ReplayKeys, PaneKeys, App[int]):
             return False
         if action in REPLAY_ACTIONS:
             return self.replay is not None
-        if action in ("record", "fleet"):
-            return self.replay is None
-        return True
+        return action not in ("record", "fleet") or self.replay is None
 
     def action_help(self) -> None:
         here = list(self.screen.BINDINGS) if isinstance(self.screen, DetailScreen) else []  # its keys first

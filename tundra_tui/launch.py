@@ -1,0 +1,16 @@
+"""The `tundra` script: the price helper started before anything else loads, then the command run."""
+
+from __future__ import annotations
+
+import sys
+
+
+def entry() -> None:
+    """Start the price helper for `top`/`replay` (its table loads while tundra's quarter second of imports
+    does), then run the command line as `tundra_tui.commands.entry`."""
+    from .services.helper_proc import start_early
+
+    start_early(sys.argv[1:])
+    from .commands import entry as run
+
+    run()
