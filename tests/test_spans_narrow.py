@@ -10,9 +10,9 @@ import pytest
 from rich.cells import cell_len
 from textual.widgets import Static
 
-from tundra_tui.model.spans import SpanBook
+from tundra_tui.model.spans import SpanBook, tree_order
 from tundra_tui.services.spanfeed import SpanFeed
-from tundra_tui.traces import decode
+from tundra_tui.traces import LLMSpan, decode
 from tundra_tui.ui.screens.spans import WaterfallScreen, _fall_widths
 
 from .test_ui_spans import _event, _open_spans
@@ -109,5 +109,37 @@ def test_waterfall_snapshot(snap_compare, tmp_path: Path, size: tuple[int, int],
     session = _deep_session(tmp_path / "snap.sock")
     try:
         assert snap_compare(make_app(session, theme=theme), terminal_size=size, run_before=_waterfall_open())
+    finally:
+        session.stop()
+
+
+def _span(trace: str, span: str, parent: str, start: int) -> LLMSpan:
+    return LLMSpan(trace, span, parent, f"s{span}", "llm", "app", "", "", "", start, 10, "ok", "", "", None, None,
+                   "", "", "evp")
+
+
+def test_the_list_is_trace_by_trace_each_root_above_its_children() -> None:
+    """Spans as they arrive (a trace's children before its root, traces interleaved): listed trace by trace, the
+    newest first, each in tree order (siblings by start); orphans and a parent cycle kept, each span once."""
+    book = SpanBook()
+    arrived = [_span("A", "2", "1", 20), _span("B", "9", "", 5), _span("A", "3", "1", 30), _span("A", "4", "2", 25),
+               _span("A", "1", "", 10), _span("C", "7", "8", 1), _span("C", "8", "7", 2), _span("C", "", "", 3),
+               _span("C", "", "", 4), _span("C", "6", "missing", 0)]
+    book.add_spans(arrived)
+    listed = [(d, s.trace_id, s.span_id) for d, s in book.summary().by_trace()]
+    assert listed == [(0, "C", "6"), (0, "C", ""), (0, "C", ""), (0, "C", "7"), (1, "C", "8"),  # C: newest
+                      (0, "A", "1"), (1, "A", "2"), (2, "A", "4"), (1, "A", "3"), (0, "B", "9")]
+    assert sorted(s.key for _, s in tree_order(arrived)) == sorted(s.key for s in arrived)
+
+
+@pytest.mark.parametrize(("size", "theme"), [((60, 20), None), ((80, 24), "tundra-light"), ((200, 50), None)])
+def test_spans_list_snapshot(snap_compare, tmp_path: Path, size: tuple[int, int], theme: str | None) -> None:
+    session = _deep_session(tmp_path / "list.sock")
+
+    async def run(pilot) -> None:
+        await _open_spans(pilot.app, pilot)
+
+    try:
+        assert snap_compare(make_app(session, theme=theme), terminal_size=size, run_before=run)
     finally:
         session.stop()

@@ -73,14 +73,16 @@ async def test_x_lists_spans_and_enter_opens_the_waterfall(tmp_path: Path) -> No
             await refreshed(app, pilot)
             table = app.screen.query_one(DataTable)
             assert table.row_count == 3
-            first = [table.get_cell_at((0, c)) for c in range(8)]  # newest first: polish
+            rows = [[table.get_cell_at((r, c)) for c in range(8)] for r in range(3)]
+            assert [r[2].plain for r in rows] == ["workflow", "  llm", "  llm"]  # the root, then its children
+            assert [r[3].plain for r in rows] == ["-", "openai/gpt-4o", "anthropic/claude-3-5-haiku"]  # by start
+            first, last = rows[0], rows[2]
             assert all(isinstance(c, Text) for c in first)
             assert first[1].plain == "[bold red]support[/]"  # shown as text, never read as markup
-            assert first[3].plain == "anthropic/claude-3-5-haiku" and first[6].plain == "error"
-            assert first[7].plain == "TimeoutError" and first[4].plain == "30/5"
+            assert last[6].plain == "error" and last[7].plain == "TimeoutError" and last[4].plain == "30/5"
             models = app.screen.query_one("#spans-models", Static).render()
             assert "openai/gpt-4o" in str(models) or "gpt-4o" in app.export_screenshot()
-            await pilot.press("down")  # classify
+            await pilot.press("down")  # classify, under answer
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, WaterfallScreen)
@@ -248,7 +250,8 @@ async def test_spans_headers_are_whole_and_dropped_columns_announced(tmp_path: P
             top = pane_lines(table)[0]  # the header row as drawn
             for label in labels:
                 assert label in top, top
-            assert "30/5" in [table.get_cell_at((0, c)).plain for c in range(len(labels))]  # a figure, whole
+            assert "900ms" in [table.get_cell_at((0, c)).plain for c in range(len(labels))]  # a figure, whole
+            assert {"kind", "duration", "status"} <= set(labels)  # what a narrow screen keeps: what and how long
             head, *rows = str(app.screen.query_one("#spans-models", Static).render()).splitlines()
             words = head.split()
             figures = [w for w in words if w in ("spans", "errors", "in", "out", "p95")]

@@ -73,6 +73,13 @@ class SpanSummary:
         """The recent spans of one trace, oldest first."""
         return tuple(sorted((s for s in self.recent if s.trace_id == trace_id), key=lambda s: s.start_ns))
 
+    def by_trace(self) -> list[tuple[int, LLMSpan]]:
+        """The recent spans with their depths, the traces newest first (by their newest span), each in tree order."""
+        traces: dict[str, list[LLMSpan]] = {}
+        for s in self.recent:
+            traces.setdefault(s.trace_id, []).append(s)
+        return [x for spans in traces.values() for x in tree_order(spans)]
+
     def as_json(self) -> dict[str, Any]:
         """The dashboard's `spans` section."""
         return {"received": self.received, "llm": self.llm, "dropped": self.dropped,
@@ -80,6 +87,30 @@ class SpanSummary:
                 "record_in_flight": self.record_in_flight,
                 "models": [m.as_json() for m in self.models],
                 "recent": [_span_json(s) for s in self.recent[:RECENT_JSON]]}
+
+
+def tree_order(spans: Iterable[LLMSpan]) -> list[tuple[int, LLMSpan]]:
+    """Every span once with its depth: depth first, a parent before its children, siblings by start; a span whose
+    parent is not among them starts a tree, as does one caught in a parent cycle. Iterative, so a hostile parent
+    chain cannot blow the stack."""
+    ordered = sorted(spans, key=lambda s: s.start_ns)
+    ids = {s.span_id for s in ordered if s.span_id}
+    children: dict[str, list[int]] = {}
+    for i, s in enumerate(ordered):
+        children.setdefault(s.parent_id if s.parent_id in ids and s.parent_id != s.span_id else "", []).append(i)
+    out: list[tuple[int, LLMSpan]] = []
+    seen = [False] * len(ordered)
+    for root in children.get("", []) + list(range(len(ordered))):  # then any a cycle kept from the roots
+        stack = [(0, root)]
+        while stack:
+            depth, i = stack.pop()
+            if seen[i]:
+                continue
+            seen[i] = True
+            out.append((depth, ordered[i]))
+            if ordered[i].span_id:
+                stack.extend((depth + 1, c) for c in reversed(children.get(ordered[i].span_id, [])))
+    return out
 
 
 def _span_json(s: LLMSpan) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ...model.snapshot import SessionStatus
-from ...model.spans import SpanSummary
+from ...model.spans import SpanSummary, tree_order
 from ...traces import LLMSpan
 from ..columns import Column, cut_names, fit, render, with_hidden
 from ..fmt import clock, num, rich_colour
@@ -26,9 +26,11 @@ from ..fmt import ms as _ms
 
 COLUMNS = ("time", "ml_app/service", "kind", "provider/model", "tokens in/out", "duration", "status", "error")
 MODEL = COLUMNS.index("provider/model")  # the name column: it gets whatever width the others leave
-# kind before ml_app/service: it says what a row without a model is (an agent, a tool), and one app is the usual
-PRIORITY = {"duration": 8, "status": 7, "tokens in/out": 6, "time": 5, "kind": 4, "error": 3, "ml_app/service": 2}
-NAMED = (COLUMNS.index("ml_app/service"), COLUMNS.index("error"))  # names from the app, cut apart past TEXT_MAX
+# kind next to duration: it says what a row without a model is (an agent, a tool); time after tokens: the rows
+# are in order of arrival already; one app is the usual. At 60 columns: model, kind, duration, status (Enter: all)
+PRIORITY = {"duration": 8, "kind": 7, "status": 6, "tokens in/out": 5, "time": 4, "error": 3, "ml_app/service": 2}
+NAMED = tuple(COLUMNS.index(h) for h in ("ml_app/service", "kind", "error"))  # from the app: cut apart past TEXT_MAX
+INDENT_MAX = 4  # a child's kind is indented under its parent's, to this depth
 TEXT_MAX = 24  # so that one long app or error name cannot push every figure off the screen
 LABEL_MAX = 38  # a waterfall's name column at most: the bar gets the rest
 BAR_MIN = 10  # a waterfall bar narrower than this takes cells back from the others, in the order of SHRINK:
@@ -47,26 +49,30 @@ def _plain(var: str) -> str:
     return ""
 
 
-def span_row(s: LLMSpan, c: Colour = _plain) -> list[Text]:
-    """The list row of one span."""
+def span_row(s: LLMSpan, c: Colour = _plain, depth: int = 0) -> list[Text]:
+    """The list row of one span, its kind indented `depth` steps under its parent's."""
     tokens = "-" if s.input_tokens is None and s.output_tokens is None else \
         f"{num(s.input_tokens)}/{num(s.output_tokens)}"
     model = "/".join(p for p in (s.provider, s.model) if p) or "-"
-    return [Text(clock(s.start_ns / 1e9)), Text(s.ml_app or s.service or "-"), Text(s.kind or "-"), Text(model),
+    kind = "  " * min(depth, INDENT_MAX) + (s.kind or "-")
+    return [Text(clock(s.start_ns / 1e9)), Text(s.ml_app or s.service or "-"), Text(kind), Text(model),
             Text(tokens, justify="right"), Text(ms(s.duration_ns / 1e6), justify="right"),
             Text(s.status, style=c("alarm") if s.status == "error" else c("ok")), Text(s.error_type or "")]
 
 
-def span_table(spans: tuple[LLMSpan, ...], width: int, c: Colour = _plain) -> tuple[list[Text], list[list[Text]]]:
-    """Headers and rows of the span list within `width` cells of a DataTable (which pads each column one cell
-    on each side): figures whole, columns dropped by priority and counted in the model's header, which gets
-    whatever width is left, names cut so that no two read the same."""
-    rows = [span_row(s, c) for s in spans]
+def span_table(spans: list[tuple[int, LLMSpan]], width: int,
+               c: Colour = _plain) -> tuple[list[Text], list[list[Text]]]:
+    """Headers and rows of the span list ((depth, span) in tree order) within `width` cells of a DataTable (which
+    pads each column one cell on each side): figures whole, columns dropped by priority and counted in the model's
+    header, which gets whatever width is left, names cut so that no two read the same."""
+    rows = [span_row(s, c, depth) for depth, s in spans]
     for i in NAMED:
         for row, cut in zip(rows, cut_names([r[i].plain for r in rows], TEXT_MAX), strict=True):
             row[i] = Text(cut, style=row[i].style, justify=row[i].justify)
     figures = [Column(h, tuple(r[i].plain for r in rows), PRIORITY[h]) for i, h in enumerate(COLUMNS) if i != MODEL]
     kept, name_w = fit(figures, width - 2, name_min=len(COLUMNS[MODEL]), gap=1)
+    if len(kept) < len(figures):  # room for the header to say so (`provider/model +3`), if need be for one less
+        kept, name_w = fit(figures, width - 2, name_min=len(f"{COLUMNS[MODEL]} +{len(figures)}"), gap=1)
     shown = [i for i, h in enumerate(COLUMNS) if i == MODEL or any(k.header == h for k in kept)]
     names = cut_names([r[MODEL].plain for r in rows], name_w)
     for row, name in zip(rows, names, strict=True):
@@ -139,6 +145,7 @@ class SpansScreen(_Themed):
     def __init__(self) -> None:
         super().__init__()
         self.summary = SpanSummary()
+        self._rows: tuple[LLMSpan, ...] = ()  # the spans as listed: traces newest first, each root before its children
         self._keys: tuple[str, ...] = ()
         self._width = 0  # the width the table's columns were last fitted to
         self._status: SessionStatus | None = None
@@ -167,14 +174,16 @@ class SpansScreen(_Themed):
         counters.update(counters_line(summary, status, self.colour, width))
         models = self.query_one("#spans-models", Static)
         models.update(rollup_table(summary, max(models.content_size.width, 20), self.colour))
-        keys = tuple(f"{s.trace_id}:{s.span_id}:{i}" for i, s in enumerate(summary.recent))
+        listed = summary.by_trace()
+        spans = tuple(s for _, s in listed)
+        keys = tuple(f"{s.trace_id}:{s.span_id}:{i}" for i, s in enumerate(spans))
         table = self.query_one("#spans-table", DataTable)
         width = max(table.scrollable_content_region.width, 20)
         if keys == self._keys and width == self._width and table.columns:
             return
         selected = self._keys[table.cursor_row] if self._keys and 0 <= table.cursor_row < len(self._keys) else None
-        self._keys, self._width = keys, width
-        headers, rows = span_table(summary.recent, width, self.colour)
+        self._rows, self._keys, self._width = spans, keys, width
+        headers, rows = span_table(listed, width, self.colour)
         table.clear(columns=True)
         table.add_columns(*headers)
         for key, row in zip(keys, rows, strict=True):
@@ -189,30 +198,17 @@ class SpansScreen(_Themed):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a span: its trace as a waterfall, with the span's input and output below."""
         index = event.cursor_row
-        if 0 <= index < len(self.summary.recent):
-            span = self.summary.recent[index]
+        if 0 <= index < len(self._rows):
+            span = self._rows[index]
             self.app.push_screen(WaterfallScreen(self.summary.trace(span.trace_id) or (span,), span))
 
 
 def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = 120, c: Colour = _plain) -> Text:
     """One line per span within `width` cells: its name indented under its parent, a bar placed on the trace's
     time axis (the bar takes what the name and the figures leave), its duration, kind and model."""
-    ids = {s.span_id for s in spans}
-    children: dict[str, list[LLMSpan]] = {}
-    for s in spans:
-        children.setdefault(s.parent_id if s.parent_id in ids else "", []).append(s)
     start = min(s.start_ns for s in spans)
     total = max(max(s.end_ns for s in spans) - start, 1)
-    order: list[tuple[int, LLMSpan]] = []
-    stack = [(0, s) for s in reversed(children.get("", []))]
-    seen: set[str] = set()
-    while stack:  # depth first, iteratively: a hostile parent chain cannot blow the stack or loop
-        depth, s = stack.pop()
-        if s.span_id in seen:
-            continue
-        seen.add(s.span_id)
-        order.append((depth, s))
-        stack.extend((depth + 1, c) for c in reversed(children.get(s.span_id, [])))
+    order = tree_order(spans)
     labels = [f"{'  ' * min(depth, 10)}{s.name or s.kind or '?'}" for depth, s in order]
     took = [ms(s.duration_ns / 1e6) for _, s in order]
     dur_w = max(6, *(len(x) for x in took))
@@ -256,11 +252,16 @@ def _cells(text: str, width: int) -> str:
 
 
 def span_detail(s: LLMSpan, c: Colour = _plain) -> Text:
-    """The selected span's facts, then its input and output (already redacted and cut to size)."""
+    """The selected span's facts (every column of its row in the list, which a narrow screen leaves out), then its
+    input and output (already redacted and cut to size)."""
     out = Text()
     out.append(f"{s.name}  ", style="bold")
     model = "/".join(p for p in (s.provider, s.model) if p)
     out.append(" · ".join(p for p in (s.kind, model, ms(s.duration_ns / 1e6), s.status) if p))
+    row = span_row(s)
+    tokens = row[COLUMNS.index("tokens in/out")].plain
+    out.append("\n" + " · ".join(p for p in (f"at {row[0].plain}", row[1].plain,
+                                             "" if tokens == "-" else f"tokens {tokens}") if p))
     if s.error_type or s.error_message:
         out.append(f"\n{s.error_type}: {s.error_message}", style=c("alarm"))
     out.append(f"\ntrace {s.trace_id} span {s.span_id}\n", style=c("stale"))
