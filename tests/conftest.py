@@ -121,6 +121,7 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))  # the price helper's derived table
     monkeypatch.delenv("TUNDRA_CONFIG", raising=False)
     for key in ("DD_API_KEY", "DD_APP_KEY", "DD_SITE"):
         monkeypatch.delenv(key, raising=False)

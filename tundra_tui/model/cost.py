@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from genai_prices.types import ModelPrice
+    from genai_prices.types import ModelPrice, PriceCalculation
 
 # genai-prices is imported where a price is first needed: it brings pydantic and an HTTP client,
 # a third of a second that `stats` and every session with no priced model would pay for nothing.
@@ -139,13 +139,25 @@ class Pricer(MemoCost):
             return None
         from genai_prices import Usage
 
-        n = Decimal(str(tokens[3]))  # one average request priced, times their number (exact Decimal arithmetic)
-        usage = Usage(input_tokens=tokens[0] / n, output_tokens=tokens[1] / n,  # Decimal counts work as ints do
-                      cache_read_tokens=(tokens[2] / n) or None)
+        i, o, c, n = average_request(tokens)
+        usage = Usage(input_tokens=i, output_tokens=o, cache_read_tokens=c)  # Decimal counts work as ints do
         return float(price.calc_price(usage)["total_price"] * n)  # ~140 µs: hence the memo
 
 
+def average_request(tokens: Tokens) -> tuple[Decimal, Decimal, Decimal | None, Decimal]:
+    """One average request's input, output and cache-read tokens (None: none) and the number of requests: the
+    cost is one such request priced, times their number (exact Decimal arithmetic)."""
+    n = Decimal(str(tokens[3]))
+    return tokens[0] / n, tokens[1] / n, (tokens[2] / n) or None, n
+
+
 def _table_price(model: str, provider: str) -> ModelPrice | None:
+    found = table_match(model, provider)
+    return found.model_price if found is not None else None
+
+
+def table_match(model: str, provider: str) -> PriceCalculation | None:
+    """genai-prices' match for this model and provider (its model, and the price it resolves now); None if none."""
     from genai_prices import Usage, calc_price
 
     probe = Usage(input_tokens=1, output_tokens=1)
@@ -154,7 +166,7 @@ def _table_price(model: str, provider: str) -> ModelPrice | None:
         if provider_id is None and provider and pid is None and provider.lower() in ("local", "ollama", "vllm"):
             return None  # a local runtime's model name must not be priced as a cloud model
         try:
-            return calc_price(probe, model, provider_id=provider_id).model_price
+            return calc_price(probe, model, provider_id=provider_id)
         except LookupError:  # what genai-prices raises for a model or provider it does not know
             continue
     return None

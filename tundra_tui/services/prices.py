@@ -11,6 +11,8 @@ newer token count is asked) and queues the question, so a dashboard built under 
 lock never waits on the helper. `settle()` waits, with no lock held, for the answers in flight;
 `when_priced` callbacks hear of a model's first answer (the screen then draws it without waiting a refresh).
 If the child cannot start or stops answering, the worker answers with an in-process `Pricer`.
+The child answers models priced in an earlier session from a cache derived from the table (price_cache),
+without loading genai-prices at all; it loads the table for the others (and at once when there is no cache).
 
 The child is given only the user's price overrides, never a key. It is killed when the session
 ends, and exits by itself when its stdin closes (which the kernel does when this process ends).
@@ -29,8 +31,9 @@ import weakref
 from collections.abc import Callable
 from typing import IO, Any
 
-from ..model.cost import PRICING, CostAnswer, MemoKey, Pricer, Tokens, usage_key
+from ..model.cost import PRICING, CostAnswer, MemoKey, Pricer, Tokens, average_request, usage_key
 from .helper_proc import launch, set_priority, take_early
+from .price_cache import PriceCache
 
 _LIVE: weakref.WeakValueDictionary[int, HelperPricer] = weakref.WeakValueDictionary()  # by id: see __reduce__
 BATCH = 256  # questions written at once (a pipe holds about 800)
@@ -237,17 +240,32 @@ def _read_lines(fd: int, n: int) -> list[str]:
 
 
 def serve(stdin: IO[str], stdout: IO[str]) -> None:
-    """The helper's loop: the table loaded, then the overrides read, then one cost question per line until stdin
-    closes. The table loads first: a helper started early (helper_proc.start_early) gets its overrides only once
-    the command line and the config are read, and loads meanwhile."""
-    Pricer().cost("gpt-4o", "openai", 1, 1)  # genai-prices' table is one per process: the pricer below shares it
+    """The helper's loop: the table readied, then the overrides read, then one cost question per line until stdin
+    closes. The table comes first: a helper started early (helper_proc.start_early) gets its overrides only once
+    the command line and the config are read. Models priced before answer from the derived cache
+    (price_cache), without genai-prices; others load it, and are added to the cache."""
+    cache = PriceCache.open()
+    if cache is None or not cache.entries:
+        Pricer().cost("gpt-4o", "openai", 1, 1)  # no cache (yet): load the table now, while nobody waits on it
     first = stdin.readline()
     if not first:
         return
-    pricer = Pricer(json.loads(first).get("overrides") or {})
+    overrides = json.loads(first).get("overrides") or {}
+    pricer = Pricer(overrides)
     for line in stdin:
         model, provider, tin, tout, tcache, requests = json.loads(line)
-        stdout.write(json.dumps(pricer.cost(model, provider, tin, tout, tcache, requests=requests)) + "\n")
+        tokens = usage_key(tin, tout, tcache, requests)
+        answer: float | None = None
+        if tokens is not None:
+            table = cache if f"{provider}/{model}" not in overrides and model not in overrides else None
+            hit, answer = table.cost(model, provider, *average_request(tokens)) if table else (False, None)
+            if not hit:
+                answer = pricer.cost(model, provider, tin, tout, tcache, requests=requests)
+                if table is not None:
+                    table.learn(model, provider)
+            if cache is not None:
+                cache.save()
+        stdout.write(json.dumps(answer) + "\n")
         stdout.flush()
 
 
