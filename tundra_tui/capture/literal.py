@@ -4,10 +4,11 @@ A v3 record under 64 KiB starts `<length: 2 bytes> 00 00 08`: the top half of it
 Those three bytes occur nowhere else in a record's head (a timestamp's bytes are not zero, a varint's last byte
 is only zero for 0, which proto3 leaves out), so `bytes.split` on them (a C search, no regex) cuts a chunk into
 pieces, one a record: timestamp, size and length fields, payload, then the low half of the next record's length.
-The payload is found by the size field's first byte (a 1- or 2-byte varint: payloads under 16 KiB).
+The piece's length says where its payload is (the size field is a 1-byte varint under 128 bytes, a 2-byte one
+up to 16 KiB): when all payloads of a chunk are on one side of 128 bytes, one slice cuts them all.
 
 Nothing from the split is trusted: the records it implies are rebuilt from what was cut out of the pieces
-(length, fields and separator from each payload's length, with its timestamp and payload) and must be, byte for
+(length, fields and separator from each piece's length, with its timestamp and payload) and must be, byte for
 byte, the chunk itself, every timestamp a 9-byte varint and all in time order. So a record-by-record read finds
 the very same records, or the chunk goes to the regex split (bulk.py), and from there record by record.
 """
@@ -25,30 +26,33 @@ from .runs import Run
 
 SEP = b"\x00\x00\x08"
 _STAMP = itemgetter(slice(0, 9))
-_SIZE_BYTE = itemgetter(10)  # the payload size varint's first byte: it has a second one if its top bit is set
-_PAYLOAD = tuple(slice(13, -2) if b < 0x80 else slice(15, -2) for b in range(256))
+# A piece is a record's timestamp, size and length fields, payload, and the next record's low length bytes: its
+# length alone says where the payload is. Under 128 bytes the size is a 1-byte varint (a piece of 15 + n bytes),
+# from 128 to 16 KiB a 2-byte one (17 + n): no piece is 143 or 144 bytes long, none under 15 or past this.
+_NARROW_END, _WIDE_START, _PIECE_END = 143, 145, 17 + (1 << 14)
+_NARROW, _WIDE = itemgetter(slice(13, -2)), itemgetter(slice(15, -2))  # a piece's payload, by its size's width
+_SLICES = (slice(13, -2), slice(15, -2))  # by whether the piece is wide
 _TOP_BIT = bytes(b >> 7 for b in range(256))  # each byte -> its continuation bit
 _VARINT9 = b"\x01" * 8 + b"\x00"  # the continuation bits of a 9-byte varint
 _LOW = struct.Struct("<H")
-_MAX_PAYLOAD = 1 << 14  # a 2-byte varint's limit; what _STARTS and _FIELDS are ever asked about stays under it
 _LITTLE: Literal["little"] = "little"
 
 
 class _Fields(dict[int, bytes]):
-    """Payload length -> the size and length fields of a record whose payload is all it holds."""
+    """Piece length -> the size and length fields of a record whose payload is all it holds."""
 
-    def __missing__(self, n: int) -> bytes:
-        size = varint(n)
-        fields = self[n] = b"\x10" + size + b"\x1a" + size
+    def __missing__(self, piece: int) -> bytes:
+        size = varint(piece - (15 if piece < _NARROW_END else 17))
+        fields = self[piece] = b"\x10" + size + b"\x1a" + size
         return fields
 
 
 class _Starts(dict[int, bytes]):
-    """Payload length (under 16 KiB) -> how its record starts: the u32 length, whose top half is the separator's
-    zeros, then field 1's key."""
+    """Piece length -> how its record starts: the u32 length (the piece's, less the next record's two bytes, plus
+    field 1's key), whose top half is the separator's zeros, then field 1's key."""
 
-    def __missing__(self, n: int) -> bytes:
-        start = self[n] = _LOW.pack(1 + 9 + len(_FIELDS[n]) + n) + SEP
+    def __missing__(self, piece: int) -> bytes:
+        start = self[piece] = _LOW.pack(piece - 1) + SEP
         return start
 
 
@@ -64,18 +68,22 @@ def literal_runs(buf: bytes, at: int = 0) -> tuple[list[Run], int]:
     if n < 1 or len(pieces[0]) != at + 2 or len(pieces) > (len(buf) - at) // 16 + 2:
         return [], 0
     body = pieces[1:-1]
-    try:
-        payloads = cast(list[bytes], list(map(getitem, body, map(_PAYLOAD.__getitem__, map(_SIZE_BYTE, body)))))
-    except IndexError:  # a piece too short to hold a record head
-        return [], 0
-    sizes = list(map(len, payloads))
-    if max(sizes) >= _MAX_PAYLOAD:  # a record of 16 KiB or more (over 64 KiB: no separator) joins a piece
-        return [], 0  # refused before the caches below see its size: they stay under 16 Ki entries each
+    lens = list(map(len, body))
+    short, long = min(lens), max(lens)
+    if short >= _WIDE_START and long < _PIECE_END:  # the usual case: every payload 128 bytes to 16 KiB
+        payloads = list(map(_WIDE, body))
+    elif long < _NARROW_END and short >= 15:  # every payload under 128 bytes
+        payloads = list(map(_NARROW, body))
+    elif short >= 15 and long < _PIECE_END and _NARROW_END not in lens and _NARROW_END + 1 not in lens:
+        wide = map(_NARROW_END.__lt__, lens)  # no piece is 143 or 144 long: past 143 is wide
+        payloads = cast(list[bytes], list(map(getitem, body, map(_SLICES.__getitem__, wide))))
+    else:  # a piece too short to hold a record head, or one no record makes (16 KiB or more: over 64 KiB, a
+        return [], 0  # record with no separator joins a piece); the caches below see only lengths records make
     stamps = list(map(_STAMP, body))
     rebuilt: list[bytes] = stamps * 4  # every slot is filled below
-    rebuilt[0::4] = map(_STARTS.__getitem__, sizes)
+    rebuilt[0::4] = map(_STARTS.__getitem__, lens)
     rebuilt[1::4] = stamps
-    rebuilt[2::4] = map(_FIELDS.__getitem__, sizes)
+    rebuilt[2::4] = map(_FIELDS.__getitem__, lens)
     rebuilt[3::4] = payloads
     records = b"".join(rebuilt)
     if not buf.startswith(records, at) or b"".join(stamps).translate(_TOP_BIT) != _VARINT9 * n:
