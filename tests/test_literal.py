@@ -114,3 +114,45 @@ def test_hostile_piece_lengths_leave_the_caches_bounded() -> None:
     for n in range(0, 70_000, 997):
         literal_runs(head + b"\x00" * 13 + b"z" * n + SEP + head)
     assert max(_STARTS, default=0) < 17 + (1 << 14) and max(_FIELDS, default=0) < 17 + (1 << 14)
+
+
+@pytest.mark.parametrize("width", [60, 128, 200, (100, 160)])  # payloads under 128 bytes, from 128, and both sides
+def test_captures_of_one_line_datagrams_read_as_record_by_record(tmp_path: Path, width: int | tuple[int, int]) -> None:
+    """Real captures (CaptureWriter) of one-line datagrams, all one side of 128 bytes or both: records that cross a
+    second mid-chunk, ones out of order within a second, an event and a check among the metrics. `runs()` says what
+    a record-by-record read says; the usual ones go by the literal split (big runs); with a damaged length mid-chunk
+    too (that chunk is left to the record loop: what it makes of the damage is what runs() says)."""
+    lo, hi = (width, width) if isinstance(width, int) else width
+    packets = []
+    for i in range(6000):
+        line = b"llm.tokens.input:%d|c|#model:m%d,pad:" % (i, i % 7)
+        size = lo + (i * 7919) % (hi - lo + 1)
+        ts = T0 + i * 500_000 - (700_000 if i % 10 == 3 else 0)  # every tenth a little before the one before
+        packets.append((ts, line + b"x" * max(0, size - len(line))))
+    packets[1999] = (packets[1999][0], b"_e{5,4}:title|text")  # the last datagram of second 0
+    packets[2500] = (packets[2500][0], b"_sc|my.check|0")
+    path = tmp_path / "one-line.dog"
+    writer = CaptureWriter(path, compress=False)
+    for ts, data in packets:
+        writer.write(data, ts)
+    writer.close()
+    runs = [run for batch in CaptureReader(path).runs() for run in batch]
+    _check_runs(runs, packets)
+    assert sum(r.datagrams for r in runs if r.datagrams > 100) > 1900  # second 2 (the others hold the event, check)
+    assert [r.datagrams for r in runs if r.lines[0][:1] == b"_"] == [1, 1]
+    raw = bytearray(path.read_bytes())
+    at = raw.index(packets[3000][1]) - 4 - 2  # the low length bytes of record 3001's head
+    raw[at] ^= 0x01
+    path.write_bytes(bytes(raw))
+    by_record = [(m.timestamp, m.payload) for m in CaptureReader(path)]
+    _check_runs([run for batch in CaptureReader(path).runs() for run in batch], by_record)
+    assert by_record[:3000] == packets[:3000] and by_record[3000:] != packets[3000:]
+
+
+def test_one_second_out_of_order_is_one_run_with_its_newest_time() -> None:
+    """Records of one second, the newest in the middle: one run, first and last as read, newest the greatest."""
+    steps = [0, 400_000_000] + [-399_000_000] + [1_000_000] * 20
+    recs = [(step, b"a.b:%d|c|#k:%s" % (i, b"v" * 150 if i % 2 else b"w"), "usual") for i, step in enumerate(steps)]
+    runs, used = literal_runs(_chunk(recs))
+    assert used and [(r.first_ns, r.last_ns, r.newest_ns, r.datagrams) for r in runs] == [
+        (T0, T0 + 20_000_000, T0 + 400_000_000, len(steps) - 1)]

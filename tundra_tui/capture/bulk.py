@@ -81,15 +81,20 @@ def bulk_runs(buf: bytes, at: int = 0) -> tuple[list[Run], int]:
     if lengths != list(map(_LENGTHS.__getitem__, fields)) or list(map(len, payloads)) != list(
             map(_SIZES.__getitem__, fields)):
         return [], 0
-    keys = list(map(int.from_bytes, stamps, repeat(_LITTLE)))
-    if not all(map(le, keys, islice(keys, 1, None))):
+    runs = second_runs(list(map(int.from_bytes, stamps, repeat(_LITTLE))), payloads)
+    if runs is None:
         return [], 0  # out of time order: record by record
-    return second_runs(keys, payloads), len(buf) - at - 4 - 10 - len(parts[-2]) - len(parts[-1])
+    return runs, len(buf) - at - 4 - 10 - len(parts[-2]) - len(parts[-1])
 
 
-def second_runs(keys: list[int], payloads: list[bytes]) -> list[Run]:
-    """Records in time order (`keys`: their timestamps' varint bytes as numbers) as one run per second, but for a
-    datagram that starts with an event or a check among others: it keeps its own time, in a run of its own."""
+def second_runs(keys: list[int], payloads: list[bytes]) -> list[Run] | None:
+    """Records (`keys`: their timestamps' varint bytes as numbers) as one run per second, but for a datagram that
+    starts with an event or a check among others: it keeps its own time, in a run of its own. None if they span
+    seconds out of time order (then record by record); within one second, any order is one run."""
+    lo, hi = min(keys), max(keys)
+    newest = _value(hi)
+    if _value(lo) // NS != newest // NS and not all(map(le, keys, islice(keys, 1, None))):
+        return None
     heads = b"".join(map(_FIRST, payloads))  # one byte a datagram: is there an event or a check at all?
     if len(heads) != len(payloads):  # an empty datagram has no first byte: a space keeps the later ones in place
         heads = b"".join(p[:1] or b" " for p in payloads)
@@ -104,9 +109,9 @@ def second_runs(keys: list[int], payloads: list[bytes]) -> list[Run]:
         group = payloads[start:end]
         plain = b"".join(group)  # memchr and memcpy: each datagram one line is the case to make cheap
         if b"\n" in plain:  # lines of their own: any of them may be an event
-            run = joined_run(first, last, last, group)
+            run = joined_run(first, last, newest if end == n else last, group)
         elif end - start == 1 or not marked or b"_" not in heads[start:end]:
-            run = Run(first, last, last, group, end - start, len(plain))
+            run = Run(first, last, newest if end == n else last, group, end - start, len(plain))
         else:
             run = None
         if run is not None:
