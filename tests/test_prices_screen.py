@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+
+from datadog import DogStatsd
 
 from tundra_tui.commands.replay import SAMPLE
 from tundra_tui.config import Config
@@ -12,8 +15,9 @@ from tundra_tui.model import Engine
 from tundra_tui.model.engine import Mode
 from tundra_tui.services.prices import HelperPricer
 from tundra_tui.session import Session
-from tundra_tui.sources import Replay
+from tundra_tui.sources import Replay, Tap, parse_url
 from tundra_tui.ui.app import TundraApp
+from tundra_tui.ui.messages import FrameReady
 from tundra_tui.ui.widgets.tokens import TokensPane
 
 from .ui_fixtures import FROZEN, pane_lines
@@ -50,6 +54,37 @@ async def test_a_stopped_helper_holds_up_no_frame_and_a_price_is_drawn_when_it_c
             os.kill(pid, signal.SIGCONT)
             await settle(lambda: "…" not in (text := "\n".join(pane_lines(tokens))) and "$" in text.split("\n", 1)[1],
                          "the prices drawn on the helper's answer")
+    finally:
+        session.stop()
+        helper.close()
+
+
+async def test_the_first_live_model_and_its_price_are_drawn_when_they_come() -> None:
+    """`top --demo`'s case: the screen is up (its first frame and the follow-up one drawn) before any model
+    arrives. The first model's datagram makes the screen draw it, and the helper's answer its price, with no
+    refresh in between (it is an hour): neither waits for the next tick."""
+    helper = HelperPricer()
+    session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(Mode.DASHBOARD, pricer=helper))
+    drawn: list[int] = []
+
+    def hook(message: object) -> None:
+        if isinstance(message, FrameReady):
+            drawn.append(message.seq)
+
+    try:
+        session.start()
+        port = session.source.addresses[0].port  # type: ignore[attr-defined]
+        app = TundraApp(session, Config(), refresh=3600.0, clock=time.time)
+        async with app.run_test(size=(80, 24), message_hook=hook):
+            tokens = app.query_one(TokensPane)
+            await settle(lambda: len(drawn) >= 2, "the first frame and its follow-up")
+            assert "gpt-4o" not in "\n".join(pane_lines(tokens))
+            client = DogStatsd(host="127.0.0.1", port=port, disable_telemetry=True, disable_buffering=True,
+                               origin_detection_enabled=False)
+            client.increment("llm.tokens.input", 1000, tags=["model:gpt-4o", "provider:openai"])
+            await settle(lambda: "gpt-4o" in "\n".join(pane_lines(tokens)), "the first model drawn")
+            await settle(lambda: "$" in "\n".join(pane_lines(tokens)).split("\n", 1)[1], "its price drawn")
+            client.close_socket()
     finally:
         session.stop()
         helper.close()

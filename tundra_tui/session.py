@@ -74,6 +74,7 @@ class Session:
         self._started_s: int | None = None  # wall second the source started (live: the fleet check's start)
         self._services_started = False
         self.after_start: list[Callable[[], None]] = []  # run by start_services, in order
+        self._first_sight: list[Callable[[], object]] = []  # told once, when live ingest sees the first model
         self.stop_dropped = 0  # datagrams read from the source but not fed because the session was stopping
         self.unparsed = 0  # datagrams recorded but not parsed: ingest was behind, and the recording comes first
         if record:
@@ -144,6 +145,10 @@ class Session:
                             break
                         with lock:
                             self.feed_locked(batch[i : i + step] if step < len(batch) else batch)
+                        if self._first_sight and self.engine.llm.keys:  # `top --demo`'s first model, drawn now
+                            told, self._first_sight = self._first_sight, []
+                            for callback in told:
+                                callback()
                 elif src.done:
                     break
         except Exception as exc:  # our own bug outside a batch's feed (a decoder, a seek): ingest cannot go on
@@ -297,8 +302,10 @@ class Session:
         with self.lock:
             return self.engine.dashboard(self.now_ns(), status, fleet, spans=spans)
 
-    def when_priced(self, callback: Callable[[], object]) -> None:
-        """`callback` (from another thread, no lock held; it must not wait) when a model gets its first price."""
+    def on_first_sight(self, callback: Callable[[], object]) -> None:
+        """`callback` (from another thread, no lock held; it must not wait) when live ingest sees the first model
+        and when each model gets its first price: what a screen draws at once, not at its next refresh."""
+        self._first_sight.append(callback)
         self.engine.pricer.when_priced(callback)
 
     def settled_dashboard(self, timeout: float = PRICE_WAIT_S) -> Dashboard:

@@ -160,7 +160,7 @@ class TundraApp(ReplayKeys, PaneKeys, App[int]):
             self.notify(notice, severity="warning", timeout=15, markup=False)
         self._start_timer()
         self.call_after_refresh(self.tick)  # after the first layout, so panes know their size
-        self.session.when_priced(lambda: self.call_later(self.tick))  # a model's "…" filled in now, not next tick
+        self.session.on_first_sight(lambda: self.call_later(self.tick))  # a first model or price: drawn now
         self._stop_on_signals()
 
     def _stop_on_signals(self) -> None:
