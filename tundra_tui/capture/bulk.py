@@ -28,7 +28,7 @@ from .runs import NS, Run, joined_run
 _HEAD = re.compile(rb"\x08(?<=(.{4})\x08)([\x80-\xff]{8}[\x00-\x7f])"  # record length, timestamp
                    rb"(\x10[\x80-\xff]?[\x00-\x7f]\x1a[\x80-\xff]?[\x00-\x7f])", re.DOTALL)  # size, length
 _PAYLOAD = itemgetter(slice(None, -4))  # a piece without the next record's length
-_FIRST = itemgetter(slice(0, 1))  # a payload's first byte (a shared one-byte object: no allocation)
+_FIRST = itemgetter(0)  # a payload's first byte (a small int: no allocation)
 _U32 = struct.Struct("<I")
 _LITTLE: Literal["little"] = "little"
 _CONTINUED = int.from_bytes(b"\x80" * 8, "little")  # the continuation bits of a 9-byte varint
@@ -91,12 +91,15 @@ def second_runs(keys: list[int], payloads: list[bytes]) -> list[Run] | None:
     """Records (`keys`: their timestamps' varint bytes as numbers) as one run per second, but for a datagram that
     starts with an event or a check among others: it keeps its own time, in a run of its own. None if they span
     seconds out of time order (then record by record); within one second, any order is one run."""
-    lo, hi = min(keys), max(keys)
-    newest = _value(hi)
-    if _value(lo) // NS != newest // NS and not all(map(le, keys, islice(keys, 1, None))):
-        return None
-    heads = b"".join(map(_FIRST, payloads))  # one byte a datagram: is there an event or a check at all?
-    if len(heads) != len(payloads):  # an empty datagram has no first byte: a space keeps the later ones in place
+    if all(map(le, keys, islice(keys, 1, None))):
+        newest = _value(keys[-1])
+    else:
+        newest = _value(max(keys))
+        if _value(min(keys)) // NS != newest // NS:
+            return None
+    try:
+        heads = bytes(map(_FIRST, payloads))  # one byte a datagram: is there an event or a check at all?
+    except IndexError:  # an empty datagram has no first byte: a space keeps the later ones in place
         heads = b"".join(p[:1] or b" " for p in payloads)
     marked = b"_" in heads
     n = len(keys)

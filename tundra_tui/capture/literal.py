@@ -71,12 +71,13 @@ def literal_runs(buf: bytes, at: int = 0) -> tuple[list[Run], int]:
         return [], 0
     body = pieces[1:-1]
     lens = list(map(len, body))
-    short, long = min(lens), max(lens)
+    distinct = set(lens)  # a few dozen lengths: min and max of these, not of every piece's
+    short, long = min(distinct), max(distinct)
     if short >= _WIDE_START and long < _PIECE_END:  # the usual case: every payload 128 bytes to 16 KiB
         payloads = list(map(_WIDE, body))
     elif long < _NARROW_END and short >= 15:  # every payload under 128 bytes
         payloads = list(map(_NARROW, body))
-    elif short >= 15 and long < _PIECE_END and _NARROW_END not in lens and _NARROW_END + 1 not in lens:
+    elif short >= 15 and long < _PIECE_END and _NARROW_END not in distinct and _NARROW_END + 1 not in distinct:
         wide = map(_NARROW_END.__lt__, lens)  # no piece is 143 or 144 long: past 143 is wide
         payloads = cast(list[bytes], list(map(getitem, body, map(_SLICES.__getitem__, wide))))
     else:  # a piece too short to hold a record head, or one no record makes (16 KiB or more: over 64 KiB, a
