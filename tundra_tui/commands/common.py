@@ -26,6 +26,7 @@ from ..services.spanfeed import SpanFeed
 from ..services.traceproxy import DEFAULT_TRACES, TraceProxy, TraceProxyError
 from ..session import PRICE_WAIT_S, Session
 from ..sources import Address, BadURL, Tap, parse_url
+from ..text import clean
 
 
 class UsageError(Exception):
@@ -56,7 +57,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """One line, exit 2 (argparse's default adds a usage block)."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, one_line(f"{self.prog}: error: {message}") + "\n")
 
 
 def add_command(sub: Any, name: str, summary: str, description: str, examples: str) -> Parser:
@@ -172,9 +173,19 @@ def capture_redactor(args: argparse.Namespace, cfg: Config) -> Callable[[bytes],
     return Redactor.from_config(cfg.redact).datagram if getattr(args, "redact_captures", False) else None
 
 
+MAX_LINE = 1000  # characters in one stderr line: an echoed argument or config value can be any length
+
+
+def one_line(msg: str) -> str:
+    """`msg` as one line fit for a terminal: control characters (newlines too) shown as escapes, not obeyed
+    (a file name or config key can hold any of them), and cut to MAX_LINE."""
+    text = clean(msg)
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
+
+
 def warn(msg: str) -> None:
     """One line on stderr."""
-    print(msg, file=sys.stderr)
+    print(one_line(msg), file=sys.stderr)
 
 
 def exposure_warnings(addrs: list[Address]) -> list[str]:

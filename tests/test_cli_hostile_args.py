@@ -1,0 +1,51 @@
+"""What a careless or hostile user types (file names with terminal controls, folders where files belong, a busy
+port under --overwrite) gets one clear line, exit 2, and leaves every file as it was. In-process (run_cli)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_cli
+
+CONTROLS = ["\x1b]0;pwn\x07", "a\nb", "\x1b[2J\u202e"]
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every entry under `folder` with its mode and, for a file, its bytes."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        st = p.lstat()
+        out[str(p.relative_to(folder))] = (st.st_mode, p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+    return out
+
+
+def one_clear_line(stderr: str) -> str:
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr and not any(c in stderr for c in "\x1b\x07\u202e"), repr(stderr)
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", CONTROLS)
+@pytest.mark.parametrize("argv", [["stats", "{f}missing.dog"], ["stats", "{f}junk.dog", "--json"],
+                                  ["replay", "{f}dir.dog", "--once"],
+                                  ["record", "{f}junk.dog", "--listen", "udp://127.0.0.1:0", "--no-traces"]])
+def test_a_file_name_with_terminal_controls_is_shown_escaped_on_one_line(tmp_path: Path, name: str,
+                                                                         argv: list[str]) -> None:
+    (tmp_path / f"{name}junk.dog").write_bytes(os.urandom(300))
+    (tmp_path / f"{name}dir.dog").mkdir()
+    before = snapshot(tmp_path)
+    res = run_cli(*[a.format(f=f"{tmp_path}/{name}") for a in argv])
+    assert res.returncode == 2 and res.stdout == ""
+    line = one_clear_line(res.stderr)
+    assert ("\\x1b" if "\x1b" in name else "\\x0a") in line  # shown, not obeyed
+    assert snapshot(tmp_path) == before
+
+
+def test_a_long_argument_is_cut_in_the_error_line() -> None:
+    res = run_cli("stats", "--top", "9" * 50_000 + "x")
+    assert res.returncode == 2
+    assert len(one_clear_line(res.stderr)) <= 1000 and res.stderr.rstrip().endswith("…")
