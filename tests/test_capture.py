@@ -90,7 +90,7 @@ def test_layout_and_trailer(tmp_path: Path) -> None:
 
 
 def test_new_files_are_private(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "x.dog"
+    path = tmp_path / "x.dog"
     _write(path, [b"a:1|c"])
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     # replacing an existing, world-readable file (--overwrite) also gives a private one

@@ -49,3 +49,31 @@ def test_a_long_argument_is_cut_in_the_error_line() -> None:
     res = run_cli("stats", "--top", "9" * 50_000 + "x")
     assert res.returncode == 2
     assert len(one_clear_line(res.stderr)) <= 1000 and res.stderr.rstrip().endswith("…")
+
+
+@pytest.mark.parametrize("target, why", [("nodir/x.dog", "its folder {d}/nodir does not exist"),
+                                         ("afile/x.dog", "its folder {d}/afile is not a directory"),
+                                         ("sub", "it is a directory"), ("sub/", "it is a directory")])
+@pytest.mark.parametrize("cmd", [["record", "--duration", "5"], ["top", "--once", "--after", "5"]])
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_recording_into_a_folder_that_cannot_take_it_exits_2_and_makes_none(
+        tmp_path: Path, target: str, why: str, cmd: list[str], overwrite: list[str]) -> None:
+    (tmp_path / "afile").write_bytes(b"keep")
+    (tmp_path / "sub").mkdir()
+    before = snapshot(tmp_path)
+    flag = [] if cmd[0] == "record" else ["--record"]
+    argv = [cmd[0], *flag, str(tmp_path / target), *cmd[1:], *overwrite, "--listen", "udp://127.0.0.1:0",
+            "--traces", "http://127.0.0.1:0"]
+    res = run_cli(*argv)
+    assert res.returncode == 2, res.stderr
+    assert why.format(d=tmp_path) in one_clear_line(res.stderr)
+    assert snapshot(tmp_path) == before  # no folder made, no temporary file left
+
+
+def test_a_sidecar_name_taken_by_a_folder_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    (tmp_path / "x.dog.spans").mkdir()
+    before = snapshot(tmp_path)
+    res = run_cli("record", str(tmp_path / "x.dog"), "--overwrite", "--duration", "5", "--listen",
+                  "udp://127.0.0.1:0", "--traces", "http://127.0.0.1:0")
+    assert res.returncode == 2 and "x.dog.spans: it is a directory" in one_clear_line(res.stderr)
+    assert snapshot(tmp_path) == before  # the capture's temporary file was left behind

@@ -80,7 +80,7 @@ class Session:
         if record:
             source.stop_grace = max(source.stop_grace, RECORD_GRACE_S)
         if record and spans is not None:
-            spans.record(record, record_overwrite)
+            self._record_spans(record, record_overwrite)
 
     @property
     def replay(self) -> Replay | None:
@@ -211,7 +211,19 @@ class Session:
             self.spans.check_record(path, overwrite)
         self.recorder = Recorder(path, transform=self.record_transform, overwrite=overwrite)
         if self.spans is not None:
+            self._record_spans(path, overwrite)
+
+    def _record_spans(self, path: Path, overwrite: bool) -> None:
+        """Begin the span sidecar beside the capture just begun; if it cannot be, the capture goes too (no
+        temporary file left behind)."""
+        assert self.spans is not None
+        try:
             self.spans.record(path, overwrite)
+        except BaseException:
+            if self.recorder is not None:
+                self.recorder.abandon()
+                self.recorder = None
+            raise
 
     def stop_recording(self) -> Path | None:
         """Close the recording cleanly (trailer written); return its path."""

@@ -28,13 +28,35 @@ class CaptureExists(CaptureError):
     """Recording would replace an existing file."""
 
 
-def _is_special(path: Path) -> bool:
+def is_special(path: Path) -> bool:
     """A device or FIFO already there (writing to it replaces no data)."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return False
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def refuse_folder(path: Path) -> None:
+    """CaptureError when `path` is a folder, or its folder is missing or not one: nothing can be written there,
+    and saying so before a recording starts leaves every file as it was (--overwrite or not)."""
+    try:
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            raise CaptureError(f"cannot record to {path}: it is a directory; give a file name")
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # a new file (its folder is looked at next)
+    except OSError as exc:
+        raise CaptureError(f"cannot record to {path}: {exc.strerror or exc}") from None
+    try:
+        folder = stat.S_ISDIR(os.stat(path.parent).st_mode)
+    except FileNotFoundError:
+        raise CaptureError(f"cannot record to {path}: its folder {path.parent} does not exist") from None
+    except NotADirectoryError:
+        folder = False
+    except OSError as exc:
+        raise CaptureError(f"cannot record to {path}: {exc.strerror or exc}") from None
+    if not folder:
+        raise CaptureError(f"cannot record to {path}: its folder {path.parent} is not a directory")
 
 
 def header(version: int = VERSION) -> bytes:
@@ -59,9 +81,9 @@ class CaptureWriter:
         self.path = Path(path)
         self.overwrite = overwrite
         self._pending: Path | None = None  # the temporary name, until the first flush publishes it
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if _is_special(self.path):
+        refuse_folder(self.path)
+        try:  # its folder is not made: a mistyped one is an error, not a new folder (the data dir makes its own)
+            if is_special(self.path):
                 fd = os.open(self.path, os.O_WRONLY)
             else:
                 if not overwrite and os.path.lexists(self.path):

@@ -37,8 +37,11 @@ def has_sidecar(capture: str | os.PathLike[str]) -> bool:
 
 
 def refuse_existing(capture: str | os.PathLike[str], overwrite: bool) -> None:
-    """CaptureExists if recording `capture` would replace its sidecar (checked before the capture is begun)."""
+    """CaptureExists if recording `capture` would replace its sidecar, CaptureError if the sidecar's name is a
+    folder (checked before the capture is begun)."""
     side = sidecar_path(capture)
+    if os.path.isdir(side):
+        raise CaptureError(f"cannot record spans to {side}: it is a directory")
     if not overwrite and os.path.lexists(side):
         raise CaptureExists(f"{side} exists; give another name, or --overwrite to replace it")
 
@@ -51,8 +54,7 @@ class SpanFileWriter:
 
     def __init__(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:  # its folder is not made: that of the capture beside it, which refuses a missing one
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL), 0o600)
         except FileExistsError:
             raise CaptureExists(f"{self.path} exists; give another name, or --overwrite to replace it") from None

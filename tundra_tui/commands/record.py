@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..capture.dogfile import refuse_folder
 from ..config import Config
 from ..model.engine import Mode
 from ..session import Session
@@ -59,7 +60,9 @@ tundra record session.dog --redact-captures --overwrite""")
 
 
 def refuse_existing(path: Path, overwrite: bool) -> None:
-    """An existing capture is a usage error unless --overwrite (devices and FIFOs replace nothing)."""
+    """An existing capture is a usage error unless --overwrite (devices and FIFOs replace nothing); a folder, or a
+    missing one, is one either way."""
+    refuse_folder(path)
     if not overwrite and os.path.lexists(path) and not path.is_char_device() and not path.is_fifo():
         raise UsageError(f"{path} exists; give another name, or --overwrite to replace it")
 
