@@ -4,9 +4,13 @@ port under --overwrite) gets one clear line, exit 2, and leaves every file as it
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
+
+from tundra_tui.capture import CaptureWriter
+from tundra_tui.capture.spanfile import SpanFileWriter
 
 from .conftest import run_cli
 
@@ -70,6 +74,24 @@ def test_recording_into_a_folder_that_cannot_take_it_exits_2_and_makes_none(
     assert snapshot(tmp_path) == before  # no folder made, no temporary file left
 
 
+@pytest.mark.parametrize("cmd", [["record", "{f}", "--duration", "5"], ["top", "--once", "--record", "{f}"]])
+def test_a_start_that_fails_under_overwrite_keeps_the_capture_and_its_sidecar(tmp_path: Path,
+                                                                             cmd: list[str]) -> None:
+    cap = tmp_path / "x.dog"
+    cap.write_bytes(os.urandom(4000))
+    (tmp_path / "x.dog.spans").write_bytes(os.urandom(3000))
+    before = snapshot(tmp_path)
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("127.0.0.1", 0))
+    try:  # a held port with --forward is busy: the start fails after both files were begun
+        res = run_cli(*[a.format(f=cap) for a in cmd], "--overwrite", "--traces", "http://127.0.0.1:0",
+                      "--listen", f"udp://127.0.0.1:{holder.getsockname()[1]}", "--forward", "udp://127.0.0.1:9")
+    finally:
+        holder.close()
+    assert res.returncode == 2 and "busy" in one_clear_line(res.stderr)
+    assert snapshot(tmp_path) == before  # the sidecar was truncated at once, then deleted
+
+
 def test_a_sidecar_name_taken_by_a_folder_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     (tmp_path / "x.dog.spans").mkdir()
     before = snapshot(tmp_path)
@@ -77,3 +99,31 @@ def test_a_sidecar_name_taken_by_a_folder_is_refused_before_anything_is_written(
                   "udp://127.0.0.1:0", "--traces", "http://127.0.0.1:0")
     assert res.returncode == 2 and "x.dog.spans: it is a directory" in one_clear_line(res.stderr)
     assert snapshot(tmp_path) == before  # the capture's temporary file was left behind
+
+
+@pytest.mark.parametrize("kind", ["capture", "sidecar"])
+def test_a_held_recording_replaces_nothing_until_released(tmp_path: Path, kind: str) -> None:
+    """The session holds its writers' names until the source started: a flush meanwhile (a slow start on a busy
+    machine) must not put the new file over the old one, and abandoning then leaves the old one."""
+    old = os.urandom(2000)
+    for release in (False, True):
+        path = tmp_path / f"{kind}-{release}"
+        path.write_bytes(old)
+        writer: CaptureWriter | SpanFileWriter
+        if kind == "capture":
+            writer = CaptureWriter(path, overwrite=True, flush_s=0, hold=True)
+            writer.write(b"m:1|c", 1)
+        else:
+            writer = SpanFileWriter(path, overwrite=True, hold=True)
+            writer.write(1, {"name": "s"})
+        writer.flush()
+        assert path.read_bytes() == old  # flushed, under the temporary name
+        if release:
+            writer.hold = False
+            writer.flush()
+            writer.close()
+            assert path.read_bytes() != old
+        else:
+            writer.abandon()
+            assert path.read_bytes() == old
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]

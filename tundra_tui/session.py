@@ -55,8 +55,9 @@ class Session:
         self.lock = threading.Lock()
         if record and spans is not None:
             spans.check_record(record, record_overwrite)  # refused before the capture is begun: no file touched
-        self.recorder: Recorder | None = (Recorder(record, transform=record_transform, overwrite=record_overwrite)
-                                          if record else None)
+        # held: a start that fails (a busy port) must leave an existing FILE as it was, however long it takes
+        self.recorder: Recorder | None = (Recorder(record, transform=record_transform, overwrite=record_overwrite,
+                                                   hold=True) if record else None)
         self.record_error: str | None = None
         self.last_recording: Recorder | None = None  # the closed one: a writer given up on may count on
         self.filter: frozenset[str] = frozenset()
@@ -80,7 +81,7 @@ class Session:
         if record:
             source.stop_grace = max(source.stop_grace, RECORD_GRACE_S)
         if record and spans is not None:
-            self._record_spans(record, record_overwrite)
+            self._record_spans(record, record_overwrite, hold=True)
 
     @property
     def replay(self) -> Replay | None:
@@ -98,6 +99,10 @@ class Session:
             if self.spans is not None:
                 self.spans.abandon_recording()
             raise
+        if self.recorder is not None:  # started: the recording may now take its name
+            self.recorder.release()
+        if self.spans is not None:
+            self.spans.release_recording()
         self._started_s = int(self.clock_ns() // 1_000_000_000)
         self._thread = threading.Thread(target=self._run, name="tundra-ingest", daemon=True)
         self._thread.start()
@@ -213,12 +218,12 @@ class Session:
         if self.spans is not None:
             self._record_spans(path, overwrite)
 
-    def _record_spans(self, path: Path, overwrite: bool) -> None:
+    def _record_spans(self, path: Path, overwrite: bool, hold: bool = False) -> None:
         """Begin the span sidecar beside the capture just begun; if it cannot be, the capture goes too (no
         temporary file left behind)."""
         assert self.spans is not None
         try:
-            self.spans.record(path, overwrite)
+            self.spans.record(path, overwrite, hold)
         except BaseException:
             if self.recorder is not None:
                 self.recorder.abandon()

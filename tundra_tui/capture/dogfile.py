@@ -71,15 +71,17 @@ class CaptureWriter:
     and lets a reader start decompressing at any frame: a replay seeks by frame (see capture.index).
 
     A regular file is written under a temporary name in the same folder and takes its real name at the
-    first flush, so a recording that fails to start leaves every file as it was. An existing file is
+    first flush (with `hold`, the first once `hold` is cleared), so a recording that fails to start leaves
+    every file as it was. An existing file is
     refused (CaptureExists) unless `overwrite`; a device or FIFO (e.g. /dev/null) is written directly.
     Not thread-safe: one writer thread owns it (see sources.recorder).
     """
 
     def __init__(self, path: str | os.PathLike[str], compress: bool = True, flush_s: float = 1.0,
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, hold: bool = False) -> None:
         self.path = Path(path)
         self.overwrite = overwrite
+        self.hold = hold  # keep the temporary name until cleared (a session not yet started may still fail)
         self._pending: Path | None = None  # the temporary name, until the first flush publishes it
         refuse_folder(self.path)
         try:  # its folder is not made: a mistyped one is an error, not a new folder (the data dir makes its own)
@@ -178,7 +180,7 @@ class CaptureWriter:
             self._zw.flush(zstandard.FLUSH_FRAME)  # records never straddle frames: each one starts at a record
         self._unflushed = False
         self._raw.flush()
-        if self._pending is not None:
+        if self._pending is not None and not self.hold:
             self._publish()
         self.flushed = self.records
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import zstandard
 
-from .dogfile import CaptureError, CaptureExists
+from .dogfile import CaptureError, CaptureExists, is_special
 
 SUFFIX = ".spans"
 MAX_LINE = 1024 * 1024  # a longer line is not one tundra wrote: skipped
@@ -49,19 +50,27 @@ def refuse_existing(capture: str | os.PathLike[str], overwrite: bool) -> None:
 class SpanFileWriter:
     """Appends span lines; `flush` ends a frame. One thread owns it (see services.spanfeed).
 
-    Like the capture beside it, an existing file is refused (CaptureExists) unless `overwrite`.
+    Like the capture beside it, an existing file is refused (CaptureExists) unless `overwrite`; then the new one
+    is written under a temporary name that replaces it at the first flush, so a start that fails keeps it.
     """
 
-    def __init__(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], overwrite: bool = False, hold: bool = False) -> None:
         self.path = Path(path)
+        self.hold = hold  # an existing file is replaced at the first flush once this is cleared
+        self._tmp: Path | None = None  # the temporary name that replaces an existing file at the first flush
         try:  # its folder is not made: that of the capture beside it, which refuses a missing one
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL), 0o600)
+            if is_special(self.path):  # a device or FIFO: written to, never replaced
+                fd = os.open(self.path, os.O_WRONLY)
+            elif overwrite and os.path.lexists(self.path):
+                fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+                os.fchmod(fd, 0o600)
+                self._tmp = Path(tmp)
+            else:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise CaptureExists(f"{self.path} exists; give another name, or --overwrite to replace it") from None
         except OSError as exc:
             raise CaptureError(f"cannot record spans to {self.path}: {exc.strerror or exc}") from None
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that was already there
         self._raw: BinaryIO = os.fdopen(fd, "wb")
         self._zc = zstandard.ZstdCompressor(level=3)
         self._pending: list[bytes] = []
@@ -81,10 +90,14 @@ class SpanFileWriter:
             self._raw.write(self._zc.compress(b"".join(self._pending)))
             self._pending.clear()
         self._raw.flush()
+        if self._tmp is not None and not self.hold:  # the first flush: the new sidecar replaces the old one
+            tmp, self._tmp = self._tmp, None
+            os.replace(tmp, self.path)
         self.flushed = self.records
 
     def abandon(self) -> None:
-        """Close and remove the file: a recording that never got going leaves no sidecar behind."""
+        """Close and remove the file: a recording that never got going leaves no sidecar behind (and an existing
+        one it was to replace as it was)."""
         if not self.closed:
             self.closed = True
             try:
@@ -92,7 +105,7 @@ class SpanFileWriter:
             except OSError:
                 pass
             try:
-                os.unlink(self.path)
+                os.unlink(self._tmp or self.path)
             except OSError:
                 pass
 
@@ -101,6 +114,7 @@ class SpanFileWriter:
         if self.closed:
             return
         self.closed = True
+        self.hold = False
         try:
             self.flush()
         finally:

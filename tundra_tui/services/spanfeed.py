@@ -24,14 +24,19 @@ class SpanRecorder(QueuedWriter[tuple[int, LLMSpan]]):
 
     what = "recording spans"
 
-    def __init__(self, path: str | Path, max_queue: int | None = None, overwrite: bool = False) -> None:
-        self._writer = SpanFileWriter(Path(path), overwrite=overwrite)  # refuses an existing sidecar now
+    def __init__(self, path: str | Path, max_queue: int | None = None, overwrite: bool = False,
+                 hold: bool = False) -> None:
+        self._writer = SpanFileWriter(Path(path), overwrite=overwrite, hold=hold)  # refuses an existing sidecar now
         super().__init__(Path(path), SIDECAR_QUEUE if max_queue is None else max_queue, 1.0, "tundra-record-spans")
 
     @property
     def records(self) -> int:
         """Items written (each other one put is counted in `dropped`)."""
         return self.written
+
+    def release(self) -> None:
+        """The session started: an existing sidecar may be replaced at the next flush."""
+        self._writer.hold = False
 
     def put(self, spans: list[LLMSpan], ts_ns: int) -> None:
         """Queue spans received at `ts_ns`."""
@@ -90,12 +95,18 @@ class SpanFeed:
         if rec is not None:
             rec.put(spans, ts_ns)
 
-    def record(self, capture: str | Path, overwrite: bool = False) -> None:
-        """Keep the live spans in `capture`'s sidecar from now on (CaptureExists rather than replace one)."""
+    def record(self, capture: str | Path, overwrite: bool = False, hold: bool = False) -> None:
+        """Keep the live spans in `capture`'s sidecar from now on (CaptureExists rather than replace one; with
+        `hold`, an existing one is replaced only after `release_recording`)."""
         self.stop_recording()
         if self.proxy is not None and has_sidecar(capture):
-            self.recorder = SpanRecorder(sidecar_path(capture), overwrite=overwrite)
+            self.recorder = SpanRecorder(sidecar_path(capture), overwrite=overwrite, hold=hold)
             self._last = None
+
+    def release_recording(self) -> None:
+        """The session started: the sidecar may replace the one it is to replace."""
+        if self.recorder is not None:
+            self.recorder.release()
 
     def check_record(self, capture: str | Path, overwrite: bool = False) -> None:
         """CaptureExists now if `record(capture)` would have to replace a sidecar: before the capture is begun."""

@@ -17,10 +17,16 @@ class Recorder(QueuedWriter[Packet]):
     """
 
     def __init__(self, path: str | Path, compress: bool = True, max_queue: int = 1_000_000,
-                 transform: Callable[[bytes], bytes] | None = None, overwrite: bool = False) -> None:
+                 transform: Callable[[bytes], bytes] | None = None, overwrite: bool = False,
+                 hold: bool = False) -> None:
         self.transform = transform  # e.g. PII masking (--redact-captures), run on the writer thread
-        self._writer = CaptureWriter(Path(path), compress=compress, overwrite=overwrite)  # refuses now
+        self._writer = CaptureWriter(Path(path), compress=compress, overwrite=overwrite, hold=hold)  # refuses now
         super().__init__(Path(path), max_queue, 0.25, "tundra-record")
+
+    def release(self) -> None:
+        """The session started: the file may take its name (a recording made with `hold` keeps its temporary
+        one until then, so a start that fails replaces nothing)."""
+        self._writer.hold = False
 
     @property
     def records(self) -> int:
