@@ -89,7 +89,8 @@ def tap_part(engine: Engine, status: SessionStatus | None, now_ns: int) -> TapPa
                    engine.store.dropped_contexts, engine.redacted_datagrams, None if age is None else round(age, 3),
                    current(engine.datagram_series, now_ns // 1_000_000_000, engine.rate_window,
                            None if not engine.first_ts_ns else (now_ns - engine.first_ts_ns) // 1_000_000_000 + 1),
-                   status.unparsed if status else 0, status.source.receiver if status else HEALTHY)
+                   status.unparsed if status else 0, status.recorder_in_flight if status else 0,
+                   status.source.receiver if status else HEALTHY)
 
 
 def model_rows(llm: LLMRollup, rows: list[Group]) -> list[ModelRow]:

@@ -50,6 +50,7 @@ class TapPart(Part):
     last_datagram_age_s: float | None  # seconds since the last datagram (capture time in a replay)
     datagrams_per_s: float  # over the rate window
     unparsed: int = omitted_when_zero(0)  # recorded but not parsed (ingest behind while recording)
+    record_in_flight: int = omitted_when_zero(0)  # what a capture write given up on holds: in the file if it returns
     receiver: ReceiverHealth = omitted_when_zero(HEALTHY)  # once a receiver exited on its own
 
 

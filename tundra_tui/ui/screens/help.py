@@ -71,11 +71,13 @@ MARKS = [
     ("passive", "watching a UDP port another process (the Agent) holds, with a packet socket"),
     ("agent drop", "datagrams the Agent's own socket dropped (/proc); alarm colour while rising"),
     ("agent ✗", "the Datadog Agent is not reachable"),
-    ("spans N", "LLM spans received on the trace port (x lists them); drop: spans the .spans sidecar lost"),
+    ("spans N", "LLM spans received on the trace port (x lists them); drop: spans the .spans sidecar lost;"
+                " in flight: spans a sidecar write given up on holds (in the file only if it returns)"),
     ("receiver exited", "the process reading the socket died and was not restarted: nothing more arrives"
                         " (or is forwarded); 'receiver restarted' when it was started again"),
     ("redacted", "datagrams with something shown redacted (metrics, events, checks), each counted once"),
     ("●REC", "recording to a capture file, with datagrams written; rec failed: the recording stopped"),
+    ("rec in flight", "datagrams a capture write given up on (stuck 10 s) holds: in the file only if it returns"),
     ("/env:prod", "status bar: the filter in force (/ changes it)"),
     ("↓name", "the sort key (s changes it); rows follow the grouping (g)"),
     ("unknown", "rows whose datagrams lack the grouping's tag"),

@@ -108,6 +108,10 @@ class StatusBar(Static):
             items.append(Item(Text(f"●REC {num(st.recorded)}", style=rec), Text("●REC", style=rec), 9))
         if st.record_error or st.spans_record_error:  # the capture, or its .spans sidecar
             items.append(Item(Text("rec failed", style=self.c("alarm")), None, 9))
+        if st.recorder_in_flight:  # neither recorded nor lost: the stuck write decides (record's `in flight`)
+            warn = self.c("warn")
+            items.append(Item(Text(f"rec in flight {num(st.recorder_in_flight)}", style=warn),
+                              Text(f"in flight {num(st.recorder_in_flight)}", style=warn), 8))
         items.append(Item(Text(clock(dash.as_of if replay else now)), None, 1))  # capture time in a replay
         if st.agent:
             style = self.c("stale") if "not reachable" in st.agent else ""
@@ -120,6 +124,8 @@ class StatusBar(Static):
                 full.append(f" agent err {num(spans.forward_errors)}", style=self.c("alarm"))
             if st.spans_record_dropped:  # the .spans sidecar's, as the capture's are in "drop"
                 full.append(f" drop {num(st.spans_record_dropped)}", style=self.c("alarm"))
+            if st.spans_record_in_flight:  # as the capture's "rec in flight"
+                full.append(f" in flight {num(st.spans_record_in_flight)}", style=self.c("warn"))
             items.append(Item(full, Text(f"spans {num(spans.llm)}"), 4))
         if st.filter:
             flt = "/" + " ".join(st.filter)
