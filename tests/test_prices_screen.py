@@ -61,8 +61,8 @@ async def test_a_stopped_helper_holds_up_no_frame_and_a_price_is_drawn_when_it_c
 
 async def test_the_first_live_model_and_its_price_are_drawn_when_they_come() -> None:
     """`top --demo`'s case: the screen is up (its first frame and the follow-up one drawn) before any model
-    arrives. The first model's datagram makes the screen draw it, and the helper's answer its price, with no
-    refresh in between (it is an hour): neither waits for the next tick."""
+    arrives. Each new model's datagram makes the screen draw it (the demo's first is an unpriced local one), and
+    the helper's answer its price, with no refresh in between (it is an hour): none waits for the next tick."""
     helper = HelperPricer()
     session = Session(Tap([parse_url("udp://127.0.0.1:0")]), Engine(Mode.DASHBOARD, pricer=helper))
     drawn: list[int] = []
@@ -81,8 +81,10 @@ async def test_the_first_live_model_and_its_price_are_drawn_when_they_come() -> 
             assert "gpt-4o" not in "\n".join(pane_lines(tokens))
             client = DogStatsd(host="127.0.0.1", port=port, disable_telemetry=True, disable_buffering=True,
                                origin_detection_enabled=False)
-            client.increment("llm.tokens.input", 1000, tags=["model:gpt-4o", "provider:openai"])
-            await settle(lambda: "gpt-4o" in "\n".join(pane_lines(tokens)), "the first model drawn")
+            client.increment("llm.tokens.input", 1000, tags=["model:llama-3.1-8b-instruct", "provider:Local"])
+            await settle(lambda: "llama" in "\n".join(pane_lines(tokens)), "the first model drawn")
+            client.increment("llm.tokens.input", 1000, tags=["model:gpt-4o", "provider:openai"])  # as the demo's
+            await settle(lambda: "gpt-4o" in "\n".join(pane_lines(tokens)), "a second model drawn")
             await settle(lambda: "$" in "\n".join(pane_lines(tokens)).split("\n", 1)[1], "its price drawn")
             client.close_socket()
     finally:

@@ -30,6 +30,7 @@ from .sources.recorder import Recorder
 
 DATADOG_DELAY_S = 120  # Datadog's newest points are still filling: compare only what is older
 PRICE_WAIT_S = 20.0  # `--once`: how long the final dashboard waits for the price helper (no lock held)
+SIGHT_GAP_S = 0.25  # a new model asks a frame at once, but a flood of them at most this often
 FEED_SLICE = 512  # datagrams fed per lock hold: readers (the screen, a snapshot) wait at most this long
 FEED_SLACK_S = 1.0  # after the source stopped: how long ingest may go on feeding what it already holds
 BEHIND_BYTES = 8 << 20  # recording while this much waits for ingest: batches go to the file only, counted
@@ -75,7 +76,8 @@ class Session:
         self._started_s: int | None = None  # wall second the source started (live: the fleet check's start)
         self._services_started = False
         self.after_start: list[Callable[[], None]] = []  # run by start_services, in order
-        self._first_sight: list[Callable[[], object]] = []  # told once, when live ingest sees the first model
+        self._first_sight: list[Callable[[], object]] = []  # told when live ingest sees a new model
+        self._keys_seen, self._models_seen, self._told_at = 0, 0, 0.0  # rollup keys, (model, provider)s: when
         self.stop_dropped = 0  # datagrams read from the source but not fed because the session was stopping
         self.unparsed = 0  # datagrams recorded but not parsed: ingest was behind, and the recording comes first
         if record:
@@ -150,10 +152,7 @@ class Session:
                             break
                         with lock:
                             self.feed_locked(batch[i : i + step] if step < len(batch) else batch)
-                        if self._first_sight and self.engine.llm.keys:  # `top --demo`'s first model, drawn now
-                            told, self._first_sight = self._first_sight, []
-                            for callback in told:
-                                callback()
+                        self._tell_sight()
                 elif src.done:
                     break
         except Exception as exc:  # our own bug outside a batch's feed (a decoder, a seek): ingest cannot go on
@@ -161,6 +160,17 @@ class Session:
             self.report_internal_error(exc, "ingest")
         finally:
             self.finished.set()
+
+    def _tell_sight(self) -> None:
+        """After a feed (ingest thread: the rollup's one writer), tell on_first_sight of a new model (rate-capped)."""
+        keys = self.engine.llm.keys
+        if not self._first_sight or len(keys) == self._keys_seen or time.monotonic() < self._told_at + SIGHT_GAP_S:
+            return
+        self._keys_seen = len(keys)
+        if (models := len({k[:2] for k in keys})) > self._models_seen:
+            self._models_seen, self._told_at = models, time.monotonic()
+            for callback in self._first_sight:
+                callback()
 
     def feed_locked(self, batch: list[tuple[int, bytes]]) -> None:
         """Feed (with the lock held), surviving our own bugs: the tap must outlive any one batch (the report
@@ -320,8 +330,7 @@ class Session:
             return self.engine.dashboard(self.now_ns(), status, fleet, spans=spans)
 
     def on_first_sight(self, callback: Callable[[], object]) -> None:
-        """`callback` (from another thread, no lock held; it must not wait) when live ingest sees the first model
-        and when each model gets its first price: what a screen draws at once, not at its next refresh."""
+        """`callback` (another thread, no lock held; it must not wait) on a new live model or a first price."""
         self._first_sight.append(callback)
         self.engine.pricer.when_priced(callback)
 
