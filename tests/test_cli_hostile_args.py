@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,31 @@ def test_a_held_recording_replaces_nothing_until_released(tmp_path: Path, kind: 
             writer.abandon()
             assert path.read_bytes() == old
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]
+
+
+@pytest.mark.parametrize("argv", [["stats", "--listen", "udp://127.0.0.1:0", "--duration", "1e308"],
+                                  ["top", "--once", "--after", "1e10", "--listen", "udp://127.0.0.1:0"],
+                                  ["record", "{d}/x.dog", "--duration", "1e300", "--listen", "udp://127.0.0.1:0"],
+                                  ["top", "--refresh", "1e300"],
+                                  ["demo", "--rate", "1e308", "--duration", "1"]])
+def test_a_finite_but_huge_number_is_refused_not_overflowed(tmp_path: Path, argv: list[str]) -> None:
+    res = run_cli(*[a.format(d=tmp_path) for a in argv])  # 1e308 s once ended in OverflowError: exit 1, a report
+    assert res.returncode == 2 and "expected at most" in one_clear_line(res.stderr)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_demo_rate_past_what_can_be_sent_still_ends_on_time() -> None:
+    from tundra_tui.services.demo import run_demo
+    from tundra_tui.sources import parse_url
+
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    done: list[int] = []
+    try:  # it once tried to catch up on rate x elapsed requests in one go (1e12/s: never done), duration unseen
+        t = threading.Thread(target=lambda: done.append(run_demo(parse_url(f"udp://127.0.0.1:{sink.getsockname()[1]}"),
+                                                                 rate=1e12, duration=0.2)), daemon=True)
+        t.start()
+        t.join(30)
+        assert not t.is_alive() and done and done[0] > 0
+    finally:
+        sink.close()

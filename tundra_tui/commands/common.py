@@ -117,15 +117,26 @@ def check_theme(name: str | None, where: str) -> None:
         raise UsageError(f"unknown theme {name!r} ({where}); valid: {', '.join(names)}")
 
 
-def positive(text: str) -> float:
-    """A positive, finite number of seconds."""
+MAX_SECONDS = 10 * 365 * 86400  # ten years: past about 292 years a wait overflows (OverflowError), not ends
+MAX_RATE = 1_000_000.0  # demo requests per second: far past what one process sends
+
+
+def positive(text: str, unit: str = "seconds", most: float = MAX_SECONDS) -> float:
+    """A positive, finite number of seconds (or `unit`), at most `most`."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number of {unit}, got {text!r}") from None
     if not value > 0 or math.isinf(value):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    if value > most:
+        raise argparse.ArgumentTypeError(f"expected at most {most:,.0f} {unit}, got {text!r}")
     return value
+
+
+def rate(text: str) -> float:
+    """Requests per second: positive, at most MAX_RATE."""
+    return positive(text, "requests per second", MAX_RATE)
 
 
 def count(text: str) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..config import Config
 from ..sources import DEFAULT_LISTEN, Address, SourceError, parse_url
-from .common import add_command, positive, stop_on_signals, url, warn
+from .common import add_command, positive, rate, stop_on_signals, url, warn
 
 
 def add_parser(sub: Any) -> None:
@@ -25,7 +25,7 @@ tundra demo --traces http://127.0.0.1:8126
 tundra demo --target unix:///var/run/datadog/dsd.socket""")
     dm.add_argument("--target", type=url, default=parse_url(DEFAULT_LISTEN), metavar="URL",
                     help="where to send, udp://HOST:PORT or unix:///path")
-    dm.add_argument("--rate", type=positive, default=20.0, metavar="N", help="requests per second")
+    dm.add_argument("--rate", type=rate, default=20.0, metavar="N", help="requests per second")
     dm.add_argument("--duration", type=positive, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     dm.add_argument("--seed", type=int, default=7, metavar="N",
                     help="random seed: the same seed sends the same traffic")
