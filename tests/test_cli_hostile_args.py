@@ -156,3 +156,32 @@ def test_a_demo_rate_past_what_can_be_sent_still_ends_on_time() -> None:
         assert not t.is_alive() and done and done[0] > 0
     finally:
         sink.close()
+
+
+LONG_UNIX = "unix:///tmp/" + "a" * 120 + ".sock"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["stats", "--listen", "udp://[::1", "--duration", "1"], "Invalid IPv6 URL"),
+    (["stats", "--listen", LONG_UNIX, "--duration", "1"], "at most 107 bytes"),  # was "...: None"
+    (["top", "--once", "--listen", "udp://127.0.0.1:0", "--forward", LONG_UNIX], "at most 107 bytes"),  # was exit 0
+    (["demo", "--target", "udp://127.0.0.1:8125/x?y", "--duration", "1"], "nothing more"),
+    (["stats", "--listen", "udp://user:pw@127.0.0.1:0", "--duration", "1"], "nothing more"),
+    (["stats", "--listen", "udp://127.0.0.1\t:0", "--duration", "1"], "control characters"),  # urlsplit drops \t
+    (["top", "--once", "--traces", "http://[::1"], "Invalid IPv6 URL"),  # these two: internal error, exit 1
+    (["record", "{d}/x.dog", "--traces", "http://127.0.0.1:0", "--traces-forward", "http://[::1"], "Invalid IPv6"),
+    (["record", "{d}/x.dog", "--traces", "http://127.0.0.1:0", "--traces-forward", "http://h:99999"], "0-65535"),
+    (["top", "--once", "--agent-url", "ftp://x/info"], "expected http(s)://HOST[:PORT]"),  # was ignored
+    (["top", "--once", "--datadog-url", "http://[::1"], "Invalid IPv6 URL"),  # was a fleet error, exit 0
+])
+def test_an_address_that_cannot_work_is_refused_on_one_line(tmp_path: Path, argv: list[str], says: str) -> None:
+    res = run_cli(*[a.format(d=tmp_path) for a in argv])
+    assert res.returncode == 2 and says in one_clear_line(res.stderr)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_config_agent_url_that_cannot_work_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[agent]\nurl = "http://[::1"\n')
+    res = run_cli("themes", env={"TUNDRA_CONFIG": str(cfg)})
+    assert res.returncode == 2 and "'agent.url'" in one_clear_line(res.stderr)

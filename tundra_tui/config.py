@@ -32,6 +32,7 @@ import platformdirs
 from .model.alerts import AlertRule, parse_alerts
 from .model.budget import BudgetRule, parse_budget
 from .model.vocab import AT_METRICS, AT_TAGS
+from .sources.urls import BadURL, http_url
 
 APP = "tundra"
 MIN_REFRESH_S = 0.1  # faster than this the screen does nothing but repaint
@@ -245,8 +246,13 @@ def load_config(path: Path | None = None) -> Config:
                 raise ConfigError(str(exc)) from None
         elif key == "agent":
             if (not isinstance(value, dict) or set(value) - {"url", "expvar_url"}
-                    or not all(isinstance(v, str) and v.startswith(("http://", "https://")) for v in value.values())):
+                    or not all(isinstance(v, str) for v in value.values())):
                 raise ConfigError("config: 'agent' takes 'url' and 'expvar_url' (http(s) URLs)")
+            for k, v in value.items():
+                try:
+                    http_url(v, f"'agent.{k}'")
+                except BadURL as exc:
+                    raise ConfigError(f"config: {exc}") from None
             cfg.agent_url = value.get("url", cfg.agent_url)
             cfg.expvar_url = value.get("expvar_url", cfg.expvar_url)
         else:

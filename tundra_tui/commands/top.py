@@ -19,6 +19,7 @@ from ..services.spanfeed import SpanFeed
 from ..session import Session
 from ..sources import DEFAULT_LISTEN, Address, PortBusy, parse_url
 from ..sources.procnet import describe_holder
+from ..sources.urls import http_url
 from .common import (
     UsageError,
     add_command,
@@ -97,9 +98,7 @@ tundra top --once --after 10 --json""")
 
 def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPoller:
     dd = cfg.datadog
-    api = args.datadog_url
-    if api is not None and not api.startswith(("http://", "https://")):
-        raise UsageError(f"--datadog-url must be an http(s) URL, got {api!r}")
+    api = args.datadog_url  # checked by run
     settings = FleetSettings.from_env(url=api, scope=args.datadog_scope or dd.get("scope", "*"),
                                       window_s=int(dd.get("window_s", 900)),
                                       interval_s=float(dd.get("interval_s", 30.0)))
@@ -197,6 +196,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         raise UsageError("--demo sends simulated traffic to the port it listens on: it never watches one "
                          "passively (drop --passive)")
     check_themes(args, cfg)
+    for flag, value in (("--datadog-url", args.datadog_url), ("--agent-url", args.agent_url)):
+        if value is not None:
+            http_url(value, flag)  # BadURL: one line, before anything starts
     if not args.once:
         need_terminal("top")
     if args.record is not None:

@@ -42,7 +42,10 @@ class TraceProxyError(Exception):
 
 def parse_http_url(url: str, what: str = "--traces") -> tuple[str, int]:
     """`http://HOST:PORT` as (host, port), or TraceProxyError with a one-line reason."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # a bracket left open
+        raise TraceProxyError(f"bad {what} URL {url!r}: {exc}") from None
     try:
         port = parts.port
     except ValueError:
@@ -54,7 +57,11 @@ def parse_http_url(url: str, what: str = "--traces") -> tuple[str, int]:
 
 def check_forward_url(url: str) -> str:
     """The Agent's base URL (`http(s)://HOST[:PORT]`) without a trailing slash, or TraceProxyError."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # for its ValueError: a port past 65535 or not a number
+    except ValueError as exc:
+        raise TraceProxyError(f"bad --traces-forward URL {url!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise TraceProxyError(f"bad --traces-forward URL {url!r}: expected http://HOST:PORT")
     return url.rstrip("/")
