@@ -185,3 +185,17 @@ def test_a_config_agent_url_that_cannot_work_is_refused(tmp_path: Path) -> None:
     cfg.write_text('[agent]\nurl = "http://[::1"\n')
     res = run_cli("themes", env={"TUNDRA_CONFIG": str(cfg)})
     assert res.returncode == 2 and "'agent.url'" in one_clear_line(res.stderr)
+
+
+@pytest.mark.parametrize("toml, key", [
+    ("window_s = 99999999999999", "'window_s'"),  # was MemoryError: exit 1 and a crash report
+    ("refresh_s = inf", "'refresh_s'"),
+    ('[prices."m"]\ninput_mtok = inf\noutput_mtok = 1', "'prices.m.input_mtok'"),
+    ("[datadog]\ninterval_s = nan", "'datadog.interval_s'"),  # was "retrying in nans"
+    ('"\\u001b]0;pwn\\u0007" = 1', "unknown key '\\x1b]0;pwn\\x07'"),  # the key, shown escaped
+])
+def test_a_config_number_or_key_that_cannot_work_is_one_line(tmp_path: Path, toml: str, key: str) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(toml + "\n")
+    res = run_cli("stats", "tundra_tui/data/sample.dog", env={"TUNDRA_CONFIG": str(cfg)})
+    assert res.returncode == 2 and key in one_clear_line(res.stderr)

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -147,11 +148,16 @@ class Config:
 _PRICE_KEYS = {"input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"}
 
 
-def _num(value: Any, key: str, minimum: float, integer: bool = False) -> Any:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= minimum
+MAX_WINDOW_S = 86_400  # a day of 1-s buckets, per series: past it the series alone outgrow memory (MemoryError)
+
+
+def _num(value: Any, key: str, minimum: float, integer: bool = False, maximum: float = math.inf) -> Any:
+    ok = (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+          and minimum <= value <= maximum)
     if not ok or (integer and not isinstance(value, int)):
         kind = "an integer" if integer else "a number"
-        raise ConfigError(f"config: '{key}' must be {kind} >= {minimum}, got {value!r}")
+        most = f" and <= {maximum:g}" if maximum < math.inf else ""
+        raise ConfigError(f"config: '{key}' must be {kind} >= {minimum}{most}, got {value!r}")
     return value
 
 
@@ -216,7 +222,7 @@ def load_config(path: Path | None = None) -> Config:
     alerts_raw = None
     for key, value in raw.items():
         if key == "window_s":
-            cfg.window_s = _num(value, key, 10, integer=True)
+            cfg.window_s = _num(value, key, 10, integer=True, maximum=MAX_WINDOW_S)
         elif key == "rate_window_s":
             cfg.rate_window_s = _num(value, key, 1, integer=True)
         elif key == "max_contexts":
@@ -277,7 +283,7 @@ def _datadog(value: Any) -> dict[str, Any]:
         kind = _DD_KEYS.get(k)
         if kind is None:
             raise ConfigError(f"config: unknown key 'datadog.{k}' (use {', '.join(_DD_KEYS)})")
-        if not isinstance(v, kind) or isinstance(v, bool) or (isinstance(v, int | float) and v <= 0):
+        if not isinstance(v, kind) or isinstance(v, bool) or (isinstance(v, int | float) and not 0 < v < math.inf):
             raise ConfigError(f"config: 'datadog.{k}' has a bad value")  # never echo: it may be a key
     return dict(value)
 
