@@ -156,3 +156,22 @@ def test_one_second_out_of_order_is_one_run_with_its_newest_time() -> None:
     runs, used = literal_runs(_chunk(recs))
     assert used and [(r.first_ns, r.last_ns, r.newest_ns, r.datagrams) for r in runs] == [
         (T0, T0 + 20_000_000, T0 + 400_000_000, len(steps) - 1)]
+
+
+def test_timestamps_whose_top_byte_changes_are_left_to_the_record_loop() -> None:
+    """The split takes each timestamp's top byte (bits 56-62) as the first record's: records on both sides of a
+    2**56-ns step are refused (the record loop reads them), records all on one side are taken."""
+    edge = 23 << 56
+    data = [b"a.b:%d|c|#k:v" % i for i in range(6)]
+
+    def chunk(first: int) -> bytes:
+        return b"".join(struct.pack("<I", len(raw)) + raw for raw in (
+            UnixDogstatsdMsg(timestamp=first + i, payloadSize=len(d), payload=d).SerializeToString()
+            for i, d in enumerate(data)))
+
+    assert literal_runs(chunk(edge - 3)) == ([], 0)
+    records, _, _ = RecordDecoder().decode(chunk(edge - 3), 0)
+    assert [ts for ts, _ in records] == [edge - 3 + i for i in range(6)]
+    for first in (edge - 9, edge):
+        runs, used = literal_runs(chunk(first))
+        assert used and [(r.first_ns, r.last_ns, r.datagrams) for r in runs] == [(first, first + 4, 5)]

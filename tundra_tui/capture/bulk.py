@@ -87,15 +87,16 @@ def bulk_runs(buf: bytes, at: int = 0) -> tuple[list[Run], int]:
     return runs, len(buf) - at - 4 - 10 - len(parts[-2]) - len(parts[-1])
 
 
-def second_runs(keys: list[int], payloads: list[bytes]) -> list[Run] | None:
-    """Records (`keys`: their timestamps' varint bytes as numbers) as one run per second, but for a datagram that
-    starts with an event or a check among others: it keeps its own time, in a run of its own. None if they span
-    seconds out of time order (then record by record); within one second, any order is one run."""
+def second_runs(keys: list[int], payloads: list[bytes], high: int = 0) -> list[Run] | None:
+    """Records (`keys`: their timestamps' varint bytes as numbers, less `high`, the bytes all share above them) as
+    one run per second, but for a datagram that starts with an event or a check among others: it keeps its own time,
+    in a run of its own. None if they span seconds out of time order (then record by record); within one second,
+    any order is one run."""
     if all(map(le, keys, islice(keys, 1, None))):
-        newest = _value(keys[-1])
+        newest = _value(keys[-1] | high)
     else:
-        newest = _value(max(keys))
-        if _value(min(keys)) // NS != newest // NS:
+        newest = _value(max(keys) | high)
+        if _value(min(keys) | high) // NS != newest // NS:
             return None
     try:
         heads = bytes(map(_FIRST, payloads))  # one byte a datagram: is there an event or a check at all?
@@ -106,9 +107,11 @@ def second_runs(keys: list[int], payloads: list[bytes]) -> list[Run] | None:
     runs: list[Run] = []
     start = 0
     while start < n:
-        first = _value(keys[start])
-        end = bisect_left(keys, _key((first // NS + 1) * NS), start) if _value(keys[-1]) // NS != first // NS else n
-        last = _value(keys[end - 1])
+        first = _value(keys[start] | high)
+        end = n
+        if newest // NS != first // NS:  # in time order (checked above): the second ends where its next begins
+            end = bisect_left(keys, _key((first // NS + 1) * NS) - high, start)
+        last = _value(keys[end - 1] | high)
         group = payloads[start:end]
         plain = b"".join(group)  # memchr and memcpy: each datagram one line is the case to make cheap
         if b"\n" in plain:  # lines of their own: any of them may be an event
@@ -121,6 +124,6 @@ def second_runs(keys: list[int], payloads: list[bytes]) -> list[Run] | None:
             runs.append(run)
         else:  # an event or a check among them: each datagram keeps its own time
             runs += [Run(t, t, t, p.split(b"\n"), 1, len(p))
-                     for t, p in zip(map(_value, keys[start:end]), group, strict=True)]
+                     for t, p in zip((_value(k | high) for k in keys[start:end]), group, strict=True)]
         start = end
     return runs

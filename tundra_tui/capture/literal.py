@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 from itertools import repeat
 from operator import getitem, itemgetter
 from typing import Literal, cast
@@ -27,7 +28,7 @@ from .runs import Run
 
 SEP = b"\x00\x00\x08"
 _split = re.compile(re.escape(SEP)).split  # bytes.split's own, faster: re scans for the first byte, then compares
-_STAMP = itemgetter(slice(0, 9))
+_STAMP8 = itemgetter(slice(0, 8))  # a timestamp's 9-byte varint but its last byte
 # A piece is a record's timestamp, size and length fields, payload, and the next record's low length bytes: its
 # length alone says where the payload is. Under 128 bytes the size is a 1-byte varint (a piece of 15 + n bytes),
 # from 128 to 16 KiB a 2-byte one (17 + n): no piece is 143 or 144 bytes long, none under 15 or past this.
@@ -35,7 +36,8 @@ _NARROW_END, _WIDE_START, _PIECE_END = 143, 145, 17 + (1 << 14)
 _NARROW, _WIDE = itemgetter(slice(13, -2)), itemgetter(slice(15, -2))  # a piece's payload, by its size's width
 _SLICES = (slice(13, -2), slice(15, -2))  # by whether the piece is wide
 _TOP_BIT = bytes(b >> 7 for b in range(256))  # each byte -> its continuation bit
-_VARINT9 = b"\x01" * 8 + b"\x00"  # the continuation bits of a 9-byte varint
+_CONTINUED8 = b"\x01" * 8  # the continuation bits of a 9-byte varint's first 8 bytes
+_NATIVE_LE = sys.byteorder == "little"
 _LOW = struct.Struct("<H")
 _LITTLE: Literal["little"] = "little"
 
@@ -82,16 +84,23 @@ def literal_runs(buf: bytes, at: int = 0) -> tuple[list[Run], int]:
         payloads = cast(list[bytes], list(map(getitem, body, map(_SLICES.__getitem__, wide))))
     else:  # a piece too short to hold a record head, or one no record makes (16 KiB or more: over 64 KiB, a
         return [], 0  # record with no separator joins a piece); the caches below see only lengths records make
-    stamps = list(map(_STAMP, body))
+    # a timestamp's first 8 bytes are taken; its 9th (bits 56-62: the same for 2.3 years) is taken as the first
+    # record's for all, put in with the fields, and the comparison below checks it in every record
+    stamps = list(map(_STAMP8, body))
+    top = body[0][8:9]
+    fields = {piece: top + _FIELDS[piece] for piece in distinct}
     rebuilt: list[bytes] = stamps * 4  # every slot is filled below
     rebuilt[0::4] = map(_STARTS.__getitem__, lens)
     rebuilt[1::4] = stamps
-    rebuilt[2::4] = map(_FIELDS.__getitem__, lens)
+    rebuilt[2::4] = map(fields.__getitem__, lens)
     rebuilt[3::4] = payloads
     records = b"".join(rebuilt)
-    if not buf.startswith(records, at) or b"".join(stamps).translate(_TOP_BIT) != _VARINT9 * n:
+    low = b"".join(stamps)
+    if not buf.startswith(records, at) or top[0] > 0x7F or low.translate(_TOP_BIT) != _CONTINUED8 * n:
         return [], 0
-    runs = second_runs(list(map(int.from_bytes, stamps, repeat(_LITTLE))), payloads)
+    # the 8 bytes as little-endian numbers, in C (a memoryview's native order: little-endian machines)
+    keys = memoryview(low).cast("Q").tolist() if _NATIVE_LE else list(map(int.from_bytes, stamps, repeat(_LITTLE)))
+    runs = second_runs(keys, payloads, top[0] << 64)
     if runs is None:
         return [], 0  # out of time order
     return runs, len(records)
