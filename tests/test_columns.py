@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from tundra_tui.ui.columns import Column, cut_names, cut_tags, cut_tags_apart, fit, footer
+from tundra_tui.ui.columns import Column, cut_names, cut_tags, cut_tags_apart, fit, footer, render
 
 
 def test_lowest_priority_goes_first_and_widths_come_from_the_cells() -> None:
@@ -31,6 +31,18 @@ def test_kept_columns_always_fit_whole(spec: list[tuple[str, int]], width: int) 
         assert all(len(cell) < c.width for cell in c.cells)  # whole, with its space before it
 
 
+def test_wide_names_are_cut_in_cells_and_told_apart() -> None:
+    """A CJK or emoji name takes two cells a character: cut to the width in cells, with its ellipsis, apart."""
+    names = ["推論.リクエスト.モデル別", "推論.リクエスト.エージェント別", "llm.😀😀.tokens"]  # 24, 30, 15 cells
+    cuts = cut_names(names, 16)
+    assert all(cell_len(c) <= 16 for c in cuts) and len(cuts[0]) < 16  # characters: fewer than the cells
+    assert cuts[:2] == ["推論.…モデル別", "推論.…エージェン"] and cuts[2] == names[2]
+    assert cut_names(["日本語日本語"], 6) == ["日本…"]  # a wide character the cut would halve is left out whole
+    table = render("model", names, [Column("req", ("1", "22", "333"), 1)], 24).plain.splitlines()
+    assert [cell_len(line) for line in table] == [24] * 4  # padded in cells: the figures line up
+    assert {line[-3:].strip() for line in table} == {"req", "1", "22", "333"}
+
+
 def test_names_cut_apart() -> None:
     names = ["claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o"]
     assert cut_names(names, 11) == ["claude-son…", "claude-hai…", "gpt-4o"]
@@ -41,9 +53,12 @@ def test_names_cut_apart() -> None:
     assert cut_names(["same-prefix-a", "same-prefix-a"], 6) == ["same-…", "same-…"]  # one name twice: fine
 
 
-@given(st.lists(st.text("abc-", min_size=1, max_size=20), max_size=6), st.integers(1, 25))
+@given(st.lists(st.text("abc-日😀", min_size=1, max_size=20), max_size=6), st.integers(1, 25))
 def test_cut_names_never_exceed_the_width(names: list[str], width: int) -> None:
-    assert all(len(c) <= width for c in cut_names(names, width))
+    """In cells: a wide character takes two, so a name of them is cut sooner, and a cut one says so."""
+    for name, cut in zip(names, cut_names(names, width), strict=True):
+        assert cell_len(cut) <= width
+        assert cut == name or "…" in cut  # never cropped without its mark
 
 
 @given(st.lists(st.tuples(st.text("abc$0123456789 ", min_size=1, max_size=12), st.integers(0, 9)), max_size=6),
@@ -122,8 +137,8 @@ def test_a_name_that_prefixes_another_keeps_its_plain_cut() -> None:
         "llm.agent.execut…", "llm.a….duration"]
 
 
-@given(st.lists(st.text("ab-:,", min_size=1, max_size=30), max_size=12, unique=True), st.integers(8, 30))
+@given(st.lists(st.text("ab-:,日", min_size=1, max_size=30), max_size=12, unique=True), st.integers(8, 30))
 def test_different_names_never_read_the_same(names: list[str], width: int) -> None:
     cuts = cut_names(names, width)
-    assert all(len(c) <= width for c in cuts)
+    assert all(cell_len(c) <= width for c in cuts)
     assert len(set(cuts)) == len(cuts), (names, width, cuts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.console import Console
 
 from tundra_tui.capture.dogfile import CaptureWriter
@@ -218,3 +219,49 @@ def test_stats_sample_rows_never_read_alike_at_any_wide_width() -> None:
         rows = _rows_at(width, str(SAMPLE))
         assert len(rows) == len(set(rows)) == len(stats.contexts), width
         assert all(_reads_as(tags, c.tags) for (_, tags, _), c in zip(rows, stats.contexts, strict=True)), width
+
+
+WIDE_NAMES = ["推論.リクエスト.完了数.合計値.モデル別", "推論.リクエスト.完了数.合計値.エージェント別",
+              "llm.😀😀😀😀😀😀😀😀😀😀😀😀.tokens", "llm.😀😀😀😀😀😀😀😀😀😀😀😀.latency", "llm.ok"]
+
+
+def _shows(cell: str, whole: str) -> bool:
+    """The cell is `whole`, or cut where it says so: its start and an ellipsis, or its start, an ellipsis and the
+    piece that tells it from another (`llm.😀…latency`); never cropped without the mark (or with a pad before it)."""
+    if cell == whole:
+        return True
+    start, mark, piece = cell.partition("…")
+    return bool(mark) and whole.startswith(start) and piece in whole and (not piece or whole.endswith(piece)
+                                                                          or piece in whole[len(start):])
+
+
+def test_stats_measures_wide_characters_in_cells(tmp_path: Path) -> None:
+    """Names and tags in CJK and emoji take two cells a character: at every width each line fits COLUMNS cells, a
+    cut name ends where its ellipsis says (rich never crops one further), and names cut apart still read apart."""
+    path = tmp_path / "wide.dog"
+    w = CaptureWriter(path, compress=False)
+    n = 0
+    for name in WIDE_NAMES:
+        for zone in ("東京リージョン本番環境", "大阪リージョン検証環境", "a"):
+            w.write(f"{name}:1|c|#環境:本番プロダクション,ゾーン:{zone},チーム:決済サービスチーム,emoji:🚀🚀🚀🚀🚀🚀"
+                    .encode(), END_NS + n)
+            n += 1
+    w.close()
+    for width in (60, 80, 100, 120, 160):
+        res = run_cli("stats", str(path), env={"COLUMNS": str(width)})
+        assert res.returncode == 0, res.stderr
+        lines = res.stdout.splitlines()
+        assert all(cell_len(line) <= width for line in lines), (width, [cell_len(x) for x in lines])
+        rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines
+                if line.startswith("│") and (width >= 120 or not line.startswith("│  "))]  # narrow: a metric's row
+        names = [r[0] for r in rows]
+        assert len(names) == (len(WIDE_NAMES) if width < 120 else 3 * len(WIDE_NAMES)), (width, names)
+        assert len(set(names)) == len(WIDE_NAMES), (width, names)  # cut apart: no two metrics read alike
+        for cell in names:
+            assert any(_shows(cell, whole) for whole in WIDE_NAMES), (width, cell)
+        assert width > 80 or any("…" in cell for cell in names), width  # the narrow ones cut, and say so
+        if width >= 120:  # the tags column: whole tags and the rest counted, or a first tag cut with its mark
+            for r in rows:
+                shown = r[1].partition(" +")[0]
+                assert all(t.endswith("…") or ":" in t for t in shown.split(",")), (width, r[1])
+

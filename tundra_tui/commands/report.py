@@ -6,6 +6,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -66,7 +67,7 @@ def _table(con: Console, names: list[tuple[str, int]], figures: list[tuple[str, 
     first = len(names)
     columns = [Column(head, tuple(str(r[first + i]) for r in rows), prio) for i, (head, prio) in enumerate(figures)]
     kept, share = _fit(con, names, columns)
-    natural = [max(len(head), *(len(str(r[j])) for r in rows)) if rows else len(head)
+    natural = [max(cell_len(head), *(cell_len(str(r[j])) for r in rows)) if rows else cell_len(head)
                for j, (head, _least) in enumerate(names)]
     name_w = fair(natural, share)
     cut = [cut_tags_apart(tags[j], name_w[j], groups) if tags and j in tags

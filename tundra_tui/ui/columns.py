@@ -1,14 +1,16 @@
 """Pane tables that never cut a figure: columns sized to their widest cell and dropped by priority
-when space runs out, names given whatever width is left and cut so that no two read the same."""
+when space runs out, names given whatever width is left and cut so that no two read the same. Every width here is
+in terminal cells, not characters: a wide character (CJK, most emoji) takes two."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.text import Text
 
 from ..protocol import split_tag
+from .fmt import clip, head, pad
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,8 @@ class Column:
     @property
     def width(self) -> int:
         """Columns it takes, with one of space before it."""
-        return 1 + max(len(self.header), *(len(c) for c in self.cells)) if self.cells else 1 + len(self.header)
+        return 1 + max(cell_len(self.header), *(cell_len(c) for c in self.cells)) if self.cells \
+            else 1 + cell_len(self.header)
 
 
 def by_priority(items: list[tuple[int, int]], width: int, between: int = 0) -> list[int]:
@@ -65,7 +68,7 @@ def footer(items: list[tuple[str, int]], width: int, sep: str = " · ") -> str:
     """(text, priority) items joined by `sep` within `width` cells: the least important dropped first, order
     kept, none ever cut (nothing at all when even the most important does not fit)."""
     shown = [t for t, _ in items if t]
-    kept = by_priority([(len(t), p) for t, p in items if t], width, len(sep))
+    kept = by_priority([(cell_len(t), p) for t, p in items if t], width, cell_len(sep))
     return sep.join(shown[i] for i in kept)
 
 
@@ -75,7 +78,7 @@ def cut_names(names: list[str], width: int) -> list[str]:
     (`cla…sonnet`, `cla…haiku-`)."""
     if width <= 0:
         return ["" for _ in names]
-    cuts = [n if len(n) <= width else n[: width - 1] + "…" for n in names]
+    cuts = [clip(n, width) for n in names]
     if width < 4:
         return cuts
     clashes: dict[str, list[int]] = {}
@@ -87,8 +90,8 @@ def cut_names(names: list[str], width: int) -> list[str]:
         originals = sorted({names[i] for i in idx})
         if len(originals) < 2:
             continue
-        head = max(1, min(_common(originals[0], originals[-1]), (width - 1) // 3))
-        apart = _apart(originals, width, head, used)
+        first = max(1, min(cell_len(originals[0][: _common(originals[0], originals[-1])]), (width - 1) // 3))
+        apart = _apart(originals, width, first, used)
         for i in idx:
             cuts[i] = apart[names[i]]
     return cuts
@@ -99,7 +102,7 @@ def cut_tags(tags: tuple[str, ...], width: int) -> str:
     the rows it leaves out (`env:prod,region:eu +3 more`, or `+3` where only that fits); a first tag too wide for
     even that is cut with an ellipsis."""
     whole = ",".join(tags)
-    if cell_len(whole) <= width:  # cells, not characters: a wide character takes two
+    if cell_len(whole) <= width:
         return whole
     for form in (" +{} more", " +{}"):
         for n in range(len(tags) - 1, 0, -1):
@@ -108,8 +111,8 @@ def cut_tags(tags: tuple[str, ...], width: int) -> str:
                 return shown
     mark = f" +{len(tags) - 1}" if len(tags) > 1 else ""
     if width - len(mark) < 2:
-        return set_cell_size(whole, width - 1) + "…" if width > 0 else ""
-    return set_cell_size(tags[0], width - len(mark) - 1) + "…" + mark
+        return clip(whole, width)
+    return clip(tags[0], width - len(mark)) + mark
 
 
 def apart_keys(tag_sets: list[tuple[str, ...]], room: int, *,
@@ -127,17 +130,17 @@ def apart_keys(tag_sets: list[tuple[str, ...]], room: int, *,
             d[k] = f"{d[k]},{v or k}" if k in d else v or k
         for t in tags:
             k = split_tag(t)[0]
-            n[k] = n.get(k, 0) + len(t) + 1
+            n[k] = n.get(k, 0) + cell_len(t) + 1
 
     def wide(keys: list[str]) -> int:
         if written:
             return max(sum(n.get(x, 0) for x in keys) for n in cells) - 1
-        return max(len(" ".join(d.get(x, "-") for x in keys)) for d in parsed)
+        return max(cell_len(" ".join(d.get(x, "-") for x in keys)) for d in parsed)
 
     keys = sorted({k for d in parsed for k in d})
     keys = [k for k in keys if len({d.get(k) for d in parsed}) > 1]  # the same on every row: says nothing
     apart = len({tuple(sorted(d.items())) for d in parsed})  # how many sets there are to tell apart
-    for k in sorted(keys, key=lambda k: -max(len(d.get(k, "")) for d in parsed)):  # the longest go first
+    for k in sorted(keys, key=lambda k: -max(cell_len(d.get(k, "")) for d in parsed)):  # the longest go first
         if wide(keys) <= room:
             break
         rest = [x for x in keys if x != k]
@@ -210,21 +213,22 @@ def _telling_first(row: int, tags: tuple[str, ...], having: dict[str, set[int]])
     return tuple(t for t in tags if t in picked) + tuple(t for t in tags if t not in picked), len(picked)
 
 
-def _apart(originals: list[str], width: int, head: int, used: set[str]) -> dict[str, str]:
-    """Cuts of names that would read the same: the first `head` letters, then the word where each parts
+def _apart(originals: list[str], width: int, first: int, used: set[str]) -> dict[str, str]:
+    """Cuts of names that would read the same: their first `first` cells, then the word where each parts
     from another (the earliest first), picked so that none reads as one in `used` where the width allows
     it (the picks are added to `used`)."""
-    room = width - 1 - head
     out: dict[str, str] = {}
     for name in originals:
+        start_of = head(name, first) or name[:1]  # a wide first character where one cell was meant: it whole
+        room = width - 1 - cell_len(start_of)
         options = []
         for p in sorted({_common(name, other) for other in originals if other != name}):
             if p >= len(name):  # the others' shared prefix itself (`llm.agent.execution`): its plain cut
-                options.append(name[: width - 1] + "…")
+                options.append(clip(name, width))
                 continue
             word = max(name.rfind(sep, 0, p) for sep in ",:._-/ ") + 1  # back to the start of its word
-            options += [name[:head] + "…" + name[start : start + room]
-                        for start in ((word, p) if p - word < room // 2 else (p,))]
+            options += [start_of + "…" + head(name[start:], room)
+                        for start in ((word, p) if cell_len(name[word:p]) < room // 2 else (p,))]
         pick = next((o for o in options if o not in used), options[0])
         used.add(pick)
         out[name] = pick
@@ -241,9 +245,9 @@ def with_hidden(header: str, hidden: int, width: int) -> str:
     else `model +2`) when that fits; the help says where they are (a wider terminal, Enter)."""
     if hidden > 0:
         for form in (f"{header} +{hidden} cols", f"{header} +{hidden}"):
-            if len(form) <= width:
+            if cell_len(form) <= width:
                 return form
-    return header[:width]
+    return head(header, width)
 
 
 def render(name_header: str, names: list[str], columns: list[Column], width: int, *, name_min: int = 8,
@@ -255,15 +259,15 @@ def render(name_header: str, names: list[str], columns: list[Column], width: int
     kept, name_w = fitted or fit(columns, width, name_min)
     index = {id(c): i for i, c in enumerate(columns)}
     out = Text(no_wrap=True)
-    out.append(with_hidden(name_header, len(columns) - len(kept), name_w).ljust(name_w), style=header_style)
+    out.append(pad(with_hidden(name_header, len(columns) - len(kept), name_w), name_w), style=header_style)
     for c in kept:
-        out.append(c.header.rjust(c.width), style=header_style)
+        out.append(pad(c.header, c.width, right=True), style=header_style)
     styles = styles or {}
     for row, shown in enumerate(cut_names(names, name_w)):
         line = Text(no_wrap=True, style=(row_styles or [])[row] if row < len(row_styles or []) else "")
-        line.append(shown.ljust(name_w), style=styles.get((row, -1), ""))
+        line.append(pad(shown, name_w), style=styles.get((row, -1), ""))
         for c in kept:
-            line.append(c.cells[row].rjust(c.width), style=styles.get((row, index[id(c)]), ""))
+            line.append(pad(c.cells[row], c.width, right=True), style=styles.get((row, index[id(c)]), ""))
         out.append("\n")
         out.append_text(line)
     return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from rich.cells import cell_len, set_cell_size
+
 BARS = "▁▂▃▄▅▆▇█"
 
 
@@ -58,13 +60,31 @@ def spark(values: Sequence[float], width: int) -> str:
     return "".join(" " if v <= 0 else BARS[min(len(BARS) - 1, int(v / top * (len(BARS) - 1) + 0.5))] for v in vals)
 
 
+def head(text: str, width: int) -> str:
+    """The longest start of `text` that fits in `width` terminal cells (a wide character takes two: one that
+    would be split at the cut is left out, not shown as half)."""
+    if cell_len(text) <= width:
+        return text
+    cut = set_cell_size(text, max(width, 0))
+    return cut if text.startswith(cut) else cut[:-1]  # rich pads a split wide character with a space
+
+
+def clip(text: str, width: int) -> str:
+    """`text` within `width` cells: whole, or cut with an ellipsis that says so."""
+    if cell_len(text) <= width:
+        return text
+    return head(text, width - 1) + "…" if width > 0 else ""
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """`text` padded with spaces to `width` cells (`right`: aligned right), as ljust/rjust do for characters."""
+    room = " " * max(width - cell_len(text), 0)
+    return room + text if right else text + room
+
+
 def fit(text: str, width: int) -> str:
-    """Cut to `width` columns with an ellipsis, padded to exactly `width`."""
-    if width <= 0:
-        return ""
-    if len(text) > width:
-        return text[: max(width - 1, 0)] + "…"
-    return text.ljust(width)
+    """Cut to `width` cells with an ellipsis, padded to exactly `width`."""
+    return pad(clip(text, width), width) if width > 0 else ""
 
 
 def rich_colour(value: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from ...model.detail import DetailPart
@@ -13,7 +14,7 @@ from ...model.series import bucketed
 from ...model.snapshot import Dashboard, Grouping, GroupRow
 from ..chart import ChartSpec, rates_chart, tokens_chart
 from ..columns import cut_names, footer
-from ..fmt import num, span, spark
+from ..fmt import num, pad, span, spark
 from .pane import GroupedPane
 
 SPARK_MIN = 5  # the sparklines' least width before names are cut
@@ -40,7 +41,7 @@ class ThroughputPane(GroupedPane):
         rate_head = f"{span(dash.rate_window_s)} avg"  # the current rates: averages over the rate window
         rate_w = 1 + max(len(rate_head), *(len(x) for x in rates))
         w = self.inner_width
-        longest = max((len(n) for n in ("req/s", "tok/s", *(r.key for r in rows))), default=5)
+        longest = max((cell_len(n) for n in ("req/s", "tok/s", *(r.key for r in rows))), default=5)
         name_w = max(min(longest, w - rate_w - 1 - SPARK_MIN), 5)  # names whole first: the sparkline gives way
         spark_w = max(w - name_w - 1 - rate_w, 0)
         per = -(-len(t.req_spark) // max(spark_w, 1)) if t.req_spark else 1
@@ -52,7 +53,7 @@ class ThroughputPane(GroupedPane):
         series = [(t.req_spark, "ok"), (t.tok_spark, "accent"), *((r.req_spark, "ok") for r in rows)]
         for name, (values, colour), rate in zip(names, series, rates, strict=True):
             cols = bucketed(list(values), now, spark_w)
-            out.append("\n" + name.ljust(name_w) + " ")
+            out.append("\n" + pad(name, name_w) + " ")
             out.append(spark(cols, spark_w), style=self.c(colour))
             out.append(rate.rjust(rate_w))
         return out
