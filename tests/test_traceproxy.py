@@ -23,14 +23,17 @@ from tundra_tui.model.spans import SpanBook
 from tundra_tui.services.traceproxy import TraceProxy, TraceProxyError
 from tundra_tui.traces import decode
 
+from .waits import settle
+
 APP = Path(__file__).parent / "apps" / "llm_app.py"
 
 
 class StandIn:
     """A stand-in Agent: advertises agent-mode LLM Observability and keeps every request."""
 
-    def __init__(self, max_request_bytes: int = 26_214_400) -> None:
+    def __init__(self, max_request_bytes: int = 26_214_400, port: int = 0) -> None:
         self.max_request_bytes = max_request_bytes  # what its /info says, as the Agent's `config` does
+        self.port = port  # 0: a free one
         self.requests: list[dict[str, Any]] = []
         self.runner: web.AppRunner | None = None
         self.url = ""
@@ -55,7 +58,7 @@ class StandIn:
         app.router.add_route("*", "/{tail:.*}", self.handle)
         self.runner = web.AppRunner(app, access_log=None, auto_decompress=False)  # bodies as they arrive
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}"
@@ -284,15 +287,26 @@ async def test_bound_port_answers_what_waited_once_served() -> None:
 
 
 async def test_ddtrace_app_with_the_agent_down_gets_502s_finishes_and_is_counted() -> None:
+    """While the Agent is down, every request of a real tracer (its /info, its first upload) gets a 502 at once and
+    is counted, and what it sent is decoded; the Agent then comes back, and the tracer's retry of the upload
+    reaches it. (ddtrace's native exporter retries an upload that got any error five times, 0.1 s doubling:
+    with the Agent down for good the app took 3.1 s more, to end the same way; that retry is not configurable.)"""
     book = SpanBook()
-    proxy = start_proxy(book, forward=f"http://127.0.0.1:{_closed_port()}")
+    port = _closed_port()
+    proxy = start_proxy(book, forward=f"http://127.0.0.1:{port}")
     try:
-        assert "sent" in await run_app(proxy.url)  # the app ends by itself (run_app bounds it): no hang
+        app = asyncio.ensure_future(run_app(proxy.url))
+        await settle(lambda: app.done() or "/v0.4/traces" in (book.summary().last_error or ""),
+                     "the first upload's 502")
+        async with StandIn(port=port) as agent:
+            assert "sent" in await app  # the app ends by itself (run_app bounds it): no hang
         assert await asyncio.to_thread(proxy.drain, 10)
     finally:
         await asyncio.to_thread(proxy.stop)
     summary = book.summary()
-    assert summary.forward_errors == proxy.requests >= 2  # /info and the uploads: every one a 502, counted
+    paths = [r["path"] for r in agent.requests]
+    assert "/v0.4/traces" in paths, paths  # the upload's retry was relayed once the Agent was back
+    assert summary.forward_errors == proxy.requests - len(paths) >= 2  # /info and the upload: each a 502, counted
     assert summary.as_json()["forward_errors"] == summary.forward_errors
     assert "Connect" in summary.last_error or "refused" in summary.last_error, summary.last_error
-    check_app_spans(book)  # what the app sent is still decoded and shown
+    check_app_spans(book)  # what the app sent is decoded and shown, once (the retry's copy is the same spans)
