@@ -194,7 +194,8 @@ def print_dashboard(dash: Dashboard, con: Console | None = None) -> None:
 def receiver_line(status: SessionStatus) -> str | None:
     """The one line for a receiver process that died (None while none has): exited for good, or restarted."""
     src = status.source
-    return src.receiver.said(forward=src.forward, lost=src.exit_dropped, whole=True)
+    words = src.receiver.words(forward=src.forward, lost=src.exit_dropped)
+    return words.closing if words else None
 
 
 def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> str:
@@ -208,9 +209,9 @@ def progress_line(status: SessionStatus, spans: SpanSummary | None = None) -> st
         line += f"  not parsed {status.unparsed:,}"
     if src.forward:
         line += f"  forwarded {src.forward_sent:,}  forward drops {src.forward_dropped:,}"
-    receiver = src.receiver.said()
+    receiver = src.receiver.words()
     if receiver:
-        line += f"  {receiver}"
+        line += f"  {receiver.full}"
     if spans is not None and status.traces:
         line += f"  spans {spans.llm:,}"
         if status.spans_record_dropped:  # the .spans sidecar's, as "drops" is the capture's

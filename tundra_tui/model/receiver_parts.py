@@ -4,6 +4,7 @@ source's status (docs/json.md: `receiver`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .parts import Part
 
@@ -20,21 +21,31 @@ class ReceiverHealth(Part):
     def __bool__(self) -> bool:
         return bool(self.last_exit or self.restarts or self.down)
 
-    def said(self, *, forward: str | None = None, lost: int = 0, whole: bool = False) -> str | None:
-        """The words for it (None while none has exited): a status line's `receiver exited (killed by SIGKILL)`
-        once one stays down, else `receiver restarted 2 times (...)`; `whole`: a command's closing sentence,
-        saying what is no longer received (nor forwarded to `forward`) and the `lost` datagrams it held."""
+    def words(self, *, forward: str | None = None, lost: int = 0) -> ReceiverWords | None:
+        """What every screen and command says of it (None while none has exited): the status bar's and `record`'s
+        progress line's words, the status bar's short form and colour, and a command's closing sentence (saying
+        what is no longer received, nor forwarded to `forward`, and the `lost` datagrams it held)."""
         if not (self.down or self.restarts):
             return None
         how = f" ({self.last_exit})" if self.last_exit else ""  # how it ended may be unknown: no "(None)"
         times = f"{self.restarts:,} time{'s' if self.restarts > 1 else ''}"
-        if not whole:
-            return f"receiver exited{how}" if self.down else f"receiver restarted {times}{how}"
         held = f"; {lost:,} datagrams it held were lost" if lost else ""
-        if self.down:
+        if self.down:  # down says most, whatever restarts came before: nothing more arrives
             fwd = f" or forwarded to {forward}" if forward else ""
-            return f"the receiver process exited{how} and was not restarted: nothing more was received{fwd}{held}"
-        return f"the receiver process exited{how} and was restarted {times}{held}"
+            return ReceiverWords(f"receiver exited{how}", "receiver ✗", "alarm",
+                                 f"the receiver process exited{how} and was not restarted: nothing more was "
+                                 f"received{fwd}{held}")
+        return ReceiverWords(f"receiver restarted {times}{how}", f"restarts {self.restarts:,}", "warn",
+                             f"the receiver process exited{how} and was restarted {times}{held}")
+
+
+class ReceiverWords(NamedTuple):
+    """The words for a receiver that exited, in each length a reader has room for."""
+
+    full: str  # a status line's: `receiver exited (killed by SIGKILL)`, `receiver restarted 2 times (...)`
+    short: str  # where that does not fit: `receiver ✗`, `restarts 2`
+    level: str  # the theme colour it is drawn in: "alarm" (nothing more arrives) or "warn" (started again)
+    closing: str  # a command's closing sentence: what stopped, and what was lost with it
 
 
 HEALTHY = ReceiverHealth()  # none has exited: every source's default

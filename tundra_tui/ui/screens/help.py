@@ -74,7 +74,8 @@ MARKS = [
     ("spans N", "LLM spans received on the trace port (x lists them); drop: spans the .spans sidecar lost;"
                 " in flight: spans a sidecar write given up on holds (in the file only if it returns)"),
     ("receiver exited", "the process reading the socket died and was not restarted: nothing more arrives"
-                        " (or is forwarded); 'receiver restarted' when it was started again"),
+                        " (or is forwarded); 'receiver ✗' when narrow; 'receiver restarted N times'"
+                        " ('restarts N') when it was started again"),
     ("redacted", "datagrams with something shown redacted (metrics, events, checks), each counted once"),
     ("●REC", "recording to a capture file, with datagrams written; rec failed: the recording stopped"),
     ("rec in flight", "datagrams a capture write given up on (stuck 10 s) holds: in the file only if it returns"),

@@ -72,15 +72,11 @@ class StatusBar(Static):
 
     def _receiver(self, st: SessionStatus) -> Item | None:
         """A receiver process that died: exited for good (alarm: nothing more arrives), or restarted (warn)."""
-        health = st.source.receiver
-        said = health.said()
-        if said is None:
+        words = st.source.receiver.words()
+        if words is None:
             return None
-        if health.down:
-            alarm = self.c("alarm")
-            return Item(Text(said, style=alarm), Text("receiver ✗", style=alarm), 10)
-        warn = self.c("warn")
-        return Item(Text(said, style=warn), Text(f"restarts {num(health.restarts)}", style=warn), 7)
+        colour, keep = self.c(words.level), 10 if words.level == "alarm" else 7  # down: kept longest
+        return Item(Text(words.full, style=colour), Text(words.short, style=colour), keep)
 
     def show(self, st: SessionStatus, dash: Dashboard, paused: bool) -> None:
         """Repaint from the session status and the dashboard, if anything visible changed.
