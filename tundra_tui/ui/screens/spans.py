@@ -167,7 +167,8 @@ class SpansScreen(_Themed):
             self.show(self.summary, self._status)
 
     def show(self, summary: SpanSummary, status: SessionStatus) -> None:
-        """Repaint from the spans part; the cursor stays on its span while new ones arrive above it."""
+        """Repaint from the spans part: a cursor on the first row stays there, on the newest span; one moved down
+        stays on its span while new ones arrive above it."""
         self.summary, self._status = summary, status
         counters = self.query_one("#spans-counters", Static)
         width = counters.content_size.width or self.app.size.width - 4  # before the first layout: the screen's
@@ -181,7 +182,9 @@ class SpansScreen(_Themed):
         width = max(table.scrollable_content_region.width, 20)
         if keys == self._keys and width == self._width and table.columns:
             return
-        selected = self._keys[table.cursor_row] if self._keys and 0 <= table.cursor_row < len(self._keys) else None
+        # on the first row the cursor follows the newest span (as htop's and k9s's do): the rebuilt table's first
+        # row, and its top in view; moved down, it stays on the span the user chose while new ones arrive above
+        selected = self._keys[table.cursor_row] if self._keys and 0 < table.cursor_row < len(self._keys) else None
         self._rows, self._keys, self._width = spans, keys, width
         headers, rows = span_table(listed, width, self.colour)
         table.clear(columns=True)
