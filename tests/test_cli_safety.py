@@ -8,6 +8,8 @@ import json
 import os
 import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,6 +151,12 @@ def test_shell_completion_for_bash_zsh_fish_and_it_completes(tmp_path: Path) -> 
     run_child(env={"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
                  "_ARGCOMPLETE_STDOUT_FILENAME": str(answer), "_ARGCOMPLETE_IFS": "\n"})
     assert answer.read_text().split() == ["--overwrite"]
+    # global completion (activate-global-python-argcomplete) completes a script only if its entry point's module
+    # carries the marker: argcomplete's own check, on the installed `tundra` script (tundra_tui.launch)
+    script = Path(sys.executable).with_name("tundra")
+    check = subprocess.run([sys.executable, "-W", "ignore", "-m", "argcomplete._check_console_script", str(script)],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 # -- 5. honest small things ----------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete looks for this marker in the entry point's module)
 """The `tundra` script: the price helper started before anything else loads, then the command run."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# PYTHON_ARGCOMPLETE_OK  (argcomplete looks for this marker in the entry point)
 """The `tundra` command: one module per subcommand (flags, wiring), this one parses and dispatches.
 
 Errors a user can cause are one line on stderr and exit 2; our own bugs are exit 1 with a crash report.
