@@ -13,7 +13,7 @@ from textual.widgets import Static
 from tundra_tui.model.spans import SpanBook, tree_order
 from tundra_tui.services.spanfeed import SpanFeed
 from tundra_tui.traces import LLMSpan, decode
-from tundra_tui.ui.screens.spans import WaterfallScreen, _fall_widths
+from tundra_tui.ui.screens.spans import WaterfallScreen, _fall_widths, rollup_table
 
 from .test_ui_spans import _event, _open_spans
 from .ui_fixtures import live_session, make_app, pane_lines
@@ -143,3 +143,21 @@ def test_spans_list_snapshot(snap_compare, tmp_path: Path, size: tuple[int, int]
         assert snap_compare(make_app(session, theme=theme), terminal_size=size, run_before=run)
     finally:
         session.stop()
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_the_rollup_keeps_its_figures_beside_the_names(width: int) -> None:
+    """The per-model rollup's name column is as wide as its longest name, not the screen: at 200 columns the
+    figures sit beside the names; narrower, everything fits, each figure whole."""
+    book = SpanBook()
+    events = [_event("1", "undefined", "a", "llm", BASE, 900_000_000, model_name=MODEL, model_provider="anthropic"),
+              _event("2", "undefined", "b", "llm", BASE + 1, 300_000_000, model_name="gpt-4o",
+                     model_provider="openai", error={"type": "TimeoutError", "message": "slow"})]
+    book.add(decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": events}).encode()))
+    lines = rollup_table(book.summary(), width).plain.splitlines()
+    longest = len(f"anthropic/{MODEL}")
+    assert len(lines) == 3 and all(cell_len(line) <= width for line in lines)
+    if width == 200:
+        assert lines[0].startswith("model" + " " * (longest - 5) + " spans errors ")  # right after the names
+        assert all(cell_len(line) == longest + len(" spans errors tokens in tokens out   p95") for line in lines)
+        assert lines[2].split()[:5] == ["openai/gpt-4o", "1", "1", "30", "5"]  # p95: a sketch's, near 300ms

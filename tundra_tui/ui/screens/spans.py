@@ -84,7 +84,8 @@ def span_table(spans: list[tuple[int, LLMSpan]], width: int,
 
 def rollup_table(summary: SpanSummary, width: int, c: Colour = _plain) -> Text:
     """Per (model, provider): spans, errors, tokens and p95, as the trace port saw them; figures whole, the
-    least needed dropped first when `width` is short."""
+    least needed dropped first when `width` is short; the name column no wider than its longest name, so that on a
+    wide screen the figures stay beside the names."""
     models = summary.models
     columns = [Column("spans", tuple(num(m.spans) for m in models), 5),
                Column("errors", tuple(num(m.errors) for m in models), 4),
@@ -93,7 +94,8 @@ def rollup_table(summary: SpanSummary, width: int, c: Colour = _plain) -> Text:
                Column("p95", tuple(ms(m.p95_ms) for m in models), 3)]
     names = [f"{m.provider}/{m.model}" if m.provider else m.model for m in models]
     styles = {(i, 1): c("alarm") for i, m in enumerate(models) if m.errors}
-    return render("model", names, columns, width, styles=styles)
+    whole = max([cell_len("model"), *(cell_len(n) for n in names)]) + sum(col.width for col in columns)
+    return render("model", names, columns, min(width, whole), styles=styles)  # figures beside the longest name
 
 
 def counters_line(summary: SpanSummary, status: SessionStatus, c: Colour = _plain, width: int = 200) -> Text:
