@@ -7,8 +7,10 @@ import os
 import socket
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+import zstandard
 
 from tundra_tui.capture import CaptureWriter
 from tundra_tui.capture.spanfile import SpanFileWriter
@@ -199,3 +201,26 @@ def test_a_config_number_or_key_that_cannot_work_is_one_line(tmp_path: Path, tom
     cfg.write_text(toml + "\n")
     res = run_cli("stats", "tundra_tui/data/sample.dog", env={"TUNDRA_CONFIG": str(cfg)})
     assert res.returncode == 2 and key in one_clear_line(res.stderr)
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda p: os.mkfifo(p), "is a FIFO"),  # open() waited for a writer forever
+    (lambda p: p.symlink_to("/dev/zero"), "is a device"),  # read_bytes() never ended, memory grew
+    (lambda p: p.mkdir(), "is a directory"),
+])
+def test_a_sidecar_that_is_not_a_file_is_named_and_the_replay_goes_on(tmp_path: Path, make: Any, says: str) -> None:
+    cap = tmp_path / "s.dog"
+    cap.write_bytes(Path("tundra_tui/data/sample.dog").read_bytes())
+    make(tmp_path / "s.dog.spans")
+    res = run_cli("replay", str(cap), "--once", "--json", timeout=60)
+    assert res.returncode == 0 and says in one_clear_line(res.stderr) and '"packets"' in res.stdout
+
+
+def test_a_sidecar_zstd_bomb_stops_at_the_budget_keeping_the_whole_frames_before() -> None:
+    from tundra_tui.capture.spanfile import _whole_frames
+
+    good = zstandard.ZstdCompressor().compress(b'{"t": 1}\n')
+    bomb = zstandard.ZstdCompressor().compress(b"\0" * (64 << 20))  # ~2 KB that would be 64 MiB
+    out, cut = _whole_frames(good + bomb + good, budget=1 << 20)
+    assert (out, cut) == (b'{"t": 1}\n', True)
+    assert _whole_frames(good + good, budget=1 << 20) == (b'{"t": 1}\n' * 2, False)

@@ -17,8 +17,10 @@ from typing import Any, BinaryIO
 import zstandard
 
 from .dogfile import CaptureError, CaptureExists, is_special
+from .reader import MAX_RATIO, MIN_BUDGET, open_regular
 
 SUFFIX = ".spans"
+STEP = 4096  # compressed bytes fed at a time: zstd's best ratio (~32,000x) makes that at most ~128 MiB out
 MAX_LINE = 1024 * 1024  # a longer line is not one tundra wrote: skipped
 
 
@@ -122,26 +124,15 @@ class SpanFileWriter:
 
 
 def read_spanfile(path: str | os.PathLike[str]) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
-    """Every whole line of a sidecar as (time, record), and whether the file ended mid-frame or mid-line."""
+    """Every whole line of a sidecar as (time, record), and whether the file ended mid-frame or mid-line (or
+    decompressed past MAX_RATIO times its size, a zstd bomb: read up to there). A FIFO or a device is refused
+    (CaptureError): it would block, or never end."""
     try:
-        raw = Path(path).read_bytes()
+        with open_regular(Path(path)) as fh:
+            raw = fh.read()
     except OSError as exc:
         raise CaptureError(f"cannot read {path}: {exc.strerror or exc}") from None
-    out = bytearray()
-    truncated = False
-    dctx = zstandard.ZstdDecompressor()
-    while raw:  # frame by frame: a frame cut short (a crash mid-write) ends the file, what came before stands
-        frame = dctx.decompressobj()
-        try:
-            chunk = frame.decompress(raw)
-        except zstandard.ZstdError:
-            truncated = True
-            break
-        if not frame.eof:
-            truncated = True
-            break
-        out += chunk
-        raw = frame.unused_data
+    out, truncated = _whole_frames(raw, max(len(raw) * MAX_RATIO, MIN_BUDGET))
     lines: list[tuple[int, dict[str, Any]]] = []
     for line in bytes(out).split(b"\n"):
         if not line or len(line) > MAX_LINE:
@@ -154,3 +145,26 @@ def read_spanfile(path: str | os.PathLike[str]) -> tuple[list[tuple[int, dict[st
         if isinstance(obj, dict) and isinstance(obj.get("t"), int) and isinstance(obj.get("span"), dict):
             lines.append((obj["t"], obj["span"]))
     return lines, truncated
+
+
+def _whole_frames(raw: bytes, budget: int) -> tuple[bytes, bool]:
+    """The content of `raw`'s whole zstd frames, frame by frame: a frame cut short (a crash mid-write) or
+    damaged ends it, what came before stands; and whether it ended so, or at `budget` bytes of output."""
+    out = bytearray()
+    dctx = zstandard.ZstdDecompressor()
+    pos = 0
+    while pos < len(raw):
+        frame, start = dctx.decompressobj(), len(out)
+        try:
+            while not frame.eof and pos < len(raw) and len(out) <= budget:
+                piece = raw[pos:pos + STEP]
+                pos += len(piece)
+                out += frame.decompress(piece)
+        except zstandard.ZstdError:
+            del out[start:]
+            return bytes(out), True
+        if not frame.eof or len(out) > budget:
+            del out[start:]
+            return bytes(out), True
+        pos -= len(frame.unused_data)
+    return bytes(out), False
