@@ -224,3 +224,14 @@ def test_a_sidecar_zstd_bomb_stops_at_the_budget_keeping_the_whole_frames_before
     out, cut = _whole_frames(good + bomb + good, budget=1 << 20)
     assert (out, cut) == (b'{"t": 1}\n', True)
     assert _whole_frames(good + good, budget=1 << 20) == (b'{"t": 1}\n' * 2, False)
+
+
+@pytest.mark.parametrize("argv", [["stats", "{f}"], ["stats", "{f}", "--json"], ["replay", "{f}", "--once", "--json"]])
+def test_a_capture_name_with_terminal_controls_is_shown_escaped_in_the_report(tmp_path: Path,
+                                                                            argv: list[str]) -> None:
+    cap = tmp_path / "\x1b]0;pwn\x07\u202e.dog"
+    cap.write_bytes(Path("tundra_tui/data/sample.dog").read_bytes())
+    res = run_cli(*[a.format(f=cap) for a in argv], env={"COLUMNS": "200"})
+    assert res.returncode == 0, res.stderr
+    assert not any(c in res.stdout for c in "\x1b\x07\u202e") and "\\u001b" not in res.stdout  # JSON: not raw
+    assert "\\x1b]0;pwn\\x07\\u202e.dog" in res.stdout.replace("\\\\", "\\")

@@ -12,6 +12,7 @@ from ..model.engine import Mode
 from ..model.snapshot import SessionStatus, Stats
 from ..session import Session
 from ..sources import ReplayOnce
+from ..text import clean
 from .common import (
     UsageError,
     add_command,
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         session.start()
         session.wait()
         session.stop()
-        label = str(args.source)
+        label = clean(str(args.source))  # the table's first line: a file name can hold terminal controls
     status, stats = session.status(), session.stats(label, args.top)
     if args.json:
         dump((live_stats(stats, status) if args.listen is not None else stats).to_json())

@@ -22,6 +22,7 @@ from ..capture.reader import open_regular
 from ..capture.runs import Runs
 from ..capture.spill import BLOCK_PACKETS, Spill, SpillClosed
 from ..model.snapshot import ReplayPosition, SourceStatus
+from ..text import clean
 from .base import Packet, Source, SourceError
 
 MAX_BATCH = 4096
@@ -42,7 +43,8 @@ class Replay(Source):
         self.speed = speed
         self.loop = loop
         self.on_warning = on_warning
-        self.label = f"replay {self.path.name}"
+        self.shown = clean(str(self.path))  # as a screen or report shows it: a file name can hold terminal controls
+        self.label = f"replay {clean(self.path.name)}"
         self.spill: Spill | None = None
         self._reader: CaptureReader | None = None
         self._starting = True
@@ -262,7 +264,7 @@ class Replay(Source):
     def position(self) -> ReplayPosition:
         """Where the head is, at what speed, paused or not."""
         changed = self.spill is not None and self.spill.changed  # rewritten under us: what is left is short
-        return ReplayPosition(str(self.path), self.position_ns, self.start_ns, self.end_ns, self.speed, self.paused,
+        return ReplayPosition(self.shown, self.position_ns, self.start_ns, self.end_ns, self.speed, self.paused,
                               self.pos, self.count, self.truncated or changed, self.loops)
 
     def status(self) -> SourceStatus:
@@ -275,7 +277,8 @@ class ReplayOnce(Source):
     def __init__(self, path: str | Path, on_warning: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
         self.on_warning = on_warning
-        self.label = f"replay {self.path.name}"
+        self.shown = clean(str(self.path))  # as a screen or report shows it: a file name can hold terminal controls
+        self.label = f"replay {clean(self.path.name)}"
         self.reader: CaptureReader | None = None
         self.packets = 0
         self.first_ns = 0
@@ -324,5 +327,5 @@ class ReplayOnce(Source):
     def status(self) -> SourceStatus:
         truncated = self.reader.truncated if self.reader is not None else False
         return SourceStatus("replay", self.label, replay=ReplayPosition(
-            str(self.path), self.last_ns, self.first_ns, self.last_ns, None, False, self.packets, self.packets,
+            self.shown, self.last_ns, self.first_ns, self.last_ns, None, False, self.packets, self.packets,
             truncated, 0))
