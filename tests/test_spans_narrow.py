@@ -13,9 +13,9 @@ from textual.widgets import Static
 from tundra_tui.model.spans import SpanBook, tree_order
 from tundra_tui.services.spanfeed import SpanFeed
 from tundra_tui.traces import LLMSpan, decode
-from tundra_tui.ui.screens.spans import WaterfallScreen, _fall_widths, rollup_table
+from tundra_tui.ui.screens.spans import WaterfallScreen, _fall_widths, ids_line, rollup_table
 
-from .test_ui_spans import _event, _open_spans
+from .test_ui_spans import TRACE, _event, _open_spans
 from .ui_fixtures import live_session, make_app, pane_lines
 
 BASE = 1_795_796_355_000_000_000
@@ -161,3 +161,41 @@ def test_the_rollup_keeps_its_figures_beside_the_names(width: int) -> None:
         assert lines[0].startswith("model" + " " * (longest - 5) + " spans errors ")  # right after the names
         assert all(cell_len(line) == longest + len(" spans errors tokens in tokens out   p95") for line in lines)
         assert lines[2].split()[:5] == ["openai/gpt-4o", "1", "1", "30", "5"]  # p95: a sketch's, near 300ms
+
+
+LONG_SPAN = "7749817443545472390"  # a ddtrace span id: 19 digits
+
+
+def test_the_ids_line_drops_its_words_before_it_cuts_an_id() -> None:
+    span = LLMSpan(TRACE, LONG_SPAN, "", "s", "llm", "app", "", "", "", BASE, 10, "ok", "", "", None, None, "", "",
+                   "evp")
+    assert ids_line(span, 80) == f"trace {TRACE} span {LONG_SPAN}"
+    assert ids_line(span, 57) == f"{TRACE} span {LONG_SPAN}"  # the border names the trace already
+    assert ids_line(span, 56) == f"{TRACE} {LONG_SPAN}"  # 60 columns, less border and padding
+    assert ids_line(span, 40) == f"{TRACE} {LONG_SPAN[:6]}…"  # only then cut, and saying so
+    assert ids_line(span) == f"trace {TRACE} span {LONG_SPAN}"
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (200, 50)])
+async def test_the_span_detail_keeps_its_ids_on_one_line(tmp_path: Path, size: tuple[int, int]) -> None:
+    """The waterfall's detail: the trace and span ids on one line at every width, both whole at 60 columns."""
+    book = SpanBook()
+    event = _event(LONG_SPAN, "undefined", "answer", "llm", BASE, 900_000_000, model_name="gpt-4o")
+    book.add(decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": [event]}).encode()))
+    session = live_session(tmp_path / "d.sock", feed=False)
+    session.spans = SpanFeed(book)
+    app = make_app(session)
+    try:
+        async with app.run_test(size=size) as pilot:
+            await _open_spans(app, pilot)
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.pause()
+            assert isinstance(app.screen, WaterfallScreen)
+            detail = app.screen.query_one("#span-detail", Static)
+            drawn = [line.rstrip() for line in pane_lines(detail)]
+            line = next(x for x in drawn if TRACE in x)
+            assert line.endswith(LONG_SPAN) and cell_len(line) <= detail.content_size.width, drawn
+            assert line.startswith(f"trace {TRACE} span ") == (size[0] >= 80), line  # words only where they fit
+    finally:
+        session.stop()

@@ -21,7 +21,7 @@ from ...model.snapshot import SessionStatus
 from ...model.spans import SpanSummary, tree_order
 from ...traces import LLMSpan
 from ..columns import Column, cut_names, fit, render, with_hidden
-from ..fmt import clock, num, rich_colour
+from ..fmt import clip, clock, num, rich_colour
 from ..fmt import ms as _ms
 
 COLUMNS = ("time", "ml_app/service", "kind", "provider/model", "tokens in/out", "duration", "status", "error")
@@ -256,9 +256,18 @@ def _cells(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
-def span_detail(s: LLMSpan, c: Colour = _plain) -> Text:
+def ids_line(s: LLMSpan, width: int | None = None) -> str:
+    """`trace T span S` on one line of `width` cells: where it does not fit, the words go before the ids (a 32-digit
+    trace id reads as one, and the border names it), and only then is it cut, with an ellipsis."""
+    forms = (f"trace {s.trace_id} span {s.span_id}", f"{s.trace_id} span {s.span_id}", f"{s.trace_id} {s.span_id}")
+    if width is None:
+        return forms[0]
+    return next((f for f in forms if cell_len(f) <= width), clip(forms[-1], width))
+
+
+def span_detail(s: LLMSpan, c: Colour = _plain, width: int | None = None) -> Text:
     """The selected span's facts (every column of its row in the list, which a narrow screen leaves out), then its
-    input and output (already redacted and cut to size)."""
+    input and output (already redacted and cut to size); its ids on one line of `width` cells."""
     out = Text()
     out.append(f"{s.name}  ", style="bold")
     model = "/".join(p for p in (s.provider, s.model) if p)
@@ -269,7 +278,7 @@ def span_detail(s: LLMSpan, c: Colour = _plain) -> Text:
                                              "" if tokens == "-" else f"tokens {tokens}") if p))
     if s.error_type or s.error_message:
         out.append(f"\n{s.error_type}: {s.error_message}", style=c("alarm"))
-    out.append(f"\ntrace {s.trace_id} span {s.span_id}\n", style=c("stale"))
+    out.append(f"\n{ids_line(s, width)}\n", style=c("stale"))
     out.append("\ninput\n", style="bold underline")
     out.append(s.input or "-")
     out.append("\n\noutput\n", style="bold underline")
@@ -308,14 +317,15 @@ class WaterfallScreen(_Themed):
             box.border_title = f"trace {self.selected.trace_id}"
             box.border_subtitle = "esc to go back"
             yield _Fall(id="waterfall")
-            yield Static(span_detail(self.selected, self.colour), id="span-detail")
+            yield Static(span_detail(self.selected, self.colour, self.app.size.width - 6), id="span-detail")
 
     def on_mount(self) -> None:
         """The bars fitted to the width once it is laid out."""
         self.call_after_refresh(self.fit)
 
     def fit(self) -> None:
-        """The waterfall drawn to the width it has now."""
+        """The waterfall and the span's ids drawn to the width they have now."""
         fall = self.query_one("#waterfall", Static)
         width = fall.content_size.width or self.app.size.width - 6
         fall.update(waterfall(self.spans, self.selected, width, self.colour))
+        self.query_one("#span-detail", Static).update(span_detail(self.selected, self.colour, width))
