@@ -9,6 +9,7 @@ import os
 import platform
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +262,29 @@ def test_busy_port_is_one_clear_error() -> None:
             TraceProxy(f"http://127.0.0.1:{port}", SpanBook()).start()
     with pytest.raises(TraceProxyError, match="expected http://HOST:PORT"):
         TraceProxy("udp://127.0.0.1:1", SpanBook())
+
+
+def test_a_quit_while_the_port_starts_serving_closes_it() -> None:
+    """The screen starts serving from a thread of its own (SpanFeed.serve); a quit then may stop the port at any
+    point of that start: stop() once found the serving thread created and not yet started (join raised), or
+    closed the socket the starting server was about to take (a start error). Either way the port is closed."""
+    for _ in range(8):
+        proxy = TraceProxy("http://127.0.0.1:0", SpanBook())
+        proxy.start(serve=False)
+        failed: list[BaseException] = []
+
+        def serve(p: TraceProxy = proxy, out: list[BaseException] = failed) -> None:
+            try:
+                p.serve()
+            except BaseException as exc:
+                out.append(exc)
+
+        starter = threading.Thread(target=serve)
+        starter.start()
+        proxy.stop()
+        starter.join(30)
+        assert not failed, failed
+        assert proxy._sock is not None and proxy._sock.fileno() == -1
 
 
 async def test_bound_port_answers_what_waited_once_served() -> None:

@@ -102,6 +102,7 @@ class TraceProxy:
         self._session: ClientSession | None = None
         self._sock: socket.socket | None = None
         self._stopped = False  # stop() was called: a late serve() does nothing
+        self._serving = threading.Lock()  # serve() starts its thread, or stop() sees none: never between the two
 
     @property
     def url(self) -> str:
@@ -122,10 +123,11 @@ class TraceProxy:
 
     def serve(self) -> None:
         """Answer on the bound port; TraceProxyError (the port closed) if the server cannot start."""
-        if self._thread is not None or self._sock is None or self._stopped:
-            return
-        self._thread = threading.Thread(target=self._serve, name="tundra-traces", daemon=True)
-        self._thread.start()
+        with self._serving:
+            if self._thread is not None or self._sock is None or self._stopped:
+                return
+            self._thread = threading.Thread(target=self._serve, name="tundra-traces", daemon=True)
+            self._thread.start()
         self._started.wait(30)
         if self._start_error is not None:
             self.stop()
@@ -158,6 +160,8 @@ class TraceProxy:
             self._start_error = f"trace port on {self.url} failed: {type(exc).__name__}: {exc}"
         finally:
             loop.close()
+            assert self._sock is not None
+            self._sock.close()  # the server closed it, unless it failed before taking it
             self._started.set()
 
     async def _main(self) -> None:
@@ -313,15 +317,17 @@ class TraceProxy:
 
     def stop(self) -> None:
         """Stop serving, then decode what was already received; idempotent."""
-        self._stopped = True
+        with self._serving:
+            self._stopped = True
+            thread = self._thread
         loop, stop = self._loop, self._stop_async
         if loop is not None and stop is not None and not loop.is_closed():
             try:
                 loop.call_soon_threadsafe(stop.set)
             except RuntimeError:
                 pass  # the loop closed meanwhile
-        if self._thread is not None:
-            self._thread.join(10)
+        if thread is not None:
+            thread.join(10)
         elif self._sock is not None:  # bound, never served: nobody else closes it
             self._sock.close()
         with self._cond:
