@@ -211,6 +211,9 @@ async def test_detail_charts_fit_beside_the_scrollbar_at_80x24(live) -> None:
         await pilot.press("enter")
         await settle(lambda: isinstance(app.screen, DetailScreen) and app.screen.part is not None, "the detail")
         view = app.screen.query_one("#detail-charts")
-        await settle(lambda: view.text.plain.count("┐") >= 2 and all(
-            line.cell_len <= view.size.width for line in view._lines), "charts within the view", timeout=5)
+        # the charts come with a frame built on a worker thread: as late as the machine is loaded
+        await settle(lambda: view.text.plain.count("┐") >= 2, "the charts drawn")
+        # then the scrollbar they bring resizes the view: redrawn at once, not a bucket (and a frame) later
+        await settle(lambda: all(line.cell_len <= view.size.width for line in view._lines), "charts within the view",
+                     timeout=5)
         assert app.screen.query_one("VerticalScroll").show_vertical_scrollbar  # beside a scrollbar
