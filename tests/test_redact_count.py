@@ -86,11 +86,14 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
 
 
 def client_for(tap: Tap) -> DogStatsd:
-    """The real client, buffering, sending to the started tap."""
+    """The real client, buffering, sending to the started tap. With a socket timeout on UDP too: without one its
+    socket does not block, and a datagram that finds the send buffer full is dropped by the client (counted in
+    its packets_dropped_writer), never reaching the tap: on a loaded machine the loopback delivers late and the
+    buffer fills (live-then-replay[udp] then waited for lines that were never sent)."""
     addr = tap.listeners[0].address
     if addr.scheme == "unix":
         return DogStatsd(socket_path=addr.host, socket_timeout=5, **BUFFERED)
-    return DogStatsd(host="127.0.0.1", port=addr.port, **BUFFERED)
+    return DogStatsd(host="127.0.0.1", port=addr.port, socket_timeout=5, **BUFFERED)
 
 
 def test_live_then_replay_count_datagrams_once_each(where: tuple[str, str], tmp_path: Path,
@@ -104,6 +107,7 @@ def test_live_then_replay_count_datagrams_once_each(where: tuple[str, str], tmp_
         client = client_for(tap)
         send_requests(client, 30)
         client.close_socket()
+        assert client.packets_dropped_writer == 0  # all sent: what the tap misses is the tap's
         wait_until(lambda: session.status().lines == 30 * LINES_PER_REQUEST, "every line ingested")
         live = session.status()
     finally:
