@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.cells import cell_len
 from rich.color import Color
 from rich.style import Style
 
@@ -11,6 +12,7 @@ from tundra_tui.model.alerts import AlertBook, parse_alerts
 from tundra_tui.model.budget import BudgetBook, BudgetRule
 from tundra_tui.model.snapshot import BudgetPart
 from tundra_tui.model.watch import Watch
+from tundra_tui.ui.alerting import NAME_CELLS, label
 from tundra_tui.ui.budget_gauge import gauge, gauge_level
 from tundra_tui.ui.widgets.pane import Pane
 from tundra_tui.ui.widgets.statusbar import StatusBar
@@ -81,3 +83,10 @@ async def test_budget_gauge_in_the_tokens_pane() -> None:
             assert gauge_level(b) == "alarm"
     finally:
         session.stop()
+
+
+def test_an_alert_label_is_cut_in_cells() -> None:
+    """A group named by a tag in CJK takes two cells a character: cut to NAME_CELLS cells, with its ellipsis."""
+    cut = label("errors", "モデル" * 20)
+    assert cell_len(cut) <= NAME_CELLS and cut.startswith("errors モデル") and cut.endswith("…")
+    assert label("errors", "gpt-4o") == "errors gpt-4o"

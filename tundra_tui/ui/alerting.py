@@ -8,6 +8,7 @@ from rich.text import Text
 
 from ..model.alert_parts import AlertLogRow, AlertRow
 from ..model.alerts import TOTALS
+from .fmt import clip
 from .statusline import Item
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ NAME_CELLS = 40
 def label(name: str, group: str) -> str:
     """`name` alone on the totals, else `name group` (group names come from tags: cut short)."""
     text = name if group == TOTALS else f"{name} {group}"
-    return text if len(text) <= NAME_CELLS else text[: NAME_CELLS - 1] + "…"
+    return clip(text, NAME_CELLS)
 
 
 def firing_text(alerts: tuple[AlertRow, ...], alarm: str) -> Text | None:

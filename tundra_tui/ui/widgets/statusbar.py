@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from ...model.snapshot import Dashboard, SessionStatus
 from ..alerting import firing_item
-from ..fmt import clock, num, rich_colour
+from ..fmt import clip, clock, num, rich_colour
 from ..statusline import Item, fit_items
 
 RISING_HOLD_S = 5.0  # the Agent's drops stay in the alarm colour this long after they last rose
@@ -126,7 +126,7 @@ class StatusBar(Static):
         if st.filter:
             flt = "/" + " ".join(st.filter)
             style = self.c("warn")
-            items.append(Item(Text(flt, style=style), Text(flt[:23] + "…" if len(flt) > 24 else flt, style=style), 9))
+            items.append(Item(Text(flt, style=style), Text(clip(flt, 24), style=style), 9))
         out = fit_items([it for it in items if it is not None], max(self.content_size.width, 20))
         if out != self._last:
             self._last = out
