@@ -23,7 +23,8 @@ SEEN = [("gpt-4o", "OpenAI"), ("gpt-4o-mini", "OpenAI"), ("claude-sonnet-4-5", "
         ("no-such-model-xyz", "nobody")]
 TOKENS = [(0, 0, 0, 1.0), (1000, 200, 0, 1.0), (1_000_000, 200_000, 0, 1.0), (200_000, 10, 5, 1.0),
           (200_001, 10, 5, 1.0), (450_000, 9_000, 120_000, 2.0), (1_234_567, 89_012, 345_678, 7.0),
-          (50_000, 7_000, 10_000, 3.0), (10**9, 10**6, 10**8, 1.0), (12_345, 678, 9, 1.333)]
+          (50_000, 7_000, 10_000, 3.0), (10**9, 10**6, 10**8, 1.0), (12_345, 678, 9, 1.333),
+          (10, 1, 100, 1.0)]  # cache reads past the input: refused, by genai-prices too where they are priced
 
 
 def cached_cost(cache: PriceCache, model: str, provider: str, tokens: tuple[int, int, int, float]) -> float | None:

@@ -21,7 +21,8 @@ from tundra_tui.sources import ReplayOnce
 
 OVERRIDES = {"my-local-model": {"input_mtok": 2, "output_mtok": 4}}
 CASES = [("gpt-4o", "openai", 1_000_000, 200_000, 0), ("claude-sonnet-4-5", "anthropic", 50_000, 7_000, 10_000),
-         ("my-local-model", "local", 1_000_000, 1_000_000, 0), ("no-such-model-xyz", "nobody", 10, 10, 0)]
+         ("my-local-model", "local", 1_000_000, 1_000_000, 0), ("no-such-model-xyz", "nobody", 10, 10, 0),
+         ("gpt-4o-mini", "openai", 10, 1, 100)]  # cache reads past the input, which genai-prices refuses
 TS = 1_700_000_000 * 10**9
 
 
@@ -39,6 +40,7 @@ def test_helper_answers_as_the_in_process_pricer() -> None:
         assert helper.settle(60)
         assert helper.cost(*CASES[2], requests=4) == local.cost(*CASES[2], requests=4) == 6.0
         assert helper.cost(*CASES[3]) is None  # unpriced is "n/a", never $0
+        assert helper.cost(*CASES[4]) is None  # counts genai-prices refuses: no price, and the helper lives on
         pid = helper.helper_pid
         assert pid is not None
         os.kill(pid, 0)  # answered by the child, still alive

@@ -141,7 +141,10 @@ class Pricer(MemoCost):
 
         i, o, c, n = average_request(tokens)
         usage = Usage(input_tokens=i, output_tokens=o, cache_read_tokens=c)  # Decimal counts work as ints do
-        return float(price.calc_price(usage)["total_price"] * n)  # ~140 µs: hence the memo
+        try:
+            return float(price.calc_price(usage)["total_price"] * n)  # ~140 µs: hence the memo
+        except ValueError:  # counts genai-prices refuses (cache reads past the input, from any sender): no price;
+            return None  # raised, it ended the price helper, then the pricer's worker: "pricing…" for every model
 
 
 def average_request(tokens: Tokens) -> tuple[Decimal, Decimal, Decimal | None, Decimal]:

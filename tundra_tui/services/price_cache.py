@@ -124,7 +124,10 @@ class PriceCache:
         if entry is None or (entry[0] is not None and entry[0] <= time.time()):
             return False, None
         terms = entry[1]
-        return True, None if terms is None else float(cost_of(terms, i, o, c) * n)
+        try:
+            return True, None if terms is None else float(cost_of(terms, i, o, c) * n)
+        except ValueError:  # counts genai-prices refuses too (checked in `_derive`): no price, as Pricer answers
+            return True, None
 
     def learn(self, model: str, provider: str) -> None:
         """Add what genai-prices says of this model, if `cost_of` answers as it does (loads genai-prices)."""
@@ -238,7 +241,7 @@ def _price(value: Any) -> Decimal:
 
 def _derive(model: str, provider: str) -> Entry | None:
     """The entry for this model from genai-prices, or None when `cost_of` cannot stand in for it."""
-    from genai_prices.types import ConditionalPrice, ModelPrice, StartDateConstraint, TieredPrices, Usage
+    from genai_prices.types import ConditionalPrice, ModelPrice, StartDateConstraint, TieredPrices
     from genai_prices.units import _get_registry
 
     found = table_match(model, provider)
@@ -271,13 +274,25 @@ def _derive(model: str, provider: str) -> Entry | None:
         if key in TERMS:
             terms.append((key, value.base if isinstance(value, TieredPrices) else value, tiers))
     for i in sorted({t + d for t in thresholds for d in (0, 1, 2)} | {1_000, 10**9}):
-        for o, c in ((0, None), (7, None), (0, min(i, 3) or None), (5, i or None)):
+        for o, c in ((0, None), (7, None), (0, min(i, 3) or None), (5, i or None), (1, i + 1)):
             for den in (1, 3):
                 di, do, dc = Decimal(i) / den, Decimal(o) / den, None if c is None else Decimal(c) / den
-                try:
-                    live = price.calc_price(Usage(input_tokens=di, output_tokens=do, cache_read_tokens=dc))
-                    if cost_of(tuple(terms), di, do, dc) != live["total_price"]:
-                        return None
-                except (ValueError, ArithmeticError):
-                    return None
+                if not _agree(price, tuple(terms), di, do, dc):  # cache reads past the input: both refuse
+                    return None  # where the cache read is priced, else both price
     return until, tuple(terms)
+
+
+def _agree(price: Any, terms: tuple[Term, ...], i: Decimal, o: Decimal, c: Decimal | None) -> bool:
+    """Whether `cost_of` answers as genai-prices' ModelPrice `price` does for these counts, a refusal included."""
+    from genai_prices.types import Usage
+
+    try:
+        live: Decimal | None = price.calc_price(Usage(input_tokens=i, output_tokens=o, cache_read_tokens=c))[
+            "total_price"]
+    except ValueError:
+        live = None
+    try:
+        here: Decimal | None = cost_of(terms, i, o, c)
+    except ValueError:
+        here = None
+    return here == live
