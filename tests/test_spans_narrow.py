@@ -178,9 +178,11 @@ def test_the_ids_line_drops_its_words_before_it_cuts_an_id() -> None:
 
 @pytest.mark.parametrize("size", [(60, 20), (80, 24), (200, 50)])
 async def test_the_span_detail_keeps_its_ids_on_one_line(tmp_path: Path, size: tuple[int, int]) -> None:
-    """The waterfall's detail: the trace and span ids on one line at every width, both whole at 60 columns."""
+    """The waterfall's detail: the trace and span ids on one line at every width, both whole at 60 columns; the
+    span's facts beside its name where they fit."""
     book = SpanBook()
-    event = _event(LONG_SPAN, "undefined", "answer", "llm", BASE, 900_000_000, model_name="gpt-4o")
+    event = _event(LONG_SPAN, "undefined", "answer", "llm", BASE, 900_000_000, model_name="gpt-4o",
+                   model_provider="openai-compatible-gateway")
     book.add(decode("/evp_proxy/v2/api/v2/llmobs", json.dumps({"spans": [event]}).encode()))
     session = live_session(tmp_path / "d.sock", feed=False)
     session.spans = SpanFeed(book)
@@ -197,5 +199,8 @@ async def test_the_span_detail_keeps_its_ids_on_one_line(tmp_path: Path, size: t
             line = next(x for x in drawn if TRACE in x)
             assert line.endswith(LONG_SPAN) and cell_len(line) <= detail.content_size.width, drawn
             assert line.startswith(f"trace {TRACE} span ") == (size[0] >= 80), line  # words only where they fit
+            facts = "answer  llm · openai-compatible-gateway/gpt-4o · 900ms · ok"  # 59 cells
+            # the name beside its facts, or above them where they do not fit: never a fact alone on a line
+            assert (drawn[0] == facts) if size[0] >= 80 else drawn[:2] == facts.split("  "), drawn
     finally:
         session.stop()

@@ -269,9 +269,11 @@ def span_detail(s: LLMSpan, c: Colour = _plain, width: int | None = None) -> Tex
     """The selected span's facts (every column of its row in the list, which a narrow screen leaves out), then its
     input and output (already redacted and cut to size); its ids on one line of `width` cells."""
     out = Text()
-    out.append(f"{s.name}  ", style="bold")
     model = "/".join(p for p in (s.provider, s.model) if p)
-    out.append(" · ".join(p for p in (s.kind, model, ms(s.duration_ns / 1e6), s.status) if p))
+    facts = " · ".join(p for p in (s.kind, model, ms(s.duration_ns / 1e6), s.status) if p)
+    apart = width is not None and cell_len(f"{s.name}  {facts}") > width  # a line each, not a fact stranded
+    out.append(s.name + ("\n" if apart else "  "), style="bold")
+    out.append(facts)
     row = span_row(s)
     tokens = row[COLUMNS.index("tokens in/out")].plain
     out.append("\n" + " · ".join(p for p in (f"at {row[0].plain}", row[1].plain,
