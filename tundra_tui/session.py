@@ -162,12 +162,12 @@ class Session:
             self.finished.set()
 
     def _tell_sight(self) -> None:
-        """After a feed (ingest thread: the rollup's one writer), tell on_first_sight of a new model (rate-capped)."""
+        """After a feed (no lock held), tell on_first_sight of a model not seen before; at most every SIGHT_GAP_S."""
         keys = self.engine.llm.keys
         if not self._first_sight or len(keys) == self._keys_seen or time.monotonic() < self._told_at + SIGHT_GAP_S:
             return
-        self._keys_seen = len(keys)
-        if (models := len({k[:2] for k in keys})) > self._models_seen:
+        self._keys_seen = len(keys)  # list(): one C call, while a dashboard's flush (under the lock) may add keys
+        if (models := len({k[:2] for k in list(keys)})) > self._models_seen:
             self._models_seen, self._told_at = models, time.monotonic()
             for callback in self._first_sight:
                 callback()
@@ -335,8 +335,7 @@ class Session:
         self.engine.pricer.when_priced(callback)
 
     def settled_dashboard(self, timeout: float = PRICE_WAIT_S) -> Dashboard:
-        """The dashboard once the price helper has answered for every model, or with `prices` "timed_out" once
-        `timeout` passed without: the wait holds no lock, so ingest goes on meanwhile."""
+        """The dashboard once the price helper answered for every model, else `prices` "timed_out" (no lock held)."""
         dash = self.dashboard()
         if dash.totals.pricing:
             self.engine.pricer.settle(timeout)
