@@ -34,9 +34,20 @@ from .waits import Output, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# TUNDRA_LEAKS=1: a full garbage collection after each test, so what a test left unclosed (a socket, a session: a
+# ResourceWarning, an error here) fails that test, not whichever one runs when the collector next passes; with
+# tracemalloc on, the failure says where the object was made. Off by default: a full collection with Textual
+# loaded costs about 0.1 s of CPU, over a minute across the suite.
+LEAKS = bool(os.environ.get("TUNDRA_LEAKS"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """An xdist worker runs at the price helper's niceness (services/prices.py lowers the helper's to 10, so a
     screen comes first): two busy workers on two cores would otherwise starve the helper a `--once` waits for."""
+    if LEAKS:
+        import tracemalloc
+
+        tracemalloc.start(12)  # this process only: the suite's children do not inherit it
     if os.environ.get("PYTEST_XDIST_WORKER") and os.getpriority(os.PRIO_PROCESS, 0) < 10:
         os.setpriority(os.PRIO_PROCESS, 0, 10)
     if not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
@@ -107,6 +118,16 @@ def pytest_testnodedown(node: object, error: object) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     _FIRST_COLLECTS.release()
+
+
+if LEAKS:
+    @pytest.fixture(autouse=True)
+    def collect_leaks() -> Iterator[None]:
+        """After the test and its fixtures (set up first, torn down last), find what it left unreachable."""
+        import gc
+
+        yield
+        gc.collect()
 
 
 _HOMES = itertools.count()  # this process's test homes, numbered
