@@ -35,16 +35,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # TUNDRA_LEAKS=1: a full garbage collection after each test, so what a test left unclosed (a socket, a session: a
-# ResourceWarning, an error here) fails that test, not whichever one runs when the collector next passes; with
-# tracemalloc on, the failure says where the object was made. Off by default: a full collection with Textual
-# loaded costs about 0.1 s of CPU, over a minute across the suite.
-LEAKS = bool(os.environ.get("TUNDRA_LEAKS"))
+# ResourceWarning, an error here) fails that test, not whichever one runs when the collector next passes;
+# TUNDRA_LEAKS=trace also starts tracemalloc (slow), so the failure says where the object was made. Off by default:
+# a full collection with Textual loaded costs about 0.1 s of CPU, over a minute across the suite.
+LEAKS = os.environ.get("TUNDRA_LEAKS", "")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """An xdist worker runs at the price helper's niceness (services/prices.py lowers the helper's to 10, so a
     screen comes first): two busy workers on two cores would otherwise starve the helper a `--once` waits for."""
-    if LEAKS:
+    if LEAKS == "trace":
         import tracemalloc
 
         tracemalloc.start(12)  # this process only: the suite's children do not inherit it
