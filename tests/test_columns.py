@@ -6,7 +6,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from tundra_tui.ui.columns import Column, cut_names, cut_tags, cut_tags_apart, fit, footer, render
+from tundra_tui.ui.columns import (
+    APART_WORK,
+    Column,
+    apart_keys,
+    cut_names,
+    cut_tags,
+    cut_tags_apart,
+    fit,
+    footer,
+    render,
+)
 
 
 def test_lowest_priority_goes_first_and_widths_come_from_the_cells() -> None:
@@ -142,3 +152,16 @@ def test_different_names_never_read_the_same(names: list[str], width: int) -> No
     cuts = cut_names(names, width)
     assert all(cell_len(c) <= width for c in cuts)
     assert len(set(cuts)) == len(cuts), (names, width, cuts)
+
+
+def test_hostile_tag_sets_are_cut_without_weighing_every_key() -> None:
+    # a tag key per row (hostile contexts): weighing each key against all rows' others is rows x keys squared
+    rows = 150
+    assert rows**3 > APART_WORK
+    sets = [(f"k{i}:v", "env:prod") for i in range(rows)]
+    assert apart_keys(sets, 30) == ([], [[] for _ in sets])  # none: each row is cut on its own
+    assert apart_keys(sets[:3], 30)[0] == ["k0", "k1", "k2"]  # a few: still told apart by key
+    out = cut_tags_apart([(f"k{i}:{'v' * 30}", "env:prod") for i in range(rows)], 20)
+    assert len(set(out)) == rows and all(cell_len(c) <= 20 for c in out)
+    many = tuple(f"t{i}" for i in range(30_000))  # one datagram's worth of tags: counted, not joined per count
+    assert cut_tags(many, 40) == "t0,t1,t2,t3,t4,t5,t6,t7,t8 +29991 more"

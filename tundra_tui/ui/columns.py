@@ -5,6 +5,7 @@ in terminal cells, not characters: a wide character (CJK, most emoji) takes two.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -104,22 +105,26 @@ def cut_tags(tags: tuple[str, ...], width: int) -> str:
     whole = ",".join(tags)
     if cell_len(whole) <= width:
         return whole
-    for form in (" +{} more", " +{}"):
+    ends = list(accumulate(cell_len(t) + 1 for t in tags))  # the first n tags take ends[n - 1] - 1 cells
+    for form in (" +{} more", " +{}"):  # each count from the most tags down in O(1): thousands of tags are one pass
         for n in range(len(tags) - 1, 0, -1):
-            shown = ",".join(tags[:n]) + form.format(len(tags) - n)
-            if cell_len(shown) <= width:
-                return shown
+            if ends[n - 1] - 1 + len(form.format(len(tags) - n)) <= width:
+                return ",".join(tags[:n]) + form.format(len(tags) - n)
     mark = f" +{len(tags) - 1}" if len(tags) > 1 else ""
     if width - len(mark) < 2:
         return clip(whole, width)
     return clip(tags[0], width - len(mark)) + mark
 
 
+APART_WORK = 2_000_000  # keys squared times rows apart_keys would weigh (hostile: a key per row): past it, none
+
+
 def apart_keys(tag_sets: list[tuple[str, ...]], room: int, *,
                written: bool = False) -> tuple[list[str], list[list[str]]]:
     """The tag keys whose values tell these tag sets apart (the longest left out, while others still do, until
     what is shown fits in `room`: the values spaced, or with `written` the tags themselves, comma-joined), and each
-    set's values (`-`: the key is absent; a bare tag is its own key). None for a single set: nothing to tell apart."""
+    set's values (`-`: the key is absent; a bare tag is its own key). None for a single set (nothing to tell apart),
+    or past APART_WORK (each set is then cut on its own)."""
     if len(tag_sets) < 2:
         return [], [[] for _ in tag_sets]
     parsed = [{} for _ in tag_sets]  # type: list[dict[str, str]]
@@ -137,8 +142,16 @@ def apart_keys(tag_sets: list[tuple[str, ...]], room: int, *,
             return max(sum(n.get(x, 0) for x in keys) for n in cells) - 1
         return max(cell_len(" ".join(d.get(x, "-") for x in keys)) for d in parsed)
 
-    keys = sorted({k for d in parsed for k in d})
-    keys = [k for k in keys if len({d.get(k) for d in parsed}) > 1]  # the same on every row: says nothing
+    values: dict[str, set[str]] = {}
+    present: dict[str, int] = {}
+    for d in parsed:
+        for k, v in d.items():
+            values.setdefault(k, set()).add(v)
+            present[k] = present.get(k, 0) + 1
+    # the same on every row says nothing (counted in one pass over the tags: not each key against every row)
+    keys = sorted(k for k in values if len(values[k]) > 1 or present[k] < len(parsed))
+    if len(keys) ** 2 * len(parsed) > APART_WORK:  # each key tried against every row's others: none, rows cut alone
+        return [], [[] for _ in tag_sets]
     apart = len({tuple(sorted(d.items())) for d in parsed})  # how many sets there are to tell apart
     for k in sorted(keys, key=lambda k: -max(cell_len(d.get(k, "")) for d in parsed)):  # the longest go first
         if wide(keys) <= room:
