@@ -174,6 +174,9 @@ LONG_UNIX = "unix:///tmp/" + "a" * 120 + ".sock"
     (["record", "{d}/x.dog", "--traces", "http://127.0.0.1:0", "--traces-forward", "http://[::1"], "Invalid IPv6"),
     (["record", "{d}/x.dog", "--traces", "http://127.0.0.1:0", "--traces-forward", "http://h:99999"], "0-65535"),
     (["top", "--once", "--agent-url", "ftp://x/info"], "expected http(s)://HOST[:PORT]"),  # was ignored
+    (["record", "{d}/x.dog", "--duration", "1", "--traces", "http://127.0.0.1:1\t0"], "control"),  # was served on :10
+    (["record", "{d}/x.dog", "--duration", "1", "--traces", "http://127.0.0.1:0", "--traces-forward", "http://h:1\n2"],
+     "control"),
     (["top", "--once", "--datadog-url", "http://[::1"], "Invalid IPv6 URL"),  # was a fleet error, exit 0
 ])
 def test_an_address_that_cannot_work_is_refused_on_one_line(tmp_path: Path, argv: list[str], says: str) -> None:

@@ -18,10 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from .. import __version__
 from ..model.spans import SpanBook
+from ..sources.urls import BadURL, split_url
 from ..traces import LLMSpan, decode, endpoint
 
 if TYPE_CHECKING:  # aiohttp is imported when the port starts: every command imports this module, few serve
@@ -43,13 +43,9 @@ class TraceProxyError(Exception):
 def parse_http_url(url: str, what: str = "--traces") -> tuple[str, int]:
     """`http://HOST:PORT` as (host, port), or TraceProxyError with a one-line reason."""
     try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # a bracket left open
-        raise TraceProxyError(f"bad {what} URL {url!r}: {exc}") from None
-    try:
-        port = parts.port
-    except ValueError:
-        raise TraceProxyError(f"bad {what} URL {url!r}: port must be 0-65535") from None
+        parts, port = split_url(url, f"{what} URL")
+    except BadURL as exc:
+        raise TraceProxyError(str(exc)) from None
     if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
         raise TraceProxyError(f"bad {what} URL {url!r}: expected http://HOST:PORT")
     return parts.hostname, 8126 if port is None else port
@@ -58,10 +54,9 @@ def parse_http_url(url: str, what: str = "--traces") -> tuple[str, int]:
 def check_forward_url(url: str) -> str:
     """The Agent's base URL (`http(s)://HOST[:PORT]`) without a trailing slash, or TraceProxyError."""
     try:
-        parts = urlsplit(url)
-        _ = parts.port  # for its ValueError: a port past 65535 or not a number
-    except ValueError as exc:
-        raise TraceProxyError(f"bad --traces-forward URL {url!r}: {exc}") from None
+        parts = split_url(url, "--traces-forward URL")[0]
+    except BadURL as exc:
+        raise TraceProxyError(str(exc)) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise TraceProxyError(f"bad --traces-forward URL {url!r}: expected http://HOST:PORT")
     return url.rstrip("/")

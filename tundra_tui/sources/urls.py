@@ -39,25 +39,26 @@ class Address(NamedTuple):
             return False
 
 
-def _split(url: str) -> tuple[SplitResult, int | None]:
-    """urlsplit and the port, with its ValueErrors (a bracket left open, a port past 65535) as BadURL."""
+def split_url(url: str, what: str = "address") -> tuple[SplitResult, int | None]:
+    """urlsplit and the port, with its ValueErrors (a bracket left open, a port past 65535) and control characters
+    as BadURL naming `what` (`--traces URL`): the one check every address and URL passes first."""
     if not url.isprintable():  # urlsplit drops tabs and newlines without a word: a different address
-        raise BadURL(f"bad address {url!r}: control characters")
+        raise BadURL(f"bad {what} {url!r}: control characters")
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise BadURL(f"bad address {url!r}: {exc}") from None
+        raise BadURL(f"bad {what} {url!r}: {exc}") from None
     try:
         return parts, parts.port
     except ValueError:
-        raise BadURL(f"bad address {url!r}: port must be 0-65535") from None
+        raise BadURL(f"bad {what} {url!r}: port must be 0-65535") from None
 
 
 def parse_url(url: str) -> Address:
     """Parse a listen/forward URL or raise BadURL with a one-line reason."""
     if "://" not in url:
         raise BadURL(f"bad address {url!r}: expected udp://HOST:PORT or unix:///path")
-    parts, port = _split(url)
+    parts, port = split_url(url)
     if parts.scheme == "unix":
         path = parts.path if not parts.netloc else f"/{parts.netloc}{parts.path}"
         if not parts.path.startswith("/") or len(path) < 2:
@@ -77,13 +78,7 @@ def parse_url(url: str) -> Address:
 
 def http_url(url: str, what: str) -> str:
     """`url` when it is an http(s)://HOST[:PORT][/path] URL, else BadURL naming `what` (e.g. "--agent-url")."""
-    if not url.isprintable():
-        raise BadURL(f"bad {what} URL {url!r}: control characters")
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # for its ValueError: a port past 65535 or not a number
-    except ValueError as exc:
-        raise BadURL(f"bad {what} URL {url!r}: {exc}") from None
+    parts = split_url(url, f"{what} URL")[0]
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadURL(f"bad {what} URL {url!r}: expected http(s)://HOST[:PORT]")
     return url
