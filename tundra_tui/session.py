@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .first_sight import PRICE_WAIT_S as PRICE_WAIT_S  # re-exported: the commands' default
+from .first_sight import FirstSight, settled
 from .model import Engine
 from .model.detail import build_detail
 from .model.fleet import host_check
@@ -29,8 +31,6 @@ from .sources import Replay, Source
 from .sources.recorder import Recorder
 
 DATADOG_DELAY_S = 120  # Datadog's newest points are still filling: compare only what is older
-PRICE_WAIT_S = 20.0  # `--once`: how long the final dashboard waits for the price helper (no lock held)
-SIGHT_GAP_S = 0.25  # a new model asks a frame at once, but a flood of them at most this often
 FEED_SLICE = 512  # datagrams fed per lock hold: readers (the screen, a snapshot) wait at most this long
 FEED_SLACK_S = 1.0  # after the source stopped: how long ingest may go on feeding what it already holds
 BEHIND_BYTES = 8 << 20  # recording while this much waits for ingest: batches go to the file only, counted
@@ -76,8 +76,7 @@ class Session:
         self._started_s: int | None = None  # wall second the source started (live: the fleet check's start)
         self._services_started = False
         self.after_start: list[Callable[[], None]] = []  # run by start_services, in order
-        self._first_sight: list[Callable[[], object]] = []  # told when live ingest sees a new model
-        self._keys_seen, self._models_seen, self._told_at = 0, 0, 0.0  # rollup keys, (model, provider)s: when
+        self._sight = FirstSight()  # told when live ingest sees a new model, or a first price
         self.stop_dropped = 0  # datagrams read from the source but not fed because the session was stopping
         self.unparsed = 0  # datagrams recorded but not parsed: ingest was behind, and the recording comes first
         if record:
@@ -152,7 +151,7 @@ class Session:
                             break
                         with lock:
                             self.feed_locked(batch[i : i + step] if step < len(batch) else batch)
-                        self._tell_sight()
+                        self._sight.tell(self.engine.llm.keys)
                 elif src.done:
                     break
         except Exception as exc:  # our own bug outside a batch's feed (a decoder, a seek): ingest cannot go on
@@ -160,17 +159,6 @@ class Session:
             self.report_internal_error(exc, "ingest")
         finally:
             self.finished.set()
-
-    def _tell_sight(self) -> None:
-        """After a feed (no lock held), tell on_first_sight of a model not seen before; at most every SIGHT_GAP_S."""
-        keys = self.engine.llm.keys
-        if not self._first_sight or len(keys) == self._keys_seen or time.monotonic() < self._told_at + SIGHT_GAP_S:
-            return
-        self._keys_seen = len(keys)  # list(): one C call, while a dashboard's flush (under the lock) may add keys
-        if (models := len({k[:2] for k in list(keys)})) > self._models_seen:
-            self._models_seen, self._told_at = models, time.monotonic()
-            for callback in self._first_sight:
-                callback()
 
     def feed_locked(self, batch: list[tuple[int, bytes]]) -> None:
         """Feed (with the lock held), surviving our own bugs: the tap must outlive any one batch (the report
@@ -331,16 +319,11 @@ class Session:
 
     def on_first_sight(self, callback: Callable[[], object]) -> None:
         """`callback` (another thread, no lock held; it must not wait) on a new live model or a first price."""
-        self._first_sight.append(callback)
-        self.engine.pricer.when_priced(callback)
+        self._sight.add(callback, self.engine.pricer)
 
     def settled_dashboard(self, timeout: float = PRICE_WAIT_S) -> Dashboard:
         """The dashboard once the price helper answered for every model, else `prices` "timed_out" (no lock held)."""
-        dash = self.dashboard()
-        if dash.totals.pricing:
-            self.engine.pricer.settle(timeout)
-            dash = self.dashboard()
-        return replace(dash, prices="timed_out") if dash.totals.pricing else dash
+        return settled(self.dashboard, lambda: self.engine.pricer, timeout)
 
     def frame(self, group: str = "model", sort: str = "requests",
               detail: tuple[str, str, int] | None = None) -> Frame:
