@@ -264,7 +264,7 @@ def _clean_run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`tundra ARGS` with default settings: its own config/data dirs, no keys, whatever the caller's env."""
     drop: dict[str, str | None] = {k: None for k in ("TUNDRA_CONFIG", "DD_API_KEY", "DD_APP_KEY", "DD_SITE")}
     return run_cli(*args, env={**drop, "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"),
-                               "XDG_STATE_HOME": str(home / "state")})
+                               "XDG_STATE_HOME": str(home / "state"), "XDG_CACHE_HOME": str(home / "cache")})
 
 
 # Outputs several tests read: each run costs a start-up (and the demo a wait), so each is made once per session.

@@ -7,6 +7,8 @@ import json
 import os
 import pickle
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from tundra_tui.commands.common import print_once
@@ -175,3 +177,24 @@ def test_once_says_when_prices_never_came(capsys) -> None:
     assert pending and all(m["cost_usd"] is None for m in pending)
     assert err.splitlines() == [f"tundra: prices not ready after 0.2 s: no cost for {len(pending)} models "
                                 '(JSON: "prices": "timed_out", their "pricing": true)']
+
+
+_ORPHANS = """
+import ctypes, os, subprocess, sys
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us
+argv = sys.argv[1:]
+code = "import sys; sys.argv = ['tundra', *%r]; from tundra_tui.launch import entry; entry()" % (argv,)
+rc = subprocess.run([sys.executable, "-c", code], capture_output=True).returncode
+kids = [p for p in os.listdir("/proc") if p.isdigit()
+        and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
+print(rc, len(kids))
+"""
+
+
+def test_an_early_helper_no_pricer_took_is_reaped(tmp_path: Path) -> None:
+    """A `tundra replay` that ends before any pricer takes the early helper (here exit 2) kills and reaps it: no
+    orphan goes on loading the table (a subreaper around the real `tundra` process would inherit it)."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}  # no derived cache: the helper loads the whole table
+    done = subprocess.run([sys.executable, "-c", _ORPHANS, "replay", "--json", str(tmp_path / "x.dog")],
+                          capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert done.stdout.split() == ["2", "0"], done.stderr

@@ -8,10 +8,13 @@ import sys
 
 def entry() -> None:
     """Start the price helper for `top`/`replay` (its table loads while tundra's quarter second of imports
-    does), then run the command line as `tundra_tui.commands.entry`."""
-    from .services.helper_proc import start_early
+    does), then run the command line as `tundra_tui.commands.entry`; a helper no pricer took is then reaped."""
+    from .services.helper_proc import drop_early, start_early
 
     start_early(sys.argv[1:])
-    from .commands import entry as run
+    try:
+        from .commands import entry as run
 
-    run()
+        run()
+    finally:
+        drop_early()

@@ -65,3 +65,17 @@ def take_early() -> subprocess.Popen[str] | None:
                 pipe.close()
         return None
     return proc
+
+
+def drop_early() -> None:
+    """Kill and reap the helper start_early started if no pricer took it: the command ended first (exit 2, Ctrl-C,
+    a crash), and the helper would otherwise load its table as an orphan before it hears its stdin close."""
+    global _early
+    with _early_lock:
+        proc, _early = _early, None
+    if proc is not None:
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
