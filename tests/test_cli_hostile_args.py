@@ -238,3 +238,14 @@ def test_a_capture_name_with_terminal_controls_is_shown_escaped_in_the_report(tm
     assert res.returncode == 0, res.stderr
     assert not any(c in res.stdout for c in "\x1b\x07\u202e") and "\\u001b" not in res.stdout  # JSON: not raw
     assert "\\x1b]0;pwn\\x07\\u202e.dog" in res.stdout.replace("\\\\", "\\")
+
+
+@pytest.mark.parametrize("env, says", [
+    ({"DD_API_KEY": "SECRETKEY\x1b]0;pwn\x07\n", "DD_APP_KEY": "app"}, "DD_API_KEY"),  # was "Datadog API: ValueError"
+    ({"DD_API_KEY": "api", "DD_APP_KEY": "SECRETKEY with space"}, "DD_APP_KEY"),
+    ({"DD_API_KEY": "api", "DD_APP_KEY": "app", "DD_SITE": "127.0.0.1:9/x?"}, "DD_SITE"),
+])
+def test_keys_or_a_site_no_request_can_carry_are_refused_never_shown(env: dict[str, str], says: str) -> None:
+    res = run_cli("top", "--once", "--json", "--listen", "udp://127.0.0.1:0", "--no-traces", env=env)
+    assert res.returncode == 2 and says in one_clear_line(res.stderr)
+    assert "SECRETKEY" not in res.stderr + res.stdout

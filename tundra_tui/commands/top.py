@@ -106,6 +106,9 @@ def _fleet(args: argparse.Namespace, cfg: Config, pricer: CostSource) -> FleetPo
     settings.app_key = settings.app_key or dd.get("app_key")
     if "site" in dd and not os.environ.get("DD_SITE"):
         settings.site = dd["site"]
+    problem = settings.problem()
+    if problem:
+        raise UsageError(problem)
     return FleetPoller(settings, pricer, cfg.vocab_metrics, cfg.vocab_tags)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
 import threading
 import time
@@ -25,6 +26,8 @@ from ..model.vocab import AT_METRICS, AT_TAGS
 MIN_RETRY_S = 0.5  # a 429 saying "reset in 0 s" (or 1e-9) waits this long: at most two requests a second
 MAX_RETRY_S = 600.0
 
+_HEADER_TOKEN = re.compile(r"[!-~]+")  # printable ASCII, no space: what an API key can be in a header
+_SITE = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")  # datadoghq.com, us5.datadoghq.com, ddog-gov.com
 PRICE_WAIT_S = 10.0  # a fleet answer waits this long (on its own thread) for prices the helper is still loading
 
 
@@ -51,6 +54,16 @@ class FleetSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.api_key and self.app_key)
+
+    def problem(self) -> str | None:
+        """Why these keys or this site cannot be sent (a key is never quoted: it is a secret), or None."""
+        for name, key in (("DD_API_KEY", self.api_key), ("DD_APP_KEY", self.app_key)):
+            if key and not _HEADER_TOKEN.fullmatch(key):
+                return (f"{name} (or [datadog] {name[3:].lower()}) holds spaces or control characters, which no "
+                        "key has and no HTTP header can carry (not shown)")
+        if not _SITE.fullmatch(self.site):
+            return f"DD_SITE (or [datadog] site) {self.site!r} is not a Datadog site such as datadoghq.com"
+        return None
 
     def key_hint(self) -> str:
         """At most the last 4 characters of each key, for the UI."""
