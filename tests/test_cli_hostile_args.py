@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import zstandard
 from tundra_tui.capture import CaptureWriter
 from tundra_tui.capture.spanfile import SpanFileWriter
 
-from .conftest import run_cli
+from .conftest import ROOT, run_cli
 
 CONTROLS = ["\x1b]0;pwn\x07", "a\nb", "\x1b[2J\u202e"]
 
@@ -249,3 +251,14 @@ def test_keys_or_a_site_no_request_can_carry_are_refused_never_shown(env: dict[s
     res = run_cli("top", "--once", "--json", "--listen", "udp://127.0.0.1:0", "--no-traces", env=env)
     assert res.returncode == 2 and says in one_clear_line(res.stderr)
     assert "SECRETKEY" not in res.stderr + res.stdout
+
+
+@pytest.mark.parametrize("argv", [["themes"], ["stats", "tundra_tui/data/sample.dog", "--json"]])
+def test_output_to_a_full_disk_is_one_line_and_no_crash_report(tmp_path: Path, argv: list[str]) -> None:
+    """A real process: what is still buffered is flushed again at its exit, which once added a second error."""
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    with open("/dev/full", "w") as full:
+        res = subprocess.run([sys.executable, "-m", "tundra_tui", *argv], stdout=full, stderr=subprocess.PIPE,
+                             text=True, timeout=60, env=env, cwd=ROOT)
+    assert res.returncode == 1 and "cannot write the output: No space left" in one_clear_line(res.stderr)
+    assert not (tmp_path / "data").exists()  # was 'internal error (OSError)' and a crash report written

@@ -5,7 +5,9 @@ Errors a user can cause are one line on stderr and exit 2; our own bugs are exit
 
 from __future__ import annotations
 
+import errno
 import gc
+import os
 import sys
 
 from .. import __version__
@@ -79,13 +81,40 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:
-        from ..crash import write_report
-
-        path = write_report(exc, f"tundra {args.cmd}")
-        where = f"; report saved to {path}" if path else "; no report could be saved"
-        warn(f"tundra {args.cmd}: internal error ({type(exc).__name__}){where}")
+    except OSError as exc:
+        if exc.errno not in OUTPUT_FULL:
+            return internal_error(exc, args.cmd)
+        # stdout on a full disk (or a failing device): not a bug of ours, so no crash report, which would only
+        # add a file where space is short; what was printed so far may be cut
+        warn(f"tundra {args.cmd}: cannot write the output: {exc.strerror or exc}")
+        quiet_stdout()
         return 1
+    except Exception as exc:
+        return internal_error(exc, args.cmd)
+
+
+OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def internal_error(exc: BaseException, cmd: str) -> int:
+    """Our own bug: a crash report, one line naming it, exit 1."""
+    from ..crash import write_report
+
+    path = write_report(exc, f"tundra {cmd}")
+    where = f"; report saved to {path}" if path else "; no report could be saved"
+    warn(f"tundra {cmd}: internal error ({type(exc).__name__}){where}")
+    return 1
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered does not fail again at exit, in a second message."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (tests capture it in memory)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
 
 
 if __name__ == "__main__":
