@@ -262,3 +262,14 @@ def test_output_to_a_full_disk_is_one_line_and_no_crash_report(tmp_path: Path, a
                              text=True, timeout=60, env=env, cwd=ROOT)
     assert res.returncode == 1 and "cannot write the output: No space left" in one_clear_line(res.stderr)
     assert not (tmp_path / "data").exists()  # was 'internal error (OSError)' and a crash report written
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["replay", "{d}/x.dog", "--sample", "--once"], "not both"),  # played the sample, FILE unsaid
+    (["replay", "--sample", "--loop", "--once", "--json"], "--loop does not go with --once"),  # ignored
+    (["stats", "{d}/x.dog", "--passive"], "--passive only applies to --listen"),  # ignored
+])
+def test_flags_that_would_be_ignored_are_refused(tmp_path: Path, argv: list[str], says: str) -> None:
+    (tmp_path / "x.dog").write_bytes(b"")
+    res = run_cli(*[a.format(d=tmp_path) for a in argv])
+    assert res.returncode == 2 and says in one_clear_line(res.stderr) and res.stdout == ""

@@ -83,6 +83,10 @@ def spill_dir() -> Path | None:
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     """Open the capture; the screen, or with --once the dashboard of the whole file."""
+    if args.sample and args.file is not None:
+        raise UsageError("give a capture file or --sample, not both")
+    if args.once and args.loop:
+        raise UsageError("--loop does not go with --once, which plays the file once, at full speed")
     if args.sample:
         path = SAMPLE
     elif args.file is None:

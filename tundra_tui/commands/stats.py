@@ -76,6 +76,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             raise UsageError("give a capture file, or --listen URL --duration S")
         if args.duration is not None:
             raise UsageError("--duration only applies to --listen; a capture file is always read whole")
+        if args.passive:
+            raise UsageError("--passive only applies to --listen; a capture file is read, not watched")
         session = Session(ReplayOnce(args.source, on_warning=warn), engine)
         session.start()
         session.wait()
