@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from tundra_tui.model import Pricer
-from tundra_tui.model.cost import average_request, usage_key
+from tundra_tui.model.cost import PRICING, average_request, usage_key
+from tundra_tui.services.helper_proc import NICE
 from tundra_tui.services.price_cache import MAX_BYTES, PriceCache
 from tundra_tui.services.prices import HelperPricer
 
@@ -138,3 +140,54 @@ def test_a_helper_with_the_cache_answers_without_loading_genai_prices() -> None:
             helper.close()
     assert loaded is False  # the second helper's
     assert answers[0] == answers[1] == [Pricer().cost(*case, requests=2.0) for case in cases]
+
+
+def niceness(pid: int) -> int:
+    """A process's nice value as the kernel reports it (field 19 of /proc/<pid>/stat)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def helper_niceness_after(helper: HelperPricer, model: str, provider: str) -> int:
+    """Price one model (waiting for the answer), then read the helper's niceness."""
+    assert helper.cost(model, provider, 1000, 200) is PRICING
+    assert helper.settle(60)
+    pid = helper.helper_pid
+    assert pid is not None
+    return niceness(pid)
+
+
+@pytest.fixture
+def normal_priority() -> Iterator[int]:
+    """This process at nice 0 for the test (xdist workers run at the helper's NICE: conftest), so a helper it
+    starts shows its own nicing; root only (tests run as root), restored after."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except PermissionError:
+        pytest.skip("raising this process's priority needs root")
+    try:
+        yield 0
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
+
+
+def test_a_helper_behind_a_screen_is_niced_only_once_it_loads_genai_prices(normal_priority: int) -> None:
+    """A cached answer keeps tundra's priority (the priced row no longer trails the model row under load); the
+    first cache miss nices the helper; `--once` (not interactive) stays at tundra's priority even on a miss."""
+    own = normal_priority
+    first = HelperPricer()  # no cache yet: it loads the table (niced) and caches gpt-4o
+    try:
+        assert helper_niceness_after(first, "gpt-4o", "OpenAI") == NICE
+    finally:
+        first.close()
+    second = HelperPricer()
+    try:
+        assert helper_niceness_after(second, "gpt-4o", "OpenAI") == own  # from the cache: not niced
+        assert helper_niceness_after(second, "claude-sonnet-4-5", "Anthropic") == NICE  # a miss: genai-prices
+    finally:
+        second.close()
+    once = HelperPricer(interactive=False)
+    try:
+        assert helper_niceness_after(once, "gemini-2.5-pro", "google") == own
+    finally:
+        once.close()

@@ -173,7 +173,7 @@ def make_engine(cfg: Config, mode: Mode, max_contexts: int | None = None, redact
 
 def launch_pricer(cfg: Config, interactive: bool = True) -> HelperPricer:
     """The price helper, started now: its table loads on the other core while the session starts. Niced behind a
-    screen (`interactive`); at normal priority for `--once`, whose one dashboard waits for its prices."""
+    screen (`interactive`) while it loads genai-prices; at normal priority for `--once`, which waits for prices."""
     pricer = HelperPricer(cfg.prices, interactive)
     pricer.prefetch()
     return pricer

@@ -12,7 +12,7 @@ import sys
 import threading
 
 HELPER = [sys.executable, "-m", "tundra_tui.services.prices"]
-NICE = 10  # behind a screen the helper is niced: the screen comes first
+NICE = 10  # behind a screen the helper is niced while it loads genai-prices: the screen comes first
 # tracing the helper's allocations serves nobody and makes its table load ~50x slower (--once then gave up on it)
 UNINHERITED = ("PYTHONTRACEMALLOC",)
 
@@ -21,12 +21,19 @@ _early_lock = threading.Lock()
 
 
 def launch(niced: bool) -> subprocess.Popen[str]:
-    """A new helper, its pipes open (OSError when it cannot start); niced below this process when `niced`."""
+    """A new helper, its pipes open (OSError when it cannot start). With `niced` it nices itself once it has to
+    load genai-prices (no cache, a cache miss): answers from its derived cache keep this process's priority."""
     env = {k: v for k, v in os.environ.items() if k not in UNINHERITED}
-    proc = subprocess.Popen(HELPER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, bufsize=1, env=env)
-    set_priority(proc.pid, niced)
-    return proc
+    return subprocess.Popen(HELPER + (["--niced"] if niced else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, bufsize=1, env=env)
+
+
+def nice_self() -> None:
+    """Lower this process's own priority to NICE (unless it is lower already): the helper, before loading its table."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, max(NICE, os.getpriority(os.PRIO_PROCESS, 0)))
+    except OSError:
+        pass
 
 
 def set_priority(pid: int, niced: bool) -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from ..model.cost import PRICING, CostAnswer, MemoKey, Pricer, Tokens, average_request, usage_key
-from .helper_proc import launch, set_priority, take_early
+from .helper_proc import launch, nice_self, set_priority, take_early
 from .price_cache import PriceCache
 
 _LIVE: weakref.WeakValueDictionary[int, HelperPricer] = weakref.WeakValueDictionary()  # by id: see __reduce__
@@ -164,8 +164,8 @@ class HelperPricer:
         try:
             if proc is None:
                 proc = launch(niced=self._interactive)
-            else:
-                set_priority(proc.pid, niced=self._interactive)
+            elif not self._interactive:  # an early helper that niced itself for its table: back to this priority
+                set_priority(proc.pid, niced=False)
         except OSError:
             self._fallback = Pricer(self._overrides)
             return
@@ -175,7 +175,7 @@ class HelperPricer:
                 proc.kill()
         try:
             if proc.stdin is not None:
-                proc.stdin.write(json.dumps({"overrides": self._overrides}) + "\n")
+                proc.stdin.write(json.dumps({"overrides": self._overrides, "niced": self._interactive}) + "\n")
         except (OSError, ValueError):
             self._give_up()
 
@@ -239,18 +239,23 @@ def _read_lines(fd: int, n: int) -> list[str]:
     return buf.decode().split("\n")[:n]
 
 
-def serve(stdin: IO[str], stdout: IO[str]) -> None:
+def serve(stdin: IO[str], stdout: IO[str], niced: bool = False) -> None:
     """The helper's loop: the table readied, then the overrides read, then one cost question per line until stdin
     closes. The table comes first: a helper started early (helper_proc.start_early) gets its overrides only once
     the command line and the config are read. Models priced before answer from the derived cache
-    (price_cache), without genai-prices; others load it, and are added to the cache."""
+    (price_cache), without genai-prices; others load it, and are added to the cache. `niced` (behind a screen; the
+    first line may change it): the helper nices itself only when it has to load genai-prices, so a cached answer
+    is not kept behind a busy screen's ingest."""
     cache = PriceCache.open()
     if cache is None or not cache.entries:
+        if niced:
+            nice_self()
         Pricer().cost("gpt-4o", "openai", 1, 1)  # no cache (yet): load the table now, while nobody waits on it
     first = stdin.readline()
     if not first:
         return
-    overrides = json.loads(first).get("overrides") or {}
+    told = json.loads(first)
+    overrides, niced = told.get("overrides") or {}, bool(told.get("niced", niced))
     pricer = Pricer(overrides)
     for line in stdin:
         model, provider, tin, tout, tcache, requests = json.loads(line)
@@ -260,6 +265,9 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
             table = cache if f"{provider}/{model}" not in overrides and model not in overrides else None
             hit, answer = table.cost(model, provider, *average_request(tokens)) if table else (False, None)
             if not hit:
+                if niced:  # genai-prices loads now (once; the answers after it are as slow whoever waits)
+                    nice_self()
+                    niced = False
                 answer = pricer.cost(model, provider, tin, tout, tcache, requests=requests)
                 if table is not None:
                     table.learn(model, provider)
@@ -270,4 +278,4 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.stdin, sys.stdout)
+    serve(sys.stdin, sys.stdout, niced="--niced" in sys.argv[1:])
