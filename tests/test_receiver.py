@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import struct
 import subprocess
-import threading
+import sys
 import time
 from pathlib import Path
 
@@ -127,6 +128,24 @@ def test_the_agent_gets_its_copy_even_if_the_main_process_never_reads() -> None:
     assert status.forward_sent == len(sent) and status.forward_dropped == 0
 
 
+# A unix Agent as a process of its own, as the real one is: it reads the socket it is handed and writes each
+# datagram back length-prefixed. Not a thread of the test's: the receiver gives a unix Agent 50 ms per send to make
+# room (forward.Sender.WAIT_S), and a reader thread of the niced, GIL-shared test worker missed that on a loaded
+# machine (its sends then dropped for a second: `u11` was followed by `u887`).
+UNIX_AGENT = r"""
+import socket, struct, sys
+sock = socket.socket(fileno=int(sys.argv[1]))
+sock.settimeout(30)
+out = sys.stdout.buffer
+out.write(b"ready\n")
+out.flush()
+for _ in range(int(sys.argv[2])):
+    data = sock.recv(65536)
+    out.write(struct.pack("<I", len(data)) + data)
+out.flush()
+"""
+
+
 def test_forward_to_a_unix_agent(tmp_path: Path) -> None:
     path = tmp_path / "dsd.socket"
     agent = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -134,18 +153,30 @@ def test_forward_to_a_unix_agent(tmp_path: Path) -> None:
     tap = Tap([parse_url("udp://127.0.0.1:0")], forward=parse_url(f"unix://{path}"))
     tap.start()
     sent = [b"u%d:1|c" % i for i in range(2000)]  # far more than a unix queue holds (10 by default)
-    got: list[bytes] = []
-    reader = threading.Thread(target=lambda: got.extend(recv_all(agent, len(sent))))
-    reader.start()  # a reading Agent: the receiver waits for room rather than dropping
+    # at an Agent's priority, not the worker's (conftest lowers it to 10); `nice` runs it as is where it may not
+    reader = subprocess.Popen(["nice", "-n", "-10", sys.executable, "-c", UNIX_AGENT, str(agent.fileno()),
+                               str(len(sent))], pass_fds=(agent.fileno(),), stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    assert reader.stdout is not None
     try:
+        assert reader.stdout.readline() == b"ready\n"  # a reading Agent: the receiver waits for room, not drops
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for d in sent:
             sender.sendto(d, ("127.0.0.1", tap.listeners[0].address.port))
         sender.close()
-        reader.join()
+        raw = reader.stdout.read()
+        reader.wait(30)
     finally:
+        reader.kill()
+        reader.wait()
+        reader.stdout.close()
         tap.stop()
         agent.close()
+    got = []
+    while raw:
+        (n,) = struct.unpack_from("<I", raw)
+        got.append(raw[4:4 + n])
+        raw = raw[4 + n:]
     assert got == sent
     assert tap.status().forward_sent == len(sent)  # still readable after stop
 
