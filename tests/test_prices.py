@@ -185,8 +185,13 @@ ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPE
 argv = sys.argv[1:]
 code = "import sys; sys.argv = ['tundra', *%r]; from tundra_tui.launch import entry; entry()" % (argv,)
 rc = subprocess.run([sys.executable, "-c", code], capture_output=True).returncode
-kids = [p for p in os.listdir("/proc") if p.isdigit()
-        and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
+def parent(pid):
+    try:  # a process of another test may end between the listing and this read
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[1]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+kids = [p for p in os.listdir("/proc") if p.isdigit() and parent(p) == str(os.getpid())]
 print(rc, len(kids))
 """
 
