@@ -133,6 +133,14 @@ if LEAKS:
 _HOMES = itertools.count()  # this process's test homes, numbered
 
 
+def _shared_cache(factory: pytest.TempPathFactory) -> Path:
+    """One cache dir for the whole run (all workers): the price helper's derived table is learnt once, not by
+    every helper of every test (each then loaded genai-prices whole, ~1 s of CPU). Tests of the cache itself,
+    or of a helper with no cache, give their own XDG_CACHE_HOME."""
+    base = factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "price-cache"
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Keep tests away from the user's config and data dirs: a home of this test's own, made only if something
@@ -142,7 +150,7 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))  # the price helper's derived table
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_shared_cache(tmp_path_factory)))
     monkeypatch.delenv("TUNDRA_CONFIG", raising=False)
     for key in ("DD_API_KEY", "DD_APP_KEY", "DD_SITE"):
         monkeypatch.delenv(key, raising=False)

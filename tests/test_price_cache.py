@@ -121,9 +121,11 @@ def test_a_hostile_or_corrupt_cache_is_ignored_and_rebuilt(tmp_path: Path, how: 
     assert again is not None and set(again.entries) == {("gpt-4o", "OpenAI")}  # rebuilt
 
 
-def test_a_helper_with_the_cache_answers_without_loading_genai_prices() -> None:
+def test_a_helper_with_the_cache_answers_without_loading_genai_prices(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The second helper (XDG_CACHE_HOME is this test's own) answers every model of the first from the file the
     first wrote, as the in-process pricer does, and never maps pydantic's compiled core: genai-prices not loaded."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cases = [(m, p, 450_000, 9_000, 120_000) for m, p in SEEN]
     answers = []
     for _ in range(2):
@@ -171,9 +173,11 @@ def normal_priority() -> Iterator[int]:
         os.setpriority(os.PRIO_PROCESS, 0, before)
 
 
-def test_a_helper_behind_a_screen_is_niced_only_once_it_loads_genai_prices(normal_priority: int) -> None:
+def test_a_helper_behind_a_screen_is_niced_only_once_it_loads_genai_prices(normal_priority: int, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A cached answer keeps tundra's priority (the priced row no longer trails the model row under load); the
     first cache miss nices the helper; `--once` (not interactive) stays at tundra's priority even on a miss."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty cache of its own (the suite's is shared)
     own = normal_priority
     first = HelperPricer()  # no cache yet: it loads the table (niced) and caches gpt-4o
     try:
