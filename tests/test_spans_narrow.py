@@ -53,11 +53,7 @@ async def test_the_waterfall_fits_the_screen_one_line_a_span(tmp_path: Path, siz
     app = make_app(session)
     try:
         async with app.run_test(size=size) as pilot:
-            await _open_spans(app, pilot)
-            await pilot.press("enter")
-            await pilot.pause()
-            await pilot.pause()
-            assert isinstance(app.screen, WaterfallScreen)
+            await _waterfall_open()(pilot)
             fall = app.screen.query_one("#waterfall", Static)
             ours = str(fall.render()).split("\n")
             assert len(ours) == len(NAMES)
@@ -190,11 +186,7 @@ async def test_the_span_detail_keeps_its_ids_on_one_line(tmp_path: Path, size: t
     app = make_app(session)
     try:
         async with app.run_test(size=size) as pilot:
-            await _open_spans(app, pilot)
-            await pilot.press("enter")
-            await pilot.pause()
-            await pilot.pause()
-            assert isinstance(app.screen, WaterfallScreen)
+            await _waterfall_open()(pilot)
             detail = app.screen.query_one("#span-detail", Static)
             drawn = [line.rstrip() for line in pane_lines(detail)]
             line = next(x for x in drawn if TRACE in x)
