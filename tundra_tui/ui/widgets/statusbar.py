@@ -106,8 +106,8 @@ class StatusBar(Static):
             items.append(Item(Text("rec failed", style=self.c("alarm")), None, 9))
         if st.recorder_in_flight:  # neither recorded nor lost: the stuck write decides (record's `in flight`)
             warn = self.c("warn")
-            items.append(Item(Text(f"rec in flight {num(st.recorder_in_flight)}", style=warn),
-                              Text(f"in flight {num(st.recorder_in_flight)}", style=warn), 8))
+            # no shorter form: a bare "in flight N" would read as the .spans sidecar's (beside "spans")
+            items.append(Item(Text(f"rec in flight {num(st.recorder_in_flight)}", style=warn), None, 8))
         items.append(Item(Text(clock(dash.as_of if replay else now)), None, 1))  # capture time in a replay
         if st.agent:
             style = self.c("stale") if "not reachable" in st.agent else ""
