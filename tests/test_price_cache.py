@@ -15,7 +15,7 @@ import pytest
 from tundra_tui.model import Pricer
 from tundra_tui.model.cost import PRICING, average_request, usage_key
 from tundra_tui.services.helper_proc import NICE
-from tundra_tui.services.price_cache import MAX_BYTES, PriceCache
+from tundra_tui.services.price_cache import MAX_BYTES, MAX_UNPRICED, PriceCache
 from tundra_tui.services.prices import HelperPricer
 
 # what the sample and the demo send, and tiered, dated (past and coming) and time-of-day priced models
@@ -195,3 +195,17 @@ def test_a_helper_behind_a_screen_is_niced_only_once_it_loads_genai_prices(norma
         assert helper_niceness_after(once, "gemini-2.5-pro", "google") == own
     finally:
         once.close()
+
+
+def test_a_flood_of_unknown_names_leaves_room_for_priced_models(tmp_path: Path) -> None:
+    """Names from traffic that genai-prices does not price are kept as "no price" only up to MAX_UNPRICED: a flood
+    of junk names no longer fills the cache, so a real model seen after it is still learnt and written."""
+    cache = PriceCache.open(tmp_path)
+    assert cache is not None
+    for n in range(MAX_UNPRICED + 20):
+        cache.learn(f"junk-model-{n}", "nobody")
+    assert len(cache.entries) == MAX_UNPRICED
+    cache.learn("gpt-4o", "OpenAI")
+    cache.save()
+    again = PriceCache.open(tmp_path)
+    assert again is not None and again.entries[("gpt-4o", "OpenAI")][1] is not None

@@ -34,6 +34,7 @@ from ..model.cost import table_match
 FORMAT = 1
 MAX_BYTES = 1 << 20
 MAX_ENTRIES = 2000
+MAX_UNPRICED = 200  # "no price" entries kept: names from traffic, so a flood of junk names must leave room
 # price key -> (usage it prices, units per price): what genai-prices' registry says of them (checked in `learn`)
 TERMS = {"input_mtok": ("input_tokens", 1_000_000), "output_mtok": ("output_tokens", 1_000_000),
          "cache_read_mtok": ("cache_read_tokens", 1_000_000), "cache_write_mtok": ("cache_write_tokens", 1_000_000),
@@ -137,9 +138,10 @@ class PriceCache:
             entry = _derive(model, provider)
         except (ImportError, AttributeError, LookupError, TypeError, ValueError, ArithmeticError):
             return  # a genai-prices laid out otherwise: no entry, the helper asks it as ever
-        if entry is not None:
-            self.entries[(model, provider)] = entry
-            self.changed = True
+        if entry is None or (entry[1] is None and sum(e[1] is None for e in self.entries.values()) >= MAX_UNPRICED):
+            return  # past the cap a junk name is asked of genai-prices again: priced models keep their room
+        self.entries[(model, provider)] = entry
+        self.changed = True
 
     def save(self) -> None:
         """Write the entries atomically, if any changed (past 100 entries, at most once a second: a later call
