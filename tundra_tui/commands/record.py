@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -69,6 +70,7 @@ def refuse_existing(path: Path, overwrite: bool) -> None:
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     """Record until a signal or --duration; a progress line on stderr when it is a terminal."""
+    from ..ui.fmt import clip
     from .report import progress_line, receiver_line
 
     refuse_existing(args.file, args.overwrite)
@@ -95,8 +97,9 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     while not stop.is_set() and (args.duration is None or time.monotonic() - start < args.duration):
         left = 1.0 if args.duration is None else min(1.0, args.duration - (time.monotonic() - start))
         stop.wait(max(left, 0.0))
-        if tty:
-            sys.stderr.write("\r" + progress_line(session.status(), session.span_summary()) + "\033[K")
+        if tty:  # within the terminal's width: a wrapped line would leave a stale row behind each "\r"
+            width = shutil.get_terminal_size().columns - 1
+            sys.stderr.write("\r" + clip(progress_line(session.status(), session.span_summary()), width) + "\033[K")
             sys.stderr.flush()
         if session.record_error or (session.recorder and session.recorder.error):
             break
