@@ -103,6 +103,7 @@ class PriceCache:
         self.entries: dict[tuple[str, str], Entry] = {}
         self.changed = False
         self._saved_at = 0.0
+        self._refused: set[tuple[str, str]] = set()  # not derivable: asked of genai-prices, never derived again
 
     @classmethod
     def open(cls, directory: Path | None = None) -> PriceCache | None:
@@ -132,14 +133,17 @@ class PriceCache:
 
     def learn(self, model: str, provider: str) -> None:
         """Add what genai-prices says of this model, if `cost_of` answers as it does (loads genai-prices)."""
-        if len(self.entries) >= MAX_ENTRIES:
+        if len(self.entries) >= MAX_ENTRIES or (model, provider) in self._refused:
             return
         try:
             entry = _derive(model, provider)
         except (ImportError, AttributeError, LookupError, TypeError, ValueError, ArithmeticError):
-            return  # a genai-prices laid out otherwise: no entry, the helper asks it as ever
+            entry = None  # a genai-prices laid out otherwise: no entry, the helper asks it as ever
         if entry is None or (entry[1] is None and sum(e[1] is None for e in self.entries.values()) >= MAX_UNPRICED):
-            return  # past the cap a junk name is asked of genai-prices again: priced models keep their room
+            # not derivable, or a "no price" past the cap (priced models keep their room): genai-prices is asked
+            # as ever, and the ~50-80 probes of a derivation are not run again for every question of the session
+            self._refused.add((model, provider))
+            return
         self.entries[(model, provider)] = entry
         self.changed = True
 
