@@ -199,3 +199,17 @@ def test_a_full_disk_stops_the_sidecar_with_one_line_and_counts_the_rest() -> No
     rec.close()
     assert rec.error == "recording spans to /dev/full stopped: disk full"
     assert rec.dropped == 3 and rec.records == 0  # two reached the writer but its flush failed: none is in the file
+
+
+def test_an_abandoned_sidecar_on_a_fifo_leaves_the_fifo(tmp_path: Path) -> None:
+    """A .spans the user pointed at a FIFO is written to, never replaced: a recording abandoned at its start
+    leaves the FIFO where it was (abandon removes only files the writer made)."""
+    fifo = tmp_path / "s.spans"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so opening it for writing does not block
+    try:
+        writer = SpanFileWriter(fifo, overwrite=True)
+        writer.abandon()
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    finally:
+        os.close(reader)

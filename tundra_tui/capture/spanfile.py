@@ -60,9 +60,11 @@ class SpanFileWriter:
         self.path = Path(path)
         self.hold = hold  # an existing file is replaced at the first flush once this is cleared
         self._tmp: Path | None = None  # the temporary name that replaces an existing file at the first flush
+        self._special = False  # a device or FIFO the user named: never ours to remove
         try:  # its folder is not made: that of the capture beside it, which refuses a missing one
-            if is_special(self.path):  # a device or FIFO: written to, never replaced
+            if is_special(self.path):  # a device or FIFO: written to, never replaced (nor removed)
                 fd = os.open(self.path, os.O_WRONLY)
+                self._special = True
             elif overwrite and os.path.lexists(self.path):
                 fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
                 os.fchmod(fd, 0o600)
@@ -93,8 +95,8 @@ class SpanFileWriter:
             self._pending.clear()
         self._raw.flush()
         if self._tmp is not None and not self.hold:  # the first flush: the new sidecar replaces the old one
-            tmp, self._tmp = self._tmp, None
-            os.replace(tmp, self.path)
+            os.replace(self._tmp, self.path)  # forgotten only once done: a failed replace keeps the .part named
+            self._tmp = None
         self.flushed = self.records
 
     def abandon(self) -> None:
@@ -106,6 +108,8 @@ class SpanFileWriter:
                 self._raw.close()
             except OSError:
                 pass
+            if self._tmp is None and self._special:
+                return
             try:
                 os.unlink(self._tmp or self.path)
             except OSError:
