@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +22,7 @@ from ...model.spans import SpanSummary, tree_order
 from ...traces import LLMSpan
 from ..columns import Column, cut_names, fit, render, with_hidden
 from ..fmt import clip, clock, num, rich_colour
+from ..fmt import fit as fit_cells
 from ..fmt import ms as _ms
 
 COLUMNS = ("time", "ml_app/service", "kind", "provider/model", "tokens in/out", "duration", "status", "error")
@@ -226,13 +227,13 @@ def waterfall(spans: tuple[LLMSpan, ...], selected: LLMSpan, width: int = 120, c
         left = min(int((s.start_ns - start) / total * bar_w), bar_w - 1)
         size = min(max(1, round(s.duration_ns / total * bar_w)), bar_w - left)
         style = "bold" if s.key == selected.key else ""
-        out.append(_cells(label, label_w) + " ", style=style)
+        out.append(fit_cells(label, label_w) + " ", style=style)
         out.append(" " * left)
         out.append("█" * size, style=c("alarm") if s.status == "error" else c("ok"))
         out.append(" " * (bar_w - left - size))
-        out.append(f" {dur:>{dur_w}} {_cells(s.kind, kind_w)}", style=style)
+        out.append(f" {dur:>{dur_w}} {fit_cells(s.kind, kind_w)}", style=style)
         if s.model and model_w:  # cut to the width it was given, as the kind is: the bar took the rest
-            out.append(f" {_cells(s.model, model_w - 1).rstrip()}", style=c("stale"))
+            out.append(f" {clip(s.model, model_w - 1)}", style=c("stale"))
         out.append("\n")
     out.rstrip()
     return out
@@ -247,13 +248,6 @@ def _fall_widths(room: int, label: int, kind: int, model: int) -> tuple[int, int
         cut = max(min(sum(w.values()) - room, w[part] - least), 0)
         w[part] -= w[part] if cut and not least else cut  # to nothing: all of it (a stub of a name says nothing)
     return w["label"], max(room - w["label"] - w["kind"] - w["model"], 1), w["kind"], w["model"]
-
-
-def _cells(text: str, width: int) -> str:
-    """`text` in exactly `width` cells: padded, or cut with an ellipsis (a wide character takes two)."""
-    if cell_len(text) > width:  # a wide character split at the cut leaves a pad: the ellipsis goes before it
-        text = set_cell_size(text, width - 1).rstrip(" ") + "…"
-    return set_cell_size(text, width)
 
 
 def ids_line(s: LLMSpan, width: int | None = None) -> str:
